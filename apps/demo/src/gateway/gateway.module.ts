@@ -1,0 +1,42 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { MeshClientModule } from '@datapunk/mesh-client';
+import { INVENTORY_PACKAGE, INVENTORY_PROTO } from '../inventory.types.js';
+import { InventoryHttpController } from './inventory-http.controller.js';
+import { InventoryGateway } from './inventory.gateway.js';
+
+/** Where the gateway finds its backend. */
+export class DemoConfig {
+  constructor(readonly inventoryTarget: string) {}
+}
+
+/** The HTTP gateway: calls the inventory backend through @datapunk/mesh-client. */
+@Module({})
+export class GatewayModule {
+  static register(config: DemoConfig): DynamicModule {
+    const configModule: DynamicModule = { module: class DemoConfigModule {}, providers: [{ provide: DemoConfig, useValue: config }], exports: [DemoConfig] };
+    return {
+      module: GatewayModule,
+      imports: [
+        MeshClientModule.forRootAsync({
+          clientNames: ['inventory'],
+          imports: [configModule],
+          inject: [DemoConfig],
+          useFactory: (c: DemoConfig) => ({
+            defaults: { timeoutMs: 5_000 },
+            clients: [
+              {
+                name: 'inventory',
+                target: c.inventoryTarget,
+                proto: { path: INVENTORY_PROTO, package: INVENTORY_PACKAGE, service: 'Inventory' },
+                insecure: true,
+              },
+            ],
+          }),
+        }),
+      ],
+      controllers: [InventoryHttpController],
+      providers: [InventoryGateway],
+      exports: [InventoryGateway],
+    };
+  }
+}

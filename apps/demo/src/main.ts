@@ -1,0 +1,62 @@
+import 'reflect-metadata';
+import { createServer } from 'node:net';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { PROTO_LOADER_OPTIONS } from '@datapunk/mesh-client';
+import { BackendModule } from './backend/backend.module.js';
+import { GatewayModule, DemoConfig } from './gateway/gateway.module.js';
+import { InventoryGateway } from './gateway/inventory.gateway.js';
+import { INVENTORY_PACKAGE, INVENTORY_PROTO } from './inventory.types.js';
+
+const log = new Logger('demo');
+
+/** A free loopback port, for the embedded backend. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Calls the backend once per call kind and prints each result. */
+async function runOnce(gateway: InventoryGateway): Promise<void> {
+  const show = (kind: string, value: unknown): void => console.log(`${kind.padEnd(14)} ${JSON.stringify(value)}`);
+  show('unary', await gateway.getItem('apple'));
+  show('server-stream', await gateway.watchStock('apple', 3));
+  show('client-stream', await gateway.importItems([{ id: 'plum', name: 'Plum', stock: 7 }, { id: 'kiwi', name: 'Kiwi', stock: 2 }]));
+  show('bidi', await gateway.reserve([{ id: 'plum', quantity: 5 }, { id: 'plum', quantity: 5 }]));
+}
+
+async function main(): Promise<void> {
+  const once = process.argv.includes('--once');
+  const backendTarget = `127.0.0.1:${String(await freePort())}`;
+  const backend = await NestFactory.createMicroservice<MicroserviceOptions>(BackendModule, {
+    transport: Transport.GRPC,
+    options: { url: backendTarget, package: INVENTORY_PACKAGE, protoPath: INVENTORY_PROTO, loader: { ...PROTO_LOADER_OPTIONS } },
+    logger: once ? ['error', 'warn'] : undefined,
+  });
+  await backend.listen();
+  const gateway = await NestFactory.create(GatewayModule.register(new DemoConfig(backendTarget)), { logger: once ? ['error', 'warn'] : undefined });
+  gateway.enableShutdownHooks();
+  backend.enableShutdownHooks();
+  if (once) {
+    try {
+      await runOnce(gateway.get(InventoryGateway));
+    } finally {
+      await gateway.close();
+      await backend.close();
+    }
+    return;
+  }
+  await runOnce(gateway.get(InventoryGateway));
+  await gateway.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
+  log.log(`backend (gRPC) on ${backendTarget}; gateway on ${await gateway.getUrl()}`);
+  log.log('try: curl localhost:3000/items/apple  |  curl localhost:3000/items/apple/stock?updates=5');
+}
+
+main().catch((error: unknown) => {
+  log.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exitCode = 1;
+});

@@ -1,0 +1,84 @@
+import type { Client, ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
+import { Observable, type Subscriber } from 'rxjs';
+import { localError, toMeshError } from '../errors/to-mesh-error.js';
+import type { MethodInfo } from './method-table.js';
+
+/** One attempt of a call on the wire: what every call kind needs. */
+export interface Attempt {
+  readonly channel: Client;
+  readonly method: MethodInfo;
+  /** The request message (unary, server-stream) or the Observable of request messages. */
+  readonly request: unknown;
+  readonly metadata: Metadata;
+  /** Epoch milliseconds. */
+  readonly deadline: number;
+  /** 1-based number of this attempt. */
+  readonly attempt: number;
+}
+
+type Callback = (error: ServiceError | null, value?: unknown) => void;
+
+function settle<T>(subscriber: Subscriber<T>, a: Attempt): Callback {
+  return (error, value) => {
+    if (error) subscriber.error(toMeshError(error, a.method.site, a.attempt));
+    else {
+      subscriber.next(value as T);
+      subscriber.complete();
+    }
+  };
+}
+
+function pipeResponses<T>(stream: ClientReadableStream<unknown>, subscriber: Subscriber<T>, a: Attempt): void {
+  stream.on('data', (value: T) => subscriber.next(value));
+  stream.on('error', (error: ServiceError) => subscriber.error(toMeshError(error, a.method.site, a.attempt)));
+  stream.on('end', () => subscriber.complete());
+}
+
+/** Writes the request Observable into a call; a failing request stream cancels the call. */
+function pipeRequests(call: { write(m: unknown): boolean; end(): void; cancel(): void }, subscriber: Subscriber<unknown>, a: Attempt): void {
+  const requests = a.request as Observable<unknown>;
+  subscriber.add(
+    requests.subscribe({
+      next: (message) => call.write(message),
+      error: (error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        subscriber.error(localError(a.method.site, Status.CANCELLED, `the request stream failed: ${reason}`, { attempts: a.attempt, cause: error }));
+      },
+      complete: () => call.end(),
+    }),
+  );
+}
+
+/**
+ * One attempt as a cold Observable. Unsubscribing before the call ended cancels it on the wire;
+ * grpc-js's own CANCELLED report of that arrives after the subscriber closed and is dropped.
+ */
+export function attempt$<T>(a: Attempt): Observable<T> {
+  const { path, serialize, deserialize, kind } = a.method;
+  const options = { deadline: a.deadline };
+  return new Observable<T>((subscriber) => {
+    switch (kind) {
+      case 'unary': {
+        const call = a.channel.makeUnaryRequest(path, serialize, deserialize, a.request, a.metadata, options, settle(subscriber, a));
+        return () => call.cancel();
+      }
+      case 'server-stream': {
+        const call = a.channel.makeServerStreamRequest(path, serialize, deserialize, a.request, a.metadata, options);
+        pipeResponses(call, subscriber, a);
+        return () => call.cancel();
+      }
+      case 'client-stream': {
+        const call = a.channel.makeClientStreamRequest(path, serialize, deserialize, a.metadata, options, settle(subscriber, a));
+        pipeRequests(call, subscriber as Subscriber<unknown>, a);
+        return () => call.cancel();
+      }
+      case 'bidi': {
+        const call = a.channel.makeBidiStreamRequest(path, serialize, deserialize, a.metadata, options);
+        pipeResponses(call, subscriber, a);
+        pipeRequests(call, subscriber as Subscriber<unknown>, a);
+        return () => call.cancel();
+      }
+    }
+  });
+}

@@ -1,0 +1,37 @@
+import { Client, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
+import { createTlsCredentials } from '../security/tls-credentials.js';
+
+const COMPRESSION = { identity: 0, deflate: 1, gzip: 2 } as const;
+
+/** grpc-js channel options for a resolved client. */
+export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions {
+  const channel: ChannelOptions = {
+    'grpc.max_send_message_length': options.maxMessageBytes,
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    // Each client owns its connections: closing it really closes them, and no other client's
+    // options leak into them through grpc-js's process-wide subchannel pool.
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc.default_compression_algorithm': COMPRESSION[options.compression],
+  };
+  if (options.loadBalancing === 'round_robin') {
+    channel['grpc.service_config'] = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+  }
+  if (options.keepalive) {
+    channel['grpc.keepalive_time_ms'] = options.keepalive.timeMs;
+    channel['grpc.keepalive_timeout_ms'] = options.keepalive.timeoutMs;
+    channel['grpc.keepalive_permit_without_calls'] = 1;
+  }
+  if (options.tls?.serverName) channel['grpc.ssl_target_name_override'] = options.tls.serverName;
+  return channel;
+}
+
+/** Credentials for a resolved client: TLS from its `tls` options, or plaintext when insecure. */
+export function channelCredentialsOf(options: ResolvedClientOptions): ChannelCredentials {
+  return options.tls ? createTlsCredentials(options.tls) : credentials.createInsecure();
+}
+
+/** A grpc-js client (one channel) for a resolved client. Connects lazily, on the first call. */
+export function createChannel(options: ResolvedClientOptions): Client {
+  return new Client(options.target, channelCredentialsOf(options), channelOptionsOf(options));
+}

@@ -1,0 +1,40 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { MeshConfigError } from '../errors/mesh-config.error.js';
+import type { MeshClient } from './mesh-client.js';
+
+/**
+ * Every mesh client of the application, by name. Injectable; closes all clients when the
+ * application shuts down (`app.close()`).
+ */
+export class MeshClientRegistry implements OnApplicationShutdown {
+  private readonly clients: ReadonlyMap<string, MeshClient>;
+
+  /** @internal built by MeshClientModule. */
+  constructor(clients: readonly MeshClient[]) {
+    this.clients = new Map(clients.map((c) => [c.name, c]));
+  }
+
+  /** The client named `name`; throws MeshConfigError naming the known clients otherwise. */
+  get<S = unknown>(name: string): MeshClient<S> {
+    const client = this.clients.get(name);
+    if (!client) {
+      throw new MeshConfigError(`MeshClientRegistry: no mesh client named '${name}' (known: ${[...this.clients.keys()].join(', ') || 'none'})`);
+    }
+    return client as MeshClient<S>;
+  }
+
+  /** Names of all clients. */
+  names(): string[] {
+    return [...this.clients.keys()];
+  }
+
+  /** Closes every client: in-flight calls are cancelled, new calls fail at once. */
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+  }
+
+  /** @internal Nest lifecycle hook. */
+  onApplicationShutdown(): void {
+    this.close();
+  }
+}

@@ -1,0 +1,109 @@
+import { status as Status, type Client } from '@grpc/grpc-js';
+import { throwError, type Observable } from 'rxjs';
+import { localError } from '../errors/to-mesh-error.js';
+import type { MeshClientPatch } from '../module/mesh-client-options.interface.js';
+import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
+import type { CallOptions } from './call-options.interface.js';
+import { CallPipeline, pipelinePolicy, type PipelinePolicy } from './call-pipeline.js';
+import { createChannel } from './channel.js';
+import { buildMethodTable, type CallKind, type MethodInfo } from './method-table.js';
+import { buildServiceProxy } from './service-proxy.js';
+
+const CALLER: Record<CallKind, string> = { unary: 'unary', 'server-stream': 'serverStream', 'client-stream': 'clientStream', bidi: 'bidiStream' };
+
+/**
+ * The client of one remote service. Every call is a cold Observable: nothing is sent before
+ * subscription, each subscription is one call, unsubscribing cancels it on the wire.
+ *
+ * @example
+ * constructor(@InjectMeshClient('inventory') private readonly inventory: MeshClient) {}
+ * getItem(id: string) { return this.inventory.unary<GetItemRequest, Item>('GetItem', { id }); }
+ */
+export class MeshClient<S = unknown> {
+  private policy: PipelinePolicy;
+  private readonly methods: ReadonlyMap<string, MethodInfo>;
+  private readonly lookup = new Map<string, MethodInfo>();
+  private readonly pipeline: CallPipeline;
+  private readonly channel: Client;
+  private proxy: Record<string, unknown> | undefined;
+
+  /**
+   * @internal built by MeshClientModule from validated options; `revalidate` checks `update()`
+   * patches against the current options.
+   */
+  constructor(
+    options: ResolvedClientOptions,
+    private readonly revalidate: (current: ResolvedClientOptions, patch: MeshClientPatch) => ResolvedClientOptions,
+  ) {
+    this.policy = pipelinePolicy(options);
+    this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes);
+    for (const m of this.methods.values()) this.lookup.set(m.name, m).set(m.alias, this.lookup.get(m.alias) ?? m);
+    this.channel = createChannel(options);
+    this.pipeline = new CallPipeline(this.channel, () => this.policy);
+  }
+
+  /** The client's name, as given in its options. */
+  get name(): string {
+    return this.policy.options.name;
+  }
+
+  /** Fully qualified proto service, e.g. 'demo.Inventory'. */
+  get serviceName(): string {
+    return this.policy.options.serviceName;
+  }
+
+  /** One request, one response. */
+  unary<Req = unknown, Res = unknown>(method: string, request: Req, options?: CallOptions): Observable<Res> {
+    return this.start('unary', method, request, options);
+  }
+
+  /** One request, a stream of responses. */
+  serverStream<Req = unknown, Res = unknown>(method: string, request: Req, options?: CallOptions): Observable<Res> {
+    return this.start('server-stream', method, request, options);
+  }
+
+  /** A stream of requests (sent while subscribed), one response. */
+  clientStream<Req = unknown, Res = unknown>(method: string, requests: Observable<Req>, options?: CallOptions): Observable<Res> {
+    return this.start('client-stream', method, requests, options);
+  }
+
+  /** Requests and responses both streamed. */
+  bidiStream<Req = unknown, Res = unknown>(method: string, requests: Observable<Req>, options?: CallOptions): Observable<Res> {
+    return this.start('bidi', method, requests, options);
+  }
+
+  /** A typed object with one function per RPC (RPC name and lowerCamel): `getService<Inv>().getItem(req)`. */
+  getService<T = S>(): T {
+    this.proxy ??= buildServiceProxy(this.methods, (m, req, opts) => this.pipeline.call(m, req, opts));
+    return this.proxy as T;
+  }
+
+  /** Changes timeouts, per-method policies or metadata for calls started from now on. Throws MeshConfigError. */
+  update(patch: MeshClientPatch): void {
+    this.policy = pipelinePolicy(this.revalidate(this.policy.options, patch));
+  }
+
+  /** Calls in flight right now. */
+  get inflight(): number {
+    return this.pipeline.inflightCount;
+  }
+
+  /** Refuses new calls, cancels the ones in flight and closes the channel. Idempotent. */
+  close(): void {
+    this.pipeline.close(`client '${this.name}' is closed (the application is shutting down); no new calls are accepted`);
+    this.channel.close();
+  }
+
+  private start<T>(kind: CallKind, name: string, request: unknown, options: CallOptions | undefined): Observable<T> {
+    const method = this.lookup.get(name);
+    if (method?.kind === kind) return this.pipeline.call<T>(method, request, options);
+    const site = { client: this.name, service: this.serviceName, method: String(name), maxMessageBytes: this.policy.options.maxMessageBytes };
+    if (!method) {
+      const known = [...this.methods.keys()].join(', ');
+      return throwError(() => localError(site, Status.UNIMPLEMENTED, `'${String(name)}' is not an RPC of ${this.serviceName} (RPCs: ${known}); nothing was sent`));
+    }
+    return throwError(() =>
+      localError(site, Status.INVALID_ARGUMENT, `'${method.name}' is a ${method.kind} RPC: call ${CALLER[method.kind]}(), not ${CALLER[kind]}(); nothing was sent`),
+    );
+  }
+}

@@ -1,0 +1,79 @@
+import type { Metadata } from '@grpc/grpc-js';
+import type { MeshErrorCategory } from './error-category.js';
+
+const BRAND = Symbol.for('@datapunk/mesh-client/MeshClientError');
+
+/** Everything a `MeshClientError` is built from. */
+export interface MeshClientErrorInit {
+  code: number;
+  codeName: string;
+  category: MeshErrorCategory;
+  retryable: boolean;
+  attempts: number;
+  client: string;
+  service: string;
+  method: string;
+  details: string;
+  trailers?: Metadata;
+  cause?: unknown;
+  /** Extra sentence appended to the message, e.g. how to fix it. */
+  hint?: string;
+}
+
+/**
+ * The only error a mesh call ever delivers to its subscriber.
+ *
+ * @example
+ * client.unary('GetItem', { id }).subscribe({
+ *   error: (e: MeshClientError) => e.category === 'not-found' ? show404() : rethrow(e),
+ * });
+ */
+export class MeshClientError extends Error {
+  /** gRPC status code (a `grpc.status` value). */
+  readonly code: number;
+  /** Status name, e.g. 'UNAVAILABLE'. */
+  readonly codeName: string;
+  readonly category: MeshErrorCategory;
+  /** True when sending the same request again later may succeed. */
+  readonly retryable: boolean;
+  /** Attempts made on the wire, the first included (0 when the call never left the process). */
+  readonly attempts: number;
+  /** Name of the mesh client that made the call. */
+  readonly client: string;
+  /** Fully qualified proto service, e.g. 'demo.Inventory'. */
+  readonly service: string;
+  /** RPC name, e.g. 'GetItem'. */
+  readonly method: string;
+  /** Status details as sent by the server (or produced locally). */
+  readonly details: string;
+  /** Trailing metadata of the failed call, when the server sent any. */
+  readonly trailers?: Metadata;
+  declare readonly cause?: unknown;
+
+  constructor(init: MeshClientErrorInit) {
+    const head = `[${init.client}] /${init.service}/${init.method} failed: ${init.codeName} (${String(init.code)})`;
+    const tail = init.hint ? ` ${init.hint}` : '';
+    super(`${head}: ${init.details || 'no details'}${tail}`, { cause: init.cause });
+    this.name = 'MeshClientError';
+    this.code = init.code;
+    this.codeName = init.codeName;
+    this.category = init.category;
+    this.retryable = init.retryable;
+    this.attempts = init.attempts;
+    this.client = init.client;
+    this.service = init.service;
+    this.method = init.method;
+    this.details = init.details;
+    if (init.trailers) this.trailers = init.trailers;
+  }
+
+  /** @internal brand checked by {@link isMeshClientError}, survives duplicated package copies. */
+  get [BRAND](): true {
+    return true;
+  }
+}
+
+/** True for a `MeshClientError`, also one thrown by another copy of this package. */
+export function isMeshClientError(value: unknown): value is MeshClientError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}

@@ -1,0 +1,23 @@
+const BRAND = Symbol.for('@datapunk/mesh-client/MeshConfigError');
+
+/**
+ * Invalid module or client options. Thrown while the Nest application starts, never later; the
+ * message names the client and the field, e.g.
+ * `clients[1] ('inventory').retry.maxAttempts must be an integer 1..5, got 9`.
+ */
+export class MeshConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MeshConfigError';
+  }
+
+  /** @internal brand checked by {@link isMeshConfigError}. */
+  get [BRAND](): true {
+    return true;
+  }
+}
+
+/** True for a `MeshConfigError`, also one thrown by another copy of this package. */
+export function isMeshConfigError(value: unknown): value is MeshConfigError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}

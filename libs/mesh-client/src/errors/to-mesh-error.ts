@@ -1,0 +1,75 @@
+import { status as Status, type Metadata } from '@grpc/grpc-js';
+import { classifyStatus, type MeshErrorCategory } from './error-category.js';
+import { MeshClientError, isMeshClientError } from './mesh-client.error.js';
+
+/** Where a call went: what every error of that call names. */
+export interface CallSite {
+  readonly client: string;
+  readonly service: string;
+  readonly method: string;
+  /** The client's message size limit, quoted when a message is refused for its size. */
+  readonly maxMessageBytes: number;
+}
+
+interface StatusLike {
+  code: number;
+  details?: string;
+  metadata?: Metadata;
+}
+
+function isStatusLike(value: unknown): value is StatusLike {
+  return typeof value === 'object' && value !== null && typeof (value as StatusLike).code === 'number';
+}
+
+function sizeHint(code: number, details: string, site: CallSite): string | undefined {
+  if (code !== Status.RESOURCE_EXHAUSTED || !/larger than/i.test(details)) return undefined;
+  return `The message size limit is maxMessageBytes=${String(site.maxMessageBytes)} bytes; raise maxMessageBytes on client '${site.client}' if larger messages are expected.`;
+}
+
+/**
+ * The one classifier: turns whatever a call failed with (a grpc-js status error, a local error, a
+ * thrown non-Error) into a `MeshClientError` naming the call site. A `MeshClientError` passes as is.
+ */
+export function toMeshError(error: unknown, site: CallSite, attempts: number): MeshClientError {
+  if (isMeshClientError(error)) return error;
+  if (isStatusLike(error)) {
+    const cls = classifyStatus(error.code);
+    const details = error.details ?? (error instanceof Error ? error.message : '');
+    return new MeshClientError({
+      ...cls,
+      ...siteOf(site),
+      code: error.code,
+      attempts,
+      details,
+      trailers: error.metadata,
+      cause: error,
+      hint: sizeHint(error.code, details, site),
+    });
+  }
+  const details = error instanceof Error ? error.message : String(error);
+  return new MeshClientError({ ...classifyStatus(Status.UNKNOWN), ...siteOf(site), code: Status.UNKNOWN, attempts, details, cause: error });
+}
+
+/** A failure produced by the library itself (before or instead of a wire call). */
+export function localError(
+  site: CallSite,
+  code: number,
+  details: string,
+  extra: { category?: MeshErrorCategory; retryable?: boolean; attempts?: number; cause?: unknown } = {},
+): MeshClientError {
+  const cls = classifyStatus(code);
+  return new MeshClientError({
+    codeName: cls.codeName,
+    category: extra.category ?? cls.category,
+    retryable: extra.retryable ?? cls.retryable,
+    ...siteOf(site),
+    code,
+    attempts: extra.attempts ?? 0,
+    details,
+    cause: extra.cause,
+  });
+}
+
+function siteOf(site: CallSite): { client: string; service: string; method: string } {
+  return { client: site.client, service: site.service, method: site.method };
+}

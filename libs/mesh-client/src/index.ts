@@ -1,0 +1,24 @@
+export { MeshClientModule } from './module/mesh-client.module.js';
+export type { MeshModuleExtras } from './module/mesh-client.module-definition.js';
+export { InjectMeshClient } from './module/inject-mesh-client.decorator.js';
+export { getMeshClientToken, MESH_RESOLVED_OPTIONS } from './module/mesh-client.tokens.js';
+export type {
+  BreakerPolicy,
+  MeshClientOptions,
+  MeshClientPatch,
+  MeshModuleOptions,
+  MeshTlsOptions,
+  MetadataSource,
+  MethodPolicy,
+  ProtoSource,
+  RetryPolicy,
+} from './module/mesh-client-options.interface.js';
+export { CLIENT_DEFAULTS } from './module/resolved-options.interface.js';
+export { MeshClient } from './client/mesh-client.js';
+export { MeshClientRegistry } from './client/mesh-client.registry.js';
+export type { CallOptions } from './client/call-options.interface.js';
+export { PROTO_LOADER_OPTIONS, loadProtoFiles } from './client/proto.js';
+export { MeshClientError, isMeshClientError } from './errors/mesh-client.error.js';
+export { MeshConfigError, isMeshConfigError } from './errors/mesh-config.error.js';
+export { STATUS_TABLE, classifyStatus, type MeshErrorCategory, type StatusClass } from './errors/error-category.js';
+export type { MeshSecurityContext } from './security/security-context.interface.js';

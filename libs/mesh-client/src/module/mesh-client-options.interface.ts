@@ -1,0 +1,137 @@
+import type { GrpcObject, status } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import type { MeshSecurityContext } from '../security/security-context.interface.js';
+
+/** Where the service's proto comes from: `.proto` files, or a definition loaded by the caller. */
+export type ProtoSource =
+  | {
+      /** One or more `.proto` files, relative to the working directory or absolute. */
+      path: string | string[];
+      /** Proto package of the service, e.g. 'demo.inventory'. */
+      package: string;
+      /** Service name inside the package, e.g. 'Inventory'. */
+      service: string;
+      /** Folders searched for imports. */
+      includeDirs?: string[];
+    }
+  | {
+      /** A `@grpc/proto-loader` package definition or the result of `grpc.loadPackageDefinition`. */
+      definition: GrpcObject | PackageDefinition;
+      package: string;
+      service: string;
+    };
+
+/** Channel security. Files are read once at start (and again on change with `watch`). */
+export interface MeshTlsOptions {
+  /** CA bundle that signs the server: a file path or PEM. */
+  ca: string | Buffer;
+  /** Client certificate for mutual TLS: a file path or PEM. */
+  cert?: string | Buffer;
+  /** Private key of `cert`: a file path or PEM. */
+  key?: string | Buffer;
+  /** Name checked against the server certificate and sent as SNI; default: the target host. */
+  serverName?: string;
+  /** SAN URIs (spiffe://…) or DNS names of which the server must present one. */
+  expectedServerIds?: string[];
+  /** Reload credentials when the files change. Default false. */
+  watch?: boolean;
+}
+
+/** gRFC A6 retry policy. */
+export interface RetryPolicy {
+  /** Attempts including the first, 1..5. Default 3. */
+  maxAttempts: number;
+  /** Default 100. */
+  initialBackoffMs: number;
+  /** Default 5000. */
+  maxBackoffMs: number;
+  /** Default 2. */
+  backoffMultiplier: number;
+  /** Fraction of random spread around each wait, default 0.2 (wait * random(0.8, 1.2)). */
+  jitter: number;
+  /** Codes retried automatically. Default ['UNAVAILABLE']. */
+  retryableCodes: (status | keyof typeof status)[];
+  /** gRFC A6 retry throttling; default { maxTokens: 10, tokenRatio: 0.1 }; false disables it. */
+  budget?: { maxTokens: number; tokenRatio: number } | false;
+}
+
+/** Circuit breaker policy. */
+export interface BreakerPolicy {
+  /** Failure rate 0..1 that opens the circuit. Default 0.5. */
+  failureRateThreshold: number;
+  /** Calls needed within the window before the rate counts. Default 20. */
+  minimumCalls: number;
+  /** Sliding window. Default 10000. */
+  windowMs: number;
+  /** Time open before probing. Default 5000. */
+  openMs: number;
+  /** Probes allowed while half-open. Default 1. */
+  halfOpenMaxCalls: number;
+  /** One breaker per client or per method. Default 'client'. */
+  scope?: 'client' | 'method';
+}
+
+/** Per-method overrides, keyed by RPC name in `MeshClientOptions.methods`. */
+export interface MethodPolicy {
+  /** Overall deadline of this method's calls. */
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy> | false;
+  /** Safe to repeat: an attempt that timed out may be retried. Default false. */
+  idempotent?: boolean;
+}
+
+/** Static metadata, or a function of the caller's security context that builds it. */
+export type MetadataSource =
+  | Record<string, string>
+  | ((ctx: MeshSecurityContext | undefined) => Record<string, string> | Promise<Record<string, string>>);
+
+/** One remote service. */
+export interface MeshClientOptions {
+  /** Injection name, unique within the module: `@InjectMeshClient(name)`. */
+  name: string;
+  /** 'host:port' | 'dns:///host:port' | 'ipv4:a:p,b:p' | 'ipv6:[a]:p' | 'unix:path' | 'xds:///name'. */
+  target: string;
+  proto: ProtoSource;
+  /** TLS (and mutual TLS with `cert` + `key`). Required unless `insecure: true`. */
+  tls?: MeshTlsOptions;
+  /** Plaintext. Refused when mTLS is required. Default false. */
+  insecure?: boolean;
+  /** Overall deadline per call, retries included. Default 30000. */
+  timeoutMs?: number;
+  /** Send and receive limit per message. Default 4 MiB (4194304). */
+  maxMessageBytes?: number;
+  retry?: RetryPolicy | false;
+  breaker?: BreakerPolicy | false;
+  /** Per-method overrides, keyed by RPC name. */
+  methods?: Record<string, MethodPolicy>;
+  /** Channels (HTTP/2 connections) per target. Default { size: 1 }. */
+  pool?: { size: number };
+  /** Default 'pick_first'. */
+  loadBalancing?: 'pick_first' | 'round_robin';
+  /** HTTP/2 keepalive pings; off by default. */
+  keepalive?: { timeMs: number; timeoutMs: number };
+  /** Compression of outgoing messages. Default 'identity'. */
+  compression?: 'identity' | 'gzip' | 'deflate';
+  /** Metadata added to every call of this client. */
+  metadata?: MetadataSource;
+  /** Default true. */
+  tracing?: boolean;
+  /** Default true. */
+  metrics?: boolean;
+}
+
+/** Options of `MeshClientModule.forRoot`. */
+export interface MeshModuleOptions {
+  /** One entry per remote service. */
+  clients: MeshClientOptions[];
+  /** Policy shared by every client; a client's own fields win. */
+  defaults?: Partial<MeshClientOptions>;
+  /** Refuse insecure clients. Default: true when NODE_ENV === 'production'. */
+  requireMtls?: boolean;
+}
+
+/** Options returned by `forRootAsync`'s `useFactory`. */
+export type MeshModuleAsyncResult = MeshModuleOptions;
+
+/** The fields `MeshClient.update()` may change at run time. */
+export type MeshClientPatch = Partial<Pick<MeshClientOptions, 'timeoutMs' | 'retry' | 'breaker' | 'methods' | 'metadata'>>;

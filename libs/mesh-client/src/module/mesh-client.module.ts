@@ -1,0 +1,34 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { MeshClientRegistry } from '../client/mesh-client.registry.js';
+import { MeshClientConfigurableModule, type MESH_ASYNC_OPTIONS_TYPE, type MESH_OPTIONS_TYPE } from './mesh-client.module-definition.js';
+import { clientNamesOf, createClientProviders, createRegistryProvider, createResolvedOptionsProvider } from './mesh-client.providers.js';
+
+function withClients(base: DynamicModule, names: readonly string[], expected?: readonly string[]): DynamicModule {
+  const clientProviders = createClientProviders(names);
+  return {
+    ...base,
+    providers: [...(base.providers ?? []), createResolvedOptionsProvider(expected), createRegistryProvider(), ...clientProviders],
+    exports: [...(base.exports ?? []), MeshClientRegistry, ...clientProviders.map((p) => (p as { provide: string }).provide)],
+  };
+}
+
+/**
+ * Registers one injectable `MeshClient` per remote service, plus `MeshClientRegistry`.
+ *
+ * @example
+ * MeshClientModule.forRoot({ clients: [{ name: 'inventory', target: 'inventory:50051', proto, tls }] })
+ * MeshClientModule.forRootAsync({ clientNames: ['inventory'], inject: [ConfigService], useFactory: (c) => ... })
+ */
+@Module({})
+export class MeshClientModule extends MeshClientConfigurableModule {
+  /** Clients from static options. Invalid options fail application start with MeshConfigError. */
+  static override forRoot(options: typeof MESH_OPTIONS_TYPE): DynamicModule {
+    return withClients(super.forRoot(options), clientNamesOf(options));
+  }
+
+  /** Clients from a factory; `clientNames` must list the names the factory returns. */
+  static override forRootAsync(options: typeof MESH_ASYNC_OPTIONS_TYPE): DynamicModule {
+    const names = options.clientNames ?? [];
+    return withClients(super.forRootAsync(options), names, names);
+  }
+}

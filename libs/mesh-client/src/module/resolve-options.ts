@@ -1,0 +1,122 @@
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { MeshConfigError } from '../errors/mesh-config.error.js';
+import { metadataProblem } from '../security/metadata.js';
+import type { MeshClientPatch, MetadataSource, MethodPolicy } from './mesh-client-options.interface.js';
+import { MAX_TIMER_MS, OptionChecks, show } from './option-checks.js';
+import { resolveProto, type ProtoCache } from './resolve-proto.js';
+import { resolveTransport } from './resolve-transport.js';
+import { CLIENT_DEFAULTS, type ResolvedClientOptions, type ResolvedModuleOptions } from './resolved-options.interface.js';
+
+const CLIENT_KEYS = [
+  'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
+  'pool', 'loadBalancing', 'keepalive', 'compression', 'metadata', 'tracing', 'metrics',
+] as const;
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
+const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
+
+/** Nested option objects are merged one level deep over `defaults`; everything else replaces. */
+function mergeDefaults(defaults: Record<string, unknown>, client: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(client)) {
+    const base = merged[key];
+    const mergeable = key !== 'proto' && key !== 'metadata' && typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+    merged[key] = mergeable && typeof base === 'object' && base !== null ? { ...base, ...value } : value;
+  }
+  return merged;
+}
+
+function resolveMethods(check: OptionChecks, raw: unknown, service: ServiceDefinition, serviceName: string): Record<string, MethodPolicy> {
+  if (raw === undefined) return {};
+  const methods = check.object('methods', raw);
+  const rpcNames = Object.values(service).map((d) => d.path.slice(d.path.lastIndexOf('/') + 1));
+  const resolved: Record<string, MethodPolicy> = {};
+  for (const [name, value] of Object.entries(methods)) {
+    if (!rpcNames.includes(name)) check.fail(`methods.${name}`, `is not an RPC of ${serviceName} (RPCs: ${rpcNames.join(', ')})`, name);
+    const at = check.at(`methods.${name}`);
+    const policy = at.object('', value);
+    at.knownKeys(policy, ['timeoutMs', 'retry', 'idempotent']);
+    resolved[name] = Object.freeze({
+      ...policy,
+      timeoutMs: policy.timeoutMs === undefined ? undefined : at.number('timeoutMs', policy.timeoutMs, 0, TIMEOUT),
+      idempotent: at.boolean('idempotent', policy.idempotent, false),
+    }) as MethodPolicy;
+  }
+  return Object.freeze(resolved);
+}
+
+function resolveMetadata(check: OptionChecks, raw: unknown): MetadataSource | undefined {
+  if (raw === undefined || typeof raw === 'function') return raw as MetadataSource | undefined;
+  const entries = check.object('metadata', raw);
+  for (const [key, value] of Object.entries(entries)) {
+    const problem = metadataProblem(key, value);
+    if (problem) throw new MeshConfigError(`${check.path}.metadata: ${problem}`);
+  }
+  return Object.freeze({ ...entries }) as Record<string, string>;
+}
+
+/** Validates one client (defaults already merged) and loads its proto. */
+export function resolveClient(check: OptionChecks, raw: Record<string, unknown>, requireMtls: boolean, cache: ProtoCache): ResolvedClientOptions {
+  check.knownKeys(raw, CLIENT_KEYS);
+  const { serviceName, definition } = resolveProto(check, raw.proto, cache);
+  const maxMessageBytes = check.number('maxMessageBytes', raw.maxMessageBytes, CLIENT_DEFAULTS.maxMessageBytes, { min: 0, max: MAX_TIMER_MS, integer: true, exclusiveMin: true });
+  return Object.freeze({
+    name: raw.name as string,
+    serviceName,
+    serviceDefinition: definition,
+    ...resolveTransport(check, raw, requireMtls),
+    timeoutMs: check.number('timeoutMs', raw.timeoutMs, CLIENT_DEFAULTS.timeoutMs, TIMEOUT),
+    maxMessageBytes,
+    methods: resolveMethods(check, raw.methods, definition, serviceName),
+    metadata: resolveMetadata(check, raw.metadata),
+    tracing: check.boolean('tracing', raw.tracing, CLIENT_DEFAULTS.tracing),
+    metrics: check.boolean('metrics', raw.metrics, CLIENT_DEFAULTS.metrics),
+  });
+}
+
+/**
+ * Merges defaults into every client and validates everything once. Throws `MeshConfigError`
+ * naming the client and the field. Never mutates `raw`.
+ */
+export function resolveModuleOptions(raw: unknown, expectedNames?: readonly string[]): ResolvedModuleOptions {
+  const root: OptionChecks = new OptionChecks('MeshClientModule options');
+  const options = root.object('', raw);
+  root.knownKeys(options, ['clients', 'defaults', 'requireMtls']);
+  if (!Array.isArray(options.clients)) root.fail('clients', 'must be an array of client options', options.clients);
+  const defaults = options.defaults === undefined ? {} : root.object('defaults', options.defaults);
+  const requireMtls = root.boolean('requireMtls', options.requireMtls, process.env.NODE_ENV === 'production');
+  const cache: ProtoCache = new Map();
+  const seen = new Set<string>();
+  const clients = (options.clients as unknown[]).map((entry, i) => {
+    const bare: OptionChecks = new OptionChecks(`clients[${String(i)}]`);
+    const own = bare.object('', entry);
+    const name = own.name;
+    if (typeof name !== 'string' || !NAME.test(name)) bare.fail('name', 'must be a name of letters, digits, _ . - starting with a letter (at most 63)', name);
+    if (seen.has(name)) bare.fail('name', 'must be unique: another client already has it', name);
+    seen.add(name);
+    return resolveClient(new OptionChecks(`clients[${String(i)}] ('${name}')`), mergeDefaults(defaults, own), requireMtls, cache);
+  });
+  if (expectedNames) {
+    const missing = expectedNames.filter((n) => !seen.has(n));
+    const extra = [...seen].filter((n) => !expectedNames.includes(n));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new MeshConfigError(
+        `MeshClientModule.forRootAsync: clientNames ${show(expectedNames.join(','))} and the clients returned by useFactory must match` +
+          (missing.length ? `; missing: ${missing.join(', ')}` : '') + (extra.length ? `; not in clientNames: ${extra.join(', ')}` : ''),
+      );
+    }
+  }
+  return Object.freeze({ clients: Object.freeze(clients), requireMtls });
+}
+
+/** Validates a `MeshClient.update()` patch against the client's current options. */
+export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPatch): ResolvedClientOptions {
+  const check = new OptionChecks(`update() of client '${current.name}'`);
+  const raw = check.object('', patch);
+  check.knownKeys(raw, ['timeoutMs', 'retry', 'breaker', 'methods', 'metadata']);
+  return Object.freeze({
+    ...current,
+    timeoutMs: check.number('timeoutMs', raw.timeoutMs, current.timeoutMs, TIMEOUT),
+    methods: raw.methods === undefined ? current.methods : resolveMethods(check, raw.methods, current.serviceDefinition, current.serviceName),
+    metadata: 'metadata' in raw ? resolveMetadata(check, raw.metadata) : current.metadata,
+  });
+}

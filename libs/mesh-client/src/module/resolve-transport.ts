@@ -1,0 +1,67 @@
+import { MeshConfigError } from '../errors/mesh-config.error.js';
+import type { MeshTlsOptions } from './mesh-client-options.interface.js';
+import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
+import { CLIENT_DEFAULTS, type ResolvedClientOptions } from './resolved-options.interface.js';
+import { targetProblem } from './target.js';
+
+type Transport = Pick<ResolvedClientOptions, 'target' | 'tls' | 'insecure' | 'loadBalancing' | 'keepalive' | 'compression'>;
+
+const PEM_OR_PATH = 'must be a file path or PEM (string or Buffer)';
+
+function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
+  const tls = check.object('tls', raw);
+  const at = check.at('tls');
+  at.knownKeys(tls, ['ca', 'cert', 'key', 'serverName', 'expectedServerIds', 'watch']);
+  const pem = (field: string, value: unknown, required: boolean): void => {
+    if (value === undefined && !required) return;
+    const ok = (typeof value === 'string' && value !== '') || (Buffer.isBuffer(value) && value.length > 0);
+    if (!ok) at.fail(field, PEM_OR_PATH, value, { secret: true });
+  };
+  pem('ca', tls.ca, true);
+  pem('cert', tls.cert, false);
+  pem('key', tls.key, false);
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    at.fail(tls.cert === undefined ? 'cert' : 'key', 'must be given together with the other of cert/key (mutual TLS needs both)', undefined);
+  }
+  if (tls.serverName !== undefined) at.nonEmptyString('serverName', tls.serverName);
+  const ids = tls.expectedServerIds;
+  if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== ''))) {
+    at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs or DNS names', ids);
+  }
+  at.boolean('watch', tls.watch, false);
+  return Object.freeze({ ...tls }) as unknown as MeshTlsOptions;
+}
+
+/** Validates where and how the client connects. */
+export function resolveTransport(check: OptionChecks, raw: Record<string, unknown>, requireMtls: boolean): Transport {
+  const target = check.nonEmptyString('target', raw.target);
+  const problem = targetProblem(target);
+  if (problem) check.fail('target', problem, target);
+  const insecure = check.boolean('insecure', raw.insecure, CLIENT_DEFAULTS.insecure);
+  if (insecure && raw.tls !== undefined) check.fail('insecure', 'cannot be true together with tls (choose one)', insecure);
+  if (!insecure && raw.tls === undefined) check.fail('tls', 'is required unless insecure: true (plaintext) is set explicitly', undefined);
+  const tls = insecure ? undefined : resolveTls(check, raw.tls);
+  if (requireMtls && (insecure || tls?.cert === undefined)) {
+    throw new MeshConfigError(
+      `${check.where(insecure ? 'insecure' : 'tls.cert')}: mutual TLS is required (requireMtls, the default when NODE_ENV=production); give tls.ca, tls.cert and tls.key`,
+    );
+  }
+  let keepalive: Transport['keepalive'];
+  if (raw.keepalive !== undefined) {
+    const ka = check.object('keepalive', raw.keepalive);
+    const at = check.at('keepalive');
+    at.knownKeys(ka, ['timeMs', 'timeoutMs']);
+    keepalive = Object.freeze({
+      timeMs: ka.timeMs === undefined ? at.fail('timeMs', 'is required', undefined) : at.number('timeMs', ka.timeMs, 0, { min: 1000, max: MAX_TIMER_MS, integer: true }),
+      timeoutMs: at.number('timeoutMs', ka.timeoutMs, 20_000, { min: 1, max: MAX_TIMER_MS, integer: true }),
+    });
+  }
+  return {
+    target,
+    tls,
+    insecure,
+    loadBalancing: check.oneOf('loadBalancing', raw.loadBalancing, ['pick_first', 'round_robin'] as const, CLIENT_DEFAULTS.loadBalancing),
+    keepalive,
+    compression: check.oneOf('compression', raw.compression, ['identity', 'gzip', 'deflate'] as const, CLIENT_DEFAULTS.compression),
+  };
+}

@@ -1,0 +1,43 @@
+const HOST = String.raw`(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)`;
+const IPV4 = String.raw`(?:\d{1,3}(?:\.\d{1,3}){3})`;
+const IPV6 = String.raw`\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]`;
+const PORT = String.raw`(\d{1,5})`;
+const HOST_PORT = new RegExp(`^(?:${HOST}|${IPV4}|${IPV6}):${PORT}$`);
+const V4_ADDR = new RegExp(`^${IPV4}:${PORT}$`);
+const V6_ADDR = new RegExp(`^${IPV6}:${PORT}$`);
+const XDS = /^xds:\/\/\/[A-Za-z0-9._~-]+(?::\d{1,5})?$/;
+
+function portOk(port: string | undefined): boolean {
+  const n = Number(port);
+  return Number.isInteger(n) && n >= 1 && n <= 65_535;
+}
+
+function hostPort(value: string, pattern: RegExp = HOST_PORT): boolean {
+  const m = pattern.exec(value);
+  return m !== null && portOk(m[1]);
+}
+
+function addressList(list: string, pattern: RegExp): boolean {
+  return list.length > 0 && list.split(',').every((a) => hostPort(a, pattern));
+}
+
+/**
+ * Why a gRPC target string is not usable, or undefined when it is. Accepted forms:
+ * `host:port`, `dns:///host:port`, `dns://authority/host:port`, `dns:host:port`,
+ * `ipv4:a:p[,b:p…]`, `ipv6:[a]:p[,…]`, `unix:path`, `unix:///abs/path`, `xds:///name`.
+ * Ports are required (1..65535): an implicit 443 is a classic source of mysterious timeouts.
+ */
+export function targetProblem(target: string): string | undefined {
+  const expected =
+    "must be 'host:port', 'dns:///host:port', 'ipv4:addr:port[,addr:port]', 'ipv6:[addr]:port', 'unix:path' or 'xds:///name' with a port 1..65535";
+  if (/\s/.test(target)) return `${expected} (no spaces)`;
+  if (target.startsWith('dns:')) {
+    const rest = target.replace(/^dns:(?:\/\/[^/]*\/)?/, '');
+    return hostPort(rest) ? undefined : expected;
+  }
+  if (target.startsWith('ipv4:')) return addressList(target.slice(5), V4_ADDR) ? undefined : expected;
+  if (target.startsWith('ipv6:')) return addressList(target.slice(5), V6_ADDR) ? undefined : expected;
+  if (target.startsWith('unix:')) return target.length > 5 ? undefined : expected;
+  if (target.startsWith('xds:')) return XDS.test(target) ? undefined : expected;
+  return hostPort(target) ? undefined : expected;
+}

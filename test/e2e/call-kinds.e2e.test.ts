@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import type { TestingModule } from '@nestjs/testing';
+import { Test } from '@nestjs/testing';
+import { firstValueFrom, from, lastValueFrom, of, toArray, type Observable } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InjectMeshClient, MeshClient, MeshClientModule, MeshClientRegistry, isMeshClientError } from '@datapunk/mesh-client';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import type { EchoReply, EchoRequest } from '../support/protos.js';
+import { echoClient } from '../support/test-app.js';
+
+interface EchoService {
+  unary(req: EchoRequest): Observable<EchoReply>;
+  serverStream(req: EchoRequest): Observable<EchoReply>;
+  ClientStream(reqs: Observable<EchoRequest>): Observable<EchoReply>;
+  bidi(reqs: Observable<EchoRequest>): Observable<EchoReply>;
+}
+
+@Injectable()
+class Caller {
+  constructor(@InjectMeshClient('echo') readonly echo: MeshClient<EchoService>) {}
+}
+
+describe('all four call kinds over real grpc-js', () => {
+  let server: EchoServer;
+  let moduleRef: TestingModule;
+  let echo: MeshClient<EchoService>;
+
+  beforeAll(async () => {
+    server = await startEchoServer();
+    moduleRef = await Test.createTestingModule({
+      imports: [MeshClientModule.forRoot({ clients: [echoClient(server.target)] })],
+      providers: [Caller],
+    }).compile();
+    await moduleRef.init();
+    echo = moduleRef.get(Caller).echo;
+  });
+  afterAll(async () => {
+    await moduleRef.close();
+    await server.stop();
+  });
+
+  it('injects the client and lists it in the registry', () => {
+    expect(echo).toBeInstanceOf(MeshClient);
+    expect(moduleRef.get(MeshClientRegistry).get('echo')).toBe(echo);
+    expect(echo.serviceName).toBe('mesh.test.Echo');
+  });
+
+  it('unary round-trips and works with lastValueFrom', async () => {
+    const res = await lastValueFrom(echo.unary<EchoRequest, EchoReply>('Unary', { message: 'hi', reply_bytes: 3 }));
+    expect(res).toMatchObject({ message: 'hi', index: 0 });
+    expect(res.payload).toEqual(Buffer.alloc(3, 7));
+  });
+
+  it('server stream delivers every message in order, then completes', async () => {
+    const all = await lastValueFrom(echo.serverStream<EchoRequest, EchoReply>('ServerStream', { message: 's', count: 5 }).pipe(toArray()));
+    expect(all.map((r) => r.index)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('client stream sends every request and gets one reply', async () => {
+    const res = await lastValueFrom(echo.clientStream<EchoRequest, EchoReply>('ClientStream', from([{ message: 'a' }, { message: 'b' }, { message: 'c' }])));
+    expect(res).toMatchObject({ message: 'a,b,c', received: 3 });
+  });
+
+  it('bidi stream echoes each request', async () => {
+    const all = await lastValueFrom(echo.bidiStream<EchoRequest, EchoReply>('Bidi', from([{ message: 'x' }, { message: 'y' }])).pipe(toArray()));
+    expect(all.map((r) => [r.message, r.index])).toEqual([['x', 0], ['y', 1]]);
+  });
+
+  it('getService() offers every RPC under its name and lowerCamel', async () => {
+    const svc = echo.getService();
+    expect(await lastValueFrom(svc.unary({ message: 'p' }))).toMatchObject({ message: 'p' });
+    expect(await lastValueFrom(svc.serverStream({ count: 2 }).pipe(toArray()))).toHaveLength(2);
+    expect(await lastValueFrom(svc.ClientStream(of({ message: 'q' })))).toMatchObject({ message: 'q', received: 1 });
+    expect(await lastValueFrom(svc.bidi(of({ message: 'r' })))).toMatchObject({ message: 'r' });
+    expect(Object.keys(svc).sort()).toEqual(['Bidi', 'ClientStream', 'ServerStream', 'Unary', 'bidi', 'clientStream', 'serverStream', 'unary']);
+  });
+
+  it('is cold: nothing is sent before subscription, each subscription is one call', async () => {
+    const before = server.calls.length;
+    const call$ = echo.unary('Unary', { message: 'cold' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.calls.length).toBe(before);
+    await lastValueFrom(call$);
+    await lastValueFrom(call$);
+    expect(server.calls.length).toBe(before + 2);
+  });
+
+  it('an unknown method fails with a clear error before any network I/O', async () => {
+    const before = server.calls.length;
+    const error = await firstValueFrom(echo.unary('Nope', {})).catch((e: unknown) => e);
+    expect(isMeshClientError(error)).toBe(true);
+    expect(error).toMatchObject({ category: 'unimplemented', attempts: 0, method: 'Nope', client: 'echo' });
+    expect((error as Error).message).toMatch(/'Nope' is not an RPC of mesh\.test\.Echo \(RPCs: Unary, ServerStream, ClientStream, Bidi\)/);
+    expect(server.calls.length).toBe(before);
+  });
+
+  it('calling a method with the wrong kind names the right one', async () => {
+    const error = await firstValueFrom(echo.unary('ServerStream', {})).catch((e: unknown) => e);
+    expect(error).toMatchObject({ category: 'invalid-request', attempts: 0 });
+    expect((error as Error).message).toMatch(/'ServerStream' is a server-stream RPC: call serverStream\(\), not unary\(\)/);
+  });
+});

@@ -1,0 +1,135 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { describe, expect, it } from 'vitest';
+import { MeshClientModule, MeshClientRegistry, MeshConfigError, loadProtoFiles, type MeshClientOptions, type MeshModuleOptions } from '@datapunk/mesh-client';
+import { ECHO_PROTO, echoProto } from '../support/protos.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mesh-proto-'));
+const BROKEN = join(dir, 'broken.proto');
+writeFileSync(BROKEN, 'syntax = "proto3";\npackage x;\nservice Oops { rpc A (Nope) returns }\n');
+
+const good = (extra: Record<string, unknown> = {}): MeshClientOptions =>
+  ({ name: 'inventory', target: '127.0.0.1:50051', proto: echoProto, insecure: true, ...extra }) as MeshClientOptions;
+
+async function compileError(options: unknown): Promise<unknown> {
+  return Test.createTestingModule({ imports: [MeshClientModule.forRoot(options as MeshModuleOptions)] })
+    .compile()
+    .then(
+      async (m) => {
+        await m.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+}
+
+describe('option validation fails module start with MeshConfigError naming client and field', () => {
+  it.each<[string, unknown, RegExp]>([
+    ['bad target', { clients: [good({ target: 'http://inventory' })] }, /clients\[0\] \('inventory'\)\.target must be 'host:port'.*got 'http:\/\/inventory'/],
+    ['target without port', { clients: [good({ target: 'inventory' })] }, /clients\[0\] \('inventory'\)\.target/],
+    ['duplicate name', { clients: [good(), good()] }, /clients\[1\]\.name must be unique.*got 'inventory'/],
+    ['missing name', { clients: [good({ name: undefined })] }, /clients\[0\]\.name must be a name/],
+    ['missing proto file', { clients: [good({ proto: { ...echoProto, path: join(dir, 'missing.proto') } })] }, /clients\[0\] \('inventory'\)\.proto\.path cannot be read \(.*ENOENT/],
+    ['unparsable proto', { clients: [good({ proto: { path: BROKEN, package: 'x', service: 'Oops' } })] }, /clients\[0\] \('inventory'\)\.proto\.path cannot be parsed/],
+    ['unknown service', { clients: [good({ proto: { ...echoProto, service: 'Echoo' } })] }, /proto\.service names no service in the proto \(looked for 'mesh\.test\.Echoo'; found: mesh\.test\.Echo\)/],
+    ['unknown package', { clients: [good({ proto: { ...echoProto, package: 'mesh.nope' } })] }, /proto\.service names no service/],
+    ['maxMessageBytes 0', { clients: [good({ maxMessageBytes: 0 })] }, /clients\[0\] \('inventory'\)\.maxMessageBytes must be an integer > 0.*got 0/],
+    ['maxMessageBytes negative', { clients: [good({ maxMessageBytes: -1 })] }, /\.maxMessageBytes must be an integer > 0/],
+    ['timeoutMs 0', { clients: [good({ timeoutMs: 0 })] }, /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got 0/],
+    ['timeoutMs NaN', { clients: [good({ timeoutMs: Number.NaN })] }, /\.timeoutMs must be a number > 0.*got NaN/],
+    ['method timeout', { clients: [good({ methods: { Unary: { timeoutMs: -1 } } })] }, /\.methods\.Unary\.timeoutMs must be a number > 0/],
+    ['unknown method policy', { clients: [good({ methods: { GetItem: {} } })] }, /\.methods\.GetItem is not an RPC of mesh\.test\.Echo \(RPCs: Unary, ServerStream, ClientStream, Bidi\)/],
+    ['neither tls nor insecure', { clients: [good({ insecure: undefined })] }, /clients\[0\] \('inventory'\)\.tls is required unless insecure: true/],
+    ['tls and insecure', { clients: [good({ tls: { ca: 'ca.pem' } })] }, /\.insecure cannot be true together with tls/],
+    ['cert without key', { clients: [good({ insecure: false, tls: { ca: 'ca.pem', cert: 'c.pem' } })] }, /\.tls\.key must be given together with the other of cert\/key/],
+    ['insecure while mTLS is required', { requireMtls: true, clients: [good()] }, /clients\[0\] \('inventory'\)\.insecure: mutual TLS is required/],
+    ['typo in an option', { clients: [good({ timeout: 5 })] }, /clients\[0\] \('inventory'\)\.timeout is not an option \(did you mean 'timeoutMs'\?\)/],
+    ['bad loadBalancing', { clients: [good({ loadBalancing: 'random' })] }, /\.loadBalancing must be one of 'pick_first', 'round_robin', got 'random'/],
+    ['bad compression', { clients: [good({ compression: 'br' })] }, /\.compression must be one of/],
+    ['bad static metadata', { clients: [good({ metadata: { 'Bad Key': 'v' } })] }, /clients\[0\] \('inventory'\)\.metadata: metadata key 'Bad Key' is invalid/],
+    ['clients missing', {}, /MeshClientModule options\.clients must be an array/],
+    ['defaults apply and are checked', { defaults: { timeoutMs: -3 }, clients: [good()] }, /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got -3/],
+  ])('%s', async (_label, options, message) => {
+    const error = await compileError(options);
+    expect(error).toBeInstanceOf(MeshConfigError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('never prints key material of a bad tls option', async () => {
+    const error = await compileError({ clients: [good({ insecure: false, tls: { ca: 'ca.pem', cert: 'c.pem', key: 12345 } })] });
+    expect((error as Error).message).toMatch(/tls\.key must be a file path or PEM/);
+    expect((error as Error).message).not.toContain('12345');
+  });
+
+  it('does not mutate the caller options and merges defaults under each client', async () => {
+    const options = { defaults: { timeoutMs: 1234 }, clients: [good()] };
+    const snapshot = JSON.stringify(options);
+    const moduleRef = await Test.createTestingModule({ imports: [MeshClientModule.forRoot(options)] }).compile();
+    expect(JSON.stringify(options)).toBe(snapshot);
+    expect(moduleRef.get(MeshClientRegistry).names()).toEqual(['inventory']);
+    await moduleRef.close();
+  });
+
+  it('accepts a loaded package definition instead of a path', async () => {
+    const definition = loadProtoFiles(ECHO_PROTO);
+    const moduleRef = await Test.createTestingModule({
+      imports: [MeshClientModule.forRoot({ clients: [good({ proto: { definition, package: 'mesh.test', service: 'Echo' } })] })],
+    }).compile();
+    expect(moduleRef.get(MeshClientRegistry).get('inventory').serviceName).toBe('mesh.test.Echo');
+    await moduleRef.close();
+  });
+});
+
+@Injectable()
+class FakeConfig {
+  readonly target = '127.0.0.1:50051';
+}
+@Module({ providers: [FakeConfig], exports: [FakeConfig] })
+class FakeConfigModule {}
+
+describe('forRootAsync', () => {
+  it('builds the clients named in clientNames from an injected factory', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        MeshClientModule.forRootAsync({
+          clientNames: ['inventory'],
+          imports: [FakeConfigModule],
+          inject: [FakeConfig],
+          useFactory: async (config: FakeConfig) => ({ clients: [good({ target: config.target })] }),
+        }),
+      ],
+    }).compile();
+    expect(moduleRef.get(MeshClientRegistry).get('inventory').name).toBe('inventory');
+    await moduleRef.close();
+  });
+
+  it('fails start when the factory returns other clients than clientNames lists', async () => {
+    const error = await Test.createTestingModule({
+      imports: [MeshClientModule.forRootAsync({ clientNames: ['inventory', 'billing'], useFactory: () => ({ clients: [good()] }) })],
+    })
+      .compile()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MeshConfigError);
+    expect((error as Error).message).toMatch(/clientNames .* must match; missing: billing/);
+  });
+
+  it('validates the factory result like forRoot', async () => {
+    const error = await Test.createTestingModule({
+      imports: [MeshClientModule.forRootAsync({ clientNames: ['inventory'], useFactory: () => ({ clients: [good({ timeoutMs: -1 })] }) })],
+    })
+      .compile()
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0/);
+  });
+});
+
+describe('MeshClientRegistry.get', () => {
+  it('names the known clients when asked for an unknown one', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [MeshClientModule.forRoot({ clients: [good()] })] }).compile();
+    expect(() => moduleRef.get(MeshClientRegistry).get('billing')).toThrow(/no mesh client named 'billing' \(known: inventory\)/);
+    await moduleRef.close();
+  });
+});

@@ -1,0 +1,70 @@
+import type { TestingModule } from '@nestjs/testing';
+import { status } from '@grpc/grpc-js';
+import { lastValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MeshClientRegistry, isMeshClientError, type MeshClient, type MeshErrorCategory } from '@datapunk/mesh-client';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { createTestApp, echoClient } from '../support/test-app.js';
+
+/** The documented table (README "Errors"), restated here so that a change to either is noticed. */
+const DOCUMENTED: [keyof typeof status, MeshErrorCategory, boolean][] = [
+  ['CANCELLED', 'cancelled', false],
+  ['UNKNOWN', 'unknown', false],
+  ['INVALID_ARGUMENT', 'invalid-request', false],
+  ['DEADLINE_EXCEEDED', 'timeout', false],
+  ['NOT_FOUND', 'not-found', false],
+  ['ALREADY_EXISTS', 'conflict', false],
+  ['PERMISSION_DENIED', 'permission-denied', false],
+  ['RESOURCE_EXHAUSTED', 'resource-exhausted', true],
+  ['FAILED_PRECONDITION', 'invalid-request', false],
+  ['ABORTED', 'conflict', true],
+  ['OUT_OF_RANGE', 'invalid-request', false],
+  ['UNIMPLEMENTED', 'unimplemented', false],
+  ['INTERNAL', 'internal', false],
+  ['UNAVAILABLE', 'unavailable', true],
+  ['DATA_LOSS', 'internal', false],
+  ['UNAUTHENTICATED', 'unauthenticated', false],
+];
+
+describe('every gRPC status code from a real server', () => {
+  let server: EchoServer;
+  let app: TestingModule;
+  let echo: MeshClient;
+
+  beforeAll(async () => {
+    server = await startEchoServer();
+    app = await createTestApp({ clients: [echoClient(server.target)] });
+    echo = app.get(MeshClientRegistry).get('echo');
+  });
+  afterAll(async () => {
+    await app.close();
+    await server.stop();
+  });
+
+  it('OK is a success, not an error', async () => {
+    await expect(lastValueFrom(echo.unary('Unary', { message: 'ok' }))).resolves.toMatchObject({ message: 'ok' });
+  });
+
+  it.each(DOCUMENTED)('%s maps to category %s, retryable %s, keeping details, trailers and cause', async (name, category, retryable) => {
+    const code = status[name];
+    const details = `server says ${name.toLowerCase()}`;
+    const error: unknown = await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': String(code), 'x-test-details': details } })).catch(
+      (e: unknown) => e,
+    );
+    expect(isMeshClientError(error)).toBe(true);
+    if (!isMeshClientError(error)) return;
+    expect(error).toMatchObject({ code, codeName: name, category, retryable, details, attempts: 1, client: 'echo', service: 'mesh.test.Echo', method: 'Unary' });
+    expect(error.trailers?.get('x-test-trailer')).toEqual(['kept']);
+    expect((error.cause as { code?: number }).code).toBe(code);
+    expect(error.message).toContain(`/mesh.test.Echo/Unary failed: ${name} (${String(code)}): ${details}`);
+  });
+
+  it('a server stream ending with a status after messages reports it the same way', async () => {
+    const seen: unknown[] = [];
+    const error = await new Promise((resolve) =>
+      echo.serverStream('ServerStream', { count: 2 }, { metadata: { 'x-test-status': String(status.NOT_FOUND) } }).subscribe({ next: (v) => seen.push(v), error: resolve }),
+    );
+    expect(seen).toHaveLength(2);
+    expect(error).toMatchObject({ category: 'not-found', code: status.NOT_FOUND });
+  });
+});

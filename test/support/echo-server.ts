@@ -1,0 +1,176 @@
+import { EventEmitter, once } from 'node:events';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  loadPackageDefinition,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type ServiceError,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
+import { loadProtoFiles } from '@datapunk/mesh-client';
+import { ECHO_PROTO, type EchoReply, type EchoRequest } from './protos.js';
+
+/** Server steering read from request metadata. */
+interface Steering {
+  status?: number;
+  details: string;
+  delayMs: number;
+}
+
+function steeringOf(metadata: Metadata): Steering {
+  const status = metadata.get('x-test-status')[0];
+  return {
+    status: status === undefined ? undefined : Number(status),
+    details: String(metadata.get('x-test-details')[0] ?? 'steered failure'),
+    delayMs: Number(metadata.get('x-test-delay-ms')[0] ?? 0),
+  };
+}
+
+function failure(s: Steering): Partial<ServiceError> {
+  const trailers = new Metadata();
+  trailers.set('x-test-trailer', 'kept');
+  return { code: s.status, details: s.details, metadata: trailers };
+}
+
+const reply = (req: EchoRequest, index: number, extra: Partial<EchoReply> = {}): EchoReply => ({
+  message: req.message ?? '',
+  index,
+  payload: Buffer.alloc(req.reply_bytes ?? 0, 7),
+  received: 0,
+  ...extra,
+});
+
+export interface EchoServerOptions {
+  /** Server-side message limit (both directions); default grpc-js's 4 MiB receive / unlimited send. */
+  maxMessageBytes?: number;
+  credentials?: ServerCredentials;
+}
+
+/**
+ * A real grpc-js server of the test Echo service on 127.0.0.1 (port from the OS). It reports what
+ * it observed: calls, cancellations (`'cancelled'` events with the method name).
+ */
+export class EchoServer extends EventEmitter {
+  readonly server: Server;
+  port = 0;
+  readonly calls: string[] = [];
+  readonly cancelled: string[] = [];
+  readonly metadataSeen: Metadata[] = [];
+
+  constructor(private readonly options: EchoServerOptions = {}) {
+    super();
+    const limit = options.maxMessageBytes;
+    this.server = new Server(limit ? { 'grpc.max_receive_message_length': limit, 'grpc.max_send_message_length': limit } : {});
+    const pkg = loadPackageDefinition(loadProtoFiles(ECHO_PROTO)) as unknown as { mesh: { test: { Echo: { service: ServiceDefinition } } } };
+    this.server.addService(pkg.mesh.test.Echo.service, {
+      Unary: (call: ServerUnaryCall<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>) => this.unary(call, cb),
+      ServerStream: (call: ServerWritableStream<EchoRequest, EchoReply>) => this.serverStream(call),
+      ClientStream: (call: ServerReadableStream<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>) => this.clientStream(call, cb),
+      Bidi: (call: ServerDuplexStream<EchoRequest, EchoReply>) => this.bidi(call),
+    });
+  }
+
+  /** Binds to 127.0.0.1 on a free port. */
+  async start(): Promise<this> {
+    const creds = this.options.credentials ?? ServerCredentials.createInsecure();
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', creds, (error, port) => (error ? reject(error) : resolve(port))),
+    );
+    return this;
+  }
+
+  get target(): string {
+    return `127.0.0.1:${String(this.port)}`;
+  }
+
+  /** Resolves with the name of the next method whose call is cancelled by the client. */
+  nextCancellation(): Promise<string> {
+    return once(this, 'cancelled').then(([method]) => method as string);
+  }
+
+  async stop(): Promise<void> {
+    this.server.forceShutdown();
+  }
+
+  private observe(method: string, call: { metadata: Metadata; on(e: 'cancelled', f: () => void): unknown }): Steering {
+    this.calls.push(method);
+    this.metadataSeen.push(call.metadata);
+    call.on('cancelled', () => {
+      this.cancelled.push(method);
+      this.emit('cancelled', method);
+    });
+    return steeringOf(call.metadata);
+  }
+
+  /** Runs `fn` after `ms` unless the call is cancelled first (then the timer is cleared). */
+  private later(call: { cancelled: boolean }, ms: number, fn: () => void): void {
+    if (ms <= 0) return fn();
+    let timers = this.timers.get(call);
+    if (!timers) {
+      const own = new Set<NodeJS.Timeout>();
+      this.timers.set(call, (timers = own));
+      (call as unknown as EventEmitter).once('cancelled', () => own.forEach(clearTimeout));
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!call.cancelled) fn();
+    }, ms);
+    timers.add(timer);
+  }
+
+  private readonly timers = new WeakMap<object, Set<NodeJS.Timeout>>();
+
+  private unary(call: ServerUnaryCall<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>): void {
+    const s = this.observe('Unary', call);
+    this.later(call, s.delayMs, () => (s.status ? cb(failure(s)) : cb(null, reply(call.request, 0))));
+  }
+
+  private serverStream(call: ServerWritableStream<EchoRequest, EchoReply>): void {
+    const s = this.observe('ServerStream', call);
+    const count = call.request.count ?? 0;
+    let index = 0;
+    const tick = (): void => {
+      if (call.cancelled) return;
+      if (count >= 0 && index >= count) {
+        if (s.status) call.emit('error', failure(s));
+        else call.end();
+        return;
+      }
+      call.write(reply(call.request, index++));
+      this.later(call, s.delayMs || (count < 0 ? 10 : 0), tick);
+    };
+    tick();
+  }
+
+  private clientStream(call: ServerReadableStream<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>): void {
+    const s = this.observe('ClientStream', call);
+    const messages: string[] = [];
+    call.on('data', (req: EchoRequest) => messages.push(req.message ?? ''));
+    call.on('end', () =>
+      this.later(call, s.delayMs, () => (s.status ? cb(failure(s)) : cb(null, { ...reply({}, 0), message: messages.join(','), received: messages.length }))),
+    );
+  }
+
+  private bidi(call: ServerDuplexStream<EchoRequest, EchoReply>): void {
+    const s = this.observe('Bidi', call);
+    let index = 0;
+    call.on('data', (req: EchoRequest) => {
+      if (s.status) return;
+      this.later(call, s.delayMs, () => call.write(reply(req, index++)));
+    });
+    call.on('end', () => {
+      if (s.status) call.emit('error', failure(s));
+      else this.later(call, s.delayMs, () => call.end());
+    });
+  }
+}
+
+/** Starts an EchoServer. */
+export function startEchoServer(options?: EchoServerOptions): Promise<EchoServer> {
+  return new EchoServer(options).start();
+}

@@ -1,0 +1,58 @@
+import { EventEmitter, once } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A userspace TCP proxy on 127.0.0.1 in front of a backend. It observes connections as the server
+ * sees them (opened, open now, closed) and is the place where faults are injected later.
+ */
+export class TcpProxy extends EventEmitter {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+  opened = 0;
+
+  constructor(private readonly backendPort: number) {
+    super();
+    this.server = createServer((client) => this.accept(client));
+  }
+
+  async start(): Promise<this> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.port = (this.server.address() as { port: number }).port;
+    return this;
+  }
+
+  get target(): string {
+    return `127.0.0.1:${String(this.port)}`;
+  }
+
+  /** Client connections open right now. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /** Resolves when no client connection is open. */
+  async allClosed(): Promise<void> {
+    while (this.sockets.size > 0) await once(this, 'closed');
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    this.opened++;
+    this.sockets.add(client);
+    const backend = createConnection({ host: '127.0.0.1', port: this.backendPort });
+    client.pipe(backend).pipe(client);
+    const close = (): void => {
+      client.destroy();
+      backend.destroy();
+      if (this.sockets.delete(client)) this.emit('closed');
+    };
+    client.on('close', close).on('error', close);
+    backend.on('close', close).on('error', close);
+  }
+}

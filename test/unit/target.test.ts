@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { targetProblem } from '../../libs/mesh-client/src/module/target.js';
+
+describe('targetProblem', () => {
+  it.each([
+    'localhost:50051',
+    '127.0.0.1:1',
+    '[::1]:443',
+    'inventory.default.svc.cluster.local:8080',
+    'dns:///inventory:50051',
+    'dns://8.8.8.8/inventory:50051',
+    'dns:inventory:50051',
+    'ipv4:127.0.0.1:5001,127.0.0.1:5002',
+    'ipv6:[::1]:5001',
+    'unix:/tmp/sock',
+    'unix:///tmp/sock',
+    'xds:///inventory',
+  ])('accepts %s', (target) => {
+    expect(targetProblem(target)).toBeUndefined();
+  });
+
+  it.each(['localhost', 'localhost:0', 'localhost:65536', 'http://x:80', 'a b:1', 'dns:///nohost', 'ipv4:', 'ipv4:127.0.0.1', 'ipv4:localhost:1', 'xds://x', 'unix:', ':80'])(
+    'refuses %s',
+    (target) => {
+      expect(targetProblem(target)).toMatch(/must be 'host:port'/);
+    },
+  );
+});
