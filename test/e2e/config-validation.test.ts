@@ -51,6 +51,16 @@ describe('option validation fails module start with MeshConfigError naming clien
     ['bad compression', { clients: [good({ compression: 'br' })] }, /\.compression must be one of/],
     ['bad static metadata', { clients: [good({ metadata: { 'Bad Key': 'v' } })] }, /clients\[0\] \('inventory'\)\.metadata: metadata key 'Bad Key' is invalid/],
     ['clients missing', {}, /MeshClientModule options\.clients must be an array/],
+    ['retry.maxAttempts 9', { clients: [good({ retry: { maxAttempts: 9 } })] }, /clients\[0\] \('inventory'\)\.retry\.maxAttempts must be an integer >= 1 and <= 5, got 9/],
+    ['retry.jitter 2', { clients: [good({ retry: { jitter: 2 } })] }, /\.retry\.jitter must be a number >= 0 and <= 1, got 2/],
+    ['retry code name', { clients: [good({ retry: { retryableCodes: ['UNAVAIL'] } })] }, /\.retry\.retryableCodes\[0\] must hold gRPC status codes.*got 'UNAVAIL'/],
+    ['retry backoff order', { clients: [good({ retry: { initialBackoffMs: 500, maxBackoffMs: 100 } })] }, /\.retry\.maxBackoffMs must be >= initialBackoffMs \(500\)/],
+    ['retry budget', { clients: [good({ retry: { budget: { maxTokens: 0 } } })] }, /\.retry\.budget\.maxTokens must be a number > 0/],
+    ['method retry', { clients: [good({ methods: { Unary: { retry: { maxAttempts: 0 } } } })] }, /\.methods\.Unary\.retry\.maxAttempts must be an integer >= 1/],
+    ['breaker rate', { clients: [good({ breaker: { failureRateThreshold: 1.5 } })] }, /\.breaker\.failureRateThreshold must be a number > 0 and <= 1, got 1\.5/],
+    ['breaker scope', { clients: [good({ breaker: { scope: 'host' } })] }, /\.breaker\.scope must be one of 'client', 'method', got 'host'/],
+    ['breaker minimumCalls', { clients: [good({ breaker: { minimumCalls: 0 } })] }, /\.breaker\.minimumCalls must be an integer >= 1/],
+    ['pool size', { clients: [good({ pool: { size: 4 } })] }, /\.pool\.size must be 1 in this version/],
     ['defaults apply and are checked', { defaults: { timeoutMs: -3 }, clients: [good()] }, /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got -3/],
   ])('%s', async (_label, options, message) => {
     const error = await compileError(options);

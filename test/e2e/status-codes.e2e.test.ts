@@ -33,7 +33,7 @@ describe('every gRPC status code from a real server', () => {
 
   beforeAll(async () => {
     server = await startEchoServer();
-    app = await createTestApp({ clients: [echoClient(server.target)] });
+    app = await createTestApp({ clients: [echoClient(server.target, { retry: false, breaker: false })] });
     echo = app.get(MeshClientRegistry).get('echo');
   });
   afterAll(async () => {

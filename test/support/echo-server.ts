@@ -15,25 +15,32 @@ import {
 import { loadProtoFiles } from '@datapunk/mesh-client';
 import { ECHO_PROTO, type EchoReply, type EchoRequest } from './protos.js';
 
-/** Server steering read from request metadata. */
+/**
+ * Server steering read from request metadata:
+ * - `x-test-status: <code>` answer with that status (streams: after their messages);
+ * - `x-test-fail-times: <n>` + `x-test-call-id: <id>`: fail the first n attempts of that call
+ *   with `x-test-status` (default UNAVAILABLE), then answer normally;
+ * - `x-test-fail-percent: <p>`: fail p% of such requests, spread evenly over their arrival order
+ *   (a load-shedding server), with UNAVAILABLE;
+ * - `x-test-pushback-ms: <v>`: send `grpc-retry-pushback-ms: v` with a failure;
+ * - `x-test-delay-ms: <ms>`: wait before answering; `x-test-details`: the status details.
+ */
 interface Steering {
   status?: number;
   details: string;
   delayMs: number;
+  pushback?: string;
 }
 
-function steeringOf(metadata: Metadata): Steering {
-  const status = metadata.get('x-test-status')[0];
-  return {
-    status: status === undefined ? undefined : Number(status),
-    details: String(metadata.get('x-test-details')[0] ?? 'steered failure'),
-    delayMs: Number(metadata.get('x-test-delay-ms')[0] ?? 0),
-  };
-}
+const header = (metadata: Metadata, key: string): string | undefined => {
+  const value = metadata.get(key)[0];
+  return value === undefined ? undefined : String(value);
+};
 
 function failure(s: Steering): Partial<ServiceError> {
   const trailers = new Metadata();
   trailers.set('x-test-trailer', 'kept');
+  if (s.pushback !== undefined) trailers.set('grpc-retry-pushback-ms', s.pushback);
   return { code: s.status, details: s.details, metadata: trailers };
 }
 
@@ -61,6 +68,12 @@ export class EchoServer extends EventEmitter {
   readonly calls: string[] = [];
   readonly cancelled: string[] = [];
   readonly metadataSeen: Metadata[] = [];
+  /** Arrival times (performance.now()) of every request. */
+  readonly arrivals: number[] = [];
+  /** When set, every call fails with this status (an outage). */
+  outage: number | undefined;
+  private readonly attemptsByCall = new Map<string, number>();
+  private shedCounter = 0;
 
   constructor(private readonly options: EchoServerOptions = {}) {
     super();
@@ -100,11 +113,38 @@ export class EchoServer extends EventEmitter {
   private observe(method: string, call: { metadata: Metadata; on(e: 'cancelled', f: () => void): unknown }): Steering {
     this.calls.push(method);
     this.metadataSeen.push(call.metadata);
+    this.arrivals.push(performance.now());
     call.on('cancelled', () => {
       this.cancelled.push(method);
       this.emit('cancelled', method);
     });
-    return steeringOf(call.metadata);
+    return this.steeringOf(call.metadata);
+  }
+
+  private steeringOf(metadata: Metadata): Steering {
+    const code = header(metadata, 'x-test-status');
+    const s: Steering = {
+      status: code === undefined ? undefined : Number(code),
+      details: header(metadata, 'x-test-details') ?? 'steered failure',
+      delayMs: Number(header(metadata, 'x-test-delay-ms') ?? 0),
+      pushback: header(metadata, 'x-test-pushback-ms'),
+    };
+    const failTimes = header(metadata, 'x-test-fail-times');
+    if (failTimes !== undefined) {
+      const id = header(metadata, 'x-test-call-id') ?? '';
+      const seen = (this.attemptsByCall.get(id) ?? 0) + 1;
+      this.attemptsByCall.set(id, seen);
+      if (seen > Number(failTimes)) s.status = undefined;
+      else s.status ??= 14;
+    }
+    const percent = header(metadata, 'x-test-fail-percent');
+    if (percent !== undefined) {
+      const i = this.shedCounter++;
+      const p = Number(percent) / 100;
+      if (Math.floor((i + 1) * p) > Math.floor(i * p)) s.status = 14;
+    }
+    if (this.outage !== undefined) s.status = this.outage;
+    return s;
   }
 
   /** Runs `fn` after `ms` unless the call is cancelled first (then the timer is cleared). */

@@ -22,3 +22,21 @@ export { MeshClientError, isMeshClientError } from './errors/mesh-client.error.j
 export { MeshConfigError, isMeshConfigError } from './errors/mesh-config.error.js';
 export { STATUS_TABLE, classifyStatus, type MeshErrorCategory, type StatusClass } from './errors/error-category.js';
 export type { MeshSecurityContext } from './security/security-context.interface.js';
+export { retryCall, type RetryConfig, type RetryEvent } from './resilience/retry.operator.js';
+export { circuitBreaker } from './resilience/circuit-breaker.operator.js';
+export {
+  CircuitBreaker,
+  SERVER_FAULT_CODES,
+  outcomeOf,
+  type BreakerOutcome,
+  type BreakerState,
+  type BreakerStateName,
+  type BreakerTransition,
+} from './resilience/circuit-breaker.js';
+export { ConsecutiveFailuresRule, FailureRateRule, type TripRule } from './resilience/trip-rules.js';
+export { RetryBudget, type RetryBudgetPolicy } from './resilience/retry-budget.js';
+export { backoffDelay, type BackoffPolicy } from './resilience/backoff.js';
+export { readPushback, PUSHBACK_TRAILER, type Pushback } from './resilience/pushback.js';
+export { RETRY_DEFAULTS, type ResolvedRetryPolicy } from './resilience/retry-policy.js';
+export { BREAKER_DEFAULTS, type ResolvedBreakerPolicy } from './resilience/breaker-set.js';
+export { REPLAY_BUFFER_MESSAGES } from './resilience/replayable-requests.js';

@@ -1,33 +1,26 @@
 import type { Client, Metadata } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
+import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { localError } from '../errors/to-mesh-error.js';
-import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
 import { deadlineOptionsProblem, resolveDeadline } from '../resilience/deadline.js';
+import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import { InvalidMetadataError } from '../security/metadata.js';
-import { attempt$ } from './attempts.js';
-import { CallMetadata } from './call-metadata.js';
 import type { CallOptions } from './call-options.interface.js';
 import type { MethodInfo } from './method-table.js';
+import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
+import { resilientCall$ } from './resilient-call.js';
 
 /** Aborts one in-flight call with a reason (used when the client closes). */
 export type CallAbort = (reason: string) => void;
 
-/** What the pipeline reads per call; replaced as a whole by `update()`. */
-export interface PipelinePolicy {
-  readonly options: ResolvedClientOptions;
-  readonly metadata: CallMetadata;
-}
-
-/** Builds a pipeline policy from resolved options. */
-export function pipelinePolicy(options: ResolvedClientOptions): PipelinePolicy {
-  return { options, metadata: new CallMetadata(options.metadata) };
-}
+/** Resolves a per-call retry override over the method's policy; throws MeshConfigError. */
+export type CallRetryResolver = (override: CallOptions['retry'], base: ResolvedRetryPolicy | false) => ResolvedRetryPolicy | false;
 
 /**
- * THE place where a call is put together, in this order:
- * closed-check, per-call option checks, deadline, metadata, then the attempt on the wire.
- * Every later per-call operator (retry, breaker, metrics, tracing) is composed here and nowhere else.
+ * THE place where a call is put together, in this order: closed-check, per-call option checks,
+ * deadline, metadata, then retry -> breaker -> attempt (resilientCall$). Metrics and tracing wrap
+ * this from the outside when they arrive; nothing else composes per-call operators.
  */
 export class CallPipeline {
   private readonly inflight = new Set<CallAbort>();
@@ -36,7 +29,8 @@ export class CallPipeline {
   constructor(
     private readonly channel: Client,
     private readonly policy: () => PipelinePolicy,
-    private readonly now: () => number = Date.now,
+    private readonly deps: PipelineDeps,
+    private readonly resolveCallRetry: CallRetryResolver,
   ) {}
 
   /** Calls in flight right now. */
@@ -58,18 +52,22 @@ export class CallPipeline {
         subscriber.error(localError(site, Status.UNAVAILABLE, this.closedReason, { category: 'unavailable', retryable: false }));
         return;
       }
+      const policy = this.policy();
+      const methodPolicy = policy.method(method.name);
+      let retry = methodPolicy.retry;
       const problem = deadlineOptionsProblem(options?.timeoutMs, options?.deadline);
-      if (problem) {
-        subscriber.error(localError(site, Status.INVALID_ARGUMENT, problem));
-        return;
+      if (problem) return subscriber.error(localError(site, Status.INVALID_ARGUMENT, problem));
+      if (options?.retry !== undefined) {
+        try {
+          retry = this.resolveCallRetry(options.retry, retry);
+        } catch (error) {
+          if (!(error instanceof MeshConfigError)) throw error;
+          return subscriber.error(localError(site, Status.INVALID_ARGUMENT, error.message));
+        }
       }
       const signal = options?.signal;
-      if (signal?.aborted) {
-        subscriber.error(localError(site, Status.CANCELLED, "aborted by the caller's AbortSignal before it started"));
-        return;
-      }
-      const policy = this.policy();
-      const abort: CallAbort = (reason) => subscriber.error(localError(site, Status.CANCELLED, reason, { attempts: 1 }));
+      if (signal?.aborted) return subscriber.error(localError(site, Status.CANCELLED, "aborted by the caller's AbortSignal before it started"));
+      const abort: CallAbort = (reason) => subscriber.error(localError(site, Status.CANCELLED, reason));
       this.inflight.add(abort);
       subscriber.add(() => this.inflight.delete(abort));
       if (signal) {
@@ -77,10 +75,10 @@ export class CallPipeline {
         signal.addEventListener('abort', onAbort, { once: true });
         subscriber.add(() => signal.removeEventListener('abort', onAbort));
       }
-      const deadline = resolveDeadline(this.now(), {
+      const deadline = resolveDeadline(this.deps.now(), {
         callTimeoutMs: options?.timeoutMs,
         callDeadline: options?.deadline,
-        methodTimeoutMs: policy.options.methods[method.name]?.timeoutMs,
+        methodTimeoutMs: methodPolicy.timeoutMs,
         clientTimeoutMs: policy.options.timeoutMs,
       });
       const start = (dynamic: Record<string, string> | undefined): void => {
@@ -89,28 +87,27 @@ export class CallPipeline {
           metadata = policy.metadata.build(dynamic, options?.metadata);
         } catch (error) {
           if (!(error instanceof InvalidMetadataError)) throw error;
-          subscriber.error(localError(site, Status.INVALID_ARGUMENT, error.message));
-          return;
+          return subscriber.error(localError(site, Status.INVALID_ARGUMENT, error.message));
         }
-        // Subscribing with the subscriber itself chains the attempt's teardown (cancel) onto it.
-        attempt$<T>({ channel: this.channel, method, request, metadata, deadline, attempt: 1 }).subscribe(subscriber);
+        const plan = { channel: this.channel, method, request, metadata, deadline, retry, idempotent: methodPolicy.idempotent, policy, deps: this.deps };
+        resilientCall$<T>(plan).subscribe(subscriber);
       };
       if (!policy.metadata.isDynamic) start(undefined);
-      else this.startDynamic(policy, subscriber, method, start);
+      else startDynamic(policy, subscriber, method, start);
     });
   }
+}
 
-  private startDynamic<T>(policy: PipelinePolicy, subscriber: Subscriber<T>, method: MethodInfo, start: (d: Record<string, string>) => void): void {
-    const fail = (error: unknown): void => {
-      const reason = error instanceof Error ? error.message : String(error);
-      subscriber.error(localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${reason}`, { category: 'internal', cause: error }));
-    };
-    try {
-      const entries = policy.metadata.dynamicEntries(undefined) ?? {};
-      if (!(entries instanceof Promise)) return start(entries);
-      entries.then((e) => subscriber.closed || start(e), fail);
-    } catch (error) {
-      fail(error);
-    }
+function startDynamic<T>(policy: PipelinePolicy, subscriber: Subscriber<T>, method: MethodInfo, start: (d: Record<string, string>) => void): void {
+  const fail = (error: unknown): void => {
+    const reason = error instanceof Error ? error.message : String(error);
+    subscriber.error(localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${reason}`, { category: 'internal', cause: error }));
+  };
+  try {
+    const entries = policy.metadata.dynamicEntries(undefined) ?? {};
+    if (!(entries instanceof Promise)) return start(entries);
+    entries.then((e) => subscriber.closed || start(e), fail);
+  } catch (error) {
+    fail(error);
   }
 }

@@ -4,10 +4,17 @@ import { localError } from '../errors/to-mesh-error.js';
 import type { MeshClientPatch } from '../module/mesh-client-options.interface.js';
 import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
 import type { CallOptions } from './call-options.interface.js';
-import { CallPipeline, pipelinePolicy, type PipelinePolicy } from './call-pipeline.js';
+import { CallPipeline, type CallRetryResolver } from './call-pipeline.js';
+import { pipelinePolicy, type PipelineDeps, type PipelinePolicy } from './pipeline-policy.js';
 import { createChannel } from './channel.js';
 import { buildMethodTable, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
+
+/** Validation of run-time changes, supplied by the module (clients do not import it). */
+export interface MeshClientValidators {
+  patch: (current: ResolvedClientOptions, patch: MeshClientPatch) => ResolvedClientOptions;
+  callRetry: CallRetryResolver;
+}
 
 const CALLER: Record<CallKind, string> = { unary: 'unary', 'server-stream': 'serverStream', 'client-stream': 'clientStream', bidi: 'bidiStream' };
 
@@ -27,19 +34,21 @@ export class MeshClient<S = unknown> {
   private readonly channel: Client;
   private proxy: Record<string, unknown> | undefined;
 
+  private readonly revalidate: MeshClientValidators['patch'];
+  private readonly deps: PipelineDeps;
+
   /**
-   * @internal built by MeshClientModule from validated options; `revalidate` checks `update()`
-   * patches against the current options.
+   * @internal built by MeshClientModule from validated options, with the validators of `update()`
+   * patches and per-call retry overrides, and optionally a clock and randomness.
    */
-  constructor(
-    options: ResolvedClientOptions,
-    private readonly revalidate: (current: ResolvedClientOptions, patch: MeshClientPatch) => ResolvedClientOptions,
-  ) {
-    this.policy = pipelinePolicy(options);
+  constructor(options: ResolvedClientOptions, validators: MeshClientValidators, deps: Partial<PipelineDeps> = {}) {
+    this.revalidate = validators.patch;
+    this.deps = { now: deps.now ?? Date.now, random: deps.random ?? Math.random, onBreakerChange: deps.onBreakerChange };
+    this.policy = pipelinePolicy(options, this.deps);
     this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes);
     for (const m of this.methods.values()) this.lookup.set(m.name, m).set(m.alias, this.lookup.get(m.alias) ?? m);
     this.channel = createChannel(options);
-    this.pipeline = new CallPipeline(this.channel, () => this.policy);
+    this.pipeline = new CallPipeline(this.channel, () => this.policy, this.deps, validators.callRetry);
   }
 
   /** The client's name, as given in its options. */
@@ -78,9 +87,19 @@ export class MeshClient<S = unknown> {
     return this.proxy as T;
   }
 
-  /** Changes timeouts, per-method policies or metadata for calls started from now on. Throws MeshConfigError. */
+  /**
+   * Changes timeouts, retry, breaker, per-method policies or metadata for calls started from now
+   * on; calls in flight finish under the policy they started with. An invalid patch throws
+   * MeshConfigError and the old policy stays in force. A changed breaker policy starts fresh
+   * breakers; a changed budget a full bucket.
+   */
   update(patch: MeshClientPatch): void {
-    this.policy = pipelinePolicy(this.revalidate(this.policy.options, patch));
+    this.policy = pipelinePolicy(this.revalidate(this.policy.options, patch), this.deps, this.policy);
+  }
+
+  /** State of the circuit breaker guarding `method` (or the client, with scope 'client'). */
+  breakerState(method?: string): 'closed' | 'open' | 'half-open' {
+    return this.policy.breakers?.state(method) ?? 'closed';
   }
 
   /** Calls in flight right now. */

@@ -53,6 +53,8 @@ export interface RetryPolicy {
   retryableCodes: (status | keyof typeof status)[];
   /** gRFC A6 retry throttling; default { maxTokens: 10, tokenRatio: 0.1 }; false disables it. */
   budget?: { maxTokens: number; tokenRatio: number } | false;
+  /** Deadline of each attempt (the overall deadline still caps the call). Default: none. */
+  perAttemptTimeoutMs?: number;
 }
 
 /** Circuit breaker policy. */
@@ -69,6 +71,8 @@ export interface BreakerPolicy {
   halfOpenMaxCalls: number;
   /** One breaker per client or per method. Default 'client'. */
   scope?: 'client' | 'method';
+  /** Second trip rule: open after this many server faults in a row. Default: off. */
+  consecutiveFailures?: number;
 }
 
 /** Per-method overrides, keyed by RPC name in `MeshClientOptions.methods`. */
@@ -100,8 +104,10 @@ export interface MeshClientOptions {
   timeoutMs?: number;
   /** Send and receive limit per message. Default 4 MiB (4194304). */
   maxMessageBytes?: number;
-  retry?: RetryPolicy | false;
-  breaker?: BreakerPolicy | false;
+  /** gRFC A6 retries; default on (3 attempts, UNAVAILABLE only, budget 10/0.1); false disables. */
+  retry?: Partial<RetryPolicy> | false;
+  /** Circuit breaker; default on (50% over 10 s, minimum 20 calls, open 5 s); false disables. */
+  breaker?: Partial<BreakerPolicy> | false;
   /** Per-method overrides, keyed by RPC name. */
   methods?: Record<string, MethodPolicy>;
   /** Channels (HTTP/2 connections) per target. Default { size: 1 }. */

@@ -4,7 +4,7 @@ import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import type { MeshModuleOptions } from './mesh-client-options.interface.js';
 import { MESH_MODULE_OPTIONS } from './mesh-client.module-definition.js';
 import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
-import { resolveModuleOptions, resolvePatch } from './resolve-options.js';
+import { resolveCallRetry, resolveModuleOptions, resolvePatch } from './resolve-options.js';
 import type { ResolvedModuleOptions } from './resolved-options.interface.js';
 
 /** Validates the raw options once, when the module starts. */
@@ -20,7 +20,7 @@ export function createResolvedOptionsProvider(expectedNames?: readonly string[])
 export function createRegistryProvider(): FactoryProvider {
   return {
     provide: MeshClientRegistry,
-    useFactory: (options: ResolvedModuleOptions) => new MeshClientRegistry(options.clients.map((c) => new MeshClient(c, resolvePatch))),
+    useFactory: (options: ResolvedModuleOptions) => new MeshClientRegistry(options.clients.map((c) => new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }))),
     inject: [MESH_RESOLVED_OPTIONS],
   };
 }

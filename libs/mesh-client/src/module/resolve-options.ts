@@ -1,11 +1,13 @@
-import type { ServiceDefinition } from '@grpc/grpc-js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { metadataProblem } from '../security/metadata.js';
-import type { MeshClientPatch, MetadataSource, MethodPolicy } from './mesh-client-options.interface.js';
+import type { MeshClientPatch, MetadataSource } from './mesh-client-options.interface.js';
 import { MAX_TIMER_MS, OptionChecks, show } from './option-checks.js';
+import { resolveMethods } from './resolve-methods.js';
 import { resolveProto, type ProtoCache } from './resolve-proto.js';
+import { resolveBreaker, resolveRetry } from './resolve-resilience.js';
 import { resolveTransport } from './resolve-transport.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions, type ResolvedModuleOptions } from './resolved-options.interface.js';
+import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 
 const CLIENT_KEYS = [
   'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
@@ -25,25 +27,6 @@ function mergeDefaults(defaults: Record<string, unknown>, client: Record<string,
   return merged;
 }
 
-function resolveMethods(check: OptionChecks, raw: unknown, service: ServiceDefinition, serviceName: string): Record<string, MethodPolicy> {
-  if (raw === undefined) return {};
-  const methods = check.object('methods', raw);
-  const rpcNames = Object.values(service).map((d) => d.path.slice(d.path.lastIndexOf('/') + 1));
-  const resolved: Record<string, MethodPolicy> = {};
-  for (const [name, value] of Object.entries(methods)) {
-    if (!rpcNames.includes(name)) check.fail(`methods.${name}`, `is not an RPC of ${serviceName} (RPCs: ${rpcNames.join(', ')})`, name);
-    const at = check.at(`methods.${name}`);
-    const policy = at.object('', value);
-    at.knownKeys(policy, ['timeoutMs', 'retry', 'idempotent']);
-    resolved[name] = Object.freeze({
-      ...policy,
-      timeoutMs: policy.timeoutMs === undefined ? undefined : at.number('timeoutMs', policy.timeoutMs, 0, TIMEOUT),
-      idempotent: at.boolean('idempotent', policy.idempotent, false),
-    }) as MethodPolicy;
-  }
-  return Object.freeze(resolved);
-}
-
 function resolveMetadata(check: OptionChecks, raw: unknown): MetadataSource | undefined {
   if (raw === undefined || typeof raw === 'function') return raw as MetadataSource | undefined;
   const entries = check.object('metadata', raw);
@@ -59,6 +42,12 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
   check.knownKeys(raw, CLIENT_KEYS);
   const { serviceName, definition } = resolveProto(check, raw.proto, cache);
   const maxMessageBytes = check.number('maxMessageBytes', raw.maxMessageBytes, CLIENT_DEFAULTS.maxMessageBytes, { min: 0, max: MAX_TIMER_MS, integer: true, exclusiveMin: true });
+  const retry = resolveRetry(check, raw.retry, DEFAULT_RETRY_POLICY);
+  if (raw.pool !== undefined) {
+    const pool = check.object('pool', raw.pool);
+    check.at('pool').knownKeys(pool, ['size']);
+    if (pool.size !== 1) check.at('pool').fail('size', 'must be 1 in this version (pools of several channels are not implemented yet)', pool.size);
+  }
   return Object.freeze({
     name: raw.name as string,
     serviceName,
@@ -66,7 +55,9 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
     ...resolveTransport(check, raw, requireMtls),
     timeoutMs: check.number('timeoutMs', raw.timeoutMs, CLIENT_DEFAULTS.timeoutMs, TIMEOUT),
     maxMessageBytes,
-    methods: resolveMethods(check, raw.methods, definition, serviceName),
+    retry,
+    breaker: resolveBreaker(check, raw.breaker),
+    ...resolveMethods(check, raw.methods, definition, serviceName, retry),
     metadata: resolveMetadata(check, raw.metadata),
     tracing: check.boolean('tracing', raw.tracing, CLIENT_DEFAULTS.tracing),
     metrics: check.boolean('metrics', raw.metrics, CLIENT_DEFAULTS.metrics),
@@ -108,15 +99,25 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
   return Object.freeze({ clients: Object.freeze(clients), requireMtls });
 }
 
+/** Validates a per-call `retry` override over the method's policy. Throws MeshConfigError. */
+export function resolveCallRetry(override: unknown, base: ResolvedRetryPolicy | false): ResolvedRetryPolicy | false {
+  return resolveRetry(new OptionChecks('CallOptions'), override, base);
+}
+
 /** Validates a `MeshClient.update()` patch against the client's current options. */
 export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPatch): ResolvedClientOptions {
   const check = new OptionChecks(`update() of client '${current.name}'`);
   const raw = check.object('', patch);
   check.knownKeys(raw, ['timeoutMs', 'retry', 'breaker', 'methods', 'metadata']);
+  const retry = resolveRetry(check, raw.retry, DEFAULT_RETRY_POLICY);
+  const newRetry = raw.retry === undefined ? current.retry : retry;
+  const methods = raw.methods ?? (raw.retry === undefined ? undefined : current.methodOptions);
   return Object.freeze({
     ...current,
     timeoutMs: check.number('timeoutMs', raw.timeoutMs, current.timeoutMs, TIMEOUT),
-    methods: raw.methods === undefined ? current.methods : resolveMethods(check, raw.methods, current.serviceDefinition, current.serviceName),
+    retry: newRetry,
+    breaker: raw.breaker === undefined ? current.breaker : resolveBreaker(check, raw.breaker),
+    ...(methods === undefined ? {} : resolveMethods(check, methods, current.serviceDefinition, current.serviceName, newRetry)),
     metadata: 'metadata' in raw ? resolveMetadata(check, raw.metadata) : current.metadata,
   });
 }

@@ -1,5 +1,14 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
+import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { MeshClientOptions, MeshTlsOptions, MetadataSource, MethodPolicy } from './mesh-client-options.interface.js';
+
+/** A method's policy after validation, its retry policy resolved over the client's. */
+export interface ResolvedMethodPolicy {
+  readonly timeoutMs: number | undefined;
+  readonly retry: ResolvedRetryPolicy | false;
+  readonly idempotent: boolean;
+}
 
 /** A client's options after defaults were merged and every field was validated. */
 export interface ResolvedClientOptions {
@@ -12,7 +21,12 @@ export interface ResolvedClientOptions {
   readonly insecure: boolean;
   readonly timeoutMs: number;
   readonly maxMessageBytes: number;
-  readonly methods: Readonly<Record<string, MethodPolicy>>;
+  readonly retry: ResolvedRetryPolicy | false;
+  readonly breaker: ResolvedBreakerPolicy | false;
+  /** Per-method policies as given (validated), kept to re-resolve them when `retry` changes. */
+  readonly methodOptions: Readonly<Record<string, MethodPolicy>>;
+  /** Per-method policies, resolved; RPCs without an entry use the client's. */
+  readonly methods: ReadonlyMap<string, ResolvedMethodPolicy>;
   readonly loadBalancing: NonNullable<MeshClientOptions['loadBalancing']>;
   readonly keepalive: MeshClientOptions['keepalive'];
   readonly compression: NonNullable<MeshClientOptions['compression']>;

@@ -1,0 +1,50 @@
+import type { ResolvedClientOptions, ResolvedMethodPolicy } from '../module/resolved-options.interface.js';
+import { BreakerSet, type ScopedTransition } from '../resilience/breaker-set.js';
+import { RetryBudget } from '../resilience/retry-budget.js';
+import { CallMetadata } from './call-metadata.js';
+
+/** Clock, randomness and listeners of a client; injectable for deterministic tests. */
+export interface PipelineDeps {
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly onBreakerChange?: (change: ScopedTransition) => void;
+}
+
+/** What the pipeline reads per call; replaced as a whole by `update()`, so in-flight calls keep theirs. */
+export interface PipelinePolicy {
+  readonly options: ResolvedClientOptions;
+  readonly metadata: CallMetadata;
+  readonly budget: RetryBudget | undefined;
+  readonly breakers: BreakerSet | undefined;
+  /** The policy of `method`: its own, or the client's. */
+  method(name: string): ResolvedMethodPolicy;
+}
+
+/**
+ * Builds a pipeline policy. The retry budget and breakers of `previous` are kept when their
+ * settings did not change, so an update of, say, a timeout does not reset their state.
+ */
+export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDeps, previous?: PipelinePolicy): PipelinePolicy {
+  const budgetPolicy = options.retry ? options.retry.budget : false;
+  const oldBudget = previous?.budget;
+  const budget =
+    budgetPolicy === false
+      ? undefined
+      : oldBudget && oldBudget.policy.maxTokens === budgetPolicy.maxTokens && oldBudget.policy.tokenRatio === budgetPolicy.tokenRatio
+        ? oldBudget
+        : new RetryBudget(budgetPolicy);
+  const breakers =
+    options.breaker === false
+      ? undefined
+      : previous?.breakers?.policy === options.breaker
+        ? previous.breakers
+        : new BreakerSet(options.breaker, deps.now, deps.onBreakerChange);
+  const fallback: ResolvedMethodPolicy = { timeoutMs: undefined, retry: options.retry, idempotent: false };
+  return {
+    options,
+    metadata: previous && previous.options.metadata === options.metadata ? previous.metadata : new CallMetadata(options.metadata),
+    budget,
+    breakers,
+    method: (name) => options.methods.get(name) ?? fallback,
+  };
+}

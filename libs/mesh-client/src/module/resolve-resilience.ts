@@ -1,0 +1,77 @@
+import { status } from '@grpc/grpc-js';
+import { BREAKER_DEFAULTS, type ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
+import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
+
+const RETRY_KEYS = ['maxAttempts', 'initialBackoffMs', 'maxBackoffMs', 'backoffMultiplier', 'jitter', 'retryableCodes', 'budget', 'perAttemptTimeoutMs'];
+const BREAKER_KEYS = ['failureRateThreshold', 'minimumCalls', 'windowMs', 'openMs', 'halfOpenMaxCalls', 'scope', 'consecutiveFailures'];
+const MS = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
+
+function codeOf(check: OptionChecks, field: string, value: unknown): number {
+  if (typeof value === 'number' && typeof status[value] === 'string') return value;
+  if (typeof value === 'string' && typeof (status as unknown as Record<string, unknown>)[value] === 'number') {
+    return (status as unknown as Record<string, number>)[value]!;
+  }
+  return check.fail(field, "must hold gRPC status codes (numbers 0..16 or names like 'UNAVAILABLE')", value);
+}
+
+/**
+ * Validates a retry policy, full or partial, over `base` (the level above: client over defaults,
+ * method over client, call over method). `false` disables retries.
+ */
+export function resolveRetry(check: OptionChecks, raw: unknown, base: ResolvedRetryPolicy | false): ResolvedRetryPolicy | false {
+  if (raw === undefined) return base;
+  if (raw === false) return false;
+  const r = check.object('retry', raw);
+  const at = check.at('retry');
+  at.knownKeys(r, RETRY_KEYS);
+  const b = base || DEFAULT_RETRY_POLICY;
+  const codes = r.retryableCodes;
+  if (codes !== undefined && !Array.isArray(codes)) at.fail('retryableCodes', 'must be an array of status codes', codes);
+  let budget = b.budget;
+  if (r.budget === false) budget = false;
+  else if (r.budget !== undefined) {
+    const raw = at.object('budget', r.budget);
+    const bt = at.at('budget');
+    bt.knownKeys(raw, ['maxTokens', 'tokenRatio']);
+    const prev = b.budget || DEFAULT_RETRY_POLICY.budget || { maxTokens: 10, tokenRatio: 0.1 };
+    budget = Object.freeze({
+      maxTokens: bt.number('maxTokens', raw.maxTokens, prev.maxTokens, { min: 0, max: 1000, exclusiveMin: true }),
+      tokenRatio: bt.number('tokenRatio', raw.tokenRatio, prev.tokenRatio, { min: 0, max: 1000, exclusiveMin: true }),
+    });
+  }
+  const resolved: ResolvedRetryPolicy = Object.freeze({
+    maxAttempts: at.number('maxAttempts', r.maxAttempts, b.maxAttempts, { min: 1, max: 5, integer: true }),
+    initialBackoffMs: at.number('initialBackoffMs', r.initialBackoffMs, b.initialBackoffMs, MS),
+    maxBackoffMs: at.number('maxBackoffMs', r.maxBackoffMs, b.maxBackoffMs, MS),
+    backoffMultiplier: at.number('backoffMultiplier', r.backoffMultiplier, b.backoffMultiplier, { min: 1, max: 100 }),
+    jitter: at.number('jitter', r.jitter, b.jitter, { min: 0, max: 1 }),
+    retryableCodes: codes === undefined ? b.retryableCodes : new Set((codes as unknown[]).map((c, i) => codeOf(at, `retryableCodes[${String(i)}]`, c))),
+    budget,
+    perAttemptTimeoutMs: r.perAttemptTimeoutMs === undefined ? b.perAttemptTimeoutMs : at.number('perAttemptTimeoutMs', r.perAttemptTimeoutMs, 0, MS),
+  });
+  if (resolved.maxBackoffMs < resolved.initialBackoffMs) {
+    at.fail('maxBackoffMs', `must be >= initialBackoffMs (${String(resolved.initialBackoffMs)})`, resolved.maxBackoffMs);
+  }
+  return resolved;
+}
+
+/** Validates a breaker policy over the defaults; `false` disables the breaker. */
+export function resolveBreaker(check: OptionChecks, raw: unknown): ResolvedBreakerPolicy | false {
+  if (raw === false) return false;
+  if (raw === undefined) return BREAKER_DEFAULTS;
+  const r = check.object('breaker', raw);
+  const at = check.at('breaker');
+  at.knownKeys(r, BREAKER_KEYS);
+  const d = BREAKER_DEFAULTS;
+  return Object.freeze({
+    failureRateThreshold: at.number('failureRateThreshold', r.failureRateThreshold, d.failureRateThreshold, { min: 0, max: 1, exclusiveMin: true }),
+    minimumCalls: at.number('minimumCalls', r.minimumCalls, d.minimumCalls, { min: 1, max: 1_000_000, integer: true }),
+    windowMs: at.number('windowMs', r.windowMs, d.windowMs, { min: 10, max: MAX_TIMER_MS, integer: true }),
+    openMs: at.number('openMs', r.openMs, d.openMs, MS),
+    halfOpenMaxCalls: at.number('halfOpenMaxCalls', r.halfOpenMaxCalls, d.halfOpenMaxCalls, { min: 1, max: 1000, integer: true }),
+    scope: at.oneOf('scope', r.scope, ['client', 'method'] as const, d.scope),
+    consecutiveFailures:
+      r.consecutiveFailures === undefined ? undefined : at.number('consecutiveFailures', r.consecutiveFailures, 0, { min: 1, max: 1_000_000, integer: true }),
+  });
+}

@@ -1,0 +1,29 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { MeshClientError, classifyStatus } from '@datapunk/mesh-client';
+
+/** A MeshClientError as an attempt would deliver it, optionally with trailers. */
+export function meshError(code: number, trailers: Record<string, string> = {}, attempts = 1): MeshClientError {
+  const md = new Metadata();
+  for (const [k, v] of Object.entries(trailers)) md.set(k, v);
+  return new MeshClientError({ ...classifyStatus(code), code, attempts, client: 't', service: 's.S', method: 'M', details: 'x', trailers: md });
+}
+
+export const UNAVAILABLE = (): MeshClientError => meshError(status.UNAVAILABLE);
+
+/** A deterministic source of [0, 1) values: the given ones in turn, repeated. */
+export function sequence(...values: number[]): () => number {
+  let i = 0;
+  return () => values[i++ % values.length]!;
+}
+
+/** mulberry32: a seeded PRNG for reproducible "random" jitter. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
