@@ -156,3 +156,26 @@ describe('circuitBreaker operator (marbles)', () => {
     expect(breaker.state).toBe('closed');
   });
 });
+
+describe('every transition in virtual time (marbles), for both trip rules', () => {
+  it.each([
+    ['failure rate', () => new FailureRateRule(0.5, 2, 100)],
+    ['consecutive failures', () => new ConsecutiveFailuresRule(2)],
+  ])('%s: closed -> open -> half-open -> open -> half-open -> closed', (_name, rule) => {
+    const ts = new TestScheduler((a, e) => expect(a).toEqual(e));
+    const changes: string[] = [];
+    const breaker = new CircuitBreaker([rule()], { openMs: 10, halfOpenMaxCalls: 1 }, () => ts.now(), (c) => changes.push(`${String(ts.now())}:${c.to}`));
+    const rejection = meshError(status.UNAVAILABLE);
+    ts.run(({ cold, expectObservable }) => {
+      const fail = () => cold('#', undefined, UNAVAILABLE()).pipe(circuitBreaker(breaker, () => rejection));
+      const ok = () => cold('(a|)').pipe(circuitBreaker(breaker, () => rejection));
+      expectObservable(fail(), '^').toBe('#', undefined, UNAVAILABLE()); // t0: closed, failure 1
+      expectObservable(fail(), '-^').toBe('-#', undefined, UNAVAILABLE()); // t1: failure 2 -> open
+      expectObservable(ok(), '--^').toBe('--#', undefined, rejection); // t2: open rejects
+      expectObservable(fail(), '-----------^').toBe('-----------#', undefined, UNAVAILABLE()); // t11: probe fails -> open
+      expectObservable(ok(), '------------^').toBe('------------#', undefined, rejection); // t12: open again
+      expectObservable(ok(), '----------------------^').toBe('----------------------(a|)'); // t22: probe succeeds -> closed
+    });
+    expect(changes).toEqual(['1:open', '11:half-open', '11:open', '22:half-open', '22:closed']);
+  });
+});

@@ -56,6 +56,20 @@ describe('retryCall (marbles)', () => {
     });
   });
 
+  it('draws one seeded jitter per retry, in order', () => {
+    const expected = seeded(42);
+    const p = { initialBackoffMs: 100, maxBackoffMs: 5000, backoffMultiplier: 2, jitter: 0.2 };
+    const d1 = backoffDelay(1, p, expected);
+    const d2 = backoffDelay(2, p, expected);
+    const ts = scheduler();
+    ts.run(({ cold, expectSubscriptions }) => {
+      const source = cold('#', undefined, UNAVAILABLE());
+      source.pipe(retryCall(config(ts, { random: seeded(42) }))).subscribe({ error: () => undefined });
+      expectSubscriptions(source.subscriptions).toBe(['(^!)', `${String(d1)}ms (^!)`, `${String(d1 + d2)}ms (^!)`]);
+    });
+    expect(d1).not.toBe(100);
+  });
+
   it('succeeds on a later attempt and stops retrying', () => {
     const ts = scheduler();
     ts.run(({ cold, expectObservable }) => {
