@@ -68,6 +68,12 @@ export class EchoServer extends EventEmitter {
   readonly calls: string[] = [];
   readonly cancelled: string[] = [];
   readonly metadataSeen: Metadata[] = [];
+  /** Serial numbers of the client certificates of every request (TLS only). */
+  readonly peerSerials: string[] = [];
+  /** SAN of the client certificate of the last TLS request. */
+  lastPeerSan: string | undefined;
+  /** Deadlines of every request as the server saw them. */
+  readonly deadlines: (Date | number)[] = [];
   /** Arrival times (performance.now()) of every request. */
   readonly arrivals: number[] = [];
   /** When set, every call fails with this status (an outage). */
@@ -110,11 +116,17 @@ export class EchoServer extends EventEmitter {
     this.server.forceShutdown();
   }
 
-  private observe(method: string, call: { metadata: Metadata; on(e: 'cancelled', f: () => void): unknown }): Steering {
+  private observe(method: string, call: ServerUnaryCall<EchoRequest, EchoReply> | ServerWritableStream<EchoRequest, EchoReply> | ServerReadableStream<EchoRequest, EchoReply> | ServerDuplexStream<EchoRequest, EchoReply>): Steering {
     this.calls.push(method);
     this.metadataSeen.push(call.metadata);
+    this.deadlines.push(call.getDeadline());
+    const peer = call.getAuthContext().sslPeerCertificate;
+    if (peer) {
+      this.peerSerials.push(peer.serialNumber);
+      this.lastPeerSan = peer.subjectaltname;
+    }
     this.arrivals.push(performance.now());
-    call.on('cancelled', () => {
+    (call as unknown as EventEmitter).on('cancelled', () => {
       this.cancelled.push(method);
       this.emit('cancelled', method);
     });

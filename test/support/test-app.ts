@@ -1,5 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { MeshClientModule, type MeshClientOptions, type MeshModuleOptions } from '@datapunk/mesh-client';
+import { LogCapture } from './log-capture.js';
 import { echoProto } from './protos.js';
 
 /** Options of an insecure client of the Echo service at `target`. */
@@ -9,9 +10,9 @@ export function echoClient(target: string, extra: Partial<MeshClientOptions> = {
 
 /** The one helper that builds a test app: a compiled, initialised module with the given mesh options. */
 export async function createTestApp(options: MeshModuleOptions, extraImports: unknown[] = []): Promise<TestingModule> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [MeshClientModule.forRoot(options), ...(extraImports as [])],
-  }).compile();
+  const builder = Test.createTestingModule({ imports: [MeshClientModule.forRoot(options), ...(extraImports as [])] });
+  if (LogCapture.current) builder.setLogger(LogCapture.current);
+  const moduleRef = await builder.compile();
   await moduleRef.init();
   return moduleRef;
 }

@@ -40,3 +40,9 @@ export { readPushback, PUSHBACK_TRAILER, type Pushback } from './resilience/push
 export { RETRY_DEFAULTS, type ResolvedRetryPolicy } from './resilience/retry-policy.js';
 export { BREAKER_DEFAULTS, type ResolvedBreakerPolicy } from './resilience/breaker-set.js';
 export { REPLAY_BUFFER_MESSAGES } from './resilience/replayable-requests.js';
+export { MeshContext } from './security/mesh-context.service.js';
+export { MeshContextInterceptor } from './security/mesh-context.interceptor.js';
+export { MeshCallOptions, CurrentSecurityContext, MESH_CALL_OPTIONS } from './security/mesh-call-options.decorator.js';
+export type { HandlerCallOptions } from './security/call-context.interface.js';
+export { expectServerIdentity } from './security/tls-credentials.js';
+export { parseGrpcTimeout } from './security/grpc-timeout.js';

@@ -1,12 +1,14 @@
-import type { Client, ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import type { ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
 import { localError, toMeshError } from '../errors/to-mesh-error.js';
+import type { ChannelHolder } from './channel-holder.js';
 import type { MethodInfo } from './method-table.js';
 
 /** One attempt of a call on the wire: what every call kind needs. */
 export interface Attempt {
-  readonly channel: Client;
+  /** Where the channel comes from: the attempt leases the current one for its lifetime. */
+  readonly channels: ChannelHolder;
   readonly method: MethodInfo;
   /** The request message (unary, server-stream) or the Observable of request messages. */
   readonly request: unknown;
@@ -58,26 +60,40 @@ export function attempt$<T>(a: Attempt): Observable<T> {
   const { path, serialize, deserialize, kind } = a.method;
   const options = { deadline: a.deadline };
   return new Observable<T>((subscriber) => {
+    const lease = a.channels.acquire();
+    const channel = lease.client;
     switch (kind) {
       case 'unary': {
-        const call = a.channel.makeUnaryRequest(path, serialize, deserialize, a.request, a.metadata, options, settle(subscriber, a));
-        return () => call.cancel();
+        const call = channel.makeUnaryRequest(path, serialize, deserialize, a.request, a.metadata, options, settle(subscriber, a));
+        return () => {
+          call.cancel();
+          a.channels.release(lease);
+        };
       }
       case 'server-stream': {
-        const call = a.channel.makeServerStreamRequest(path, serialize, deserialize, a.request, a.metadata, options);
+        const call = channel.makeServerStreamRequest(path, serialize, deserialize, a.request, a.metadata, options);
         pipeResponses(call, subscriber, a);
-        return () => call.cancel();
+        return () => {
+          call.cancel();
+          a.channels.release(lease);
+        };
       }
       case 'client-stream': {
-        const call = a.channel.makeClientStreamRequest(path, serialize, deserialize, a.metadata, options, settle(subscriber, a));
+        const call = channel.makeClientStreamRequest(path, serialize, deserialize, a.metadata, options, settle(subscriber, a));
         pipeRequests(call, subscriber as Subscriber<unknown>, a);
-        return () => call.cancel();
+        return () => {
+          call.cancel();
+          a.channels.release(lease);
+        };
       }
       case 'bidi': {
-        const call = a.channel.makeBidiStreamRequest(path, serialize, deserialize, a.metadata, options);
+        const call = channel.makeBidiStreamRequest(path, serialize, deserialize, a.metadata, options);
         pipeResponses(call, subscriber, a);
         pipeRequests(call, subscriber as Subscriber<unknown>, a);
-        return () => call.cancel();
+        return () => {
+          call.cancel();
+          a.channels.release(lease);
+        };
       }
     }
   });

@@ -1,21 +1,26 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { MetadataSource } from '../module/mesh-client-options.interface.js';
-import { addMetadata } from '../security/metadata.js';
+import { InvalidMetadataError, addMetadata } from '../security/metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
 
 /**
- * Builds each call's metadata: the client's static entries (validated once, kept as a template),
- * then the dynamic ones of a metadata function, then the call's own. Later entries are appended.
+ * Builds each call's metadata, later sources replacing earlier ones key by key: the caller's
+ * security context, the client's static entries (validated once, kept as a template), a metadata
+ * function's entries, then the call's own. The total is checked against `maxBytes` (grpc-js does
+ * not enforce a metadata limit on the client).
  */
 export class CallMetadata {
   private readonly template: Metadata | undefined;
+  private readonly templateBytes: number = 0;
+  private readonly staticEntries: Readonly<Record<string, string>> | undefined;
   private readonly dynamic: Exclude<MetadataSource, Record<string, string>> | undefined;
 
-  constructor(source: MetadataSource | undefined) {
+  constructor(source: MetadataSource | undefined, private readonly maxBytes: number) {
     if (typeof source === 'function') this.dynamic = source;
     else if (source && Object.keys(source).length > 0) {
       this.template = new Metadata();
-      addMetadata(this.template, source);
+      this.templateBytes = addMetadata(this.template, source);
+      this.staticEntries = source;
     }
   }
 
@@ -29,11 +34,27 @@ export class CallMetadata {
     return this.dynamic?.(ctx);
   }
 
-  /** A fresh Metadata for one call. Throws InvalidMetadataError for a bad entry. */
-  build(dynamic: Record<string, string> | undefined, own: Readonly<Record<string, string | Buffer>> | undefined): Metadata {
-    const metadata = this.template ? this.template.clone() : new Metadata();
-    if (dynamic) addMetadata(metadata, dynamic);
-    if (own) addMetadata(metadata, own);
+  /** A fresh Metadata for one call. Throws InvalidMetadataError for a bad entry or too much. */
+  build(
+    context: Readonly<Record<string, string>> | undefined,
+    dynamic: Readonly<Record<string, string>> | undefined,
+    own: Readonly<Record<string, string | Buffer>> | undefined,
+  ): Metadata {
+    let metadata: Metadata;
+    let bytes = 0;
+    if (context) {
+      metadata = new Metadata();
+      bytes += addMetadata(metadata, context);
+      if (this.staticEntries) bytes += addMetadata(metadata, this.staticEntries);
+    } else {
+      metadata = this.template ? this.template.clone() : new Metadata();
+      bytes = this.templateBytes;
+    }
+    if (dynamic) bytes += addMetadata(metadata, dynamic);
+    if (own) bytes += addMetadata(metadata, own);
+    if (bytes > this.maxBytes) {
+      throw new InvalidMetadataError(`metadata of ${String(bytes)} bytes is over the limit of ${String(this.maxBytes)} (maxMetadataBytes)`);
+    }
     return metadata;
   }
 }

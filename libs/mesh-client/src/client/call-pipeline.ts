@@ -1,12 +1,15 @@
-import type { Client, Metadata } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { localError } from '../errors/to-mesh-error.js';
 import { deadlineOptionsProblem, resolveDeadline } from '../resilience/deadline.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import { contextMetadata } from '../security/context-metadata.js';
 import { InvalidMetadataError } from '../security/metadata.js';
+import type { MeshSecurityContext } from '../security/security-context.interface.js';
 import type { CallOptions } from './call-options.interface.js';
+import type { ChannelHolder } from './channel-holder.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
 import { resilientCall$ } from './resilient-call.js';
@@ -27,7 +30,7 @@ export class CallPipeline {
   private closedReason: string | undefined;
 
   constructor(
-    private readonly channel: Client,
+    private readonly channels: ChannelHolder,
     private readonly policy: () => PipelinePolicy,
     private readonly deps: PipelineDeps,
     private readonly resolveCallRetry: CallRetryResolver,
@@ -54,12 +57,16 @@ export class CallPipeline {
       }
       const policy = this.policy();
       const methodPolicy = policy.method(method.name);
+      const context = this.deps.context?.();
+      const security = context?.security;
+      const handler = context?.callOptions;
       let retry = methodPolicy.retry;
       const problem = deadlineOptionsProblem(options?.timeoutMs, options?.deadline);
       if (problem) return subscriber.error(localError(site, Status.INVALID_ARGUMENT, problem));
-      if (options?.retry !== undefined) {
+      const retryOverride = options?.retry ?? handler?.retry;
+      if (retryOverride !== undefined) {
         try {
-          retry = this.resolveCallRetry(options.retry, retry);
+          retry = this.resolveCallRetry(retryOverride, retry);
         } catch (error) {
           if (!(error instanceof MeshConfigError)) throw error;
           return subscriber.error(localError(site, Status.INVALID_ARGUMENT, error.message));
@@ -76,35 +83,43 @@ export class CallPipeline {
         subscriber.add(() => signal.removeEventListener('abort', onAbort));
       }
       const deadline = resolveDeadline(this.deps.now(), {
-        callTimeoutMs: options?.timeoutMs,
+        callTimeoutMs: options?.timeoutMs ?? (options?.deadline ? undefined : handler?.timeoutMs),
         callDeadline: options?.deadline,
         methodTimeoutMs: methodPolicy.timeoutMs,
         clientTimeoutMs: policy.options.timeoutMs,
+        inheritedDeadline: security?.deadline,
       });
+      const fromContext = security ? contextMetadata(security, this.deps.contextExtraKeys ?? []) : undefined;
       const start = (dynamic: Record<string, string> | undefined): void => {
         let metadata: Metadata;
         try {
-          metadata = policy.metadata.build(dynamic, options?.metadata);
+          metadata = policy.metadata.build(fromContext, dynamic, options?.metadata);
         } catch (error) {
           if (!(error instanceof InvalidMetadataError)) throw error;
           return subscriber.error(localError(site, Status.INVALID_ARGUMENT, error.message));
         }
-        const plan = { channel: this.channel, method, request, metadata, deadline, retry, idempotent: methodPolicy.idempotent, policy, deps: this.deps };
+        const plan = { channels: this.channels, method, request, metadata, deadline, retry, idempotent: methodPolicy.idempotent, policy, deps: this.deps };
         resilientCall$<T>(plan).subscribe(subscriber);
       };
       if (!policy.metadata.isDynamic) start(undefined);
-      else startDynamic(policy, subscriber, method, start);
+      else startDynamic(policy, security, subscriber, method, start);
     });
   }
 }
 
-function startDynamic<T>(policy: PipelinePolicy, subscriber: Subscriber<T>, method: MethodInfo, start: (d: Record<string, string>) => void): void {
+function startDynamic<T>(
+  policy: PipelinePolicy,
+  security: MeshSecurityContext | undefined,
+  subscriber: Subscriber<T>,
+  method: MethodInfo,
+  start: (d: Record<string, string>) => void,
+): void {
   const fail = (error: unknown): void => {
     const reason = error instanceof Error ? error.message : String(error);
     subscriber.error(localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${reason}`, { category: 'internal', cause: error }));
   };
   try {
-    const entries = policy.metadata.dynamicEntries(undefined) ?? {};
+    const entries = policy.metadata.dynamicEntries(security) ?? {};
     if (!(entries instanceof Promise)) return start(entries);
     entries.then((e) => subscriber.closed || start(e), fail);
   } catch (error) {

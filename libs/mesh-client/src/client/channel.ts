@@ -1,6 +1,6 @@
 import { Client, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
-import { createTlsCredentials } from '../security/tls-credentials.js';
+import { createTlsCredentials, loadTlsMaterial, type TlsMaterial } from '../security/tls-credentials.js';
 
 const COMPRESSION = { identity: 0, deflate: 1, gzip: 2 } as const;
 
@@ -26,12 +26,13 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
   return channel;
 }
 
-/** Credentials for a resolved client: TLS from its `tls` options, or plaintext when insecure. */
-export function channelCredentialsOf(options: ResolvedClientOptions): ChannelCredentials {
-  return options.tls ? createTlsCredentials(options.tls) : credentials.createInsecure();
+/** Credentials for a resolved client: TLS from its `tls` options and `material`, or plaintext. */
+export function channelCredentialsOf(options: ResolvedClientOptions, material: TlsMaterial | undefined): ChannelCredentials {
+  if (!options.tls) return credentials.createInsecure();
+  return createTlsCredentials(options.tls, material ?? loadTlsMaterial(options.tls));
 }
 
 /** A grpc-js client (one channel) for a resolved client. Connects lazily, on the first call. */
-export function createChannel(options: ResolvedClientOptions): Client {
-  return new Client(options.target, channelCredentialsOf(options), channelOptionsOf(options));
+export function createChannel(options: ResolvedClientOptions, material: TlsMaterial | undefined): Client {
+  return new Client(options.target, channelCredentialsOf(options, material), channelOptionsOf(options));
 }

@@ -1,4 +1,4 @@
-import { status as Status, type Client } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import { throwError, type Observable } from 'rxjs';
 import { localError } from '../errors/to-mesh-error.js';
 import type { MeshClientPatch } from '../module/mesh-client-options.interface.js';
@@ -7,6 +7,8 @@ import type { CallOptions } from './call-options.interface.js';
 import { CallPipeline, type CallRetryResolver } from './call-pipeline.js';
 import { pipelinePolicy, type PipelineDeps, type PipelinePolicy } from './pipeline-policy.js';
 import { createChannel } from './channel.js';
+import { ChannelHolder } from './channel-holder.js';
+import { TlsWatcher } from '../security/tls-watcher.js';
 import { buildMethodTable, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
 
@@ -31,7 +33,8 @@ export class MeshClient<S = unknown> {
   private readonly methods: ReadonlyMap<string, MethodInfo>;
   private readonly lookup = new Map<string, MethodInfo>();
   private readonly pipeline: CallPipeline;
-  private readonly channel: Client;
+  private readonly channels: ChannelHolder;
+  private readonly watcher: TlsWatcher | undefined;
   private proxy: Record<string, unknown> | undefined;
 
   private readonly revalidate: MeshClientValidators['patch'];
@@ -43,12 +46,22 @@ export class MeshClient<S = unknown> {
    */
   constructor(options: ResolvedClientOptions, validators: MeshClientValidators, deps: Partial<PipelineDeps> = {}) {
     this.revalidate = validators.patch;
-    this.deps = { now: deps.now ?? Date.now, random: deps.random ?? Math.random, onBreakerChange: deps.onBreakerChange };
+    this.deps = { ...deps, now: deps.now ?? Date.now, random: deps.random ?? Math.random };
     this.policy = pipelinePolicy(options, this.deps);
     this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes);
     for (const m of this.methods.values()) this.lookup.set(m.name, m).set(m.alias, this.lookup.get(m.alias) ?? m);
-    this.channel = createChannel(options);
-    this.pipeline = new CallPipeline(this.channel, () => this.policy, this.deps, validators.callRetry);
+    this.channels = new ChannelHolder(createChannel(options, options.tlsMaterial));
+    this.pipeline = new CallPipeline(this.channels, () => this.policy, this.deps, validators.callRetry);
+    if (options.tls?.watch) {
+      this.watcher = new TlsWatcher(options.tls, {
+        onReload: (material) => {
+          this.channels.replace(createChannel(this.policy.options, material));
+          this.deps.logger?.log(`client '${this.name}': TLS credentials reloaded; new calls use them`);
+        },
+        onError: (message) => this.deps.logger?.warn(`client '${this.name}': ${message}`),
+      });
+      this.watcher.start();
+    }
   }
 
   /** The client's name, as given in its options. */
@@ -110,7 +123,8 @@ export class MeshClient<S = unknown> {
   /** Refuses new calls, cancels the ones in flight and closes the channel. Idempotent. */
   close(): void {
     this.pipeline.close(`client '${this.name}' is closed (the application is shutting down); no new calls are accepted`);
-    this.channel.close();
+    this.watcher?.stop();
+    this.channels.close();
   }
 
   private start<T>(kind: CallKind, name: string, request: unknown, options: CallOptions | undefined): Observable<T> {

@@ -1,6 +1,7 @@
 import type { ResolvedClientOptions, ResolvedMethodPolicy } from '../module/resolved-options.interface.js';
 import { BreakerSet, type ScopedTransition } from '../resilience/breaker-set.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
+import type { CallContext } from '../security/call-context.interface.js';
 import { CallMetadata } from './call-metadata.js';
 
 /** Clock, randomness and listeners of a client; injectable for deterministic tests. */
@@ -8,6 +9,12 @@ export interface PipelineDeps {
   readonly now: () => number;
   readonly random: () => number;
   readonly onBreakerChange?: (change: ScopedTransition) => void;
+  /** The current request's context (security context, handler policy); undefined outside one. */
+  readonly context?: () => CallContext | undefined;
+  /** Keys of `MeshSecurityContext.extra` allowed on outgoing calls. */
+  readonly contextExtraKeys?: readonly string[];
+  /** Where the client reports operational events (never secrets). */
+  readonly logger?: { warn(message: string): void; log(message: string): void };
 }
 
 /** What the pipeline reads per call; replaced as a whole by `update()`, so in-flight calls keep theirs. */
@@ -42,7 +49,10 @@ export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDep
   const fallback: ResolvedMethodPolicy = { timeoutMs: undefined, retry: options.retry, idempotent: false };
   return {
     options,
-    metadata: previous && previous.options.metadata === options.metadata ? previous.metadata : new CallMetadata(options.metadata),
+    metadata:
+      previous && previous.options.metadata === options.metadata && previous.options.maxMetadataBytes === options.maxMetadataBytes
+        ? previous.metadata
+        : new CallMetadata(options.metadata, options.maxMetadataBytes),
     budget,
     breakers,
     method: (name) => options.methods.get(name) ?? fallback,

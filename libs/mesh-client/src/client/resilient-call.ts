@@ -1,4 +1,4 @@
-import { status as Status, type Client, type Metadata } from '@grpc/grpc-js';
+import { status as Status, type Metadata } from '@grpc/grpc-js';
 import { Observable, type Observable as Obs } from 'rxjs';
 import { localError } from '../errors/to-mesh-error.js';
 import { circuitBreaker } from '../resilience/circuit-breaker.operator.js';
@@ -6,6 +6,7 @@ import { ReplayableRequests } from '../resilience/replayable-requests.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import { retryCall, type RetryEvent } from '../resilience/retry.operator.js';
 import { attempt$ } from './attempts.js';
+import type { ChannelHolder } from './channel-holder.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
 
@@ -14,7 +15,7 @@ export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
 
 /** One call, ready to run: everything decided before the first attempt. */
 export interface CallPlan {
-  readonly channel: Client;
+  readonly channels: ChannelHolder;
   readonly method: MethodInfo;
   readonly request: unknown;
   readonly metadata: Metadata;
@@ -35,9 +36,7 @@ export function resilientCall$<T>(plan: CallPlan): Obs<T> {
   const { method, retry, policy, deps } = plan;
   const breaker = policy.breakers?.for(method.name);
   const retrying = retry !== false && retry.maxAttempts > 1;
-  if (!retrying && !breaker) {
-    return attempt$<T>({ channel: plan.channel, method, request: plan.request, metadata: plan.metadata, deadline: plan.deadline, attempt: 1 });
-  }
+  if (!retrying && !breaker) return attempt$<T>({ channels: plan.channels, method, request: plan.request, metadata: plan.metadata, deadline: plan.deadline, attempt: 1 });
   const streamsRequests = method.kind === 'client-stream' || method.kind === 'bidi';
   const streamsResponses = method.kind === 'server-stream' || method.kind === 'bidi';
   return new Observable<T>((subscriber) => {
@@ -56,7 +55,7 @@ export function resilientCall$<T>(plan: CallPlan): Obs<T> {
       }
       const deadline = perAttempt === undefined ? plan.deadline : Math.min(plan.deadline, deps.now() + perAttempt);
       const request = requests ? requests.attempt$ : plan.request;
-      return attempt$<T>({ channel: plan.channel, method, request, metadata, deadline, attempt: attempts }).subscribe({
+      return attempt$<T>({ channels: plan.channels, method, request, metadata, deadline, attempt: attempts }).subscribe({
         next: (value) => {
           if (streamsResponses) committed = true;
           inner.next(value);
@@ -99,3 +98,4 @@ export function resilientCall$<T>(plan: CallPlan): Obs<T> {
     };
   });
 }
+

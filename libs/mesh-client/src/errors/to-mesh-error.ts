@@ -1,6 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import { classifyStatus, type MeshErrorCategory } from './error-category.js';
 import { MeshClientError, isMeshClientError } from './mesh-client.error.js';
+import { tlsFailureReason } from './tls-failure.js';
 
 /** Where a call went: what every error of that call names. */
 export interface CallSite {
@@ -35,15 +36,17 @@ export function toMeshError(error: unknown, site: CallSite, attempts: number): M
   if (isStatusLike(error)) {
     const cls = classifyStatus(error.code);
     const details = error.details ?? (error instanceof Error ? error.message : '');
+    const tls = error.code === Status.UNAVAILABLE ? tlsFailureReason(details) : undefined;
     return new MeshClientError({
       ...cls,
+      ...(tls ? { category: 'tls' as const, retryable: false } : {}),
       ...siteOf(site),
       code: error.code,
       attempts,
       details,
       trailers: error.metadata,
       cause: error,
-      hint: sizeHint(error.code, details, site),
+      hint: tls ? `TLS: ${tls}.` : sizeHint(error.code, details, site),
     });
   }
   const details = error instanceof Error ? error.message : String(error);

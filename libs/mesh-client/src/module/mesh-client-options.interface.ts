@@ -120,6 +120,8 @@ export interface MeshClientOptions {
   compression?: 'identity' | 'gzip' | 'deflate';
   /** Metadata added to every call of this client. */
   metadata?: MetadataSource;
+  /** Limit of one call's metadata (keys + values), checked before sending. Default 8192. */
+  maxMetadataBytes?: number;
   /** Default true. */
   tracing?: boolean;
   /** Default true. */
@@ -134,6 +136,11 @@ export interface MeshModuleOptions {
   defaults?: Partial<MeshClientOptions>;
   /** Refuse insecure clients. Default: true when NODE_ENV === 'production'. */
   requireMtls?: boolean;
+  /**
+   * Keys of `MeshSecurityContext.extra` (also read from incoming headers) that may travel on
+   * outgoing calls. Default none: only token, request id, tenant and traceparent travel.
+   */
+  contextExtraKeys?: string[];
 }
 
 /** Options returned by `forRootAsync`'s `useFactory`. */

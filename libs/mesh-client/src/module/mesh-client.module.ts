@@ -1,14 +1,17 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ClsModule } from 'nestjs-cls';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
+import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshClientConfigurableModule, type MESH_ASYNC_OPTIONS_TYPE, type MESH_OPTIONS_TYPE } from './mesh-client.module-definition.js';
-import { clientNamesOf, createClientProviders, createRegistryProvider, createResolvedOptionsProvider } from './mesh-client.providers.js';
+import { clientNamesOf, createClientProviders, createContextProviders, createRegistryProvider, createResolvedOptionsProvider } from './mesh-client.providers.js';
 
 function withClients(base: DynamicModule, names: readonly string[], expected?: readonly string[]): DynamicModule {
   const clientProviders = createClientProviders(names);
   return {
     ...base,
-    providers: [...(base.providers ?? []), createResolvedOptionsProvider(expected), createRegistryProvider(), ...clientProviders],
-    exports: [...(base.exports ?? []), MeshClientRegistry, ...clientProviders.map((p) => (p as { provide: string }).provide)],
+    imports: [...(base.imports ?? []), ClsModule],
+    providers: [...(base.providers ?? []), createResolvedOptionsProvider(expected), createRegistryProvider(), ...createContextProviders(), ...clientProviders],
+    exports: [...(base.exports ?? []), MeshClientRegistry, MeshContext, ...clientProviders.map((p) => (p as { provide: string }).provide)],
   };
 }
 

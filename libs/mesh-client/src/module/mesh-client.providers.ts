@@ -1,6 +1,9 @@
-import type { FactoryProvider, Provider } from '@nestjs/common';
+import { Logger, type FactoryProvider, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR, Reflector } from '@nestjs/core';
 import { MeshClient } from '../client/mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
+import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
+import { MeshContext } from '../security/mesh-context.service.js';
 import type { MeshModuleOptions } from './mesh-client-options.interface.js';
 import { MESH_MODULE_OPTIONS } from './mesh-client.module-definition.js';
 import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
@@ -16,13 +19,32 @@ export function createResolvedOptionsProvider(expectedNames?: readonly string[])
   };
 }
 
-/** The registry, holding one MeshClient per configured client. */
+/** The registry, holding one MeshClient per configured client. Warns once per insecure client. */
 export function createRegistryProvider(): FactoryProvider {
   return {
     provide: MeshClientRegistry,
-    useFactory: (options: ResolvedModuleOptions) => new MeshClientRegistry(options.clients.map((c) => new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }))),
-    inject: [MESH_RESOLVED_OPTIONS],
+    useFactory: (options: ResolvedModuleOptions, context: MeshContext) => {
+      const logger = new Logger('MeshClient');
+      const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger };
+      for (const c of options.clients) {
+        if (c.insecure) logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
+      }
+      return new MeshClientRegistry(options.clients.map((c) => new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps)));
+    },
+    inject: [MESH_RESOLVED_OPTIONS, MeshContext],
   };
+}
+
+/** The security context service and the global interceptor that fills it from incoming requests. */
+export function createContextProviders(): Provider[] {
+  return [
+    MeshContext,
+    {
+      provide: APP_INTERCEPTOR,
+      useFactory: (context: MeshContext, reflector: Reflector, options: ResolvedModuleOptions) => new MeshContextInterceptor(context, reflector, options.contextExtraKeys),
+      inject: [MeshContext, Reflector, MESH_RESOLVED_OPTIONS],
+    },
+  ];
 }
 
 /** One provider per client name, so that `@InjectMeshClient(name)` resolves. */

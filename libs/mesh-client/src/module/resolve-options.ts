@@ -11,7 +11,7 @@ import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/re
 
 const CLIENT_KEYS = [
   'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
-  'pool', 'loadBalancing', 'keepalive', 'compression', 'metadata', 'tracing', 'metrics',
+  'pool', 'loadBalancing', 'keepalive', 'compression', 'metadata', 'maxMetadataBytes', 'tracing', 'metrics',
 ] as const;
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
@@ -59,6 +59,7 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
     breaker: resolveBreaker(check, raw.breaker),
     ...resolveMethods(check, raw.methods, definition, serviceName, retry),
     metadata: resolveMetadata(check, raw.metadata),
+    maxMetadataBytes: check.number('maxMetadataBytes', raw.maxMetadataBytes, CLIENT_DEFAULTS.maxMetadataBytes, { min: 64, max: 1_048_576, integer: true }),
     tracing: check.boolean('tracing', raw.tracing, CLIENT_DEFAULTS.tracing),
     metrics: check.boolean('metrics', raw.metrics, CLIENT_DEFAULTS.metrics),
   });
@@ -71,7 +72,11 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
 export function resolveModuleOptions(raw: unknown, expectedNames?: readonly string[]): ResolvedModuleOptions {
   const root: OptionChecks = new OptionChecks('MeshClientModule options');
   const options = root.object('', raw);
-  root.knownKeys(options, ['clients', 'defaults', 'requireMtls']);
+  root.knownKeys(options, ['clients', 'defaults', 'requireMtls', 'contextExtraKeys']);
+  const extraKeys = options.contextExtraKeys ?? [];
+  if (!Array.isArray(extraKeys) || !extraKeys.every((k) => typeof k === 'string' && /^[0-9a-z_.-]+$/.test(k) && !k.startsWith('grpc-'))) {
+    root.fail('contextExtraKeys', "must be an array of lowercase metadata keys (not 'grpc-*')", options.contextExtraKeys);
+  }
   if (!Array.isArray(options.clients)) root.fail('clients', 'must be an array of client options', options.clients);
   const defaults = options.defaults === undefined ? {} : root.object('defaults', options.defaults);
   const requireMtls = root.boolean('requireMtls', options.requireMtls, process.env.NODE_ENV === 'production');
@@ -96,7 +101,7 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
       );
     }
   }
-  return Object.freeze({ clients: Object.freeze(clients), requireMtls });
+  return Object.freeze({ clients: Object.freeze(clients), requireMtls, contextExtraKeys: Object.freeze([...(extraKeys as string[])]) });
 }
 
 /** Validates a per-call `retry` override over the method's policy. Throws MeshConfigError. */

@@ -1,10 +1,11 @@
 import { MeshConfigError } from '../errors/mesh-config.error.js';
+import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from '../security/tls-credentials.js';
 import type { MeshTlsOptions } from './mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions } from './resolved-options.interface.js';
 import { targetProblem } from './target.js';
 
-type Transport = Pick<ResolvedClientOptions, 'target' | 'tls' | 'insecure' | 'loadBalancing' | 'keepalive' | 'compression'>;
+type Transport = Pick<ResolvedClientOptions, 'target' | 'tls' | 'tlsMaterial' | 'insecure' | 'loadBalancing' | 'keepalive' | 'compression'>;
 
 const PEM_OR_PATH = 'must be a file path or PEM (string or Buffer)';
 
@@ -28,8 +29,19 @@ function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
   if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== ''))) {
     at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs or DNS names', ids);
   }
-  at.boolean('watch', tls.watch, false);
+  if (at.boolean('watch', tls.watch, false) && ![tls.ca, tls.cert, tls.key].some((v) => typeof v === 'string' && !v.includes('-----BEGIN'))) {
+    at.fail('watch', 'needs at least one of ca/cert/key given as a file path (inline PEM cannot change)', true);
+  }
   return Object.freeze({ ...tls }) as unknown as MeshTlsOptions;
+}
+
+function loadMaterial(check: OptionChecks, tls: MeshTlsOptions): TlsMaterial {
+  try {
+    return loadTlsMaterial(tls);
+  } catch (error) {
+    if (!(error instanceof TlsMaterialError)) throw error;
+    throw new MeshConfigError(`${check.path}.${error.message}`);
+  }
 }
 
 /** Validates where and how the client connects. */
@@ -59,6 +71,7 @@ export function resolveTransport(check: OptionChecks, raw: Record<string, unknow
   return {
     target,
     tls,
+    tlsMaterial: tls ? loadMaterial(check, tls) : undefined,
     insecure,
     loadBalancing: check.oneOf('loadBalancing', raw.loadBalancing, ['pick_first', 'round_robin'] as const, CLIENT_DEFAULTS.loadBalancing),
     keepalive,

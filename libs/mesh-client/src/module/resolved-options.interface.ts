@@ -1,6 +1,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import type { TlsMaterial } from '../security/tls-credentials.js';
 import type { MeshClientOptions, MeshTlsOptions, MetadataSource, MethodPolicy } from './mesh-client-options.interface.js';
 
 /** A method's policy after validation, its retry policy resolved over the client's. */
@@ -18,6 +19,8 @@ export interface ResolvedClientOptions {
   readonly serviceName: string;
   readonly serviceDefinition: ServiceDefinition;
   readonly tls: MeshTlsOptions | undefined;
+  /** The TLS files, read and checked at start. */
+  readonly tlsMaterial: TlsMaterial | undefined;
   readonly insecure: boolean;
   readonly timeoutMs: number;
   readonly maxMessageBytes: number;
@@ -31,6 +34,7 @@ export interface ResolvedClientOptions {
   readonly keepalive: MeshClientOptions['keepalive'];
   readonly compression: NonNullable<MeshClientOptions['compression']>;
   readonly metadata: MetadataSource | undefined;
+  readonly maxMetadataBytes: number;
   readonly tracing: boolean;
   readonly metrics: boolean;
 }
@@ -39,12 +43,14 @@ export interface ResolvedClientOptions {
 export interface ResolvedModuleOptions {
   readonly clients: readonly ResolvedClientOptions[];
   readonly requireMtls: boolean;
+  readonly contextExtraKeys: readonly string[];
 }
 
 /** Documented defaults of every optional client field. */
 export const CLIENT_DEFAULTS = Object.freeze({
   timeoutMs: 30_000,
   maxMessageBytes: 4 * 1024 * 1024,
+  maxMetadataBytes: 8192,
   loadBalancing: 'pick_first',
   compression: 'identity',
   insecure: false,

@@ -35,7 +35,7 @@ export interface RetryConfig {
 
 /** Why not to retry `error`, or the wait before retrying it. */
 function decide(error: unknown, c: RetryConfig, backoffN: number): { delayMs: number; pushback: boolean } | undefined {
-  if (!isMeshClientError(error) || error.category === 'circuit-open' || c.committed()) return undefined;
+  if (!isMeshClientError(error) || error.category === 'circuit-open' || error.category === 'tls' || c.committed()) return undefined;
   const attemptTimedOut = error.code === status.DEADLINE_EXCEEDED && c.now() < c.deadline;
   if (!c.policy.retryableCodes.has(error.code) && !(attemptTimedOut && c.idempotent)) return undefined;
   if (c.budget && !c.budget.canRetry()) return undefined;

@@ -25,12 +25,20 @@ export class InvalidMetadataError extends Error {
   override readonly name = 'InvalidMetadataError';
 }
 
-/** Adds entries to `target`, validating each; throws {@link InvalidMetadataError} on the first bad one. */
-export function addMetadata(target: Metadata, entries: Readonly<Record<string, string | Buffer>>): void {
+/**
+ * Sets entries on `target` (a later source replaces an earlier one's value for the same key),
+ * validating each; throws {@link InvalidMetadataError} on the first bad one. Returns the bytes
+ * added (keys + values), for the size limit.
+ */
+export function addMetadata(target: Metadata, entries: Readonly<Record<string, string | Buffer>>): number {
+  let bytes = 0;
   for (const key in entries) {
     const value = entries[key];
     const problem = metadataProblem(key, value);
     if (problem) throw new InvalidMetadataError(problem);
-    target.add(key, key.endsWith('-bin') && typeof value === 'string' ? Buffer.from(value) : (value as string | Buffer));
+    const wire = key.endsWith('-bin') && typeof value === 'string' ? Buffer.from(value) : (value as string | Buffer);
+    target.set(key, wire);
+    bytes += key.length + wire.length;
   }
+  return bytes;
 }

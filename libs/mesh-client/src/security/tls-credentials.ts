@@ -1,17 +1,86 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { MeshTlsOptions } from '../module/mesh-client-options.interface.js';
 
-/** A PEM given inline (string or Buffer) or the path of a file holding it. */
-export function readPem(value: string | Buffer): Buffer {
-  if (Buffer.isBuffer(value)) return value;
-  return value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value);
+/** PEM material of a client's TLS options, read and checked. */
+export interface TlsMaterial {
+  readonly ca: Buffer;
+  readonly cert: Buffer | null;
+  readonly key: Buffer | null;
 }
 
-/** Channel credentials for TLS, mutual when `cert` and `key` are given. */
-export function createTlsCredentials(tls: MeshTlsOptions): ChannelCredentials {
-  const ca = readPem(tls.ca);
-  const key = tls.key === undefined ? null : readPem(tls.key);
-  const cert = tls.cert === undefined ? null : readPem(tls.cert);
-  return credentials.createSsl(ca, key, cert);
+/** The material is unusable; the message names the field and never holds key material. */
+export class TlsMaterialError extends Error {
+  override readonly name = 'TlsMaterialError';
+}
+
+const isPem = (value: string): boolean => value.includes('-----BEGIN');
+
+function read(field: string, value: string | Buffer): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (isPem(value)) return Buffer.from(value);
+  try {
+    return readFileSync(value);
+  } catch (error) {
+    throw new TlsMaterialError(`tls.${field}: cannot read '${value}' (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/**
+ * Reads `tls.ca`, `tls.cert` and `tls.key` (file paths or PEM) and checks them: every PEM parses
+ * and the key belongs to the certificate. Throws TlsMaterialError naming what is wrong.
+ */
+export function loadTlsMaterial(tls: MeshTlsOptions): TlsMaterial {
+  const ca = read('ca', tls.ca);
+  const cert = tls.cert === undefined ? null : read('cert', tls.cert);
+  const key = tls.key === undefined ? null : read('key', tls.key);
+  try {
+    new X509Certificate(ca);
+  } catch {
+    throw new TlsMaterialError('tls.ca is not a PEM certificate');
+  }
+  if (cert && key) {
+    let x509: X509Certificate;
+    try {
+      x509 = new X509Certificate(cert);
+    } catch {
+      throw new TlsMaterialError('tls.cert is not a PEM certificate');
+    }
+    let privateKey;
+    try {
+      privateKey = createPrivateKey(key);
+    } catch {
+      throw new TlsMaterialError('tls.key is not a PEM private key');
+    }
+    if (!x509.checkPrivateKey(privateKey)) throw new TlsMaterialError('tls.key does not belong to tls.cert');
+  }
+  return { ca, cert, key };
+}
+
+/** Names a peer certificate presents: SAN URIs and DNS names, as 'URI:…' / 'DNS:…'. */
+function presentedIds(cert: PeerCertificate): string[] {
+  return (cert.subjectaltname ?? '').split(/,\s*/).filter((n) => n.startsWith('URI:') || n.startsWith('DNS:'));
+}
+
+/**
+ * A grpc-js `checkServerIdentity` that requires the server certificate to present one of
+ * `expected` (SAN URI such as a SPIFFE id, or DNS name). It replaces the host name check: a mesh
+ * identity names a workload, not an address.
+ */
+export function expectServerIdentity(expected: readonly string[]): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    const presented = presentedIds(cert);
+    const ok = presented.some((id) => expected.includes(id.slice(4)));
+    return ok
+      ? undefined
+      : new Error(`server identity mismatch: expected one of [${expected.join(', ')}], the server presented [${presented.join(', ') || 'no SAN URI or DNS name'}]`);
+  };
+}
+
+/** Channel credentials for TLS, mutual when the material has a certificate and key. */
+export function createTlsCredentials(tls: MeshTlsOptions, material: TlsMaterial): ChannelCredentials {
+  const verify = tls.expectedServerIds ? { checkServerIdentity: expectServerIdentity(tls.expectedServerIds) } : undefined;
+  return credentials.createSsl(material.ca, material.key, material.cert, verify);
 }
