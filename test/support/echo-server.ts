@@ -76,6 +76,8 @@ export class EchoServer extends EventEmitter {
   readonly deadlines: (Date | number)[] = [];
   /** Arrival times (performance.now()) of every request. */
   readonly arrivals: number[] = [];
+  /** Arrival times (Date.now()) of every request. */
+  readonly arrivedAt: number[] = [];
   /** When set, every call fails with this status (an outage). */
   outage: number | undefined;
   private readonly attemptsByCall = new Map<string, number>();
@@ -126,6 +128,7 @@ export class EchoServer extends EventEmitter {
       this.lastPeerSan = peer.subjectaltname;
     }
     this.arrivals.push(performance.now());
+    this.arrivedAt.push(Date.now());
     (call as unknown as EventEmitter).on('cancelled', () => {
       this.cancelled.push(method);
       this.emit('cancelled', method);
@@ -179,7 +182,10 @@ export class EchoServer extends EventEmitter {
 
   private unary(call: ServerUnaryCall<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>): void {
     const s = this.observe('Unary', call);
-    this.later(call, s.delayMs, () => (s.status ? cb(failure(s)) : cb(null, reply(call.request, 0))));
+    // x-test-echo-header: <key> answers with the value of that request header as the message.
+    const echoKey = header(call.metadata, 'x-test-echo-header');
+    const request = echoKey ? { ...call.request, message: header(call.metadata, echoKey) ?? '' } : call.request;
+    this.later(call, s.delayMs, () => (s.status ? cb(failure(s)) : cb(null, reply(request, 0))));
   }
 
   private serverStream(call: ServerWritableStream<EchoRequest, EchoReply>): void {

@@ -1,9 +1,13 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { ServerCredentials } from '@grpc/grpc-js';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import { PROTO_LOADER_OPTIONS } from '@datapunk/mesh-client';
+import { MeshContext, PROTO_LOADER_OPTIONS } from '@datapunk/mesh-client';
+import { INVENTORY_ID, ensureDevPki } from './dev-pki.js';
 import { BackendModule } from './backend/backend.module.js';
 import { GatewayModule, DemoConfig } from './gateway/gateway.module.js';
 import { InventoryGateway } from './gateway/inventory.gateway.js';
@@ -20,6 +24,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Git-ignored folder of the demo's development certificates. */
+const CERT_DIR = fileURLToPath(new URL('../.certs', import.meta.url));
+
 /** Calls the backend once per call kind and prints each result. */
 async function runOnce(gateway: InventoryGateway): Promise<void> {
   const show = (kind: string, value: unknown): void => console.log(`${kind.padEnd(14)} ${JSON.stringify(value)}`);
@@ -31,19 +38,28 @@ async function runOnce(gateway: InventoryGateway): Promise<void> {
 
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
+  const { paths: pki, created } = await ensureDevPki(CERT_DIR);
+  if (created) log.log(`generated a development CA and SPIFFE certificates in ${CERT_DIR}`);
   const backendTarget = `127.0.0.1:${String(await freePort())}`;
+  const credentials = ServerCredentials.createSsl(
+    readFileSync(pki.ca),
+    [{ cert_chain: readFileSync(pki.inventory.cert), private_key: readFileSync(pki.inventory.key) }],
+    true, // mutual TLS: the gateway must present a certificate from the dev CA
+  );
   const backend = await NestFactory.createMicroservice<MicroserviceOptions>(BackendModule, {
     transport: Transport.GRPC,
-    options: { url: backendTarget, package: INVENTORY_PACKAGE, protoPath: INVENTORY_PROTO, loader: { ...PROTO_LOADER_OPTIONS } },
+    options: { url: backendTarget, package: INVENTORY_PACKAGE, protoPath: INVENTORY_PROTO, loader: { ...PROTO_LOADER_OPTIONS }, credentials },
     logger: once ? ['error', 'warn'] : undefined,
   });
   await backend.listen();
-  const gateway = await NestFactory.create(GatewayModule.register(new DemoConfig(backendTarget)), { logger: once ? ['error', 'warn'] : undefined });
+  const config = new DemoConfig(backendTarget, { ca: pki.ca, ...pki.gateway, expectedServerIds: [INVENTORY_ID] });
+  const gateway = await NestFactory.create(GatewayModule.register(config), { logger: once ? ['error', 'warn'] : undefined });
   gateway.enableShutdownHooks();
   backend.enableShutdownHooks();
   if (once) {
     try {
-      await runOnce(gateway.get(InventoryGateway));
+      const context = gateway.get(MeshContext);
+      await context.run({ requestId: 'demo-once' }, () => runOnce(gateway.get(InventoryGateway)));
     } finally {
       await gateway.close();
       await backend.close();
@@ -53,7 +69,8 @@ async function main(): Promise<void> {
   await runOnce(gateway.get(InventoryGateway));
   await gateway.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
   log.log(`backend (gRPC) on ${backendTarget}; gateway on ${await gateway.getUrl()}`);
-  log.log('try: curl localhost:3000/items/apple  |  curl localhost:3000/items/apple/stock?updates=5');
+  log.log(`mTLS on: gateway ${'spiffe://datapunk.local/ns/demo/sa/gateway'} -> backend ${INVENTORY_ID}`);
+  log.log(`try: curl -H 'x-request-id: r1' ${await gateway.getUrl()}/items/apple  |  curl ${await gateway.getUrl()}/items/apple/stock?updates=5`);
 }
 
 main().catch((error: unknown) => {

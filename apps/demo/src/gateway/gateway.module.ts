@@ -4,9 +4,12 @@ import { INVENTORY_PACKAGE, INVENTORY_PROTO } from '../inventory.types.js';
 import { InventoryHttpController } from './inventory-http.controller.js';
 import { InventoryGateway } from './inventory.gateway.js';
 
-/** Where the gateway finds its backend. */
+/** Where the gateway finds its backend, and its mTLS material (file paths). */
 export class DemoConfig {
-  constructor(readonly inventoryTarget: string) {}
+  constructor(
+    readonly inventoryTarget: string,
+    readonly tls: { ca: string; cert: string; key: string; expectedServerIds: string[] },
+  ) {}
 }
 
 /** The HTTP gateway: calls the inventory backend through @datapunk/mesh-client. */
@@ -28,7 +31,8 @@ export class GatewayModule {
                 name: 'inventory',
                 target: c.inventoryTarget,
                 proto: { path: INVENTORY_PROTO, package: INVENTORY_PACKAGE, service: 'Inventory' },
-                insecure: true,
+                // mTLS: the gateway's SPIFFE certificate; the backend must present the inventory id.
+                tls: { ...c.tls, serverName: 'localhost', watch: true },
               },
             ],
           }),

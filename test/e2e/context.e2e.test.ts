@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Controller, Get, Headers, Module, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { GrpcMethod, Transport } from '@nestjs/microservices';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { lastValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CurrentSecurityContext,
+  InjectMeshClient,
+  MeshCallOptions,
+  MeshClientModule,
+  MeshClientRegistry,
+  MeshContext,
+  PROTO_LOADER_OPTIONS,
+  isMeshClientError,
+  type MeshClient,
+  type MeshSecurityContext,
+} from '@datapunk/mesh-client';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { LogCapture } from '../support/log-capture.js';
+import { ECHO_PROTO, type EchoReply, type EchoRequest } from '../support/protos.js';
+import { createTestApp, echoClient } from '../support/test-app.js';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const meshTo = (target: string, extra = {}) =>
+  MeshClientModule.forRoot({ contextExtraKeys: ['x-feature'], clients: [echoClient(target, { name: 'next', retry: false, ...extra })] });
+
+/** App B: a Nest gRPC microservice whose Unary handler calls the next hop. */
+@Controller()
+class RelayController {
+  constructor(@InjectMeshClient('next') private readonly next: MeshClient) {}
+
+  @GrpcMethod('Echo', 'Unary')
+  unary(request: EchoRequest): Promise<EchoReply> {
+    return lastValueFrom(this.next.unary<EchoRequest, EchoReply>('Unary', request));
+  }
+}
+
+/** App A: the HTTP front. */
+@Controller()
+class FrontController {
+  constructor(@InjectMeshClient('next') private readonly next: MeshClient) {}
+
+  @Get('relay')
+  relay(): Promise<EchoReply> {
+    return lastValueFrom(this.next.unary<EchoRequest, EchoReply>('Unary', { message: 'from-http' }));
+  }
+
+  @Get('whoami')
+  whoami(): Promise<EchoReply> {
+    return lastValueFrom(this.next.unary<EchoRequest, EchoReply>('Unary', {}, { metadata: { 'x-test-echo-header': 'authorization' } }));
+  }
+
+  @Get('ctx')
+  ctx(@CurrentSecurityContext() ctx: MeshSecurityContext, @Headers('x-check') _check: string): MeshSecurityContext {
+    return ctx;
+  }
+
+  @Get('slow')
+  @MeshCallOptions({ timeoutMs: 150 })
+  slow(): Promise<unknown> {
+    return lastValueFrom(this.next.unary('Unary', {}, { metadata: { 'x-test-delay-ms': '2000' } })).catch((e: unknown) => ({
+      category: isMeshClientError(e) ? e.category : 'other',
+    }));
+  }
+}
+
+async function httpApp(target: string, fastify = false): Promise<INestApplication> {
+  @Module({ imports: [meshTo(target)], controllers: [FrontController] })
+  class FrontModule {}
+  const app = fastify
+    ? await NestFactory.create(FrontModule, new FastifyAdapter(), { logger: false })
+    : await NestFactory.create(FrontModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  return app;
+}
+
+describe('security context propagation', () => {
+  let c: EchoServer;
+  let b: INestMicroservice;
+  let a: INestApplication;
+  let aFastify: INestApplication;
+  let logs: LogCapture;
+  const socket = join(mkdtempSync(join(tmpdir(), 'mesh-b-')), 'b.sock');
+
+  beforeAll(async () => {
+    logs = LogCapture.install();
+    c = await startEchoServer();
+    @Module({ imports: [meshTo(c.target)], controllers: [RelayController] })
+    class RelayModule {}
+    b = await NestFactory.createMicroservice(RelayModule, {
+      transport: Transport.GRPC,
+      options: { url: `unix:${socket}`, package: 'mesh.test', protoPath: ECHO_PROTO, loader: { ...PROTO_LOADER_OPTIONS } },
+      logger: false,
+    });
+    await b.listen();
+    a = await httpApp(`unix:${socket}`);
+    aFastify = await httpApp(c.target, true);
+  });
+  afterAll(async () => {
+    LogCapture.uninstall();
+    await Promise.all([a.close(), aFastify.close(), b.close()]);
+    await c.stop();
+  });
+
+  it('two hops (HTTP -> A -> gRPC -> B -> gRPC -> C): C gets the same request id, token, tenant, trace id and an earlier deadline', async () => {
+    const started = Date.now();
+    const res = await fetch(`${await a.getUrl()}/relay`, {
+      headers: {
+        authorization: 'Bearer tok-two-hops',
+        'x-request-id': 'req-2hops',
+        'x-tenant-id': 'tenant-7',
+        traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01`,
+        'grpc-timeout': '2S',
+        cookie: 'session=never-forwarded',
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ message: 'from-http' });
+    const md = c.metadataSeen.at(-1)!;
+    expect(md.get('authorization')).toEqual(['Bearer tok-two-hops']);
+    expect(md.get('x-request-id')).toEqual(['req-2hops']);
+    expect(md.get('x-tenant-id')).toEqual(['tenant-7']);
+    expect(String(md.get('traceparent')[0])).toContain(TRACE_ID);
+    expect(md.get('cookie')).toEqual([]);
+    // C's remaining time when its request arrived is within the original 2 s (not the 30 s default).
+    const deadline = new Date(c.deadlines.at(-1)!).getTime();
+    const remainingAtC = deadline - c.arrivedAt.at(-1)!;
+    expect(remainingAtC).toBeLessThanOrEqual(2000);
+    expect(remainingAtC).toBeGreaterThan(1000);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 2000);
+    expect(started).toBeGreaterThan(0);
+  });
+
+  it('Fastify too; a missing x-request-id is generated', async () => {
+    const res = await fetch(`${await aFastify.getUrl()}/whoami`, { headers: { authorization: 'Bearer tok-fastify' } });
+    expect(await res.json()).toMatchObject({ message: 'Bearer tok-fastify' });
+    expect(String(c.metadataSeen.at(-1)!.get('x-request-id')[0])).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('1,000 concurrent HTTP requests with distinct tokens: every outgoing call carries its own token only', async () => {
+    const url = `${await aFastify.getUrl()}/whoami`;
+    const tokens = Array.from({ length: 1000 }, () => `tok-${randomUUID()}`);
+    const seen = await Promise.all(tokens.map((t) => fetch(url, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.json() as Promise<EchoReply>)));
+    expect(seen.map((r) => r.message)).toEqual(tokens.map((t) => `Bearer ${t}`));
+  });
+
+  it('@CurrentSecurityContext hands the handler its context; @MeshCallOptions sets the timeout of its calls', async () => {
+    const url = await a.getUrl();
+    const ctx = (await (await fetch(`${url}/ctx`, { headers: { 'x-tenant-id': 'acme', authorization: 'Bearer tok-ctx' } })).json()) as MeshSecurityContext;
+    expect(ctx).toMatchObject({ tenant: 'acme', token: 'tok-ctx' });
+    const started = performance.now();
+    expect(await (await fetch(`${await aFastify.getUrl()}/slow`)).json()).toEqual({ category: 'timeout' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('no token appears in any log line', () => {
+    const text = logs.lines.join('\n');
+    expect(text).not.toMatch(/tok-/);
+  });
+});
+
+describe('context outside HTTP, metadata rules', () => {
+  let server: EchoServer;
+
+  beforeAll(async () => {
+    server = await startEchoServer();
+  });
+  afterAll(() => server.stop());
+
+  it('MeshContext.run sets the context for calls inside it; only allowed extra keys leave the process', async () => {
+    const app = await createTestApp({
+      contextExtraKeys: ['x-feature'],
+      clients: [echoClient(server.target, { metadata: async (ctx) => ({ 'x-subject': ctx?.subject ?? 'none' }) })],
+    });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    const context = app.get(MeshContext);
+    await context.run({ token: 'tok-run', subject: 'alice', extra: { 'x-feature': 'on', 'x-secret-note': 'stay-home' } }, () => lastValueFrom(echo.unary('Unary', {})));
+    const md = server.metadataSeen.at(-1)!;
+    expect(md.get('authorization')).toEqual(['Bearer tok-run']);
+    expect(md.get('x-subject')).toEqual(['alice']);
+    expect(md.get('x-feature')).toEqual(['on']);
+    expect(md.get('x-secret-note')).toEqual([]);
+    await lastValueFrom(echo.unary('Unary', {}));
+    expect(server.metadataSeen.at(-1)!.get('authorization')).toEqual([]);
+    expect(() => context.set({ tenant: 'x' })).toThrow(/no request context is active/);
+    await app.close();
+  });
+
+  it.each<[string, Record<string, string | Buffer>, RegExp]>([
+    ['an uppercase key', { 'X-Upper': 'v' }, /metadata key 'X-Upper' is invalid/],
+    ['a reserved grpc- key', { 'grpc-timeout': '1S' }, /reserved for gRPC/],
+    ['a CR/LF in a value', { 'x-note': 'a\r\nb' }, /'x-note' has a value with characters gRPC cannot send/],
+    ['a Buffer on a text key', { 'x-raw': Buffer.from('b') }, /need a key ending in '-bin'/],
+    ['more than 8 KiB', { 'x-big': 'x'.repeat(9000) }, /metadata of \d+ bytes is over the limit of 8192 \(maxMetadataBytes\)/],
+  ])('%s fails with invalid-request before any network I/O', async (_label, metadata, message) => {
+    const app = await createTestApp({ clients: [echoClient(server.target)] });
+    const before = server.calls.length;
+    const error = await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { metadata })).catch((e: unknown) => e);
+    expect(error).toMatchObject({ category: 'invalid-request', attempts: 0 });
+    expect((error as Error).message).toMatch(message);
+    expect(server.calls.length).toBe(before);
+    await app.close();
+  });
+});
