@@ -197,12 +197,14 @@ describe('context outside HTTP, metadata rules', () => {
     ['a CR/LF in a value', { 'x-note': 'a\r\nb' }, /'x-note' has a value with characters gRPC cannot send/],
     ['a Buffer on a text key', { 'x-raw': Buffer.from('b') }, /need a key ending in '-bin'/],
     ['more than 8 KiB', { 'x-big': 'x'.repeat(9000) }, /metadata of \d+ bytes is over the limit of 8192 \(maxMetadataBytes\)/],
+    ['a token with a newline', { authorization: 'Bearer tok-leak\n' }, /'authorization' has a value with characters gRPC cannot send/],
   ])('%s fails with invalid-request before any network I/O', async (_label, metadata, message) => {
     const app = await createTestApp({ clients: [echoClient(server.target)] });
     const before = server.calls.length;
     const error = await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { metadata })).catch((e: unknown) => e);
     expect(error).toMatchObject({ category: 'invalid-request', attempts: 0 });
     expect((error as Error).message).toMatch(message);
+    expect(`${(error as Error).message} ${String((error as Error).cause)}`).not.toMatch(/tok-leak|a\r\nb/);
     expect(server.calls.length).toBe(before);
     await app.close();
   });
