@@ -12,6 +12,7 @@ import {
   type ServiceError,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import type { HealthImplementation } from 'grpc-health-check';
 import { loadProtoFiles } from '@datapunk/mesh-client';
 import { ECHO_PROTO, type EchoReply, type EchoRequest } from './protos.js';
 
@@ -56,6 +57,10 @@ export interface EchoServerOptions {
   /** Server-side message limit (both directions); default grpc-js's 4 MiB receive / unlimited send. */
   maxMessageBytes?: number;
   credentials?: ServerCredentials;
+  /** Also serve grpc.health.v1 (the npm package grpc-health-check). */
+  health?: HealthImplementation;
+  /** Bind to this port instead of one chosen by the OS (to restart a server where it was). */
+  port?: number;
 }
 
 /**
@@ -94,13 +99,14 @@ export class EchoServer extends EventEmitter {
       ClientStream: (call: ServerReadableStream<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>) => this.clientStream(call, cb),
       Bidi: (call: ServerDuplexStream<EchoRequest, EchoReply>) => this.bidi(call),
     });
+    options.health?.addToServer(this.server);
   }
 
   /** Binds to 127.0.0.1 on a free port. */
   async start(): Promise<this> {
     const creds = this.options.credentials ?? ServerCredentials.createInsecure();
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', creds, (error, port) => (error ? reject(error) : resolve(port))),
+      this.server.bindAsync(`127.0.0.1:${String(this.options.port ?? 0)}`, creds, (error, port) => (error ? reject(error) : resolve(port))),
     );
     return this;
   }

@@ -10,6 +10,8 @@ export class TcpProxy extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   port = 0;
   opened = 0;
+  /** While true, new connections are accepted but nothing is forwarded either way (a blackhole). */
+  blackhole = false;
 
   constructor(private readonly backendPort: number) {
     super();
@@ -45,6 +47,11 @@ export class TcpProxy extends EventEmitter {
   private accept(client: Socket): void {
     this.opened++;
     this.sockets.add(client);
+    if (this.blackhole) {
+      client.on('data', () => undefined);
+      client.on('close', () => this.sockets.delete(client) && this.emit('closed')).on('error', () => undefined);
+      return;
+    }
     const backend = createConnection({ host: '127.0.0.1', port: this.backendPort });
     client.pipe(backend).pipe(client);
     const close = (): void => {

@@ -40,7 +40,7 @@ async function exportKey(key: CryptoKey): Promise<string> {
 
 function randomSerial(): string {
   const bytes = webcrypto.getRandomValues(new Uint8Array(12));
-  bytes[0] = bytes[0]! & 0x7f;
+  bytes[0] = (bytes[0]! & 0x7f) | 0x10; // positive, and no leading zero nibble (peers print serials without it)
   return Buffer.from(bytes).toString('hex');
 }
 

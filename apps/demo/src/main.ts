@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ServerCredentials } from '@grpc/grpc-js';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import { MeshContext, PROTO_LOADER_OPTIONS } from '@datapunk/mesh-client';
+import { MeshClientRegistry, MeshContext, PROTO_LOADER_OPTIONS } from '@datapunk/mesh-client';
 import { INVENTORY_ID, ensureDevPki } from './dev-pki.js';
 import { BackendModule } from './backend/backend.module.js';
 import { GatewayModule, DemoConfig } from './gateway/gateway.module.js';
@@ -38,6 +39,7 @@ async function runOnce(gateway: InventoryGateway): Promise<void> {
 
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
+  const health = new HealthImplementation({ '': 'SERVING', [`${INVENTORY_PACKAGE}.Inventory`]: 'SERVING' });
   const { paths: pki, created } = await ensureDevPki(CERT_DIR);
   if (created) log.log(`generated a development CA and SPIFFE certificates in ${CERT_DIR}`);
   const backendTarget = `127.0.0.1:${String(await freePort())}`;
@@ -48,7 +50,15 @@ async function main(): Promise<void> {
   );
   const backend = await NestFactory.createMicroservice<MicroserviceOptions>(BackendModule, {
     transport: Transport.GRPC,
-    options: { url: backendTarget, package: INVENTORY_PACKAGE, protoPath: INVENTORY_PROTO, loader: { ...PROTO_LOADER_OPTIONS }, credentials },
+    options: {
+      url: backendTarget,
+      package: INVENTORY_PACKAGE,
+      protoPath: INVENTORY_PROTO,
+      loader: { ...PROTO_LOADER_OPTIONS },
+      credentials,
+      // the standard gRPC health service, for the gateway's GET /health
+      onLoadPackageDefinition: (_pkg: unknown, server: Pick<Server, 'addService'>) => health.addToServer(server),
+    },
     logger: once ? ['error', 'warn'] : undefined,
   });
   await backend.listen();
@@ -60,6 +70,8 @@ async function main(): Promise<void> {
     try {
       const context = gateway.get(MeshContext);
       await context.run({ requestId: 'demo-once' }, () => runOnce(gateway.get(InventoryGateway)));
+      const status = await gateway.get(MeshClientRegistry).get('inventory').checkHealth();
+      console.log(`${'health'.padEnd(14)} ${status}`);
     } finally {
       await gateway.close();
       await backend.close();
@@ -69,6 +81,7 @@ async function main(): Promise<void> {
   await runOnce(gateway.get(InventoryGateway));
   await gateway.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
   log.log(`backend (gRPC) on ${backendTarget}; gateway on ${await gateway.getUrl()}`);
+  log.log(`health: ${await gateway.getUrl()}/health  metrics: ${await gateway.getUrl()}/metrics`);
   log.log(`mTLS on: gateway ${'spiffe://datapunk.local/ns/demo/sa/gateway'} -> backend ${INVENTORY_ID}`);
   log.log(`try: curl -H 'x-request-id: r1' ${await gateway.getUrl()}/items/apple  |  curl ${await gateway.getUrl()}/items/apple/stock?updates=5`);
 }

@@ -46,3 +46,8 @@ export { MeshCallOptions, CurrentSecurityContext, MESH_CALL_OPTIONS } from './se
 export type { HandlerCallOptions } from './security/call-context.interface.js';
 export { expectServerIdentity } from './security/tls-credentials.js';
 export { parseGrpcTimeout } from './security/grpc-timeout.js';
+export { MeshHealthIndicator, type MeshHealthCheckOptions } from './health/mesh-health.indicator.js';
+export type { HealthStatus } from './health/health-status.js';
+export { HEALTH_CHECK_TIMEOUT_MS } from './health/grpc-health.client.js';
+export { MeshMetrics } from './observability/mesh-metrics.js';
+export { METRIC, HANDLING_BUCKETS, CIRCUIT_STATE_VALUE } from './observability/metric-names.js';

@@ -1,5 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MeshClientModule } from '@datapunk/mesh-client';
+import { TerminusModule } from '@nestjs/terminus';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { HealthHttpController } from './health-http.controller.js';
 import { INVENTORY_PACKAGE, INVENTORY_PROTO } from '../inventory.types.js';
 import { InventoryHttpController } from './inventory-http.controller.js';
 import { InventoryGateway } from './inventory.gateway.js';
@@ -20,6 +23,8 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
+        PrometheusModule.register(), // GET /metrics
+        TerminusModule,
         MeshClientModule.forRootAsync({
           clientNames: ['inventory'],
           imports: [configModule],
@@ -38,7 +43,7 @@ export class GatewayModule {
           }),
         }),
       ],
-      controllers: [InventoryHttpController],
+      controllers: [InventoryHttpController, HealthHttpController],
       providers: [InventoryGateway],
       exports: [InventoryGateway],
     };

@@ -1,29 +1,27 @@
-import type { Metadata } from '@grpc/grpc-js';
-import { status as Status } from '@grpc/grpc-js';
-import { Observable, type Subscriber } from 'rxjs';
-import { MeshConfigError } from '../errors/mesh-config.error.js';
+import { status as Status, type Metadata } from '@grpc/grpc-js';
+import { Observable, tap, type Observer, type Subscriber } from 'rxjs';
+import { isMeshClientError, type MeshClientError } from '../errors/mesh-client.error.js';
 import { localError } from '../errors/to-mesh-error.js';
-import { deadlineOptionsProblem, resolveDeadline } from '../resilience/deadline.js';
-import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import type { CallObservation, CallTelemetry } from '../observability/call-telemetry.js';
 import { contextMetadata } from '../security/context-metadata.js';
 import { InvalidMetadataError } from '../security/metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
 import type { CallOptions } from './call-options.interface.js';
+import { callSettings, type CallRetryResolver } from './call-settings.js';
 import type { ChannelHolder } from './channel-holder.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
 import { resilientCall$ } from './resilient-call.js';
 
+export type { CallRetryResolver } from './call-settings.js';
+
 /** Aborts one in-flight call with a reason (used when the client closes). */
 export type CallAbort = (reason: string) => void;
 
-/** Resolves a per-call retry override over the method's policy; throws MeshConfigError. */
-export type CallRetryResolver = (override: CallOptions['retry'], base: ResolvedRetryPolicy | false) => ResolvedRetryPolicy | false;
-
 /**
- * THE place where a call is put together, in this order: closed-check, per-call option checks,
- * deadline, metadata, then retry -> breaker -> attempt (resilientCall$). Metrics and tracing wrap
- * this from the outside when they arrive; nothing else composes per-call operators.
+ * THE place where a call is put together, in this order: closed-check, per-call settings (options,
+ * handler policy, deadline), metadata (context, client, call), then telemetry (metrics + tracing)
+ * outermost, retry, breaker and the attempt (resilientCall$). Nothing else composes per-call work.
  */
 export class CallPipeline {
   private readonly inflight = new Set<CallAbort>();
@@ -34,6 +32,7 @@ export class CallPipeline {
     private readonly policy: () => PipelinePolicy,
     private readonly deps: PipelineDeps,
     private readonly resolveCallRetry: CallRetryResolver,
+    private readonly telemetry: CallTelemetry | undefined,
   ) {}
 
   /** Calls in flight right now. */
@@ -52,77 +51,86 @@ export class CallPipeline {
     return new Observable<T>((subscriber) => {
       const site = method.site;
       if (this.closedReason !== undefined) {
-        subscriber.error(localError(site, Status.UNAVAILABLE, this.closedReason, { category: 'unavailable', retryable: false }));
-        return;
+        return subscriber.error(localError(site, Status.UNAVAILABLE, this.closedReason, { category: 'unavailable', retryable: false }));
       }
       const policy = this.policy();
-      const methodPolicy = policy.method(method.name);
       const context = this.deps.context?.();
-      const security = context?.security;
-      const handler = context?.callOptions;
-      let retry = methodPolicy.retry;
-      const problem = deadlineOptionsProblem(options?.timeoutMs, options?.deadline);
-      if (problem) return subscriber.error(localError(site, Status.INVALID_ARGUMENT, problem));
-      const retryOverride = options?.retry ?? handler?.retry;
-      if (retryOverride !== undefined) {
-        try {
-          retry = this.resolveCallRetry(retryOverride, retry);
-        } catch (error) {
-          if (!(error instanceof MeshConfigError)) throw error;
-          return subscriber.error(localError(site, Status.INVALID_ARGUMENT, error.message));
-        }
-      }
+      const settings = callSettings(method, options, policy, context, this.resolveCallRetry, this.deps.now());
+      if (isMeshClientError(settings)) return subscriber.error(settings);
       const signal = options?.signal;
       if (signal?.aborted) return subscriber.error(localError(site, Status.CANCELLED, "aborted by the caller's AbortSignal before it started"));
-      const abort: CallAbort = (reason) => subscriber.error(localError(site, Status.CANCELLED, reason));
+      const security = context?.security;
+      const obs = this.telemetry?.begin(method, security?.traceparent);
+      const fail = (error: MeshClientError): void => {
+        obs?.end(error);
+        subscriber.error(error);
+      };
+      const abort: CallAbort = (reason) => fail(localError(site, Status.CANCELLED, reason));
       this.inflight.add(abort);
       subscriber.add(() => this.inflight.delete(abort));
+      if (obs) subscriber.add(() => obs.cancel());
       if (signal) {
         const onAbort = (): void => abort("aborted by the caller's AbortSignal");
         signal.addEventListener('abort', onAbort, { once: true });
         subscriber.add(() => signal.removeEventListener('abort', onAbort));
       }
-      const deadline = resolveDeadline(this.deps.now(), {
-        callTimeoutMs: options?.timeoutMs ?? (options?.deadline ? undefined : handler?.timeoutMs),
-        callDeadline: options?.deadline,
-        methodTimeoutMs: methodPolicy.timeoutMs,
-        clientTimeoutMs: policy.options.timeoutMs,
-        inheritedDeadline: security?.deadline,
-      });
       const fromContext = security ? contextMetadata(security, this.deps.contextExtraKeys ?? []) : undefined;
       const start = (dynamic: Record<string, string> | undefined): void => {
+        if (subscriber.closed) return; // left while an async metadata function ran
         let metadata: Metadata;
         try {
           metadata = policy.metadata.build(fromContext, dynamic, options?.metadata);
         } catch (error) {
           if (!(error instanceof InvalidMetadataError)) throw error;
-          return subscriber.error(localError(site, Status.INVALID_ARGUMENT, error.message));
+          return fail(localError(site, Status.INVALID_ARGUMENT, error.message));
         }
-        const plan = { channels: this.channels, method, request, metadata, deadline, retry, idempotent: methodPolicy.idempotent, policy, deps: this.deps };
-        resilientCall$<T>(plan).subscribe(subscriber);
+        const plan = { channels: this.channels, method, request, metadata, ...settings, policy, deps: this.deps };
+        if (!obs) return void resilientCall$<T>(plan).subscribe(subscriber);
+        obs.inject(metadata);
+        const streamsRequests = method.kind === 'client-stream' || method.kind === 'bidi';
+        if (streamsRequests) plan.request = (request as Observable<unknown>).pipe(tap(() => obs.sent()));
+        else obs.sent();
+        subscriber.add(resilientCall$<T>({ ...plan, onRetry: (e) => obs.retry(e) }).subscribe(observed(subscriber, obs)));
       };
       if (!policy.metadata.isDynamic) start(undefined);
-      else startDynamic(policy, security, subscriber, method, start);
+      else startDynamic(policy, security, method, start, fail);
     });
   }
 }
 
-function startDynamic<T>(
+function observed<T>(subscriber: Subscriber<T>, obs: CallObservation): Partial<Observer<T>> {
+  return {
+    next: (value) => {
+      obs.received();
+      subscriber.next(value);
+    },
+    error: (error: unknown) => {
+      obs.end(error);
+      subscriber.error(error);
+    },
+    complete: () => {
+      obs.end();
+      subscriber.complete();
+    },
+  };
+}
+
+function startDynamic(
   policy: PipelinePolicy,
   security: MeshSecurityContext | undefined,
-  subscriber: Subscriber<T>,
   method: MethodInfo,
   start: (d: Record<string, string>) => void,
+  fail: (error: MeshClientError) => void,
 ): void {
-  const fail = (error: unknown): void => {
+  const failWith = (error: unknown): void => {
     const reason = error instanceof Error ? error.message : String(error);
-    subscriber.error(localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${reason}`, { category: 'internal', cause: error }));
+    fail(localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${reason}`, { category: 'internal', cause: error }));
   };
   try {
     const entries = policy.metadata.dynamicEntries(security) ?? {};
     if (!(entries instanceof Promise)) return start(entries);
-    entries.then((e) => subscriber.closed || start(e), fail);
+    entries.then(start, failWith);
   } catch (error) {
-    fail(error);
+    failWith(error);
   }
 }

@@ -9,6 +9,11 @@ import { pipelinePolicy, type PipelineDeps, type PipelinePolicy } from './pipeli
 import { createChannel } from './channel.js';
 import { ChannelHolder } from './channel-holder.js';
 import { TlsWatcher } from '../security/tls-watcher.js';
+import { CallTelemetry } from '../observability/call-telemetry.js';
+import { CallTracer, endpointOf } from '../observability/call-tracer.js';
+import { semconvMode } from '../observability/semconv.js';
+import { GrpcHealthClient } from '../health/grpc-health.client.js';
+import type { HealthStatus } from '../health/health-status.js';
 import { buildMethodTable, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
 
@@ -36,6 +41,7 @@ export class MeshClient<S = unknown> {
   private readonly channels: ChannelHolder;
   private readonly watcher: TlsWatcher | undefined;
   private proxy: Record<string, unknown> | undefined;
+  private readonly health: GrpcHealthClient;
 
   private readonly revalidate: MeshClientValidators['patch'];
   private readonly deps: PipelineDeps;
@@ -46,12 +52,22 @@ export class MeshClient<S = unknown> {
    */
   constructor(options: ResolvedClientOptions, validators: MeshClientValidators, deps: Partial<PipelineDeps> = {}) {
     this.revalidate = validators.patch;
-    this.deps = { ...deps, now: deps.now ?? Date.now, random: deps.random ?? Math.random };
+    const metrics = options.metrics ? deps.metrics : undefined;
+    const onBreakerChange = metrics
+      ? (change: Parameters<NonNullable<PipelineDeps['onBreakerChange']>>[0]) => {
+          metrics.circuit(options.name, change.scope, change.to);
+          deps.onBreakerChange?.(change);
+        }
+      : deps.onBreakerChange;
+    this.deps = { ...deps, now: deps.now ?? Date.now, random: deps.random ?? Math.random, onBreakerChange };
     this.policy = pipelinePolicy(options, this.deps);
     this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes);
     for (const m of this.methods.values()) this.lookup.set(m.name, m).set(m.alias, this.lookup.get(m.alias) ?? m);
     this.channels = new ChannelHolder(createChannel(options, options.tlsMaterial));
-    this.pipeline = new CallPipeline(this.channels, () => this.policy, this.deps, validators.callRetry);
+    this.health = new GrpcHealthClient(this.channels, options.name, options.maxMessageBytes, this.deps.random);
+    const tracer = options.tracing ? new CallTracer(semconvMode(process.env.OTEL_SEMCONV_STABILITY_OPT_IN), endpointOf(options.target)) : undefined;
+    const telemetry = metrics || tracer ? new CallTelemetry(metrics, tracer) : undefined;
+    this.pipeline = new CallPipeline(this.channels, () => this.policy, this.deps, validators.callRetry, telemetry);
     if (options.tls?.watch) {
       this.watcher = new TlsWatcher(options.tls, {
         onReload: (material) => {
@@ -108,6 +124,19 @@ export class MeshClient<S = unknown> {
    */
   update(patch: MeshClientPatch): void {
     this.policy = pipelinePolicy(this.revalidate(this.policy.options, patch), this.deps, this.policy);
+  }
+
+  /**
+   * grpc.health.v1 Check of `service` ('' = the server) with a real deadline (default 5 s),
+   * bypassing retry and breaker. Rejects with a MeshClientError when the server is unreachable.
+   */
+  checkHealth(service?: string, options?: { timeoutMs?: number }): Promise<HealthStatus> {
+    return this.health.checkHealth(service, options?.timeoutMs);
+  }
+
+  /** grpc.health.v1 Watch: status changes only, reconnecting with backoff ('UNKNOWN' while down). */
+  watchHealth(service?: string): Observable<HealthStatus> {
+    return this.health.watchHealth(service);
   }
 
   /** State of the circuit breaker guarding `method` (or the client, with scope 'client'). */

@@ -1,6 +1,7 @@
 import type { ResolvedClientOptions, ResolvedMethodPolicy } from '../module/resolved-options.interface.js';
 import { BreakerSet, type ScopedTransition } from '../resilience/breaker-set.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
+import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { CallContext } from '../security/call-context.interface.js';
 import { CallMetadata } from './call-metadata.js';
 
@@ -13,6 +14,8 @@ export interface PipelineDeps {
   readonly context?: () => CallContext | undefined;
   /** Keys of `MeshSecurityContext.extra` allowed on outgoing calls. */
   readonly contextExtraKeys?: readonly string[];
+  /** The application's mesh metrics (absent when the module runs without them). */
+  readonly metrics?: MeshMetrics;
   /** Where the client reports operational events (never secrets). */
   readonly logger?: { warn(message: string): void; log(message: string): void };
 }

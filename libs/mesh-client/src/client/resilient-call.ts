@@ -17,7 +17,7 @@ export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
 export interface CallPlan {
   readonly channels: ChannelHolder;
   readonly method: MethodInfo;
-  readonly request: unknown;
+  request: unknown;
   readonly metadata: Metadata;
   readonly deadline: number;
   readonly retry: ResolvedRetryPolicy | false;

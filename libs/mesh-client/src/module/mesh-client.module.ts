@@ -1,7 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { ClsModule } from 'nestjs-cls';
+import { MeshHealthIndicator } from '../health/mesh-health.indicator.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { MeshContext } from '../security/mesh-context.service.js';
+import { createMetricProviders } from '../observability/mesh-metrics.providers.js';
+import { MeshMetrics } from '../observability/mesh-metrics.js';
 import { MeshClientConfigurableModule, type MESH_ASYNC_OPTIONS_TYPE, type MESH_OPTIONS_TYPE } from './mesh-client.module-definition.js';
 import { clientNamesOf, createClientProviders, createContextProviders, createRegistryProvider, createResolvedOptionsProvider } from './mesh-client.providers.js';
 
@@ -9,9 +13,18 @@ function withClients(base: DynamicModule, names: readonly string[], expected?: r
   const clientProviders = createClientProviders(names);
   return {
     ...base,
-    imports: [...(base.imports ?? []), ClsModule],
-    providers: [...(base.providers ?? []), createResolvedOptionsProvider(expected), createRegistryProvider(), ...createContextProviders(), ...clientProviders],
-    exports: [...(base.exports ?? []), MeshClientRegistry, MeshContext, ...clientProviders.map((p) => (p as { provide: string }).provide)],
+    imports: [...(base.imports ?? []), ClsModule, TerminusModule],
+    providers: [
+      ...(base.providers ?? []),
+      createResolvedOptionsProvider(expected),
+      createRegistryProvider(),
+      ...createContextProviders(),
+      ...createMetricProviders(),
+      MeshMetrics,
+      MeshHealthIndicator,
+      ...clientProviders,
+    ],
+    exports: [...(base.exports ?? []), MeshClientRegistry, MeshContext, MeshHealthIndicator, ...clientProviders.map((p) => (p as { provide: string }).provide)],
   };
 }
 

@@ -4,6 +4,7 @@ import { MeshClient } from '../client/mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
 import { MeshContext } from '../security/mesh-context.service.js';
+import { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { MeshModuleOptions } from './mesh-client-options.interface.js';
 import { MESH_MODULE_OPTIONS } from './mesh-client.module-definition.js';
 import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
@@ -23,15 +24,15 @@ export function createResolvedOptionsProvider(expectedNames?: readonly string[])
 export function createRegistryProvider(): FactoryProvider {
   return {
     provide: MeshClientRegistry,
-    useFactory: (options: ResolvedModuleOptions, context: MeshContext) => {
+    useFactory: (options: ResolvedModuleOptions, context: MeshContext, metrics: MeshMetrics) => {
       const logger = new Logger('MeshClient');
-      const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger };
+      const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics };
       for (const c of options.clients) {
         if (c.insecure) logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
       }
       return new MeshClientRegistry(options.clients.map((c) => new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps)));
     },
-    inject: [MESH_RESOLVED_OPTIONS, MeshContext],
+    inject: [MESH_RESOLVED_OPTIONS, MeshContext, MeshMetrics],
   };
 }
 

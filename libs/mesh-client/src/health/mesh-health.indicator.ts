@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { MeshClientRegistry } from '../client/mesh-client.registry.js';
+import { isMeshClientError } from '../errors/mesh-client.error.js';
+
+/** Options of one health check through a mesh client. */
+export interface MeshHealthCheckOptions {
+  /** Name of the mesh client whose backend is checked. */
+  client: string;
+  /** Service name for grpc.health.v1 ('' = the whole server). */
+  service?: string;
+  /** Deadline of the check. Default 5000. */
+  timeoutMs?: number;
+}
+
+/**
+ * A Terminus health indicator speaking the gRPC health protocol through a mesh client's own
+ * channel (no extra channel cache). Down when the service is not SERVING, unreachable, too slow,
+ * or when the client's circuit breaker is open. Details: `{ status: 'up' | 'down', servingStatus,
+ * breaker, latencyMs }` (`status` is Terminus' own; `servingStatus` the gRPC health status, or
+ * 'TIMEOUT' / 'UNREACHABLE').
+ *
+ * @example
+ * @Get('health') @HealthCheck()
+ * check() { return this.health.check([() => this.mesh.isHealthy('inventory', { client: 'inventory' })]); }
+ */
+@Injectable()
+export class MeshHealthIndicator {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly registry: MeshClientRegistry,
+  ) {}
+
+  async isHealthy(key: string, options: MeshHealthCheckOptions): Promise<HealthIndicatorResult> {
+    const indicator = this.indicators.check(key);
+    const client = this.registry.get(options.client);
+    const started = performance.now();
+    try {
+      const servingStatus = await client.checkHealth(options.service, { timeoutMs: options.timeoutMs });
+      const breaker = client.breakerState();
+      const details = { servingStatus, breaker, latencyMs: Math.round(performance.now() - started) };
+      return servingStatus === 'SERVING' && breaker !== 'open' ? indicator.up(details) : indicator.down(details);
+    } catch (error) {
+      const servingStatus = isMeshClientError(error) && error.category === 'timeout' ? 'TIMEOUT' : 'UNREACHABLE';
+      const latencyMs = Math.round(performance.now() - started);
+      return indicator.down({ servingStatus, breaker: client.breakerState(), latencyMs, error: isMeshClientError(error) ? error.category : 'unknown' });
+    }
+  }
+}

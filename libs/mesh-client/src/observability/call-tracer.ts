@@ -1,0 +1,82 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import type { MeshClientError } from '../errors/mesh-client.error.js';
+import type { RetryEvent } from '../resilience/retry.operator.js';
+import type { ObservedMethod } from './mesh-metrics.js';
+import type { SemconvMode } from './semconv.js';
+
+const TRACER = '@datapunk/mesh-client';
+
+const setter = { set: (carrier: Metadata, key: string, value: string) => carrier.set(key, value) };
+const getter = {
+  get: (carrier: Record<string, string>, key: string) => carrier[key],
+  keys: (carrier: Record<string, string>) => Object.keys(carrier),
+};
+
+/** Where a client connects, for server.address / server.port. */
+export interface ServerEndpoint {
+  readonly address: string;
+  readonly port: number | undefined;
+}
+
+/** Parses host and port out of a simple target ('host:port', 'dns:///host:port'). */
+export function endpointOf(target: string): ServerEndpoint {
+  const bare = target.replace(/^dns:(\/\/[^/]*\/)?/, '');
+  const m = /^(\[[^\]]+\]|[^:,]+):(\d+)$/.exec(bare);
+  return m ? { address: m[1]!, port: Number(m[2]) } : { address: target, port: undefined };
+}
+
+/**
+ * CLIENT spans for mesh calls, through @opentelemetry/api only (no SDK here: without one the
+ * API's no-op tracer makes this nearly free). The parent is the active OTel context, or else the
+ * `traceparent` of the incoming request the call is made for.
+ */
+export class CallTracer {
+  private readonly tracer: Tracer;
+
+  constructor(private readonly mode: SemconvMode, private readonly endpoint: ServerEndpoint, version = '0.1.0') {
+    this.tracer = trace.getTracer(TRACER, version);
+  }
+
+  /** Starts the span of a call; `traceparent` is the incoming request's, if any. */
+  start(method: ObservedMethod, traceparent: string | undefined): { span: Span; ctx: Context } {
+    let parent = context.active();
+    if (traceparent && !trace.getSpan(parent)) parent = propagation.extract(ROOT_CONTEXT, { traceparent }, getter);
+    const { service, method: name } = method.site;
+    const attributes: Attributes = {};
+    if (this.mode.old) {
+      attributes['rpc.system'] = 'grpc';
+      attributes['rpc.service'] = service;
+      attributes['rpc.method'] = name;
+    }
+    if (this.mode.stable) {
+      attributes['rpc.system.name'] = 'grpc';
+      attributes['rpc.method'] = `${service}/${name}`;
+      attributes['server.address'] = this.endpoint.address;
+      if (this.endpoint.port !== undefined) attributes['server.port'] = this.endpoint.port;
+    }
+    const span = this.tracer.startSpan(`${service}/${name}`, { kind: SpanKind.CLIENT, attributes }, parent);
+    return { span, ctx: trace.setSpan(parent, span) };
+  }
+
+  /** Writes the span's W3C trace context into outgoing metadata (replacing a forwarded one). */
+  inject(ctx: Context, metadata: Metadata): void {
+    propagation.inject(ctx, metadata, setter);
+  }
+
+  /** An event per retry. */
+  retry(span: Span, event: RetryEvent): void {
+    span.addEvent('retry', { 'rpc.grpc.status_code': event.error.code, 'mesh.retry.attempt': event.attempt, 'mesh.retry.delay_ms': event.delayMs, 'mesh.retry.pushback': event.pushback });
+  }
+
+  /** Ends the span with the call's final status. */
+  end(span: Span, code: number, codeName: string, error: MeshClientError | undefined): void {
+    if (this.mode.old) span.setAttribute('rpc.grpc.status_code', code);
+    if (this.mode.stable) span.setAttribute('rpc.response.status_code', codeName);
+    if (error) {
+      if (this.mode.stable) span.setAttribute('error.type', codeName);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `${codeName}: ${error.category}` });
+    }
+    span.end();
+  }
+}

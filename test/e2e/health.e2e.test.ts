@@ -1,0 +1,134 @@
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { HealthImplementation } from 'grpc-health-check';
+import { take, toArray, lastValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MeshClientModule, MeshClientRegistry, MeshHealthIndicator, type MeshClient } from '@datapunk/mesh-client';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { createTestApp, echoClient } from '../support/test-app.js';
+
+@Controller()
+class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly mesh: MeshHealthIndicator,
+  ) {}
+
+  @Get('health')
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.mesh.isHealthy('echo', { client: 'echo', timeoutMs: 500 })]);
+  }
+}
+
+describe('gRPC health protocol and the Terminus indicator', () => {
+  const health = new HealthImplementation({ '': 'SERVING', 'mesh.test.Echo': 'SERVING' });
+  let server: EchoServer;
+  let app: INestApplication;
+  let echo: MeshClient;
+
+  beforeAll(async () => {
+    server = await startEchoServer({ health });
+    @Module({
+      imports: [TerminusModule, MeshClientModule.forRoot({ clients: [echoClient(server.target, { breaker: { consecutiveFailures: 1 } })] })],
+      controllers: [HealthController],
+    })
+    class HealthApp {}
+    app = await NestFactory.create(HealthApp, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    echo = app.get(MeshClientRegistry).get('echo');
+  });
+  afterAll(async () => {
+    await app.close();
+    await server.stop();
+  });
+
+  const get = async () => {
+    const res = await fetch(`${await app.getUrl()}/health`);
+    return { code: res.status, body: (await res.json()) as { status: string; info?: Record<string, unknown>; error?: Record<string, unknown> } };
+  };
+
+  it('Check: SERVING, NOT_SERVING, SERVICE_UNKNOWN', async () => {
+    expect(await echo.checkHealth()).toBe('SERVING');
+    expect(await echo.checkHealth('mesh.test.Echo')).toBe('SERVING');
+    health.setStatus('mesh.test.Echo', 'NOT_SERVING');
+    expect(await echo.checkHealth('mesh.test.Echo')).toBe('NOT_SERVING');
+    health.setStatus('mesh.test.Echo', 'SERVING');
+    expect(await echo.checkHealth('no.such.Service')).toBe('SERVICE_UNKNOWN');
+  });
+
+  it('the Terminus /health endpoint: up while SERVING, down when NOT_SERVING, with details', async () => {
+    const up = await get();
+    expect(up.code).toBe(200);
+    expect(up.body.info?.echo).toMatchObject({ status: 'up', servingStatus: 'SERVING', breaker: 'closed' });
+    expect(typeof (up.body.info?.echo as { latencyMs: unknown }).latencyMs).toBe('number');
+    health.setStatus('', 'NOT_SERVING');
+    const down = await get();
+    expect(down.code).toBe(503);
+    expect(down.body.error?.echo).toMatchObject({ status: 'down', servingStatus: 'NOT_SERVING' });
+    health.setStatus('', 'SERVING');
+  });
+
+  it('Watch emits changes only: SERVING -> NOT_SERVING -> SERVING', async () => {
+    const seen = lastValueFrom(echo.watchHealth('mesh.test.Echo').pipe(take(3), toArray()));
+    await new Promise((r) => setTimeout(r, 100));
+    health.setStatus('mesh.test.Echo', 'SERVING'); // no change: not emitted
+    health.setStatus('mesh.test.Echo', 'NOT_SERVING');
+    await new Promise((r) => setTimeout(r, 50));
+    health.setStatus('mesh.test.Echo', 'SERVING');
+    expect(await seen).toEqual(['SERVING', 'NOT_SERVING', 'SERVING']);
+  });
+
+  it('a server that stops answering is down within timeoutMs; health calls never count in the breaker', async () => {
+    const proxy = await new TcpProxy(server.port).start();
+    proxy.blackhole = true;
+    const hole = await createTestApp({ clients: [echoClient(proxy.target, { breaker: { consecutiveFailures: 1 } })] });
+    const client = hole.get(MeshClientRegistry).get('echo');
+    try {
+      const started = performance.now();
+      const error = await client.checkHealth('', { timeoutMs: 300 }).catch((e: unknown) => e);
+      const elapsed = performance.now() - started;
+      expect(error).toMatchObject({ category: 'timeout' });
+      expect(elapsed).toBeGreaterThanOrEqual(290);
+      expect(elapsed).toBeLessThan(800);
+      expect(client.breakerState()).toBe('closed');
+    } finally {
+      await hole.close();
+      await proxy.stop();
+    }
+  });
+
+  it('server stopped: down (unreachable) within timeoutMs', async () => {
+    await server.stop();
+    const started = performance.now();
+    const down = await get();
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(down.code).toBe(503);
+    expect(down.body.error?.echo).toMatchObject({ status: 'down' });
+    expect(['UNREACHABLE', 'TIMEOUT']).toContain((down.body.error?.echo as { servingStatus: string }).servingStatus);
+  });
+
+  it('Watch reconnects with backoff: UNKNOWN while the server is gone, SERVING once it is back', async () => {
+    const first = await startEchoServer({ health: new HealthImplementation({ '': 'SERVING' }) });
+    const watcher = await createTestApp({ clients: [echoClient(first.target)] });
+    const seen: string[] = [];
+    const sub = watcher.get(MeshClientRegistry).get('echo').watchHealth().subscribe((s) => seen.push(s));
+    const until = async (n: number) => {
+      for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    try {
+      await until(1);
+      await first.stop();
+      await until(2);
+      const second = await startEchoServer({ health: new HealthImplementation({ '': 'SERVING' }), port: first.port });
+      await until(3);
+      await second.stop();
+      expect(seen.slice(0, 3)).toEqual(['SERVING', 'UNKNOWN', 'SERVING']);
+    } finally {
+      sub.unsubscribe();
+      await watcher.close();
+    }
+  });
+});

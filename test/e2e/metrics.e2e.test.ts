@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
+import { lastValueFrom, of, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MeshClientModule, MeshClientRegistry, MeshContext, type MeshClient } from '@datapunk/mesh-client';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { parseMetrics, valueOf, type Sample } from '../support/prometheus.js';
+import { echoClient } from '../support/test-app.js';
+
+describe('Prometheus metrics', () => {
+  let server: EchoServer;
+  let app: INestApplication;
+  let echo: MeshClient;
+
+  const scrape = async (): Promise<Sample[]> => parseMetrics(await (await fetch(`${await app.getUrl()}/metrics`)).text());
+
+  beforeAll(async () => {
+    register.clear();
+    server = await startEchoServer();
+    @Module({
+      imports: [
+        PrometheusModule.register({ defaultMetrics: { enabled: false } }),
+        MeshClientModule.forRoot({
+          clients: [
+            echoClient(server.target, {
+              retry: { initialBackoffMs: 5, maxBackoffMs: 5, budget: false },
+              breaker: { scope: 'method', consecutiveFailures: 2 },
+            }),
+            echoClient(server.target, { name: 'quiet', metrics: false }),
+          ],
+        }),
+      ],
+    })
+    class MetricsApp {}
+    app = await NestFactory.create(MetricsApp, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    echo = app.get(MeshClientRegistry).get('echo');
+  });
+  afterAll(async () => {
+    await app.close();
+    await server.stop();
+    register.clear();
+  });
+
+  it('a scripted sequence shows the exact counts in every documented series', async () => {
+    for (let i = 0; i < 3; i++) await lastValueFrom(echo.unary('Unary', {}));
+    for (let i = 0; i < 2; i++) await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': randomUUID() } }));
+    const down = { metadata: { 'x-test-status': '14' }, retry: false } as const;
+    for (let i = 0; i < 2; i++) await lastValueFrom(echo.clientStream('ClientStream', of({}), down)).catch(() => undefined);
+    const rejected = await lastValueFrom(echo.clientStream('ClientStream', of({}))).catch((e: unknown) => e);
+    expect(rejected).toMatchObject({ category: 'circuit-open' });
+    expect(await lastValueFrom(echo.serverStream('ServerStream', { count: 5 }).pipe(toArray()))).toHaveLength(5);
+    await lastValueFrom(app.get(MeshClientRegistry).get('quiet').unary('Unary', {}));
+
+    const m = await scrape();
+    const unary = { grpc_type: 'unary', grpc_service: 'mesh.test.Echo', grpc_method: 'Unary', mesh_client: 'echo' };
+    const cstream = { grpc_type: 'client_stream', grpc_method: 'ClientStream', mesh_client: 'echo' };
+    const sstream = { grpc_type: 'server_stream', grpc_method: 'ServerStream', mesh_client: 'echo' };
+    expect(valueOf(m, 'grpc_client_started_total', unary)).toBe(5);
+    expect(valueOf(m, 'grpc_client_handled_total', { ...unary, grpc_code: 'OK' })).toBe(5);
+    expect(valueOf(m, 'grpc_client_msg_sent_total', unary)).toBe(5);
+    expect(valueOf(m, 'grpc_client_msg_received_total', unary)).toBe(5);
+    expect(valueOf(m, 'grpc_client_handling_seconds_count', unary)).toBe(5);
+    expect(valueOf(m, 'mesh_client_retries_total', { grpc_method: 'Unary', mesh_client: 'echo', grpc_code: 'UNAVAILABLE' })).toBe(2);
+
+    expect(valueOf(m, 'grpc_client_started_total', cstream)).toBe(3);
+    expect(valueOf(m, 'grpc_client_handled_total', { ...cstream, grpc_code: 'UNAVAILABLE' })).toBe(3);
+    expect(valueOf(m, 'grpc_client_msg_sent_total', cstream)).toBe(2); // the rejected call sent nothing
+    expect(valueOf(m, 'mesh_client_circuit_rejected_total', { grpc_method: 'ClientStream', mesh_client: 'echo' })).toBe(1);
+    expect(valueOf(m, 'mesh_client_circuit_state', { mesh_client: 'echo', scope: 'ClientStream' })).toBe(2);
+
+    expect(valueOf(m, 'grpc_client_started_total', sstream)).toBe(1);
+    expect(valueOf(m, 'grpc_client_msg_sent_total', sstream)).toBe(1);
+    expect(valueOf(m, 'grpc_client_msg_received_total', sstream)).toBe(5);
+    expect(valueOf(m, 'grpc_client_handled_total', { ...sstream, grpc_code: 'OK' })).toBe(1);
+    expect(valueOf(m, 'mesh_client_inflight', { mesh_client: 'echo' })).toBe(0);
+
+    expect(m.filter((s) => s.labels.mesh_client === 'quiet')).toEqual([]);
+    const buckets = m.filter((s) => s.name === 'grpc_client_handling_seconds_bucket' && s.labels.grpc_method === 'Unary').map((s) => s.labels.le);
+    expect(buckets).toEqual(['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
+  });
+
+  it('1,000 calls with random request ids and tokens: the series do not grow and no label holds them', async () => {
+    await lastValueFrom(echo.unary('Unary', {}));
+    const before = (await scrape()).length;
+    const context = app.get(MeshContext);
+    const secrets: string[] = [];
+    await Promise.all(
+      Array.from({ length: 1000 }, () => {
+        const token = `tok-${randomUUID()}`;
+        const requestId = randomUUID();
+        secrets.push(token, requestId);
+        return context.run({ token, requestId }, () => lastValueFrom(echo.unary('Unary', {})));
+      }),
+    );
+    const after = await scrape();
+    expect(after.length).toBe(before);
+    const labelText = after.flatMap((s) => Object.values(s.labels)).join('\n');
+    expect(labelText).not.toMatch(/tok-|[0-9a-f]{8}-[0-9a-f]{4}-/);
+    expect(secrets.some((s) => labelText.includes(s))).toBe(false);
+  });
+});
