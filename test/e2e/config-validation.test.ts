@@ -60,7 +60,11 @@ describe('option validation fails module start with MeshConfigError naming clien
     ['breaker rate', { clients: [good({ breaker: { failureRateThreshold: 1.5 } })] }, /\.breaker\.failureRateThreshold must be a number > 0 and <= 1, got 1\.5/],
     ['breaker scope', { clients: [good({ breaker: { scope: 'host' } })] }, /\.breaker\.scope must be one of 'client', 'method', got 'host'/],
     ['breaker minimumCalls', { clients: [good({ breaker: { minimumCalls: 0 } })] }, /\.breaker\.minimumCalls must be an integer >= 1/],
-    ['pool size', { clients: [good({ pool: { size: 4 } })] }, /\.pool\.size must be 1 in this version/],
+    ['pool size', { clients: [good({ pool: { size: 65 } })] }, /\.pool\.size must be an integer >= 1 and <= 64, got 65/],
+    ['outlier detection without round_robin', { clients: [good({ outlierDetection: true })] }, /\.outlierDetection needs loadBalancing: 'round_robin'/],
+    ['outlier threshold', { clients: [good({ loadBalancing: 'round_robin', outlierDetection: { failurePercentage: { threshold: 101 } } })] }, /\.outlierDetection\.failurePercentage\.threshold must be an integer >= 0 and <= 100/],
+    ['connectTimeoutMs', { clients: [good({ connectTimeoutMs: 0 })] }, /\.connectTimeoutMs must be an integer >= 1/],
+    ['drainTimeoutMs', { clients: [good({ drainTimeoutMs: -1 })] }, /\.drainTimeoutMs must be an integer >= 0/],
     ['defaults apply and are checked', { defaults: { timeoutMs: -3 }, clients: [good()] }, /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got -3/],
   ])('%s', async (_label, options, message) => {
     const error = await compileError(options);

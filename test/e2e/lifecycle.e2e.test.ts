@@ -55,15 +55,17 @@ describe('lifecycle: app.close()', () => {
     expect(proxy.opened).toBe(2);
   });
 
-  it('cancels calls still in flight at close with a clear error, and the server sees it', async () => {
-    const app = await createTestApp({ clients: [echoClient(proxy.target)] });
+  it('cancels calls still in flight after the drain timeout with a clear error, and the server sees it', async () => {
+    const app = await createTestApp({ clients: [echoClient(proxy.target, { drainTimeoutMs: 100 })] });
     const echo = app.get(MeshClientRegistry).get('echo');
     const cancelled = server.nextCancellation();
     const pending = lastValueFrom(echo.serverStream('ServerStream', { count: -1 })).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 50));
     expect(echo.inflight).toBe(1);
     await app.close();
-    expect(await pending).toMatchObject({ category: 'cancelled', method: 'ServerStream' });
+    const error = await pending;
+    expect(error).toMatchObject({ category: 'cancelled', method: 'ServerStream' });
+    expect((error as Error).message).toMatch(/did not finish within drainTimeoutMs=100/);
     expect(await cancelled).toBe('ServerStream');
     expect(echo.inflight).toBe(0);
     await proxy.allClosed();

@@ -77,6 +77,8 @@ export class EchoServer extends EventEmitter {
   readonly peerSerials: string[] = [];
   /** SAN of the client certificate of the last TLS request. */
   lastPeerSan: string | undefined;
+  /** Client address (ip:port) of every request: one per connection. */
+  readonly peers: string[] = [];
   /** Deadlines of every request as the server saw them. */
   readonly deadlines: (Date | number)[] = [];
   /** Arrival times (performance.now()) of every request. */
@@ -128,6 +130,7 @@ export class EchoServer extends EventEmitter {
     this.calls.push(method);
     this.metadataSeen.push(call.metadata);
     this.deadlines.push(call.getDeadline());
+    this.peers.push(call.getPeer());
     const peer = call.getAuthContext().sslPeerCertificate;
     if (peer) {
       this.peerSerials.push(peer.serialNumber);

@@ -1,14 +1,14 @@
 import type { ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
-import { status as Status } from '@grpc/grpc-js';
+import { connectivityState, status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
 import { localError, toMeshError } from '../errors/to-mesh-error.js';
-import type { ChannelHolder } from './channel-holder.js';
+import type { ChannelLease, ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 
 /** One attempt of a call on the wire: what every call kind needs. */
 export interface Attempt {
   /** Where the channel comes from: the attempt leases the current one for its lifetime. */
-  readonly channels: ChannelHolder;
+  readonly channels: ChannelPool;
   readonly method: MethodInfo;
   /** The request message (unary, server-stream) or the Observable of request messages. */
   readonly request: unknown;
@@ -17,6 +17,8 @@ export interface Attempt {
   readonly deadline: number;
   /** 1-based number of this attempt. */
   readonly attempt: number;
+  /** Fail with UNAVAILABLE when no connection is up this long after the start (0 = off). */
+  readonly connectTimeoutMs?: number;
 }
 
 type Callback = (error: ServiceError | null, value?: unknown) => void;
@@ -53,6 +55,23 @@ function pipeRequests(call: { write(m: unknown): boolean; end(): void; cancel():
 }
 
 /**
+ * grpc-js has no connect timeout: an attempt on a channel that cannot connect waits in its pick
+ * queue until the deadline. This fails it with a retryable UNAVAILABLE after `connectTimeoutMs`
+ * if the channel is still not connected then. Costs nothing on a connected channel.
+ */
+function connectTimer(lease: ChannelLease, subscriber: Subscriber<unknown>, a: Attempt): NodeJS.Timeout | undefined {
+  const ms = a.connectTimeoutMs;
+  if (!ms) return undefined;
+  const channel = lease.client.getChannel();
+  if (channel.getConnectivityState(false) === connectivityState.READY) return undefined;
+  return setTimeout(() => {
+    if (channel.getConnectivityState(false) === connectivityState.READY) return;
+    const details = `no connection to ${channel.getTarget()} within connectTimeoutMs=${String(ms)}`;
+    subscriber.error(localError(a.method.site, Status.UNAVAILABLE, details, { attempts: a.attempt }));
+  }, ms);
+}
+
+/**
  * One attempt as a cold Observable. Unsubscribing before the call ended cancels it on the wire;
  * grpc-js's own CANCELLED report of that arrives after the subscriber closed and is dropped.
  */
@@ -62,10 +81,12 @@ export function attempt$<T>(a: Attempt): Observable<T> {
   return new Observable<T>((subscriber) => {
     const lease = a.channels.acquire();
     const channel = lease.client;
+    const timer = connectTimer(lease, subscriber as Subscriber<unknown>, a);
     switch (kind) {
       case 'unary': {
         const call = channel.makeUnaryRequest(path, serialize, deserialize, a.request, a.metadata, options, settle(subscriber, a));
         return () => {
+          clearTimeout(timer);
           call.cancel();
           a.channels.release(lease);
         };
@@ -74,6 +95,7 @@ export function attempt$<T>(a: Attempt): Observable<T> {
         const call = channel.makeServerStreamRequest(path, serialize, deserialize, a.request, a.metadata, options);
         pipeResponses(call, subscriber, a);
         return () => {
+          clearTimeout(timer);
           call.cancel();
           a.channels.release(lease);
         };
@@ -82,6 +104,7 @@ export function attempt$<T>(a: Attempt): Observable<T> {
         const call = channel.makeClientStreamRequest(path, serialize, deserialize, a.metadata, options, settle(subscriber, a));
         pipeRequests(call, subscriber as Subscriber<unknown>, a);
         return () => {
+          clearTimeout(timer);
           call.cancel();
           a.channels.release(lease);
         };
@@ -91,6 +114,7 @@ export function attempt$<T>(a: Attempt): Observable<T> {
         pipeResponses(call, subscriber, a);
         pipeRequests(call, subscriber as Subscriber<unknown>, a);
         return () => {
+          clearTimeout(timer);
           call.cancel();
           a.channels.release(lease);
         };

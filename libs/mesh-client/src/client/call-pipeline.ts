@@ -8,7 +8,7 @@ import { InvalidMetadataError } from '../security/metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
 import type { CallOptions } from './call-options.interface.js';
 import { callSettings, type CallRetryResolver } from './call-settings.js';
-import type { ChannelHolder } from './channel-holder.js';
+import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
 import { resilientCall$ } from './resilient-call.js';
@@ -26,9 +26,10 @@ export type CallAbort = (reason: string) => void;
 export class CallPipeline {
   private readonly inflight = new Set<CallAbort>();
   private closedReason: string | undefined;
+  private onIdle: (() => void) | undefined;
 
   constructor(
-    private readonly channels: ChannelHolder,
+    private readonly channels: ChannelPool,
     private readonly policy: () => PipelinePolicy,
     private readonly deps: PipelineDeps,
     private readonly resolveCallRetry: CallRetryResolver,
@@ -40,10 +41,24 @@ export class CallPipeline {
     return this.inflight.size;
   }
 
-  /** Refuses new calls and aborts the ones in flight. */
-  close(reason: string): void {
+  /**
+   * Refuses new calls from now on, waits up to `drainMs` for the calls in flight to end, then
+   * cancels whatever is left.
+   */
+  async shutdown(reason: string, drainMs: number): Promise<void> {
     this.closedReason = reason;
-    for (const abort of [...this.inflight]) abort(reason);
+    if (this.inflight.size > 0 && drainMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.onIdle = undefined;
+    }
+    const left = `${reason}; the call did not finish within drainTimeoutMs=${String(drainMs)}`;
+    for (const abort of [...this.inflight]) abort(left);
   }
 
   /** A cold Observable of one call of `method`. */
@@ -67,7 +82,10 @@ export class CallPipeline {
       };
       const abort: CallAbort = (reason) => fail(localError(site, Status.CANCELLED, reason));
       this.inflight.add(abort);
-      subscriber.add(() => this.inflight.delete(abort));
+      subscriber.add(() => {
+        this.inflight.delete(abort);
+        if (this.inflight.size === 0) this.onIdle?.();
+      });
       if (obs) subscriber.add(() => obs.cancel());
       if (signal) {
         const onAbort = (): void => abort("aborted by the caller's AbortSignal");
@@ -84,7 +102,8 @@ export class CallPipeline {
           if (!(error instanceof InvalidMetadataError)) throw error;
           return fail(localError(site, Status.INVALID_ARGUMENT, error.message));
         }
-        const plan = { channels: this.channels, method, request, metadata, ...settings, policy, deps: this.deps };
+        const connectTimeoutMs = policy.options.connectTimeoutMs;
+        const plan = { channels: this.channels, method, request, metadata, ...settings, connectTimeoutMs, policy, deps: this.deps };
         if (!obs) return void resilientCall$<T>(plan).subscribe(subscriber);
         obs.inject(metadata);
         const streamsRequests = method.kind === 'client-stream' || method.kind === 'bidi';

@@ -15,7 +15,10 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
     'grpc.default_compression_algorithm': COMPRESSION[options.compression],
   };
   if (options.loadBalancing === 'round_robin') {
-    channel['grpc.service_config'] = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+    const policy = options.outlierDetection
+      ? { outlier_detection: { ...options.outlierDetection, child_policy: [{ round_robin: {} }] } }
+      : { round_robin: {} };
+    channel['grpc.service_config'] = JSON.stringify({ loadBalancingConfig: [policy] });
   }
   if (options.keepalive) {
     channel['grpc.keepalive_time_ms'] = options.keepalive.timeMs;
@@ -32,7 +35,12 @@ export function channelCredentialsOf(options: ResolvedClientOptions, material: T
   return createTlsCredentials(options.tls, material ?? loadTlsMaterial(options.tls));
 }
 
-/** A grpc-js client (one channel) for a resolved client. Connects lazily, on the first call. */
-export function createChannel(options: ResolvedClientOptions, material: TlsMaterial | undefined): Client {
-  return new Client(options.target, channelCredentialsOf(options, material), channelOptionsOf(options));
+/**
+ * The grpc-js clients (channels) of a resolved client, `poolSize` of them. Each has its own
+ * subchannel pool, so each is its own HTTP/2 connection. They connect lazily, on first use.
+ */
+export function createChannels(options: ResolvedClientOptions, material: TlsMaterial | undefined): Client[] {
+  const credentials = channelCredentialsOf(options, material);
+  const channelOptions = channelOptionsOf(options);
+  return Array.from({ length: options.poolSize }, () => new Client(options.target, credentials, channelOptions));
 }

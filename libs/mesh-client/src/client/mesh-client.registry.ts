@@ -28,13 +28,13 @@ export class MeshClientRegistry implements OnApplicationShutdown {
     return [...this.clients.keys()];
   }
 
-  /** Closes every client: in-flight calls are cancelled, new calls fail at once. */
-  close(): void {
-    for (const client of this.clients.values()) client.close();
+  /** Closes every client (in parallel): new calls fail at once, calls in flight drain. */
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((client) => client.close()));
   }
 
   /** @internal Nest lifecycle hook. */
-  onApplicationShutdown(): void {
-    this.close();
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 }

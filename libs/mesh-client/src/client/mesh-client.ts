@@ -6,8 +6,9 @@ import type { ResolvedClientOptions } from '../module/resolved-options.interface
 import type { CallOptions } from './call-options.interface.js';
 import { CallPipeline, type CallRetryResolver } from './call-pipeline.js';
 import { pipelinePolicy, type PipelineDeps, type PipelinePolicy } from './pipeline-policy.js';
-import { createChannel } from './channel.js';
-import { ChannelHolder } from './channel-holder.js';
+import { createChannels } from './channel.js';
+import type { TlsMaterial } from '../security/tls-credentials.js';
+import { ChannelPool } from './channel-pool.js';
 import { TlsWatcher } from '../security/tls-watcher.js';
 import { CallTelemetry } from '../observability/call-telemetry.js';
 import { CallTracer, endpointOf } from '../observability/call-tracer.js';
@@ -38,8 +39,10 @@ export class MeshClient<S = unknown> {
   private readonly methods: ReadonlyMap<string, MethodInfo>;
   private readonly lookup = new Map<string, MethodInfo>();
   private readonly pipeline: CallPipeline;
-  private readonly channels: ChannelHolder;
+  private readonly channels: ChannelPool;
   private readonly watcher: TlsWatcher | undefined;
+  private material: TlsMaterial | undefined;
+  private closing: Promise<void> | undefined;
   private proxy: Record<string, unknown> | undefined;
   private readonly health: GrpcHealthClient;
 
@@ -63,7 +66,8 @@ export class MeshClient<S = unknown> {
     this.policy = pipelinePolicy(options, this.deps);
     this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes);
     for (const m of this.methods.values()) this.lookup.set(m.name, m).set(m.alias, this.lookup.get(m.alias) ?? m);
-    this.channels = new ChannelHolder(createChannel(options, options.tlsMaterial));
+    this.material = options.tlsMaterial;
+    this.channels = new ChannelPool(createChannels(options, this.material));
     this.health = new GrpcHealthClient(this.channels, options.name, options.maxMessageBytes, this.deps.random);
     const tracer = options.tracing ? new CallTracer(semconvMode(process.env.OTEL_SEMCONV_STABILITY_OPT_IN), endpointOf(options.target)) : undefined;
     const telemetry = metrics || tracer ? new CallTelemetry(metrics, tracer) : undefined;
@@ -71,7 +75,8 @@ export class MeshClient<S = unknown> {
     if (options.tls?.watch) {
       this.watcher = new TlsWatcher(options.tls, {
         onReload: (material) => {
-          this.channels.replace(createChannel(this.policy.options, material));
+          this.material = material;
+          this.channels.replace(createChannels(this.policy.options, material));
           this.deps.logger?.log(`client '${this.name}': TLS credentials reloaded; new calls use them`);
         },
         onError: (message) => this.deps.logger?.warn(`client '${this.name}': ${message}`),
@@ -123,7 +128,10 @@ export class MeshClient<S = unknown> {
    * breakers; a changed budget a full bucket.
    */
   update(patch: MeshClientPatch): void {
-    this.policy = pipelinePolicy(this.revalidate(this.policy.options, patch), this.deps, this.policy);
+    const before = this.policy.options;
+    this.policy = pipelinePolicy(this.revalidate(before, patch), this.deps, this.policy);
+    const after = this.policy.options;
+    if (after.target !== before.target || after.poolSize !== before.poolSize) this.channels.replace(createChannels(after, this.material));
   }
 
   /**
@@ -149,11 +157,18 @@ export class MeshClient<S = unknown> {
     return this.pipeline.inflightCount;
   }
 
-  /** Refuses new calls, cancels the ones in flight and closes the channel. Idempotent. */
-  close(): void {
-    this.pipeline.close(`client '${this.name}' is closed (the application is shutting down); no new calls are accepted`);
-    this.watcher?.stop();
-    this.channels.close();
+  /**
+   * Graceful shutdown: refuses new calls at once, gives calls in flight up to `drainTimeoutMs` to
+   * finish, cancels the rest, then closes every channel. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const reason = `client '${this.name}' is closed (the application is shutting down); no new calls are accepted`;
+      await this.pipeline.shutdown(reason, this.policy.options.drainTimeoutMs);
+      this.watcher?.stop();
+      this.channels.close();
+    })();
+    return this.closing;
   }
 
   private start<T>(kind: CallKind, name: string, request: unknown, options: CallOptions | undefined): Observable<T> {

@@ -6,7 +6,7 @@ import { ReplayableRequests } from '../resilience/replayable-requests.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import { retryCall, type RetryEvent } from '../resilience/retry.operator.js';
 import { attempt$ } from './attempts.js';
-import type { ChannelHolder } from './channel-holder.js';
+import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
 
@@ -15,11 +15,12 @@ export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
 
 /** One call, ready to run: everything decided before the first attempt. */
 export interface CallPlan {
-  readonly channels: ChannelHolder;
+  readonly channels: ChannelPool;
   readonly method: MethodInfo;
   request: unknown;
   readonly metadata: Metadata;
   readonly deadline: number;
+  readonly connectTimeoutMs: number;
   readonly retry: ResolvedRetryPolicy | false;
   readonly idempotent: boolean;
   readonly policy: PipelinePolicy;
@@ -36,7 +37,7 @@ export function resilientCall$<T>(plan: CallPlan): Obs<T> {
   const { method, retry, policy, deps } = plan;
   const breaker = policy.breakers?.for(method.name);
   const retrying = retry !== false && retry.maxAttempts > 1;
-  if (!retrying && !breaker) return attempt$<T>({ channels: plan.channels, method, request: plan.request, metadata: plan.metadata, deadline: plan.deadline, attempt: 1 });
+  if (!retrying && !breaker) return attempt$<T>({ channels: plan.channels, method, request: plan.request, metadata: plan.metadata, deadline: plan.deadline, connectTimeoutMs: plan.connectTimeoutMs, attempt: 1 });
   const streamsRequests = method.kind === 'client-stream' || method.kind === 'bidi';
   const streamsResponses = method.kind === 'server-stream' || method.kind === 'bidi';
   return new Observable<T>((subscriber) => {
@@ -55,7 +56,7 @@ export function resilientCall$<T>(plan: CallPlan): Obs<T> {
       }
       const deadline = perAttempt === undefined ? plan.deadline : Math.min(plan.deadline, deps.now() + perAttempt);
       const request = requests ? requests.attempt$ : plan.request;
-      return attempt$<T>({ channels: plan.channels, method, request, metadata, deadline, attempt: attempts }).subscribe({
+      return attempt$<T>({ channels: plan.channels, method, request, metadata, deadline, connectTimeoutMs: plan.connectTimeoutMs, attempt: attempts }).subscribe({
         next: (value) => {
           if (streamsResponses) committed = true;
           inner.next(value);

@@ -28,25 +28,36 @@ function sizeHint(code: number, details: string, site: CallSite): string | undef
 }
 
 /**
+ * grpc-js reports a stream the peer reset with RST_STREAM(CANCEL) as CANCELLED 'Call cancelled';
+ * that is what a server going away (shutdown, restart) looks like. The caller did not cancel (its
+ * own cancellations never reach here), so it is reported as UNAVAILABLE, which retries handle.
+ */
+function peerReset(error: StatusLike): StatusLike {
+  if (error.code !== Status.CANCELLED || error.details !== 'Call cancelled') return error;
+  return { code: Status.UNAVAILABLE, details: 'the server reset the stream (RST_STREAM CANCEL: it is shutting down or restarting)', metadata: error.metadata };
+}
+
+/**
  * The one classifier: turns whatever a call failed with (a grpc-js status error, a local error, a
  * thrown non-Error) into a `MeshClientError` naming the call site. A `MeshClientError` passes as is.
  */
 export function toMeshError(error: unknown, site: CallSite, attempts: number): MeshClientError {
   if (isMeshClientError(error)) return error;
   if (isStatusLike(error)) {
-    const cls = classifyStatus(error.code);
-    const details = error.details ?? (error instanceof Error ? error.message : '');
-    const tls = error.code === Status.UNAVAILABLE ? tlsFailureReason(details) : undefined;
+    const status = peerReset(error);
+    const cls = classifyStatus(status.code);
+    const details = status.details ?? (error instanceof Error ? error.message : '');
+    const tls = status.code === Status.UNAVAILABLE ? tlsFailureReason(details) : undefined;
     return new MeshClientError({
       ...cls,
       ...(tls ? { category: 'tls' as const, retryable: false } : {}),
       ...siteOf(site),
-      code: error.code,
+      code: status.code,
       attempts,
       details,
-      trailers: error.metadata,
+      trailers: status.metadata,
       cause: error,
-      hint: tls ? `TLS: ${tls}.` : sizeHint(error.code, details, site),
+      hint: tls ? `TLS: ${tls}.` : sizeHint(status.code, details, site),
     });
   }
   const details = error instanceof Error ? error.message : String(error);

@@ -1,7 +1,7 @@
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { Observable, distinctUntilChanged, type Subscription } from 'rxjs';
 import { attempt$ } from '../client/attempts.js';
-import type { ChannelHolder } from '../client/channel-holder.js';
+import type { ChannelPool } from '../client/channel-pool.js';
 import { buildMethodTable, type MethodInfo } from '../client/method-table.js';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
 import { backoffDelay } from '../resilience/backoff.js';
@@ -22,7 +22,7 @@ export class GrpcHealthClient {
   private readonly watch: MethodInfo;
 
   constructor(
-    private readonly channels: ChannelHolder,
+    private readonly channels: ChannelPool,
     client: string,
     maxMessageBytes: number,
     private readonly random: () => number = Math.random,

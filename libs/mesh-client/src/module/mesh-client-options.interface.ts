@@ -84,6 +84,32 @@ export interface MethodPolicy {
   idempotent?: boolean;
 }
 
+/**
+ * grpc-js outlier detection (gRFC A50) over the endpoints of a round_robin client: an endpoint
+ * whose share of failed calls in an interval passes `failurePercentage.threshold` is ejected for
+ * a while (longer each time). Defaults suit small replica sets (3+ endpoints).
+ */
+export interface OutlierDetectionOptions {
+  /** How often endpoints are evaluated. Default 10000. */
+  intervalMs?: number;
+  /** First ejection time; multiplied by the number of ejections. Default 30000. */
+  baseEjectionTimeMs?: number;
+  /** Longest ejection. Default 300000. */
+  maxEjectionTimeMs?: number;
+  /** At most this share of endpoints is ejected at once. Default 50. */
+  maxEjectionPercent?: number;
+  failurePercentage?: {
+    /** Failure percentage that ejects an endpoint. Default 50. */
+    threshold?: number;
+    /** Chance (percent) that an endpoint over the threshold is really ejected. Default 100. */
+    enforcementPercentage?: number;
+    /** Evaluate only with at least this many endpoints having enough calls. Default 3. */
+    minimumHosts?: number;
+    /** Calls an endpoint needs in an interval to be evaluated. Default 20. */
+    requestVolume?: number;
+  };
+}
+
 /** Static metadata, or a function of the caller's security context that builds it. */
 export type MetadataSource =
   | Record<string, string>
@@ -110,10 +136,19 @@ export interface MeshClientOptions {
   breaker?: Partial<BreakerPolicy> | false;
   /** Per-method overrides, keyed by RPC name. */
   methods?: Record<string, MethodPolicy>;
-  /** Channels (HTTP/2 connections) per target. Default { size: 1 }. */
+  /** Channels (distinct HTTP/2 connections) per target, used in turn. 1..64, default { size: 1 }. */
   pool?: { size: number };
-  /** Default 'pick_first'. */
+  /** Default 'pick_first'. 'round_robin' spreads calls over every address the target resolves to. */
   loadBalancing?: 'pick_first' | 'round_robin';
+  /** Eject failing endpoints (round_robin only); true for the defaults. Default off. */
+  outlierDetection?: OutlierDetectionOptions | boolean;
+  /**
+   * An attempt that finds no connection fails with UNAVAILABLE (retryable) after this long instead
+   * of waiting in grpc-js's queue until its deadline. Default 5000.
+   */
+  connectTimeoutMs?: number;
+  /** On shutdown, calls in flight get this long to finish before they are cancelled. Default 5000. */
+  drainTimeoutMs?: number;
   /** HTTP/2 keepalive pings; off by default. */
   keepalive?: { timeMs: number; timeoutMs: number };
   /** Compression of outgoing messages. Default 'identity'. */
@@ -147,4 +182,4 @@ export interface MeshModuleOptions {
 export type MeshModuleAsyncResult = MeshModuleOptions;
 
 /** The fields `MeshClient.update()` may change at run time. */
-export type MeshClientPatch = Partial<Pick<MeshClientOptions, 'timeoutMs' | 'retry' | 'breaker' | 'methods' | 'metadata'>>;
+export type MeshClientPatch = Partial<Pick<MeshClientOptions, 'timeoutMs' | 'retry' | 'breaker' | 'methods' | 'metadata' | 'target' | 'pool'>>;

@@ -2,16 +2,19 @@ import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { metadataProblem } from '../security/metadata.js';
 import type { MeshClientPatch, MetadataSource } from './mesh-client-options.interface.js';
 import { MAX_TIMER_MS, OptionChecks, show } from './option-checks.js';
+import { resolveConnection, resolvePoolSize } from './resolve-connection.js';
 import { resolveMethods } from './resolve-methods.js';
 import { resolveProto, type ProtoCache } from './resolve-proto.js';
 import { resolveBreaker, resolveRetry } from './resolve-resilience.js';
+import { targetProblem } from './target.js';
 import { resolveTransport } from './resolve-transport.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions, type ResolvedModuleOptions } from './resolved-options.interface.js';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 
 const CLIENT_KEYS = [
   'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
-  'pool', 'loadBalancing', 'keepalive', 'compression', 'metadata', 'maxMetadataBytes', 'tracing', 'metrics',
+  'pool', 'loadBalancing', 'outlierDetection', 'connectTimeoutMs', 'drainTimeoutMs', 'keepalive', 'compression', 'metadata',
+  'maxMetadataBytes', 'tracing', 'metrics',
 ] as const;
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
@@ -43,16 +46,13 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
   const { serviceName, definition } = resolveProto(check, raw.proto, cache);
   const maxMessageBytes = check.number('maxMessageBytes', raw.maxMessageBytes, CLIENT_DEFAULTS.maxMessageBytes, { min: 0, max: MAX_TIMER_MS, integer: true, exclusiveMin: true });
   const retry = resolveRetry(check, raw.retry, DEFAULT_RETRY_POLICY);
-  if (raw.pool !== undefined) {
-    const pool = check.object('pool', raw.pool);
-    check.at('pool').knownKeys(pool, ['size']);
-    if (pool.size !== 1) check.at('pool').fail('size', 'must be 1 in this version (pools of several channels are not implemented yet)', pool.size);
-  }
+  const transport = resolveTransport(check, raw, requireMtls);
   return Object.freeze({
     name: raw.name as string,
     serviceName,
     serviceDefinition: definition,
-    ...resolveTransport(check, raw, requireMtls),
+    ...transport,
+    ...resolveConnection(check, raw, transport.loadBalancing),
     timeoutMs: check.number('timeoutMs', raw.timeoutMs, CLIENT_DEFAULTS.timeoutMs, TIMEOUT),
     maxMessageBytes,
     retry,
@@ -113,13 +113,21 @@ export function resolveCallRetry(override: unknown, base: ResolvedRetryPolicy | 
 export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPatch): ResolvedClientOptions {
   const check = new OptionChecks(`update() of client '${current.name}'`);
   const raw = check.object('', patch);
-  check.knownKeys(raw, ['timeoutMs', 'retry', 'breaker', 'methods', 'metadata']);
+  check.knownKeys(raw, ['timeoutMs', 'retry', 'breaker', 'methods', 'metadata', 'target', 'pool']);
+  let target = current.target;
+  if (raw.target !== undefined) {
+    target = check.nonEmptyString('target', raw.target);
+    const problem = targetProblem(target);
+    if (problem) check.fail('target', problem, target);
+  }
   const retry = resolveRetry(check, raw.retry, DEFAULT_RETRY_POLICY);
   const newRetry = raw.retry === undefined ? current.retry : retry;
   const methods = raw.methods ?? (raw.retry === undefined ? undefined : current.methodOptions);
   return Object.freeze({
     ...current,
     timeoutMs: check.number('timeoutMs', raw.timeoutMs, current.timeoutMs, TIMEOUT),
+    target,
+    poolSize: resolvePoolSize(check, raw.pool, current.poolSize),
     retry: newRetry,
     breaker: raw.breaker === undefined ? current.breaker : resolveBreaker(check, raw.breaker),
     ...(methods === undefined ? {} : resolveMethods(check, methods, current.serviceDefinition, current.serviceName, newRetry)),

@@ -31,6 +31,11 @@ export interface ResolvedClientOptions {
   /** Per-method policies, resolved; RPCs without an entry use the client's. */
   readonly methods: ReadonlyMap<string, ResolvedMethodPolicy>;
   readonly loadBalancing: NonNullable<MeshClientOptions['loadBalancing']>;
+  /** grpc-js outlier_detection config (snake_case, durations as strings), or undefined when off. */
+  readonly outlierDetection: Readonly<Record<string, unknown>> | undefined;
+  readonly poolSize: number;
+  readonly connectTimeoutMs: number;
+  readonly drainTimeoutMs: number;
   readonly keepalive: MeshClientOptions['keepalive'];
   readonly compression: NonNullable<MeshClientOptions['compression']>;
   readonly metadata: MetadataSource | undefined;
@@ -51,6 +56,9 @@ export const CLIENT_DEFAULTS = Object.freeze({
   timeoutMs: 30_000,
   maxMessageBytes: 4 * 1024 * 1024,
   maxMetadataBytes: 8192,
+  poolSize: 1,
+  connectTimeoutMs: 5_000,
+  drainTimeoutMs: 5_000,
   loadBalancing: 'pick_first',
   compression: 'identity',
   insecure: false,

@@ -1,0 +1,68 @@
+import type { Client } from '@grpc/grpc-js';
+
+/** One channel and the attempts running on it. */
+export interface ChannelLease {
+  readonly client: Client;
+  inflight: number;
+  retired: boolean;
+}
+
+const lease = (client: Client): ChannelLease => ({ client, inflight: 0, retired: false });
+
+/**
+ * The channels new attempts use: one, or a pool of distinct HTTP/2 connections taken in turn.
+ * Replaceable at run time (certificate reload, a new target or pool size): after `replace()` new
+ * attempts go to the new channels, attempts in flight finish on the old ones, each of which is
+ * closed when its last attempt ends.
+ */
+export class ChannelPool {
+  private current: readonly ChannelLease[];
+  private next = 0;
+  private readonly retired = new Set<ChannelLease>();
+
+  constructor(clients: readonly Client[]) {
+    this.current = clients.map(lease);
+  }
+
+  /** Channels in use for new attempts. */
+  get size(): number {
+    return this.current.length;
+  }
+
+  /** A channel for one attempt, round-robin over the pool; give it back with `release()`. */
+  acquire(): ChannelLease {
+    const pool = this.current;
+    const chosen = pool.length === 1 ? pool[0]! : pool[this.next++ % pool.length]!;
+    chosen.inflight++;
+    return chosen;
+  }
+
+  release(chosen: ChannelLease): void {
+    chosen.inflight--;
+    if (chosen.retired && chosen.inflight === 0) this.dispose(chosen);
+  }
+
+  /** Sends new attempts to `clients`; the old channels close once idle. */
+  replace(clients: readonly Client[]): void {
+    const old = this.current;
+    this.current = clients.map(lease);
+    this.next = 0;
+    for (const l of old) {
+      l.retired = true;
+      if (l.inflight === 0) this.dispose(l);
+      else this.retired.add(l);
+    }
+  }
+
+  /** Closes every channel (attempts still running are cancelled by their owners first). */
+  close(): void {
+    for (const l of this.current) l.client.close();
+    for (const l of this.retired) l.client.close();
+    this.retired.clear();
+  }
+
+  private dispose(l: ChannelLease): void {
+    this.retired.delete(l);
+    l.client.close();
+  }
+}
