@@ -1,7 +1,13 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { MetadataSource } from '../module/mesh-client-options.interface.js';
 import { InvalidMetadataError, addMetadata } from '../security/metadata.js';
+import { contextMetadata } from '../security/context-metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
+
+interface Template {
+  readonly metadata: Metadata;
+  readonly bytes: number;
+}
 
 /**
  * Builds each call's metadata, later sources replacing earlier ones key by key: the caller's
@@ -13,9 +19,15 @@ export class CallMetadata {
   private readonly template: Metadata | undefined;
   private readonly templateBytes: number = 0;
   private readonly staticEntries: Readonly<Record<string, string>> | undefined;
+  /** Context + static entries, validated once per security context (one per request). */
+  private readonly byContext = new WeakMap<MeshSecurityContext, Template>();
   private readonly dynamic: Exclude<MetadataSource, Record<string, string>> | undefined;
 
-  constructor(source: MetadataSource | undefined, private readonly maxBytes: number) {
+  constructor(
+    source: MetadataSource | undefined,
+    private readonly maxBytes: number,
+    private readonly extraKeys: readonly string[] = [],
+  ) {
     if (typeof source === 'function') this.dynamic = source;
     else if (source && Object.keys(source).length > 0) {
       this.template = new Metadata();
@@ -36,16 +48,16 @@ export class CallMetadata {
 
   /** A fresh Metadata for one call. Throws InvalidMetadataError for a bad entry or too much. */
   build(
-    context: Readonly<Record<string, string>> | undefined,
+    security: MeshSecurityContext | undefined,
     dynamic: Readonly<Record<string, string>> | undefined,
     own: Readonly<Record<string, string | Buffer>> | undefined,
   ): Metadata {
     let metadata: Metadata;
-    let bytes = 0;
-    if (context) {
-      metadata = new Metadata();
-      bytes += addMetadata(metadata, context);
-      if (this.staticEntries) bytes += addMetadata(metadata, this.staticEntries);
+    let bytes: number;
+    if (security) {
+      const template = this.contextTemplate(security);
+      metadata = template.metadata.clone();
+      bytes = template.bytes;
     } else {
       metadata = this.template ? this.template.clone() : new Metadata();
       bytes = this.templateBytes;
@@ -56,5 +68,17 @@ export class CallMetadata {
       throw new InvalidMetadataError(`metadata of ${String(bytes)} bytes is over the limit of ${String(this.maxBytes)} (maxMetadataBytes)`);
     }
     return metadata;
+  }
+
+  private contextTemplate(security: MeshSecurityContext): Template {
+    let template = this.byContext.get(security);
+    if (!template) {
+      const metadata = new Metadata();
+      let bytes = addMetadata(metadata, contextMetadata(security, this.extraKeys));
+      if (this.staticEntries) bytes += addMetadata(metadata, this.staticEntries);
+      template = { metadata, bytes };
+      if (Object.isFrozen(security)) this.byContext.set(security, template);
+    }
+    return template;
   }
 }

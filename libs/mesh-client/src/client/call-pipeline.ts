@@ -3,7 +3,6 @@ import { Observable, tap, type Observer, type Subscriber } from 'rxjs';
 import { isMeshClientError, type MeshClientError } from '../errors/mesh-client.error.js';
 import { localError } from '../errors/to-mesh-error.js';
 import type { CallObservation, CallTelemetry } from '../observability/call-telemetry.js';
-import { contextMetadata } from '../security/context-metadata.js';
 import { InvalidMetadataError } from '../security/metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
 import type { CallOptions } from './call-options.interface.js';
@@ -85,19 +84,18 @@ export class CallPipeline {
       subscriber.add(() => {
         this.inflight.delete(abort);
         if (this.inflight.size === 0) this.onIdle?.();
+        obs?.cancel();
       });
-      if (obs) subscriber.add(() => obs.cancel());
       if (signal) {
         const onAbort = (): void => abort("aborted by the caller's AbortSignal");
         signal.addEventListener('abort', onAbort, { once: true });
         subscriber.add(() => signal.removeEventListener('abort', onAbort));
       }
-      const fromContext = security ? contextMetadata(security, this.deps.contextExtraKeys ?? []) : undefined;
       const start = (dynamic: Record<string, string> | undefined): void => {
         if (subscriber.closed) return; // left while an async metadata function ran
         let metadata: Metadata;
         try {
-          metadata = policy.metadata.build(fromContext, dynamic, options?.metadata);
+          metadata = policy.metadata.build(security, dynamic, options?.metadata);
         } catch (error) {
           if (!(error instanceof InvalidMetadataError)) throw error;
           return fail(localError(site, Status.INVALID_ARGUMENT, error.message));

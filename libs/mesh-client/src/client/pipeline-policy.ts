@@ -55,7 +55,7 @@ export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDep
     metadata:
       previous && previous.options.metadata === options.metadata && previous.options.maxMetadataBytes === options.maxMetadataBytes
         ? previous.metadata
-        : new CallMetadata(options.metadata, options.maxMetadataBytes),
+        : new CallMetadata(options.metadata, options.maxMetadataBytes, deps.contextExtraKeys),
     budget,
     breakers,
     method: (name) => options.methods.get(name) ?? fallback,

@@ -5,6 +5,8 @@ import type { RetryEvent } from '../resilience/retry.operator.js';
 import type { CallTracer } from './call-tracer.js';
 import type { MeshMetrics, MethodSeries, ObservedMethod } from './mesh-metrics.js';
 
+const bump = (map: Map<string, number>, key: string): void => void map.set(key, (map.get(key) ?? 0) + 1);
+
 /**
  * Metrics and tracing of one call, from its start to its final outcome. Per-call series count the
  * final outcome only; retries and breaker rejections have their own series.
@@ -16,31 +18,34 @@ export class CallObservation {
   private readonly ctx: Context | undefined;
 
   constructor(
+    private readonly metrics: MeshMetrics | undefined,
     private readonly series: MethodSeries | undefined,
     private readonly tracer: CallTracer | undefined,
     method: ObservedMethod,
     traceparent: string | undefined,
   ) {
-    series?.started.inc();
-    series?.inflight.inc();
+    if (series) {
+      series.counts.started++;
+      metrics!.inflight(series.client, 1);
+    }
     if (tracer) ({ span: this.span, ctx: this.ctx } = tracer.start(method, traceparent));
   }
 
-  /** Puts the call's trace context into its outgoing metadata. */
+  /** Puts the call's trace context into its outgoing metadata (only a real one). */
   inject(metadata: Metadata): void {
-    if (this.tracer && this.ctx) this.tracer.inject(this.ctx, metadata);
+    if (this.ctx) this.tracer!.inject(this.ctx, metadata);
   }
 
   sent(): void {
-    this.series?.sent.inc();
+    if (this.series) this.series.counts.sent++;
   }
 
   received(): void {
-    this.series?.received.inc();
+    if (this.series) this.series.counts.received++;
   }
 
   retry(event: RetryEvent): void {
-    this.series?.retried(event.error.codeName).inc();
+    if (this.series) bump(this.series.counts.retried, event.error.codeName);
     if (this.span) this.tracer!.retry(this.span, event);
   }
 
@@ -51,19 +56,20 @@ export class CallObservation {
     else this.finish(meshError?.code ?? Status.UNKNOWN, meshError?.codeName ?? 'UNKNOWN', meshError);
   }
 
-  /** Ends a call its subscriber left before it finished. */
+  /** Ends a call its subscriber left before it finished (no-op once ended). */
   cancel(): void {
-    this.finish(Status.CANCELLED, 'CANCELLED', undefined);
+    if (!this.ended) this.finish(Status.CANCELLED, 'CANCELLED', undefined);
   }
 
   private finish(code: number, codeName: string, meshError: MeshClientError | undefined): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.series) {
-      this.series.inflight.dec();
-      this.series.handled(codeName).inc();
-      this.series.handling.observe((performance.now() - this.startedAt) / 1000);
-      if (meshError?.category === 'circuit-open') this.series.rejected.inc();
+    const series = this.series;
+    if (series) {
+      this.metrics!.inflight(series.client, -1);
+      bump(series.counts.handled, codeName);
+      series.handling.observe((performance.now() - this.startedAt) / 1000);
+      if (meshError?.category === 'circuit-open') series.counts.rejected++;
     }
     if (this.span) this.tracer!.end(this.span, code, codeName, meshError);
   }
@@ -77,6 +83,6 @@ export class CallTelemetry {
   ) {}
 
   begin(method: ObservedMethod, traceparent: string | undefined): CallObservation {
-    return new CallObservation(this.metrics?.of(method), this.tracer, method, traceparent);
+    return new CallObservation(this.metrics, this.metrics?.of(method), this.tracer, method, traceparent);
   }
 }

@@ -1,5 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
 import type { RetryEvent } from '../resilience/retry.operator.js';
 import type { ObservedMethod } from './mesh-metrics.js';
@@ -33,15 +33,35 @@ export function endpointOf(target: string): ServerEndpoint {
  */
 export class CallTracer {
   private readonly tracer: Tracer;
+  private readonly attributes = new WeakMap<ObservedMethod, Attributes>();
 
   constructor(private readonly mode: SemconvMode, private readonly endpoint: ServerEndpoint, version = '0.1.0') {
     this.tracer = trace.getTracer(TRACER, version);
   }
 
-  /** Starts the span of a call; `traceparent` is the incoming request's, if any. */
-  start(method: ObservedMethod, traceparent: string | undefined): { span: Span; ctx: Context } {
+  /**
+   * Starts the span of a call; `traceparent` is the incoming request's, if any. `ctx` is set only
+   * when the span has a valid trace context to propagate (never with the API's no-op tracer).
+   */
+  start(method: ObservedMethod, traceparent: string | undefined): { span: Span; ctx: Context | undefined } {
     let parent = context.active();
     if (traceparent && !trace.getSpan(parent)) parent = propagation.extract(ROOT_CONTEXT, { traceparent }, getter);
+    const { service, method: name } = method.site;
+    const span = this.tracer.startSpan(`${service}/${name}`, { kind: SpanKind.CLIENT, attributes: this.attributesOf(method) }, parent);
+    return { span, ctx: isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined };
+  }
+
+  /** The start attributes of a method's spans, built once. */
+  private attributesOf(method: ObservedMethod): Attributes {
+    let attributes = this.attributes.get(method);
+    if (!attributes) {
+      attributes = this.buildAttributes(method);
+      this.attributes.set(method, attributes);
+    }
+    return attributes;
+  }
+
+  private buildAttributes(method: ObservedMethod): Attributes {
     const { service, method: name } = method.site;
     const attributes: Attributes = {};
     if (this.mode.old) {
@@ -55,8 +75,7 @@ export class CallTracer {
       attributes['server.address'] = this.endpoint.address;
       if (this.endpoint.port !== undefined) attributes['server.port'] = this.endpoint.port;
     }
-    const span = this.tracer.startSpan(`${service}/${name}`, { kind: SpanKind.CLIENT, attributes }, parent);
-    return { span, ctx: trace.setSpan(parent, span) };
+    return Object.freeze(attributes);
   }
 
   /** Writes the span's W3C trace context into outgoing metadata (replacing a forwarded one). */

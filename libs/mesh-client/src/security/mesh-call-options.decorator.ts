@@ -1,7 +1,7 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ClsServiceManager } from 'nestjs-cls';
-import type { HandlerCallOptions } from './call-context.interface.js';
-import { SECURITY_CONTEXT_KEY } from './mesh-context.service.js';
+import type { CallContext, HandlerCallOptions } from './call-context.interface.js';
+import { CALL_CONTEXT_KEY } from './mesh-context.service.js';
 import type { MeshSecurityContext } from './security-context.interface.js';
 
 /** Metadata key of `@MeshCallOptions`. */
@@ -25,5 +25,5 @@ export const MeshCallOptions = (options: HandlerCallOptions): ClassDecorator & M
  */
 export const CurrentSecurityContext = createParamDecorator((_data: unknown, _ctx: ExecutionContext): MeshSecurityContext | undefined => {
   const cls = ClsServiceManager.getClsService();
-  return cls.isActive() ? (cls.get(SECURITY_CONTEXT_KEY) as MeshSecurityContext | undefined) : undefined;
+  return cls.isActive() ? (cls.get(CALL_CONTEXT_KEY) as CallContext | undefined)?.security : undefined;
 });

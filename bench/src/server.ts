@@ -1,0 +1,28 @@
+import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { echoService } from './proto.js';
+
+/**
+ * The benchmark backend, run in its own process: echoes unary and bidi calls. `x-bench-fail`
+ * fails a call with UNAVAILABLE; `x-bench-count` answers with the number of calls so far.
+ */
+let served = 0;
+const server = new Server();
+server.addService(echoService, {
+  Unary: (call: ServerUnaryCall<{ message: string }, unknown>, cb: sendUnaryData<unknown>) => {
+    if (call.metadata.get('x-bench-count').length > 0) return cb(null, { message: String(served) });
+    served++;
+    if (call.metadata.get('x-bench-fail').length > 0) return cb({ code: status.UNAVAILABLE, details: 'bench failure' });
+    cb(null, { message: call.request.message, index: 0 });
+  },
+  ServerStream: () => undefined,
+  ClientStream: () => undefined,
+  Bidi: (call: ServerDuplexStream<{ message: string }, unknown>) => {
+    call.on('data', (m: { message: string }) => call.write({ message: m.message }));
+    call.on('end', () => call.end());
+  },
+});
+server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => {
+  if (error) throw error;
+  process.stdout.write(`${String(port)}\n`);
+});
+process.on('disconnect', () => server.forceShutdown());
