@@ -10,7 +10,7 @@ import { callSettings, type CallRetryResolver } from './call-settings.js';
 import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
-import { resilientCall$ } from './resilient-call.js';
+import { resilientCall$, type CallPlan } from './resilient-call.js';
 
 export type { CallRetryResolver } from './call-settings.js';
 
@@ -100,14 +100,27 @@ export class CallPipeline {
           if (!(error instanceof InvalidMetadataError)) throw error;
           return fail(localError(site, Status.INVALID_ARGUMENT, error.message));
         }
-        const connectTimeoutMs = policy.options.connectTimeoutMs;
-        const plan = { channels: this.channels, method, request, metadata, ...settings, connectTimeoutMs, policy, deps: this.deps };
+        let sent = request;
+        if (obs) {
+          obs.inject(metadata);
+          if (method.kind === 'client-stream' || method.kind === 'bidi') sent = (request as Observable<unknown>).pipe(tap(() => obs.sent()));
+          else obs.sent();
+        }
+        const plan: CallPlan = {
+          channels: this.channels,
+          method,
+          request: sent,
+          metadata,
+          deadline: settings.deadline,
+          retry: settings.retry,
+          idempotent: settings.idempotent,
+          connectTimeoutMs: policy.options.connectTimeoutMs,
+          policy,
+          deps: this.deps,
+          onRetry: obs?.onRetry,
+        };
         if (!obs) return void resilientCall$<T>(plan).subscribe(subscriber);
-        obs.inject(metadata);
-        const streamsRequests = method.kind === 'client-stream' || method.kind === 'bidi';
-        if (streamsRequests) plan.request = (request as Observable<unknown>).pipe(tap(() => obs.sent()));
-        else obs.sent();
-        subscriber.add(resilientCall$<T>({ ...plan, onRetry: (e) => obs.retry(e) }).subscribe(observed(subscriber, obs)));
+        subscriber.add(resilientCall$<T>(plan).subscribe(observed(subscriber, obs)));
       };
       if (!policy.metadata.isDynamic) start(undefined);
       else startDynamic(policy, security, method, start, fail);

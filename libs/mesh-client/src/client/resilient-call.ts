@@ -17,7 +17,7 @@ export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
 export interface CallPlan {
   readonly channels: ChannelPool;
   readonly method: MethodInfo;
-  request: unknown;
+  readonly request: unknown;
   readonly metadata: Metadata;
   readonly deadline: number;
   readonly connectTimeoutMs: number;
