@@ -13,7 +13,9 @@ async function main(): Promise<void> {
   const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
   const target = `127.0.0.1:${port}`;
   const c: Contender =
-    which === 'raw' ? rawContender(target) : await meshContender(which, target, which === 'off' ? ALL_OFF : ALL_ON, which === 'all');
+    which === 'raw'
+      ? rawContender(target)
+      : await meshContender(which, target, which === 'off' ? ALL_OFF : which === 'retry' ? { ...ALL_OFF, retry: undefined } : ALL_ON, which === 'all');
   await c.around(() => timedRound(() => c.unary(), Number(concurrency), 1000));
   const r = await c.around(() => timedRound(() => c.unary(), Number(concurrency), Number(seconds) * 1000));
   process.stdout.write(`${which}: ${r.callsPerSec.toFixed(0)} calls/s, ${r.cpuUsPerCall.toFixed(1)} µs CPU/call\n`);

@@ -33,8 +33,15 @@ export interface RetryConfig {
   readonly onRetry?: (event: RetryEvent) => void;
 }
 
-/** Why not to retry `error`, or the wait before retrying it. */
-function decide(error: unknown, c: RetryConfig, backoffN: number): { delayMs: number; pushback: boolean } | undefined {
+/** What the retry config of one call must tell the decision. */
+export type RetryDecisionInput = Omit<RetryConfig, 'scheduler' | 'onRetry'>;
+
+/**
+ * The retry decision of gRFC A6 as this library has it: undefined when `error` must not be retried,
+ * else the wait before the next attempt (`backoffN` = retries since the last reset, plus one).
+ * Shared by the `retryCall` operator and the call pipeline's fused attempt loop.
+ */
+export function retryDecision(error: unknown, c: RetryDecisionInput, backoffN: number): { delayMs: number; pushback: boolean } | undefined {
   if (!isMeshClientError(error) || error.category === 'circuit-open' || error.category === 'tls' || c.committed()) return undefined;
   const attemptTimedOut = error.code === status.DEADLINE_EXCEEDED && c.now() < c.deadline;
   if (!c.policy.retryableCodes.has(error.code) && !(attemptTimedOut && c.idempotent)) return undefined;
@@ -63,7 +70,7 @@ export function retryCall<T>(c: RetryConfig): MonoTypeOperatorFunction<T> {
   return retry<T>({
     count: c.policy.maxAttempts - 1,
     delay: (error: unknown, retryCount: number) => {
-      const next = decide(error, c, backoffN + 1);
+      const next = retryDecision(error, c, backoffN + 1);
       if (!next) throw error;
       backoffN = next.pushback ? 0 : backoffN + 1;
       c.onRetry?.({ attempt: retryCount, error: error as MeshClientError, delayMs: next.delayMs, pushback: next.pushback });
