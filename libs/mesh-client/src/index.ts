@@ -22,7 +22,7 @@ export { MeshClientError, isMeshClientError } from './errors/mesh-client.error.j
 export { MeshConfigError, isMeshConfigError } from './errors/mesh-config.error.js';
 export { STATUS_TABLE, classifyStatus, type MeshErrorCategory, type StatusClass } from './errors/error-category.js';
 export type { MeshSecurityContext } from './security/security-context.interface.js';
-export { retryCall, type RetryConfig, type RetryEvent } from './resilience/retry.operator.js';
+export { retryCall, retryDecision, type RetryConfig, type RetryDecisionInput, type RetryEvent } from './resilience/retry.operator.js';
 export { circuitBreaker } from './resilience/circuit-breaker.operator.js';
 export {
   CircuitBreaker,

@@ -48,3 +48,18 @@ describe('ReplayableRequests', () => {
     expect(source.observed).toBe(false);
   });
 });
+
+describe('ReplayableRequests.release', () => {
+  it('forgets what it kept and keeps nothing more once the call committed', () => {
+    const source = new Subject<number>();
+    const requests = new ReplayableRequests(source);
+    requests.attempt$.subscribe();
+    source.next(1);
+    requests.release();
+    source.next(2);
+    expect(requests.replayable).toBe(false);
+    const replayed: number[] = [];
+    requests.attempt$.subscribe((v) => replayed.push(v));
+    expect(replayed).toEqual([]);
+  });
+});

@@ -98,7 +98,10 @@ class AttemptLoop<T> implements Observer<T>, RetryDecisionInput {
   }
 
   next(value: T): void {
-    if (this.streamsResponses) this.hasCommitted = true;
+    if (this.streamsResponses && !this.hasCommitted) {
+      this.hasCommitted = true;
+      this.requests?.release(); // committed: the kept requests will never be replayed
+    }
     this.subscriber.next(value);
   }
 

@@ -34,8 +34,10 @@ export class ReplayableRequests<T> {
     }
     this.source ??= this.requests.subscribe({
       next: (message) => {
-        if (this.kept.length < this.limit) this.kept.push(message);
-        else this.overflow = true;
+        if (!this.overflow) {
+          if (this.kept.length < this.limit) this.kept.push(message);
+          else this.release();
+        }
         this.current?.next(message);
       },
       error: (error: unknown) => {
@@ -51,6 +53,12 @@ export class ReplayableRequests<T> {
       if (this.current === subscriber) this.current = undefined;
     };
   });
+
+  /** The call can no longer be retried (it committed): forget the kept messages, keep no more. */
+  release(): void {
+    this.overflow = true;
+    this.kept.length = 0;
+  }
 
   /** Stops listening to the caller's stream (the call is over). */
   close(): void {
