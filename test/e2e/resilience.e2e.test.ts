@@ -3,13 +3,13 @@ import { status } from '@grpc/grpc-js';
 import type { TestingModule } from '@nestjs/testing';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MeshClientRegistry, type MeshClient, type MeshClientError } from '@datapunk/mesh-client';
+import { MeshClientRegistry, type MeshClient } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { failureOf } from '../support/errors.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
 
 const failTimes = (n: number, extra: Record<string, string> = {}) => ({ metadata: { 'x-test-fail-times': String(n), 'x-test-call-id': randomUUID(), ...extra } });
-const errorOf = (p: Promise<unknown>): Promise<MeshClientError> => p.then(() => Promise.reject(new Error('expected a failure')), (e: MeshClientError) => e);
 
 describe('retry against a real server', () => {
   let server: EchoServer;
@@ -49,13 +49,13 @@ describe('retry against a real server', () => {
   });
 
   it('exact attempts on the final error: always failing stops after maxAttempts', async () => {
-    const error = await errorOf(lastValueFrom(echo().unary('Unary', {}, failTimes(10))));
+    const error = await failureOf(lastValueFrom(echo().unary('Unary', {}, failTimes(10))));
     expect(error).toMatchObject({ category: 'unavailable', attempts: 3 });
     expect(server.metadataSeen).toHaveLength(3);
   });
 
   it('INVALID_ARGUMENT is sent exactly once', async () => {
-    const error = await errorOf(lastValueFrom(echo().unary('Unary', {}, failTimes(1, { 'x-test-status': String(status.INVALID_ARGUMENT) }))));
+    const error = await failureOf(lastValueFrom(echo().unary('Unary', {}, failTimes(1, { 'x-test-status': String(status.INVALID_ARGUMENT) }))));
     expect(error).toMatchObject({ category: 'invalid-request', attempts: 1 });
     expect(server.metadataSeen).toHaveLength(1);
   });
@@ -69,13 +69,13 @@ describe('retry against a real server', () => {
   });
 
   it('a negative pushback means no retry', async () => {
-    const error = await errorOf(lastValueFrom(echo().unary('Unary', {}, failTimes(1, { 'x-test-pushback-ms': '-1' }))));
+    const error = await failureOf(lastValueFrom(echo().unary('Unary', {}, failTimes(1, { 'x-test-pushback-ms': '-1' }))));
     expect(error.attempts).toBe(1);
   });
 
   it('a server stream that fails after its first message is not retried', async () => {
     const seen: EchoReply[] = [];
-    const error = await errorOf(
+    const error = await failureOf(
       new Promise((resolve, reject) =>
         echo()
           .serverStream<EchoRequest, EchoReply>('ServerStream', { count: 1 }, failTimes(5))
@@ -100,9 +100,9 @@ describe('retry against a real server', () => {
   });
 
   it('per-call retry: false sends once; per-call overrides are validated', async () => {
-    const error = await errorOf(lastValueFrom(echo().unary('Unary', {}, { ...failTimes(1), retry: false })));
+    const error = await failureOf(lastValueFrom(echo().unary('Unary', {}, { ...failTimes(1), retry: false })));
     expect(error.attempts).toBe(1);
-    const bad = await errorOf(lastValueFrom(echo().unary('Unary', {}, { retry: { maxAttempts: 7 } })));
+    const bad = await failureOf(lastValueFrom(echo().unary('Unary', {}, { retry: { maxAttempts: 7 } })));
     expect(bad.category).toBe('invalid-request');
     expect(bad.message).toMatch(/CallOptions\.retry\.maxAttempts must be an integer >= 1 and <= 5, got 7/);
   });
@@ -153,11 +153,11 @@ describe('circuit breaker against a real server', () => {
 
   it('total outage: trips, fails fast with circuit-open without reaching the server, one probe closes it', async () => {
     server.outage = status.UNAVAILABLE;
-    for (let i = 0; i < 5; i++) await errorOf(lastValueFrom(echo.unary('Unary', {})));
+    for (let i = 0; i < 5; i++) await failureOf(lastValueFrom(echo.unary('Unary', {})));
     expect(echo.breakerState()).toBe('open');
     const reached = server.calls.length;
     const started = performance.now();
-    const rejected = await errorOf(lastValueFrom(echo.unary('Unary', {})));
+    const rejected = await failureOf(lastValueFrom(echo.unary('Unary', {})));
     expect(performance.now() - started).toBeLessThan(20);
     expect(rejected).toMatchObject({ category: 'circuit-open', attempts: 0, retryable: true });
     expect(server.calls.length).toBe(reached);
@@ -172,7 +172,7 @@ describe('circuit breaker against a real server', () => {
 
   it('client faults do not trip it', async () => {
     for (let i = 0; i < 10; i++) {
-      await errorOf(lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': String(status.NOT_FOUND) } })));
+      await failureOf(lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': String(status.NOT_FOUND) } })));
     }
     expect(echo.breakerState()).toBe('closed');
   });
@@ -188,10 +188,10 @@ describe('update() mid-run', () => {
       await new Promise((r) => setTimeout(r, 50)); // first attempt failed, waiting its 200 ms backoff
       echo.update({ retry: false, timeoutMs: 5_000 });
       expect(await inflight).toMatchObject({ message: 'old' });
-      const error = await errorOf(lastValueFrom(echo.unary('Unary', {}, failTimes(1))));
+      const error = await failureOf(lastValueFrom(echo.unary('Unary', {}, failTimes(1))));
       expect(error.attempts).toBe(1);
       expect(() => echo.update({ retry: { maxAttempts: 0 } })).toThrow(/retry\.maxAttempts must be an integer >= 1/);
-      const stillOff = await errorOf(lastValueFrom(echo.unary('Unary', {}, failTimes(1))));
+      const stillOff = await failureOf(lastValueFrom(echo.unary('Unary', {}, failTimes(1))));
       expect(stillOff.attempts).toBe(1);
     } finally {
       await app.close();

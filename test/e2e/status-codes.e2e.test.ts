@@ -1,10 +1,8 @@
-import type { TestingModule } from '@nestjs/testing';
 import { status } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeshClientRegistry, isMeshClientError, type MeshClient, type MeshErrorCategory } from '@datapunk/mesh-client';
-import { startEchoServer, type EchoServer } from '../support/echo-server.js';
-import { createTestApp, echoClient } from '../support/test-app.js';
+import { describe, expect, it } from 'vitest';
+import { isMeshClientError, type MeshErrorCategory } from '@datapunk/mesh-client';
+import { useEchoApp } from '../support/test-app.js';
 
 /** The documented table (README "Errors"), restated here so that a change to either is noticed. */
 const DOCUMENTED: [keyof typeof status, MeshErrorCategory, boolean][] = [
@@ -27,28 +25,16 @@ const DOCUMENTED: [keyof typeof status, MeshErrorCategory, boolean][] = [
 ];
 
 describe('every gRPC status code from a real server', () => {
-  let server: EchoServer;
-  let app: TestingModule;
-  let echo: MeshClient;
-
-  beforeAll(async () => {
-    server = await startEchoServer();
-    app = await createTestApp({ clients: [echoClient(server.target, { retry: false, breaker: false })] });
-    echo = app.get(MeshClientRegistry).get('echo');
-  });
-  afterAll(async () => {
-    await app.close();
-    await server.stop();
-  });
+  const fx = useEchoApp({ retry: false, breaker: false });
 
   it('OK is a success, not an error', async () => {
-    await expect(lastValueFrom(echo.unary('Unary', { message: 'ok' }))).resolves.toMatchObject({ message: 'ok' });
+    await expect(lastValueFrom(fx.echo.unary('Unary', { message: 'ok' }))).resolves.toMatchObject({ message: 'ok' });
   });
 
   it.each(DOCUMENTED)('%s maps to category %s, retryable %s, keeping details, trailers and cause', async (name, category, retryable) => {
     const code = status[name];
     const details = `server says ${name.toLowerCase()}`;
-    const error: unknown = await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': String(code), 'x-test-details': details } })).catch(
+    const error: unknown = await lastValueFrom(fx.echo.unary('Unary', {}, { metadata: { 'x-test-status': String(code), 'x-test-details': details } })).catch(
       (e: unknown) => e,
     );
     expect(isMeshClientError(error)).toBe(true);
@@ -62,7 +48,7 @@ describe('every gRPC status code from a real server', () => {
   it('a server stream ending with a status after messages reports it the same way', async () => {
     const seen: unknown[] = [];
     const error = await new Promise((resolve) =>
-      echo.serverStream('ServerStream', { count: 2 }, { metadata: { 'x-test-status': String(status.NOT_FOUND) } }).subscribe({ next: (v) => seen.push(v), error: resolve }),
+      fx.echo.serverStream('ServerStream', { count: 2 }, { metadata: { 'x-test-status': String(status.NOT_FOUND) } }).subscribe({ next: (v) => seen.push(v), error: resolve }),
     );
     expect(seen).toHaveLength(2);
     expect(error).toMatchObject({ category: 'not-found', code: status.NOT_FOUND });

@@ -3,18 +3,13 @@ import type { TestingModule } from '@nestjs/testing';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, from, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeshClientModule, MeshClientRegistry, MeshConfigError, isMeshClientError, type MeshClientError, type MeshClientOptions } from '@datapunk/mesh-client';
+import { MeshClientModule, MeshClientRegistry, MeshConfigError, type MeshClientError, type MeshClientOptions } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { failureOf } from '../support/errors.js';
 import { LogCapture } from '../support/log-capture.js';
 import { CLIENT_ID, SERVER_ID, createTestPki, serverCredentials, writeAtomic, type TestPki } from '../support/pki.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
-
-const errorOf = (p: Promise<unknown>): Promise<MeshClientError> =>
-  p.then(
-    () => Promise.reject(new Error('expected a failure')),
-    (e: unknown) => (isMeshClientError(e) ? e : Promise.reject(e as Error)),
-  );
 
 describe('mutual TLS', () => {
   let pki: TestPki;
@@ -30,7 +25,7 @@ describe('mutual TLS', () => {
   async function failingCall(options: MeshClientOptions): Promise<MeshClientError> {
     const app = await createTestApp({ clients: [options] });
     try {
-      const error = await errorOf(lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { timeoutMs: 3000 })));
+      const error = await failureOf(lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { timeoutMs: 3000 })));
       messages.push(error.message);
       return error;
     } finally {

@@ -1,11 +1,9 @@
-import type { TestingModule } from '@nestjs/testing';
 import fc from 'fast-check';
 import { lastValueFrom } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeshClientRegistry, STATUS_TABLE, classifyStatus, isMeshClientError, type MeshClient } from '@datapunk/mesh-client';
+import { describe, expect, it } from 'vitest';
+import { STATUS_TABLE, classifyStatus, isMeshClientError } from '@datapunk/mesh-client';
 import { toMeshError } from '../../libs/mesh-client/src/errors/to-mesh-error.js';
-import { startEchoServer, type EchoServer } from '../support/echo-server.js';
-import { createTestApp, echoClient } from '../support/test-app.js';
+import { useEchoApp } from '../support/test-app.js';
 
 const CATEGORIES = new Set(Object.values(STATUS_TABLE).map((r) => r.category).concat(['tls', 'circuit-open']));
 const site = { client: 'c', service: 's.S', method: 'M', maxMessageBytes: 4 };
@@ -35,19 +33,7 @@ describe('property: error mapping is total', () => {
 });
 
 describe('property: arbitrary metadata', () => {
-  let server: EchoServer;
-  let app: TestingModule;
-  let echo: MeshClient;
-
-  beforeAll(async () => {
-    server = await startEchoServer();
-    app = await createTestApp({ clients: [echoClient(server.target, { retry: false, breaker: false })] });
-    echo = app.get(MeshClientRegistry).get('echo');
-  });
-  afterAll(async () => {
-    await app.close();
-    await server.stop();
-  });
+  const fx = useEchoApp({ retry: false, breaker: false });
 
   const key = fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[a-z0-9_.-]{1,12}(-bin)?$/), fc.constantFrom('grpc-x', 'x-bin', 'Authorization', ':path'));
   const value = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 8 }), fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)));
@@ -55,18 +41,18 @@ describe('property: arbitrary metadata', () => {
   it('each entry is either sent as given or the call is refused with invalid-request before sending', async () => {
     await fc.assert(
       fc.asyncProperty(key, value, async (k, v) => {
-        const before = server.calls.length;
-        const outcome = await lastValueFrom(echo.unary('Unary', {}, { metadata: { [k]: v } })).then(
+        const before = fx.server.calls.length;
+        const outcome = await lastValueFrom(fx.echo.unary('Unary', {}, { metadata: { [k]: v } })).then(
           () => 'sent' as const,
           (e: unknown) => e,
         );
         if (outcome === 'sent') {
-          expect(server.calls.length).toBe(before + 1);
-          const seen = server.metadataSeen.at(-1)!.get(k);
+          expect(fx.server.calls.length).toBe(before + 1);
+          const seen = fx.server.metadataSeen.at(-1)!.get(k);
           expect(seen).toEqual([k.endsWith('-bin') && typeof v === 'string' ? Buffer.from(v) : v]);
         } else {
           expect(outcome).toMatchObject({ category: 'invalid-request', attempts: 0 });
-          expect(server.calls.length).toBe(before);
+          expect(fx.server.calls.length).toBe(before);
         }
       }),
       { numRuns: 300 },

@@ -1,5 +1,5 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { MeshClientError, classifyStatus } from '@datapunk/mesh-client';
+import { MeshClientError, classifyStatus, isMeshClientError } from '@datapunk/mesh-client';
 
 /** A MeshClientError as an attempt would deliver it, optionally with trailers. */
 export function meshError(code: number, trailers: Record<string, string> = {}, attempts = 1): MeshClientError {
@@ -26,4 +26,12 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The MeshClientError a call's promise rejects with; fails the test if it resolves or rejects otherwise. */
+export function failureOf(p: Promise<unknown>): Promise<MeshClientError> {
+  return p.then(
+    () => Promise.reject(new Error('expected the call to fail')),
+    (e: unknown) => (isMeshClientError(e) ? e : Promise.reject(new Error(`expected a MeshClientError, got ${String(e)}`))),
+  );
 }

@@ -1,5 +1,7 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { MeshClientModule, type MeshClientOptions, type MeshModuleOptions } from '@datapunk/mesh-client';
+import { afterAll, beforeAll } from 'vitest';
+import { MeshClientModule, MeshClientRegistry, type MeshClient, type MeshClientOptions, type MeshModuleOptions } from '@datapunk/mesh-client';
+import { startEchoServer, type EchoServer, type EchoServerOptions } from './echo-server.js';
 import { LogCapture } from './log-capture.js';
 import { echoProto } from './protos.js';
 
@@ -15,4 +17,29 @@ export async function createTestApp(options: MeshModuleOptions, extraImports: un
   const moduleRef = await builder.compile();
   await moduleRef.init();
   return moduleRef;
+}
+
+/** What `useEchoApp` hands its tests (filled in beforeAll). */
+export interface EchoApp {
+  server: EchoServer;
+  app: TestingModule;
+  echo: MeshClient;
+}
+
+/**
+ * A started Echo server and a test app with one client 'echo' of it, for the tests of a describe
+ * block: built in beforeAll, closed in afterAll.
+ */
+export function useEchoApp(client: Partial<MeshClientOptions> = {}, server?: EchoServerOptions): EchoApp {
+  const fixture = {} as EchoApp;
+  beforeAll(async () => {
+    fixture.server = await startEchoServer(server);
+    fixture.app = await createTestApp({ clients: [echoClient(fixture.server.target, client)] });
+    fixture.echo = fixture.app.get(MeshClientRegistry).get('echo');
+  });
+  afterAll(async () => {
+    await fixture.app.close();
+    await fixture.server.stop();
+  });
+  return fixture;
 }
