@@ -28,6 +28,7 @@ describe('property: error mapping is total', () => {
       fc.property(fc.anything(), (thrown) => {
         expect(isMeshClientError(toMeshError(thrown, site, 0))).toBe(true);
       }),
+      { numRuns: 1000 },
     );
   });
 });
@@ -55,7 +56,7 @@ describe('property: arbitrary metadata', () => {
           expect(fx.server.calls.length).toBe(before);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 });

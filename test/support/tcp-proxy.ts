@@ -29,6 +29,24 @@ export class TcpProxy extends EventEmitter {
     return `127.0.0.1:${String(this.port)}`;
   }
 
+  /** Resets every open connection (TCP RST), as a crashed peer or a middlebox would. */
+  resetAll(): void {
+    for (const s of this.sockets) s.resetAndDestroy();
+  }
+
+  /** Stops accepting: new connections are refused (the port stays ours to reopen). */
+  refuse(): void {
+    // close() stops listening at once; its callback would wait for open connections to end.
+    if (this.server.listening) this.server.close();
+  }
+
+  /** Accepts again on the same port after `refuse()`. */
+  async reopen(): Promise<void> {
+    if (this.server.listening) return;
+    this.server.listen(this.port, '127.0.0.1');
+    await once(this.server, 'listening');
+  }
+
   /** Client connections open right now. */
   get openConnections(): number {
     return this.sockets.size;
@@ -41,7 +59,7 @@ export class TcpProxy extends EventEmitter {
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   private accept(client: Socket): void {

@@ -35,3 +35,12 @@ describe('error guards', () => {
     expect(new MeshClientError(init).message).toBe('[c] /s.S/M failed: UNAVAILABLE (14): down');
   });
 });
+
+describe('toMeshError on odd throws (found by the property test)', () => {
+  it('describes a value whose toString is broken instead of throwing', async () => {
+    const { toMeshError } = await import('../../libs/mesh-client/src/errors/to-mesh-error.js');
+    const error = toMeshError({ toString: {} }, { client: 'c', service: 's.S', method: 'M', maxMessageBytes: 1 }, 0);
+    expect(error).toMatchObject({ category: 'unknown', details: '[object Object]' });
+    expect(toMeshError({ code: 14, details: {} }, { client: 'c', service: 's.S', method: 'M', maxMessageBytes: 1 }, 1).details).toBe('');
+  });
+});

@@ -1,6 +1,7 @@
 import type { ClientReadableStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import { connectivityState, status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
+import { describeThrown } from '../errors/describe-thrown.js';
 import { localError, toMeshError } from '../errors/to-mesh-error.js';
 import type { ChannelLease, ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
@@ -46,7 +47,7 @@ function pipeRequests(call: { write(m: unknown): boolean; end(): void; cancel():
     requests.subscribe({
       next: (message) => call.write(message),
       error: (error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = describeThrown(error);
         subscriber.error(localError(a.method.site, Status.CANCELLED, `the request stream failed: ${reason}`, { attempts: a.attempt, cause: error }));
       },
       complete: () => call.end(),

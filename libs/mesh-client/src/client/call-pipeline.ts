@@ -1,6 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import { Observable, tap, type Observer, type Subscriber } from 'rxjs';
 import { isMeshClientError, type MeshClientError } from '../errors/mesh-client.error.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 import { localError } from '../errors/to-mesh-error.js';
 import type { CallObservation, CallTelemetry } from '../observability/call-telemetry.js';
 import { InvalidMetadataError } from '../security/metadata.js';
@@ -153,7 +154,7 @@ function startDynamic(
   fail: (error: MeshClientError) => void,
 ): void {
   const failWith = (error: unknown): void => {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = describeThrown(error);
     fail(localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${reason}`, { category: 'internal', cause: error }));
   };
   try {

@@ -1,6 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import { classifyStatus, type MeshErrorCategory } from './error-category.js';
 import { MeshClientError, isMeshClientError } from './mesh-client.error.js';
+import { describeThrown } from './describe-thrown.js';
 import { tlsFailureReason } from './tls-failure.js';
 
 /** Where a call went: what every error of that call names. */
@@ -46,7 +47,7 @@ export function toMeshError(error: unknown, site: CallSite, attempts: number): M
   if (isStatusLike(error)) {
     const status = peerReset(error);
     const cls = classifyStatus(status.code);
-    const details = status.details ?? (error instanceof Error ? error.message : '');
+    const details = typeof status.details === 'string' ? status.details : error instanceof Error ? describeThrown(error) : '';
     const tls = status.code === Status.UNAVAILABLE ? tlsFailureReason(details) : undefined;
     return new MeshClientError({
       ...cls,
@@ -60,7 +61,7 @@ export function toMeshError(error: unknown, site: CallSite, attempts: number): M
       hint: tls ? `TLS: ${tls}.` : sizeHint(status.code, details, site),
     });
   }
-  const details = error instanceof Error ? error.message : String(error);
+  const details = describeThrown(error);
   return new MeshClientError({ ...classifyStatus(Status.UNKNOWN), ...siteOf(site), code: Status.UNKNOWN, attempts, details, cause: error });
 }
 

@@ -1,13 +1,14 @@
 import type { GrpcObject, ServiceDefinition } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { findService, listServices, loadProtoFiles } from '../client/proto.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 import type { OptionChecks } from './option-checks.js';
 
 /** Parsed proto files, shared by the clients of one module so that each file set is parsed once. */
 export type ProtoCache = Map<string, PackageDefinition>;
 
 function describeLoadError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeThrown(error);
   return (error as { code?: unknown }).code === 'ENOENT' ? `cannot be read (${message})` : `cannot be parsed (${message})`;
 }
 
