@@ -96,6 +96,21 @@ describe('connections and scale-out', () => {
     await expect(lastValueFrom(echo.unary('Unary', { message: 'after' }))).resolves.toMatchObject({ message: 'after' });
   });
 
+  it('after the connection idles out, the next call reconnects', async () => {
+    const server = await start();
+    const proxy = await new TcpProxy(server.port).start();
+    try {
+      const echo = await app({ clients: [echoClient(proxy.target, { idleTimeoutMs: 1000 })] });
+      await lastValueFrom(echo.unary('Unary', { message: 'one' }));
+      expect(proxy.opened).toBe(1);
+      await proxy.allClosed(); // the idle channel let its connection go
+      await expect(lastValueFrom(echo.unary('Unary', { message: 'two' }))).resolves.toMatchObject({ message: 'two' });
+      expect(proxy.opened).toBe(2);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('a backend that never completes the connection fails the attempt after connectTimeoutMs, not at the deadline', async () => {
     const server = await start();
     const proxy = await new TcpProxy(server.port).start();

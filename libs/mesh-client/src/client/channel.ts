@@ -13,6 +13,7 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
     // options leak into them through grpc-js's process-wide subchannel pool.
     'grpc.use_local_subchannel_pool': 1,
     'grpc.default_compression_algorithm': COMPRESSION[options.compression],
+    'grpc.client_idle_timeout_ms': options.idleTimeoutMs,
   };
   if (options.loadBalancing === 'round_robin') {
     const policy = options.outlierDetection

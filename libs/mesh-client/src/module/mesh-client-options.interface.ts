@@ -149,6 +149,11 @@ export interface MeshClientOptions {
   connectTimeoutMs?: number;
   /** On shutdown, calls in flight get this long to finish before they are cancelled. Default 5000. */
   drainTimeoutMs?: number;
+  /**
+   * A channel without calls for this long lets its connection go (grpc-js closes it at its next
+   * 10 s check); the next call reconnects. At least 1000, default 300000.
+   */
+  idleTimeoutMs?: number;
   /** HTTP/2 keepalive pings; off by default. */
   keepalive?: { timeMs: number; timeoutMs: number };
   /** Compression of outgoing messages. Default 'identity'. */

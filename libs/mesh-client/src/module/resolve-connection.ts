@@ -1,7 +1,7 @@
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions } from './resolved-options.interface.js';
 
-type Connection = Pick<ResolvedClientOptions, 'outlierDetection' | 'poolSize' | 'connectTimeoutMs' | 'drainTimeoutMs'>;
+type Connection = Pick<ResolvedClientOptions, 'outlierDetection' | 'poolSize' | 'connectTimeoutMs' | 'drainTimeoutMs' | 'idleTimeoutMs'>;
 
 /** Documented outlier detection defaults. */
 export const OUTLIER_DEFAULTS = Object.freeze({
@@ -48,12 +48,13 @@ export function resolvePoolSize(check: OptionChecks, raw: unknown, fallback: num
   return check.at('pool').number('size', pool.size, fallback, { min: 1, max: 64, integer: true });
 }
 
-/** Validates pool, outlier detection, connect and drain timeouts. */
+/** Validates pool, outlier detection, connect, drain and idle timeouts. */
 export function resolveConnection(check: OptionChecks, raw: Record<string, unknown>, loadBalancing: string): Connection {
   return {
     poolSize: resolvePoolSize(check, raw.pool, CLIENT_DEFAULTS.poolSize),
     outlierDetection: resolveOutlier(check, raw.outlierDetection, loadBalancing),
     connectTimeoutMs: check.number('connectTimeoutMs', raw.connectTimeoutMs, CLIENT_DEFAULTS.connectTimeoutMs, MS),
     drainTimeoutMs: check.number('drainTimeoutMs', raw.drainTimeoutMs, CLIENT_DEFAULTS.drainTimeoutMs, { min: 0, max: MAX_TIMER_MS, integer: true }),
+    idleTimeoutMs: check.number('idleTimeoutMs', raw.idleTimeoutMs, CLIENT_DEFAULTS.idleTimeoutMs, { min: 1000, max: MAX_TIMER_MS, integer: true }),
   };
 }

@@ -36,6 +36,7 @@ export interface ResolvedClientOptions {
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  readonly idleTimeoutMs: number;
   readonly keepalive: MeshClientOptions['keepalive'];
   readonly compression: NonNullable<MeshClientOptions['compression']>;
   readonly metadata: MetadataSource | undefined;
@@ -59,6 +60,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   poolSize: 1,
   connectTimeoutMs: 5_000,
   drainTimeoutMs: 5_000,
+  idleTimeoutMs: 300_000,
   loadBalancing: 'pick_first',
   compression: 'identity',
   insecure: false,
