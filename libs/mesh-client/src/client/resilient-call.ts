@@ -5,12 +5,15 @@ import { localError } from '../errors/to-mesh-error.js';
 import { outcomeOf, type CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { ReplayableRequests } from '../resilience/replayable-requests.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
-import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import { retryDecision, type RetryDecisionInput, type RetryEvent } from '../resilience/retry.operator.js';
 import { attempt$ } from './attempts.js';
 import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
+
+/** The policy of a call without retries: one attempt, nothing retryable (a breaker-only loop). */
+const NO_RETRY: ResolvedRetryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, maxAttempts: 1, retryableCodes: new Set<number>(), budget: false as const });
 
 /** Metadata key that tells the server how many attempts came before this one (gRFC A6). */
 export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
@@ -60,7 +63,7 @@ class AttemptLoop<T> implements Observer<T>, RetryDecisionInput {
     retry: ResolvedRetryPolicy | undefined,
     private readonly subscriber: Subscriber<T>,
   ) {
-    this.policy = retry ?? (undefined as never);
+    this.policy = retry ?? NO_RETRY;
     this.budget = retry ? plan.policy.budget : undefined;
     this.deadline = plan.deadline;
     this.idempotent = plan.idempotent;
@@ -90,7 +93,7 @@ class AttemptLoop<T> implements Observer<T>, RetryDecisionInput {
       metadata = plan.metadata.clone();
       metadata.set(PREVIOUS_ATTEMPTS_KEY, String(this.attempts - 1));
     }
-    const perAttempt = this.policy?.perAttemptTimeoutMs;
+    const perAttempt = this.policy.perAttemptTimeoutMs;
     const deadline = perAttempt === undefined ? plan.deadline : Math.min(plan.deadline, this.now() + perAttempt);
     const request = this.requests ? this.requests.attempt$ : plan.request;
     this.inAttempt = true;
@@ -110,7 +113,7 @@ class AttemptLoop<T> implements Observer<T>, RetryDecisionInput {
     const code = isMeshClientError(error) ? error.code : Status.UNKNOWN;
     this.breaker?.record(isMeshClientError(error) ? outcomeOf(code) : 'failure');
     if (this.budget && this.policy.retryableCodes.has(code)) this.budget.onFailure();
-    const next = this.policy && this.attempts < this.policy.maxAttempts ? retryDecision(error, this, this.backoffN + 1) : undefined;
+    const next = this.attempts < this.policy.maxAttempts ? retryDecision(error, this, this.backoffN + 1) : undefined;
     if (!next) return this.subscriber.error(error);
     this.backoffN = next.pushback ? 0 : this.backoffN + 1;
     this.plan.onRetry?.({ attempt: this.attempts, error: error as never, delayMs: next.delayMs, pushback: next.pushback });

@@ -120,8 +120,8 @@ export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPa
     const problem = targetProblem(target);
     if (problem) check.fail('target', problem, target);
   }
-  const retry = resolveRetry(check, raw.retry, DEFAULT_RETRY_POLICY);
-  const newRetry = raw.retry === undefined ? current.retry : retry;
+  // a partial retry patch applies over the client's current policy
+  const newRetry = resolveRetry(check, raw.retry, current.retry);
   const methods = raw.methods ?? (raw.retry === undefined ? undefined : current.methodOptions);
   return Object.freeze({
     ...current,

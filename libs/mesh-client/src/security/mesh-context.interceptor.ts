@@ -51,8 +51,7 @@ export class MeshContextInterceptor implements NestInterceptor {
     const options = this.reflector.getAllAndOverride<HandlerCallOptions | undefined>(MESH_CALL_OPTIONS, [context.getHandler(), context.getClass()]);
     return new Observable((subscriber) =>
       this.meshContext.ensureScope(() => {
-        this.meshContext.set(security);
-        this.meshContext.setCallOptions(options);
+        this.meshContext.enter(security, options);
         return next.handle().subscribe(subscriber);
       }),
     );

@@ -38,9 +38,9 @@ export class MeshContext {
     });
   }
 
-  /** @internal the handler policy of `@MeshCallOptions`. */
-  setCallOptions(options: HandlerCallOptions | undefined): void {
-    if (this.cls.isActive()) this.store({ security: this.callContext()?.security, callOptions: options });
+  /** @internal an incoming request's context and its handler's `@MeshCallOptions`, stored at once. */
+  enter(security: MeshSecurityContext, callOptions: HandlerCallOptions | undefined): void {
+    this.store({ security: Object.freeze({ ...security }), callOptions });
   }
 
   /** @internal what an outgoing call reads (one CLS lookup, no allocation); undefined outside of a request. */
