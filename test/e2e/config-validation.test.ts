@@ -30,7 +30,7 @@ describe('option validation fails module start with MeshConfigError naming clien
   it.each<[string, unknown, RegExp]>([
     ['bad target', { clients: [good({ target: 'http://inventory' })] }, /clients\[0\] \('inventory'\)\.target must be 'host:port'.*got 'http:\/\/inventory'/],
     ['target without port', { clients: [good({ target: 'inventory' })] }, /clients\[0\] \('inventory'\)\.target/],
-    ['xds target', { clients: [good({ target: 'xds:///inventory' })] }, /\.target is an xDS target, which needs @grpc\/grpc-js-xds/],
+    ['xds target without a bootstrap', { clients: [good({ target: 'xds:///inventory' })] }, /\('inventory'\)\.target is an xDS target but no xDS bootstrap was given: set GRPC_XDS_BOOTSTRAP/],
     ['duplicate name', { clients: [good(), good()] }, /clients\[1\]\.name must be unique.*got 'inventory'/],
     ['missing name', { clients: [good({ name: undefined })] }, /clients\[0\]\.name must be a name/],
     ['missing proto file', { clients: [good({ proto: { ...echoProto, path: join(dir, 'missing.proto') } })] }, /clients\[0\] \('inventory'\)\.proto\.path cannot be read \(.*ENOENT/],

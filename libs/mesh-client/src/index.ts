@@ -8,6 +8,7 @@ export type {
   MeshClientPatch,
   MeshModuleOptions,
   MeshTlsOptions,
+  MeshXdsOptions,
   MetadataSource,
   MethodPolicy,
   ProtoSource,
@@ -15,6 +16,7 @@ export type {
 } from './module/mesh-client-options.interface.js';
 export { CLIENT_DEFAULTS } from './module/resolved-options.interface.js';
 export { MeshClient } from './client/mesh-client.js';
+export type { ControlPlaneState } from './xds/control-plane-probe.js';
 export { MeshClientRegistry } from './client/mesh-client.registry.js';
 export type { CallOptions } from './client/call-options.interface.js';
 export { PROTO_LOADER_OPTIONS, loadProtoFiles } from './client/proto.js';

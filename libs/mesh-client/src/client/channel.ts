@@ -1,6 +1,8 @@
 import { Client, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
 import { createTlsCredentials, loadTlsMaterial, type TlsMaterial } from '../security/tls-credentials.js';
+import { installBootstrap } from '../xds/xds-bootstrap.js';
+import { registerXds } from '../xds/xds-package.js';
 
 const COMPRESSION = { identity: 0, deflate: 1, gzip: 2 } as const;
 
@@ -15,7 +17,8 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
     'grpc.default_compression_algorithm': COMPRESSION[options.compression],
     'grpc.client_idle_timeout_ms': options.idleTimeoutMs,
   };
-  if (options.loadBalancing === 'round_robin') {
+  // For xds targets the control plane's clusters decide load balancing and outlier detection.
+  if (options.loadBalancing === 'round_robin' && !options.xds) {
     const policy = options.outlierDetection
       ? { outlier_detection: { ...options.outlierDetection, child_policy: [{ round_robin: {} }] } }
       : { round_robin: {} };
@@ -41,6 +44,10 @@ export function channelCredentialsOf(options: ResolvedClientOptions, material: T
  * subchannel pool, so each is its own HTTP/2 connection. They connect lazily, on first use.
  */
 export function createChannels(options: ResolvedClientOptions, material: TlsMaterial | undefined): Client[] {
+  if (options.xds) {
+    installBootstrap(options.xds);
+    registerXds();
+  }
   const credentials = channelCredentialsOf(options, material);
   const channelOptions = channelOptionsOf(options);
   return Array.from({ length: options.poolSize }, () => new Client(options.target, credentials, channelOptions));

@@ -17,6 +17,7 @@ import { GrpcHealthClient } from '../health/grpc-health.client.js';
 import type { HealthStatus } from '../health/health-status.js';
 import { buildMethodTable, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
+import { probeControlPlane, type ControlPlaneState } from '../xds/control-plane-probe.js';
 
 /** Validation of run-time changes, supplied by the module (clients do not import it). */
 export interface MeshClientValidators {
@@ -145,6 +146,16 @@ export class MeshClient<S = unknown> {
   /** grpc.health.v1 Watch: status changes only, reconnecting with backoff ('UNKNOWN' while down). */
   watchHealth(service?: string): Observable<HealthStatus> {
     return this.health.watchHealth(service);
+  }
+
+  /**
+   * For an `xds:///` client: whether its xDS control plane (the bootstrap's first server) accepts
+   * connections right now (default timeout 1 s); undefined for other targets. While it is away,
+   * calls keep going to the endpoints it last sent (grpc-js-xds caches them).
+   */
+  async checkControlPlane(options?: { timeoutMs?: number }): Promise<ControlPlaneState | undefined> {
+    const xds = this.policy.options.xds;
+    return xds ? probeControlPlane(xds.serverUri, options?.timeoutMs ?? 1000) : undefined;
   }
 
   /** State of the circuit breaker guarding `method` (or the client, with scope 'client'). */

@@ -2,6 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
+import type { ControlPlaneState } from '../xds/control-plane-probe.js';
+
+/** `{ controlPlane }` for an xds client, nothing for others. */
+function controlPlaneDetails(state: ControlPlaneState | undefined): { controlPlane?: ControlPlaneState } {
+  return state ? { controlPlane: state } : {};
+}
 
 /** Options of one health check through a mesh client. */
 export interface MeshHealthCheckOptions {
@@ -18,7 +24,9 @@ export interface MeshHealthCheckOptions {
  * channel (no extra channel cache). Down when the service is not SERVING, unreachable, too slow,
  * or when the client's circuit breaker is open. Details: `{ status: 'up' | 'down', servingStatus,
  * breaker, latencyMs }` (`status` is Terminus' own; `servingStatus` the gRPC health status, or
- * 'TIMEOUT' / 'UNREACHABLE').
+ * 'TIMEOUT' / 'UNREACHABLE'); for an `xds:///` client also `controlPlane: 'reachable' |
+ * 'unreachable'`, which does not turn the check down by itself: calls keep flowing to the
+ * endpoints the control plane last sent.
  *
  * @example
  * @Get('health') @HealthCheck()
@@ -35,15 +43,17 @@ export class MeshHealthIndicator {
     const indicator = this.indicators.check(key);
     const client = this.registry.get(options.client);
     const started = performance.now();
+    const controlPlane = client.checkControlPlane({ timeoutMs: Math.min(options.timeoutMs ?? 1000, 1000) }).then(controlPlaneDetails);
     try {
       const servingStatus = await client.checkHealth(options.service, { timeoutMs: options.timeoutMs });
       const breaker = client.breakerState();
-      const details = { servingStatus, breaker, latencyMs: Math.round(performance.now() - started) };
+      const details = { servingStatus, breaker, latencyMs: Math.round(performance.now() - started), ...(await controlPlane) };
       return servingStatus === 'SERVING' && breaker !== 'open' ? indicator.up(details) : indicator.down(details);
     } catch (error) {
       const servingStatus = isMeshClientError(error) && error.category === 'timeout' ? 'TIMEOUT' : 'UNREACHABLE';
       const latencyMs = Math.round(performance.now() - started);
-      return indicator.down({ servingStatus, breaker: client.breakerState(), latencyMs, error: isMeshClientError(error) ? error.category : 'unknown' });
+      const category = isMeshClientError(error) ? error.category : 'unknown';
+      return indicator.down({ servingStatus, breaker: client.breakerState(), latencyMs, error: category, ...(await controlPlane) });
     }
   }
 }

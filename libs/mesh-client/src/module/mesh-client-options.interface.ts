@@ -166,6 +166,18 @@ export interface MeshClientOptions {
   tracing?: boolean;
   /** Default true. */
   metrics?: boolean;
+  /** Options of `xds:///` targets (needs the optional peer @grpc/grpc-js-xds). */
+  xds?: MeshXdsOptions;
+}
+
+/**
+ * How an `xds:///name` client finds its control plane. Without `bootstrap`, the standard
+ * environment is used: `GRPC_XDS_BOOTSTRAP` (a file) or `GRPC_XDS_BOOTSTRAP_CONFIG` (JSON).
+ * The bootstrap is process-wide in @grpc/grpc-js-xds: every client must use the same one.
+ */
+export interface MeshXdsOptions {
+  /** The bootstrap: an object, its JSON text, or the path of a bootstrap file. */
+  bootstrap?: Record<string, unknown> | string;
 }
 
 /** Options of `MeshClientModule.forRoot`. */

@@ -8,13 +8,14 @@ import { resolveProto, type ProtoCache } from './resolve-proto.js';
 import { resolveBreaker, resolveRetry } from './resolve-resilience.js';
 import { targetProblem } from './target.js';
 import { resolveTransport } from './resolve-transport.js';
+import { resolveXdsOption, resolveXdsTarget } from './resolve-xds.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions, type ResolvedModuleOptions } from './resolved-options.interface.js';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 
 const CLIENT_KEYS = [
   'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
   'pool', 'loadBalancing', 'outlierDetection', 'connectTimeoutMs', 'drainTimeoutMs', 'idleTimeoutMs', 'keepalive', 'compression', 'metadata',
-  'maxMetadataBytes', 'tracing', 'metrics',
+  'maxMetadataBytes', 'tracing', 'metrics', 'xds',
 ] as const;
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
@@ -47,11 +48,14 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
   const maxMessageBytes = check.number('maxMessageBytes', raw.maxMessageBytes, CLIENT_DEFAULTS.maxMessageBytes, { min: 0, max: MAX_TIMER_MS, integer: true, exclusiveMin: true });
   const retry = resolveRetry(check, raw.retry, DEFAULT_RETRY_POLICY);
   const transport = resolveTransport(check, raw, requireMtls);
+  const xdsBootstrapOption = resolveXdsOption(check, raw.xds);
   return Object.freeze({
     name: raw.name as string,
     serviceName,
     serviceDefinition: definition,
     ...transport,
+    xdsBootstrapOption,
+    xds: resolveXdsTarget(check, transport.target, xdsBootstrapOption),
     ...resolveConnection(check, raw, transport.loadBalancing),
     timeoutMs: check.number('timeoutMs', raw.timeoutMs, CLIENT_DEFAULTS.timeoutMs, TIMEOUT),
     maxMessageBytes,
@@ -91,6 +95,7 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
     seen.add(name);
     return resolveClient(new OptionChecks(`clients[${String(i)}] ('${name}')`), mergeDefaults(defaults, own), requireMtls, cache);
   });
+  sameXdsBootstrap(clients);
   if (expectedNames) {
     const missing = expectedNames.filter((n) => !seen.has(n));
     const extra = [...seen].filter((n) => !expectedNames.includes(n));
@@ -102,6 +107,17 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
     }
   }
   return Object.freeze({ clients: Object.freeze(clients), requireMtls, contextExtraKeys: Object.freeze([...(extraKeys as string[])]) });
+}
+
+/** grpc-js-xds has one bootstrap per process: clients that give their own must agree. */
+function sameXdsBootstrap(clients: readonly ResolvedClientOptions[]): void {
+  const own = clients.filter((c) => c.xds?.source === 'xds.bootstrap');
+  const other = own.find((c) => c.xds!.text !== own[0]!.xds!.text);
+  if (other) {
+    throw new MeshConfigError(
+      `client '${other.name}'.xds.bootstrap differs from client '${own[0]!.name}''s: the xDS bootstrap is process-wide in @grpc/grpc-js-xds, every client must use the same one`,
+    );
+  }
 }
 
 /** Validates a per-call `retry` override over the method's policy. Throws MeshConfigError. */
@@ -120,6 +136,7 @@ export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPa
     const problem = targetProblem(target);
     if (problem) check.fail('target', problem, target);
   }
+  const xds = raw.target === undefined ? current.xds : resolveXdsTarget(check, target, current.xdsBootstrapOption);
   // a partial retry patch applies over the client's current policy
   const newRetry = resolveRetry(check, raw.retry, current.retry);
   const methods = raw.methods ?? (raw.retry === undefined ? undefined : current.methodOptions);
@@ -127,6 +144,7 @@ export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPa
     ...current,
     timeoutMs: check.number('timeoutMs', raw.timeoutMs, current.timeoutMs, TIMEOUT),
     target,
+    xds,
     poolSize: resolvePoolSize(check, raw.pool, current.poolSize),
     retry: newRetry,
     breaker: raw.breaker === undefined ? current.breaker : resolveBreaker(check, raw.breaker),

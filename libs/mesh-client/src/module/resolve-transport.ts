@@ -49,9 +49,6 @@ export function resolveTransport(check: OptionChecks, raw: Record<string, unknow
   const target = check.nonEmptyString('target', raw.target);
   const problem = targetProblem(target);
   if (problem) check.fail('target', problem, target);
-  if (target.startsWith('xds:')) {
-    check.fail('target', 'is an xDS target, which needs @grpc/grpc-js-xds; this version does not support xDS yet (use dns:/// or ipv4: targets)', target);
-  }
   const insecure = check.boolean('insecure', raw.insecure, CLIENT_DEFAULTS.insecure);
   if (insecure && raw.tls !== undefined) check.fail('insecure', 'cannot be true together with tls (choose one)', insecure);
   if (!insecure && raw.tls === undefined) check.fail('tls', 'is required unless insecure: true (plaintext) is set explicitly', undefined);

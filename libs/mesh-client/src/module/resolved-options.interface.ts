@@ -2,6 +2,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { TlsMaterial } from '../security/tls-credentials.js';
+import type { XdsBootstrap } from '../xds/xds-bootstrap.js';
 import type { MeshClientOptions, MeshTlsOptions, MetadataSource, MethodPolicy } from './mesh-client-options.interface.js';
 
 /** A method's policy after validation, its retry policy resolved over the client's. */
@@ -22,6 +23,10 @@ export interface ResolvedClientOptions {
   /** The TLS files, read and checked at start. */
   readonly tlsMaterial: TlsMaterial | undefined;
   readonly insecure: boolean;
+  /** The xDS bootstrap of an `xds:///` target (checked at start); undefined for other targets. */
+  readonly xds: XdsBootstrap | undefined;
+  /** `xds.bootstrap` as given, kept for `update({ target })` to an xds target. */
+  readonly xdsBootstrapOption: unknown;
   readonly timeoutMs: number;
   readonly maxMessageBytes: number;
   readonly retry: ResolvedRetryPolicy | false;

@@ -21,9 +21,10 @@ export interface ServerEndpoint {
 
 /** Parses host and port out of a simple target ('host:port', 'dns:///host:port'). */
 export function endpointOf(target: string): ServerEndpoint {
-  const bare = target.replace(/^dns:(\/\/[^/]*\/)?/, '');
+  const bare = target.replace(/^(?:dns|xds):(\/\/[^/]*\/)?/, '');
   const m = /^(\[[^\]]+\]|[^:,]+):(\d+)$/.exec(bare);
-  return m ? { address: m[1]!, port: Number(m[2]) } : { address: target, port: undefined };
+  if (m) return { address: m[1]!, port: Number(m[2]) };
+  return target.startsWith('xds:') ? { address: bare, port: undefined } : { address: target, port: undefined };
 }
 
 /**

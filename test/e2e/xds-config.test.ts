@@ -1,0 +1,89 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Test } from '@nestjs/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MeshClientModule, MeshConfigError, type MeshClientOptions, type MeshModuleOptions } from '@datapunk/mesh-client';
+import { echoProto } from '../support/protos.js';
+
+const BOOTSTRAP = { xds_servers: [{ server_uri: '127.0.0.1:1', channel_creds: [{ type: 'insecure' }] }], node: { id: 'config-test' } };
+const dir = mkdtempSync(join(tmpdir(), 'mesh-xds-'));
+const client = (extra: Record<string, unknown> = {}): MeshClientOptions =>
+  ({ name: 'inventory', target: 'xds:///inventory', proto: echoProto, insecure: true, ...extra }) as MeshClientOptions;
+
+/** The error module start fails with (these tests never get as far as creating a channel). */
+async function startError(options: unknown): Promise<unknown> {
+  return Test.createTestingModule({ imports: [MeshClientModule.forRoot(options as MeshModuleOptions)] })
+    .compile()
+    .then(
+      async (m) => {
+        await m.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+}
+
+describe('xds:/// options are checked at start', () => {
+  const saved = { file: process.env.GRPC_XDS_BOOTSTRAP, config: process.env.GRPC_XDS_BOOTSTRAP_CONFIG };
+  beforeEach(() => {
+    delete process.env.GRPC_XDS_BOOTSTRAP;
+    delete process.env.GRPC_XDS_BOOTSTRAP_CONFIG;
+  });
+  afterEach(() => {
+    for (const [key, value] of [['GRPC_XDS_BOOTSTRAP', saved.file], ['GRPC_XDS_BOOTSTRAP_CONFIG', saved.config]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  const notJson = join(dir, 'not-json.json');
+  writeFileSync(notJson, 'xds_servers: nope');
+  it.each<[string, () => unknown, RegExp]>([
+    ['no bootstrap anywhere', () => ({ clients: [client()] }), /clients\[0\] \('inventory'\)\.target is an xDS target but no xDS bootstrap was given: set GRPC_XDS_BOOTSTRAP \(a file\) or GRPC_XDS_BOOTSTRAP_CONFIG/],
+    ['bootstrap text that is not JSON', () => ({ clients: [client({ xds: { bootstrap: '{ nope' } })] }), /\('inventory'\)\.xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON/],
+    ['bootstrap without servers', () => ({ clients: [client({ xds: { bootstrap: { node: { id: 'x' } } } })] }), /\.xds\.bootstrap the xDS bootstrap from xds\.bootstrap needs xds_servers: \[\{ server_uri, channel_creds \}\]/],
+    ['bootstrap file that does not exist', () => ({ clients: [client({ xds: { bootstrap: join(dir, 'missing.json') } })] }), /\.xds\.bootstrap cannot read the xDS bootstrap file '.*missing\.json': ENOENT/],
+    ['bootstrap file that is not JSON', () => ({ clients: [client({ xds: { bootstrap: notJson } })] }), /xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON/],
+    ['bootstrap of the wrong type', () => ({ clients: [client({ xds: { bootstrap: 42 } })] }), /\.xds\.bootstrap must be a bootstrap object, its JSON text or the path of a bootstrap file/],
+    ['unknown key under xds', () => ({ clients: [client({ xds: { bootstarp: BOOTSTRAP } })] }), /\('inventory'\)\.xds.*bootstarp/],
+    [
+      'GRPC_XDS_BOOTSTRAP that is not JSON',
+      () => {
+        process.env.GRPC_XDS_BOOTSTRAP = notJson;
+        return { clients: [client()] };
+      },
+      /\.target the xDS bootstrap from GRPC_XDS_BOOTSTRAP is not valid JSON/,
+    ],
+    [
+      'an option while GRPC_XDS_BOOTSTRAP is set',
+      () => {
+        process.env.GRPC_XDS_BOOTSTRAP = join(dir, 'elsewhere.json');
+        return { clients: [client({ xds: { bootstrap: BOOTSTRAP } })] };
+      },
+      /\.xds\.bootstrap conflicts with GRPC_XDS_BOOTSTRAP, set in the environment: the xDS bootstrap is process-wide in @grpc\/grpc-js-xds/,
+    ],
+    [
+      'an option that differs from the bootstrap already in use',
+      () => {
+        process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({ ...BOOTSTRAP, node: { id: 'other' } });
+        return { clients: [client({ xds: { bootstrap: BOOTSTRAP } })] };
+      },
+      /\.xds\.bootstrap differs from the xDS bootstrap already in use in this process \(GRPC_XDS_BOOTSTRAP_CONFIG\)/,
+    ],
+    [
+      'two clients with different bootstraps',
+      () => ({ clients: [client({ xds: { bootstrap: BOOTSTRAP } }), client({ name: 'orders', xds: { bootstrap: { ...BOOTSTRAP, node: { id: 'other' } } } })] }),
+      /client 'orders'\.xds\.bootstrap differs from client 'inventory''s: the xDS bootstrap is process-wide/,
+    ],
+  ])('%s', async (_, options, message) => {
+    const error = await startError(options());
+    expect(error).toBeInstanceOf(MeshConfigError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('xds options under defaults do not bother clients with other targets', async () => {
+    const error = await startError({ defaults: { xds: { bootstrap: BOOTSTRAP } }, clients: [client({ target: '127.0.0.1:50051' })] });
+    expect(error).toBeUndefined();
+  });
+});
