@@ -166,6 +166,18 @@ describe('xds:/// targets through an in-test xDS control plane (@grpc/grpc-js-xd
     expect(a.lastPeerSan).toContain(CLIENT_ID);
   });
 
+  it('update({ target }) moves a running client onto an xds target and back', async () => {
+    const [direct, meshed] = [await start(), await start()];
+    plane.serve('echo-moved', [meshed.port]);
+    const { echo } = await app(echoClient(direct.target, { xds: { bootstrap: plane.bootstrap } }));
+    await lastValueFrom(echo.unary('Unary', {}));
+    echo.update({ target: 'xds:///echo-moved' });
+    await lastValueFrom(echo.unary('Unary', {}));
+    echo.update({ target: direct.target });
+    await lastValueFrom(echo.unary('Unary', {}));
+    expect([direct.calls.length, meshed.calls.length]).toEqual([2, 1]);
+  });
+
   it('closing the app ends its xDS subscriptions (the control plane sees the ADS stream go)', async () => {
     const a = await start();
     plane.serve('echo-close', [a.port]);
