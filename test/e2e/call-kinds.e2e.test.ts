@@ -75,6 +75,19 @@ describe('all four call kinds over real grpc-js', () => {
     expect(Object.keys(svc).sort()).toEqual(['Bidi', 'ClientStream', 'ServerStream', 'Unary', 'bidi', 'clientStream', 'serverStream', 'unary']);
   });
 
+  it("leaves the process's Error.stackTraceLimit as it was (calls start without grpc-js's caller stack)", async () => {
+    const before = Error.stackTraceLimit;
+    Error.stackTraceLimit = 17;
+    try {
+      await lastValueFrom(echo.unary('Unary', { message: 'x' }));
+      await lastValueFrom(echo.bidiStream('Bidi', of({ message: 'y' })).pipe(toArray()));
+      expect(Error.stackTraceLimit).toBe(17);
+      expect(new Error('probe').stack!.split('\n').length).toBeGreaterThan(1);
+    } finally {
+      Error.stackTraceLimit = before;
+    }
+  });
+
   it('is cold: nothing is sent before subscription, each subscription is one call', async () => {
     const before = server.calls.length;
     const call$ = echo.unary('Unary', { message: 'cold' });

@@ -2,6 +2,7 @@ import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeshClientRegistry, type MeshClient } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
 import type { TestingModule } from '@nestjs/testing';
@@ -39,6 +40,21 @@ describe('connections and scale-out', () => {
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((a) => a.close()));
     await Promise.all(servers.splice(0).map((s) => s.stop()));
+  });
+
+  it("compression: 'gzip' shrinks requests on the wire; the default sends them as they are", async () => {
+    const server = await start();
+    const message = 'mesh '.repeat(40_000); // 200 kB, very compressible
+    const sent: Record<string, number> = {};
+    for (const compression of ['identity', 'gzip'] as const) {
+      const proxy = await new TcpProxy(server.port).start();
+      const echo = await app({ clients: [echoClient(proxy.target, { compression })] });
+      expect((await lastValueFrom(echo.unary<EchoRequest, EchoReply>('Unary', { message }))).message).toBe(message);
+      sent[compression] = proxy.bytesFromClients;
+      await proxy.stop();
+    }
+    expect(sent.identity).toBeGreaterThan(200_000);
+    expect(sent.gzip).toBeLessThan(20_000);
   });
 
   it('pool.size 4: the server sees 4 distinct connections, 1,000 calls spread over them evenly', async () => {

@@ -10,6 +10,8 @@ export class TcpProxy extends EventEmitter {
   private readonly sockets = new Set<Socket>();
   port = 0;
   opened = 0;
+  /** Bytes the clients sent through the proxy (what went on the wire towards the server). */
+  bytesFromClients = 0;
   /** While true, new connections are accepted but nothing is forwarded either way (a blackhole). */
   blackhole = false;
 
@@ -71,6 +73,7 @@ export class TcpProxy extends EventEmitter {
       return;
     }
     const backend = createConnection({ host: '127.0.0.1', port: this.backendPort });
+    client.on('data', (chunk: Buffer) => (this.bytesFromClients += chunk.length));
     client.pipe(backend).pipe(client);
     const close = (): void => {
       client.destroy();

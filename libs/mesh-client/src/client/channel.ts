@@ -14,9 +14,10 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
     // Each client owns its connections: closing it really closes them, and no other client's
     // options leak into them through grpc-js's process-wide subchannel pool.
     'grpc.use_local_subchannel_pool': 1,
-    'grpc.default_compression_algorithm': COMPRESSION[options.compression],
     'grpc.client_idle_timeout_ms': options.idleTimeoutMs,
   };
+  // Set only when compressing: with the option present grpc-js builds a costlier filter per call.
+  if (options.compression !== 'identity') channel['grpc.default_compression_algorithm'] = COMPRESSION[options.compression];
   // For xds targets the control plane's clusters decide load balancing and outlier detection.
   if (options.loadBalancing === 'round_robin' && !options.xds) {
     const policy = options.outlierDetection
