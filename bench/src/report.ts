@@ -17,6 +17,8 @@ export interface UnaryRow {
 export interface Report {
   machine: { cores: number; cpu: string; node: string };
   date: string;
+  /** Wall time of the whole run (measurements, not the build), seconds. */
+  elapsedS?: number;
   rounds: number;
   roundMs: number;
   unary: UnaryRow[];
@@ -36,7 +38,7 @@ export function markdown(r: Report): string {
   const lines = [
     `# Benchmark results`,
     '',
-    `${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, ${r.date}. Medians of ${String(r.rounds)} rounds of ${String(r.roundMs)} ms, contenders alternated; every ratio is against raw grpc-js in the same round.`,
+    `${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, ${r.date}. Medians of ${String(r.rounds)} rounds of ${String(r.roundMs)} ms, contenders alternated; every ratio is against raw grpc-js in the same round.${r.elapsedS === undefined ? '' : ` The run took ${String(Math.round(r.elapsedS))} s.`}`,
     '',
     '## Unary, 100-byte payload',
     '',

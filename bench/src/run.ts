@@ -14,7 +14,8 @@ const arg = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const ROUNDS = arg('rounds', 3);
-const ROUND_MS = arg('round-ms', 2000);
+const ROUND_MS = arg('round-ms', 1500);
+const STARTED = performance.now();
 const HEAP_CALLS = arg('heap-calls', 1_000_000);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -27,7 +28,7 @@ async function startServer(): Promise<{ target: string; stop: () => void }> {
 /** Alternates the contenders round by round (A B A B); returns per-contender rounds. */
 async function compare(contenders: Contender[], concurrency: number): Promise<Map<string, RoundResult[]>> {
   const results = new Map<string, RoundResult[]>(contenders.map((c) => [c.name, []]));
-  for (const c of contenders) await c.around(() => timedRound(() => c.unary(), concurrency, 500)); // warm-up
+  for (const c of contenders) await c.around(() => timedRound(() => c.unary(), concurrency, 300)); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? contenders : [...contenders].reverse();
     for (const c of order) results.get(c.name)!.push(await c.around(() => timedRound(() => c.unary(), concurrency, ROUND_MS)));
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
 
   for (const c of contenders) await c.close();
   server.stop();
+  report.elapsedS = (performance.now() - STARTED) / 1000;
   writeReport(report);
 }
 
@@ -106,6 +108,10 @@ async function measureRejection(target: string, raw: Contender & { client: Clien
   const servedBefore = await serverCount(raw.client);
   const socketsBefore = sockets();
   const samples = new Float64Array(100_000);
+  // warm-up, as for every other measurement
+  await open.around(async () => {
+    for (let i = 0; i < 10_000; i++) await lastValueFrom(open.mesh.unary('Unary', REQUEST)).catch(() => undefined);
+  });
   await open.around(async () => {
     for (let i = 0; i < samples.length; i++) {
       const s = performance.now();

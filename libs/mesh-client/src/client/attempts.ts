@@ -1,8 +1,9 @@
-import type { ClientReadableStream, ClientWritableStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import type { Client, ClientReadableStream, ClientWritableStream, Metadata, ServiceError } from '@grpc/grpc-js';
 import { connectivityState, status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { localError, toMeshError } from '../errors/to-mesh-error.js';
+import { withoutStackTrace } from '../errors/without-stack-trace.js';
 import type { ChannelLease, ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 
@@ -84,52 +85,47 @@ function connectTimer(lease: ChannelLease, subscriber: Subscriber<unknown>, a: A
   }, ms);
 }
 
+/** Starts the grpc-js call of one attempt and wires its responses to `subscriber`. */
+function startCall<T>(channel: Client, a: Attempt, subscriber: Subscriber<T>, state: WireState): { cancel(): void } {
+  const { path, serialize, deserialize } = a.method;
+  const options = { deadline: a.deadline };
+  switch (a.method.kind) {
+    case 'unary':
+      return channel.makeUnaryRequest(path, serialize, deserialize, a.request, a.metadata, options, settle(subscriber, a, state));
+    case 'server-stream': {
+      const stream = channel.makeServerStreamRequest(path, serialize, deserialize, a.request, a.metadata, options);
+      pipeResponses(stream, subscriber, a, state);
+      return stream;
+    }
+    case 'client-stream':
+      return channel.makeClientStreamRequest(path, serialize, deserialize, a.metadata, options, settle(subscriber, a, state));
+    case 'bidi': {
+      const stream = channel.makeBidiStreamRequest(path, serialize, deserialize, a.metadata, options);
+      pipeResponses(stream, subscriber, a, state);
+      return stream;
+    }
+  }
+}
+
 /**
  * One attempt as a cold Observable. Unsubscribing before the call ended cancels it on the wire;
  * grpc-js's own CANCELLED report of that arrives after the subscriber closed and is dropped.
  */
 export function attempt$<T>(a: Attempt): Observable<T> {
-  const { path, serialize, deserialize, kind } = a.method;
-  const options = { deadline: a.deadline };
+  const kind = a.method.kind;
   return new Observable<T>((subscriber) => {
     const lease = a.channels.acquire();
     const channel = lease.client;
     const timer = connectTimer(lease, subscriber as Subscriber<unknown>, a);
     const state: WireState = { ended: false };
     let call: { cancel(): void } | undefined;
-    // grpc-js captures a stack trace per call (`new Error()` in makeXRequest) only to append it to
-    // its error stacks. Through this library it always points into this function, never at the
-    // caller, and capturing it cost about a tenth of a call's CPU in the benchmarks: skip it.
-    const stackLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
     try {
-      switch (kind) {
-        case 'unary':
-          call = channel.makeUnaryRequest(path, serialize, deserialize, a.request, a.metadata, options, settle(subscriber, a, state));
-          break;
-        case 'server-stream': {
-          const stream = channel.makeServerStreamRequest(path, serialize, deserialize, a.request, a.metadata, options);
-          pipeResponses(stream, subscriber, a, state);
-          call = stream;
-          break;
-        }
-        case 'client-stream': {
-          const stream = channel.makeClientStreamRequest(path, serialize, deserialize, a.metadata, options, settle(subscriber, a, state));
-          call = stream;
-          break;
-        }
-        case 'bidi': {
-          const stream = channel.makeBidiStreamRequest(path, serialize, deserialize, a.metadata, options);
-          pipeResponses(stream, subscriber, a, state);
-          call = stream;
-          break;
-        }
-      }
+      // grpc-js records a caller stack per call only to decorate its errors; here it would always
+      // point into this function, never at the caller.
+      call = withoutStackTrace(() => startCall(channel, a, subscriber, state));
     } catch (error) {
       state.ended = true;
       subscriber.error(localError(a.method.site, Status.UNAVAILABLE, `grpc-js refused to start the call: ${describeThrown(error)}`, { attempts: a.attempt, cause: error }));
-    } finally {
-      Error.stackTraceLimit = stackLimit;
     }
     if (call && (kind === 'client-stream' || kind === 'bidi')) pipeRequests(call as ClientWritableStream<unknown>, subscriber as Subscriber<unknown>, a);
     return () => {

@@ -2,6 +2,7 @@ import { status as Status, type Metadata } from '@grpc/grpc-js';
 import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
 import { localError } from '../errors/to-mesh-error.js';
+import { withoutStackTrace } from '../errors/without-stack-trace.js';
 import { outcomeOf, type CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { ReplayableRequests } from '../resilience/replayable-requests.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
@@ -83,7 +84,9 @@ class AttemptLoop<T> implements Observer<T>, RetryDecisionInput {
     const { plan, breaker } = this;
     if (breaker && !breaker.tryAcquire()) {
       const details = `circuit breaker of client '${plan.method.site.client}' is open; the call was not sent`;
-      this.subscriber.error(localError(plan.method.site, Status.UNAVAILABLE, details, { category: 'circuit-open', retryable: true, attempts: this.attempts }));
+      // a rejection is the fast path of an outage: its stack would only show RxJS and this loop
+      const error = withoutStackTrace(() => localError(plan.method.site, Status.UNAVAILABLE, details, { category: 'circuit-open', retryable: true, attempts: this.attempts }));
+      this.subscriber.error(error);
       return;
     }
     this.attempts++;
