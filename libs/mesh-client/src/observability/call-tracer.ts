@@ -34,7 +34,8 @@ export function endpointOf(target: string): ServerEndpoint {
  */
 export class CallTracer {
   private readonly tracer: Tracer;
-  private readonly attributes = new WeakMap<ObservedMethod, Attributes>();
+  /** Span name and start attributes of each method, built once. */
+  private readonly starts = new WeakMap<ObservedMethod, { name: string; attributes: Attributes }>();
 
   constructor(private readonly mode: SemconvMode, private readonly endpoint: ServerEndpoint, version = '0.1.0') {
     this.tracer = trace.getTracer(TRACER, version);
@@ -47,19 +48,19 @@ export class CallTracer {
   start(method: ObservedMethod, traceparent: string | undefined): { span: Span; ctx: Context | undefined } {
     let parent = context.active();
     if (traceparent && !trace.getSpan(parent)) parent = propagation.extract(ROOT_CONTEXT, { traceparent }, getter);
-    const { service, method: name } = method.site;
-    const span = this.tracer.startSpan(`${service}/${name}`, { kind: SpanKind.CLIENT, attributes: this.attributesOf(method) }, parent);
+    const { name, attributes } = this.startOf(method);
+    const span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
     return { span, ctx: isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined };
   }
 
-  /** The start attributes of a method's spans, built once. */
-  private attributesOf(method: ObservedMethod): Attributes {
-    let attributes = this.attributes.get(method);
-    if (!attributes) {
-      attributes = this.buildAttributes(method);
-      this.attributes.set(method, attributes);
+  /** The span name and start attributes of a method's spans, built once. */
+  private startOf(method: ObservedMethod): { name: string; attributes: Attributes } {
+    let start = this.starts.get(method);
+    if (!start) {
+      start = { name: `${method.site.service}/${method.site.method}`, attributes: this.buildAttributes(method) };
+      this.starts.set(method, start);
     }
-    return attributes;
+    return start;
   }
 
   private buildAttributes(method: ObservedMethod): Attributes {
