@@ -118,10 +118,10 @@ export class CallPipeline {
           connectTimeoutMs: policy.options.connectTimeoutMs,
           policy,
           deps: this.deps,
-          onRetry: obs?.onRetry,
+          retries: obs,
         };
         if (!obs) return void resilientCall$<T>(plan).subscribe(subscriber);
-        subscriber.add(resilientCall$<T>(plan).subscribe(observed(subscriber, obs)));
+        subscriber.add(resilientCall$<T>(plan).subscribe(new ObservedCall(subscriber, obs)));
       };
       if (!policy.metadata.isDynamic) start(undefined);
       else startDynamic(policy, security, method, start, fail);
@@ -129,21 +129,27 @@ export class CallPipeline {
   }
 }
 
-function observed<T>(subscriber: Subscriber<T>, obs: CallObservation): Partial<Observer<T>> {
-  return {
-    next: (value) => {
-      obs.received();
-      subscriber.next(value);
-    },
-    error: (error: unknown) => {
-      obs.end(error);
-      subscriber.error(error);
-    },
-    complete: () => {
-      obs.end();
-      subscriber.complete();
-    },
-  };
+/** Passes a call's events to its subscriber, telling its telemetry first. */
+class ObservedCall<T> implements Observer<T> {
+  constructor(
+    private readonly subscriber: Subscriber<T>,
+    private readonly obs: CallObservation,
+  ) {}
+
+  next(value: T): void {
+    this.obs.received();
+    this.subscriber.next(value);
+  }
+
+  error(error: unknown): void {
+    this.obs.end(error);
+    this.subscriber.error(error);
+  }
+
+  complete(): void {
+    this.obs.end();
+    this.subscriber.complete();
+  }
 }
 
 function startDynamic(

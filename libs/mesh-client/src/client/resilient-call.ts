@@ -31,7 +31,8 @@ export interface CallPlan {
   readonly idempotent: boolean;
   readonly policy: PipelinePolicy;
   readonly deps: PipelineDeps;
-  readonly onRetry?: (event: RetryEvent) => void;
+  /** Told of every retry (the call's telemetry). */
+  readonly retries?: { onRetry(event: RetryEvent): void };
 }
 
 /**
@@ -119,7 +120,7 @@ class AttemptLoop<T> implements Observer<T>, RetryDecisionInput {
     const next = this.attempts < this.policy.maxAttempts ? retryDecision(error, this, this.backoffN + 1) : undefined;
     if (!next) return this.subscriber.error(error);
     this.backoffN = next.pushback ? 0 : this.backoffN + 1;
-    this.plan.onRetry?.({ attempt: this.attempts, error: error as never, delayMs: next.delayMs, pushback: next.pushback });
+    this.plan.retries?.onRetry({ attempt: this.attempts, error: error as never, delayMs: next.delayMs, pushback: next.pushback });
     this.timer = setTimeout(() => this.attempt(), next.delayMs);
   }
 

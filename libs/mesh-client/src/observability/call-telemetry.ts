@@ -44,11 +44,11 @@ export class CallObservation {
     if (this.series) this.series.counts.received++;
   }
 
-  /** Records a retry (bound: hand it to the retry operator as is). */
-  readonly onRetry = (event: RetryEvent): void => {
+  /** Records a retry. */
+  onRetry(event: RetryEvent): void {
     if (this.series) bump(this.series.counts.retried, event.error.codeName);
     if (this.span) this.tracer!.retry(this.span, event);
-  };
+  }
 
   /** The final outcome: success (no error) or the error the subscriber got. */
   end(error?: unknown): void {
