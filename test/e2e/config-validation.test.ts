@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
-import { MeshClientModule, MeshClientRegistry, MeshConfigError, loadProtoFiles, type MeshClientOptions, type MeshModuleOptions } from '@datapunk/mesh-client';
+import { MeshClientModule, MeshClientRegistry, MeshConfigError, loadProtoFiles, type MeshClientOptions } from '@datapunk/mesh-client';
 import { ECHO_PROTO, echoProto } from '../support/protos.js';
+import { moduleStartError } from '../support/test-app.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mesh-proto-'));
 const BROKEN = join(dir, 'broken.proto');
@@ -14,17 +15,6 @@ writeFileSync(BROKEN, 'syntax = "proto3";\npackage x;\nservice Oops { rpc A (Nop
 const good = (extra: Record<string, unknown> = {}): MeshClientOptions =>
   ({ name: 'inventory', target: '127.0.0.1:50051', proto: echoProto, insecure: true, ...extra }) as MeshClientOptions;
 
-async function compileError(options: unknown): Promise<unknown> {
-  return Test.createTestingModule({ imports: [MeshClientModule.forRoot(options as MeshModuleOptions)] })
-    .compile()
-    .then(
-      async (m) => {
-        await m.close();
-        return undefined;
-      },
-      (e: unknown) => e,
-    );
-}
 
 describe('option validation fails module start with MeshConfigError naming client and field', () => {
   it.each<[string, unknown, RegExp]>([
@@ -68,13 +58,13 @@ describe('option validation fails module start with MeshConfigError naming clien
     ['drainTimeoutMs', { clients: [good({ drainTimeoutMs: -1 })] }, /\.drainTimeoutMs must be an integer >= 0/],
     ['defaults apply and are checked', { defaults: { timeoutMs: -3 }, clients: [good()] }, /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got -3/],
   ])('%s', async (_label, options, message) => {
-    const error = await compileError(options);
+    const error = await moduleStartError(options);
     expect(error).toBeInstanceOf(MeshConfigError);
     expect((error as Error).message).toMatch(message);
   });
 
   it('never prints key material of a bad tls option', async () => {
-    const error = await compileError({ clients: [good({ insecure: false, tls: { ca: 'ca.pem', cert: 'c.pem', key: 12345 } })] });
+    const error = await moduleStartError({ clients: [good({ insecure: false, tls: { ca: 'ca.pem', cert: 'c.pem', key: 12345 } })] });
     expect((error as Error).message).toMatch(/tls\.key must be a file path or PEM/);
     expect((error as Error).message).not.toContain('12345');
   });

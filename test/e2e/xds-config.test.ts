@@ -1,28 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Test } from '@nestjs/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MeshClientModule, MeshConfigError, type MeshClientOptions, type MeshModuleOptions } from '@datapunk/mesh-client';
+import { MeshConfigError, type MeshClientOptions } from '@datapunk/mesh-client';
 import { echoProto } from '../support/protos.js';
+import { moduleStartError } from '../support/test-app.js';
 
 const BOOTSTRAP = { xds_servers: [{ server_uri: '127.0.0.1:1', channel_creds: [{ type: 'insecure' }] }], node: { id: 'config-test' } };
 const dir = mkdtempSync(join(tmpdir(), 'mesh-xds-'));
 const client = (extra: Record<string, unknown> = {}): MeshClientOptions =>
   ({ name: 'inventory', target: 'xds:///inventory', proto: echoProto, insecure: true, ...extra }) as MeshClientOptions;
-
-/** The error module start fails with (these tests never get as far as creating a channel). */
-async function startError(options: unknown): Promise<unknown> {
-  return Test.createTestingModule({ imports: [MeshClientModule.forRoot(options as MeshModuleOptions)] })
-    .compile()
-    .then(
-      async (m) => {
-        await m.close();
-        return undefined;
-      },
-      (e: unknown) => e,
-    );
-}
 
 describe('xds:/// options are checked at start', () => {
   const saved = { file: process.env.GRPC_XDS_BOOTSTRAP, config: process.env.GRPC_XDS_BOOTSTRAP_CONFIG };
@@ -77,13 +64,13 @@ describe('xds:/// options are checked at start', () => {
       /client 'orders'\.xds\.bootstrap differs from client 'inventory''s: the xDS bootstrap is process-wide/,
     ],
   ])('%s', async (_, options, message) => {
-    const error = await startError(options());
+    const error = await moduleStartError(options());
     expect(error).toBeInstanceOf(MeshConfigError);
     expect((error as Error).message).toMatch(message);
   });
 
   it('xds options under defaults do not bother clients with other targets', async () => {
-    const error = await startError({ defaults: { xds: { bootstrap: BOOTSTRAP } }, clients: [client({ target: '127.0.0.1:50051' })] });
+    const error = await moduleStartError({ defaults: { xds: { bootstrap: BOOTSTRAP } }, clients: [client({ target: '127.0.0.1:50051' })] });
     expect(error).toBeUndefined();
   });
 });

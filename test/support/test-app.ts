@@ -19,6 +19,19 @@ export async function createTestApp(options: MeshModuleOptions, extraImports: un
   return moduleRef;
 }
 
+/** The error the module fails to compile with for `options`, or undefined when it compiles. */
+export async function moduleStartError(options: unknown): Promise<unknown> {
+  return Test.createTestingModule({ imports: [MeshClientModule.forRoot(options as MeshModuleOptions)] })
+    .compile()
+    .then(
+      async (m) => {
+        await m.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+}
+
 /** What `useEchoApp` hands its tests (filled in beforeAll). */
 export interface EchoApp {
   server: EchoServer;
