@@ -69,6 +69,12 @@ describe('xds:/// options are checked at start', () => {
     expect((error as Error).message).toMatch(message);
   });
 
+  it('a bootstrap that is not JSON is not quoted in the error (it may hold credentials)', async () => {
+    const error = await moduleStartError({ clients: [client({ xds: { bootstrap: '{ "call_creds": sekrit-token-123' } })] });
+    expect((error as Error).message).toMatch(/xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON$/);
+    expect((error as Error).message).not.toContain('sekrit');
+  });
+
   it('xds options under defaults do not bother clients with other targets', async () => {
     const error = await moduleStartError({ defaults: { xds: { bootstrap: BOOTSTRAP } }, clients: [client({ target: '127.0.0.1:50051' })] });
     expect(error).toBeUndefined();

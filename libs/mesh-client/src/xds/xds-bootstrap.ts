@@ -38,8 +38,9 @@ function check(text: string, source: string, field: string): XdsBootstrap {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (error) {
-    throw new XdsBootstrapError(field, `the xDS bootstrap from ${source} is not valid JSON (${(error as Error).message})`);
+  } catch {
+    // JSON.parse's message quotes the text, which may hold credentials: say where, not what
+    throw new XdsBootstrapError(field, `the xDS bootstrap from ${source} is not valid JSON`);
   }
   const servers = (parsed as { xds_servers?: unknown } | null)?.xds_servers;
   const first = Array.isArray(servers) ? (servers[0] as { server_uri?: unknown } | undefined) : undefined;
