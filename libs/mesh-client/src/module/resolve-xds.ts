@@ -3,9 +3,7 @@ import { XdsBootstrapError, findBootstrap, type XdsBootstrap } from '../xds/xds-
 import { XdsPackageMissingError, loadXdsPackage } from '../xds/xds-package.js';
 import type { OptionChecks } from './option-checks.js';
 import { show } from './option-checks.js';
-
-/** True for an `xds:///name` target. */
-export const isXdsTarget = (target: string): boolean => target.startsWith('xds:');
+import { isXdsTarget } from './target.js';
 
 /** Validates the `xds` options object (its shape only); returns its `bootstrap` as given. */
 export function resolveXdsOption(check: OptionChecks, raw: unknown): unknown {

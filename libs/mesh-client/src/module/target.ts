@@ -41,3 +41,24 @@ export function targetProblem(target: string): string | undefined {
   if (target.startsWith('xds:')) return XDS.test(target) ? undefined : expected;
   return hostPort(target) ? undefined : expected;
 }
+
+/** True for an `xds:///name` target. */
+export const isXdsTarget = (target: string): boolean => target.startsWith('xds:');
+
+/** Where a target points, for server.address / server.port and for probing a control plane. */
+export interface ServerEndpoint {
+  /** Host name or address as written (an IPv6 address keeps its brackets). */
+  readonly address: string;
+  readonly port: number | undefined;
+}
+
+/**
+ * Host and port of a simple target ('host:port', 'dns:///host:port', '[v6]:port'); an xds target
+ * gives its name; anything else (address lists, unix sockets) comes back whole, without a port.
+ */
+export function endpointOf(target: string): ServerEndpoint {
+  const bare = target.replace(/^(?:dns|xds):(\/\/[^/]*\/)?/, '');
+  const m = /^(\[[^\]]+\]|[^:,]+):(\d+)$/.exec(bare);
+  if (m) return { address: m[1]!, port: Number(m[2]) };
+  return { address: isXdsTarget(target) ? bare : target, port: undefined };
+}

@@ -4,6 +4,7 @@ import type { MeshClientError } from '../errors/mesh-client.error.js';
 import type { RetryEvent } from '../resilience/retry.operator.js';
 import type { ObservedMethod } from './mesh-metrics.js';
 import type { SemconvMode } from './semconv.js';
+import type { ServerEndpoint } from '../module/target.js';
 
 const TRACER = '@datapunk/mesh-client';
 
@@ -12,20 +13,6 @@ const getter = {
   get: (carrier: Record<string, string>, key: string) => carrier[key],
   keys: (carrier: Record<string, string>) => Object.keys(carrier),
 };
-
-/** Where a client connects, for server.address / server.port. */
-export interface ServerEndpoint {
-  readonly address: string;
-  readonly port: number | undefined;
-}
-
-/** Parses host and port out of a simple target ('host:port', 'dns:///host:port'). */
-export function endpointOf(target: string): ServerEndpoint {
-  const bare = target.replace(/^(?:dns|xds):(\/\/[^/]*\/)?/, '');
-  const m = /^(\[[^\]]+\]|[^:,]+):(\d+)$/.exec(bare);
-  if (m) return { address: m[1]!, port: Number(m[2]) };
-  return target.startsWith('xds:') ? { address: bare, port: undefined } : { address: target, port: undefined };
-}
 
 /**
  * CLIENT spans for mesh calls, through @opentelemetry/api only (no SDK here: without one the

@@ -1,15 +1,14 @@
 import { connect } from 'node:net';
+import { endpointOf } from '../module/target.js';
 
 /** Whether the xDS control plane accepts connections right now. */
 export type ControlPlaneState = 'reachable' | 'unreachable';
 
-/** host and port of a bootstrap `server_uri` ('host:port', 'dns:///host:port', '[v6]:port'), or a unix path. */
+/** Host and port of a bootstrap `server_uri` ('host:port', 'dns:///host:port', '[v6]:port'), or a unix path. */
 export function controlPlaneAddress(serverUri: string): { host: string; port: number } | { path: string } | undefined {
   if (serverUri.startsWith('unix:')) return { path: serverUri.replace(/^unix:(\/\/)?/, '') };
-  const bare = serverUri.replace(/^dns:(\/\/[^/]*\/)?/, '');
-  const m = /^(?:\[([^\]]+)\]|([^:/]+)):(\d{1,5})$/.exec(bare);
-  if (!m) return undefined;
-  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+  const { address, port } = endpointOf(serverUri);
+  return port === undefined ? undefined : { host: address.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /**

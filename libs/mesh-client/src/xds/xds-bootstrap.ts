@@ -79,7 +79,7 @@ export function findBootstrap(option: unknown, env: NodeJS.ProcessEnv = process.
   else if (typeof option === 'string' && option.trim() !== '') text = readText(option, field);
   else throw new XdsBootstrapError(field, 'must be a bootstrap object, its JSON text or the path of a bootstrap file');
   const bootstrap = check(text, field, field);
-  const canonical = JSON.stringify(JSON.parse(text));
+  const canonical = canonicalOf(text)!; // valid: check() parsed it
   if (file) throw new XdsBootstrapError(field, `conflicts with ${BOOTSTRAP_FILE_ENV}, set in the environment: the xDS bootstrap is process-wide in @grpc/grpc-js-xds, give it only once`);
   if (config && canonicalOf(config) !== canonical) {
     throw new XdsBootstrapError(field, `differs from the xDS bootstrap already in use in this process (${BOOTSTRAP_CONFIG_ENV}): it is process-wide in @grpc/grpc-js-xds, every client must use the same one`);
