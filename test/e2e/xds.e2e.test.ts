@@ -35,8 +35,7 @@ function backgroundLoad(client: MeshClient, concurrency: number) {
 
 describe('xds:/// targets through an in-test xDS control plane (@grpc/grpc-js-xds)', () => {
   const fx = useXdsFixture();
-  const { start, app } = fx;
-  const xdsClient = fx.xdsClient;
+  const { start, app, xdsClient } = fx;
 
   it('every call kind reaches the backends the control plane names, spread round robin', async () => {
     const [a, b] = [await start(), await start()];
