@@ -15,7 +15,6 @@ writeFileSync(BROKEN, 'syntax = "proto3";\npackage x;\nservice Oops { rpc A (Nop
 const good = (extra: Record<string, unknown> = {}): MeshClientOptions =>
   ({ name: 'inventory', target: '127.0.0.1:50051', proto: echoProto, insecure: true, ...extra }) as MeshClientOptions;
 
-
 describe('option validation fails module start with MeshConfigError naming client and field', () => {
   it.each<[string, unknown, RegExp]>([
     ['bad target', { clients: [good({ target: 'http://inventory' })] }, /clients\[0\] \('inventory'\)\.target must be 'host:port'.*got 'http:\/\/inventory'/],

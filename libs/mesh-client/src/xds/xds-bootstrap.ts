@@ -8,7 +8,7 @@ export const BOOTSTRAP_CONFIG_ENV = 'GRPC_XDS_BOOTSTRAP_CONFIG';
 export interface XdsBootstrap {
   /** Where it came from: 'xds.bootstrap', or the environment variable. */
   readonly source: string;
-  /** The JSON text; installed into the environment when it came from the option. */
+  /** The JSON text, normalised (compared between clients; installed when it came from the option). */
   readonly text: string;
   /** The first control plane server (`xds_servers[0].server_uri`). */
   readonly serverUri: string;
@@ -47,9 +47,10 @@ function check(text: string, source: string, field: string): XdsBootstrap {
   if (typeof first?.server_uri !== 'string' || first.server_uri === '') {
     throw new XdsBootstrapError(field, `the xDS bootstrap from ${source} needs xds_servers: [{ server_uri, channel_creds }] with at least one server`);
   }
-  return { source, text, serverUri: first.server_uri };
+  return { source, text: JSON.stringify(parsed), serverUri: first.server_uri };
 }
 
+/** The text in the normalised form `check` gives, or undefined when it is not JSON. */
 function canonicalOf(text: string): string | undefined {
   try {
     return JSON.stringify(JSON.parse(text));
@@ -79,12 +80,11 @@ export function findBootstrap(option: unknown, env: NodeJS.ProcessEnv = process.
   else if (typeof option === 'string' && option.trim() !== '') text = readText(option, field);
   else throw new XdsBootstrapError(field, 'must be a bootstrap object, its JSON text or the path of a bootstrap file');
   const bootstrap = check(text, field, field);
-  const canonical = canonicalOf(text)!; // valid: check() parsed it
   if (file) throw new XdsBootstrapError(field, `conflicts with ${BOOTSTRAP_FILE_ENV}, set in the environment: the xDS bootstrap is process-wide in @grpc/grpc-js-xds, give it only once`);
-  if (config && canonicalOf(config) !== canonical) {
+  if (config && canonicalOf(config) !== bootstrap.text) {
     throw new XdsBootstrapError(field, `differs from the xDS bootstrap already in use in this process (${BOOTSTRAP_CONFIG_ENV}): it is process-wide in @grpc/grpc-js-xds, every client must use the same one`);
   }
-  return { ...bootstrap, text: canonical };
+  return bootstrap;
 }
 
 /** Hands a bootstrap from the option to grpc-js-xds (through its standard variable), once. */
