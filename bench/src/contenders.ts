@@ -7,7 +7,7 @@ import { createChannel, createClientFactory } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { retryMiddleware } from 'nice-grpc-client-middleware-retry';
 import { Subject, lastValueFrom, type Observable } from 'rxjs';
-import { MeshClientModule, MeshClientRegistry, MeshContext, PROTO_LOADER_OPTIONS, type MeshClient, type MeshClientOptions } from '@datapunk/mesh-client';
+import { MeshClientModule, MeshClientRegistry, MeshContext, type MeshClient, type MeshClientOptions } from '@datapunk/mesh-client';
 import { ECHO_PROTO, REQUEST, echoService } from './proto.js';
 
 /** One way of calling the echo server. */
@@ -59,7 +59,7 @@ export async function meshContender(name: string, target: string, options: Parti
 
 /** Nest's own gRPC client. */
 export function nestProxyContender(target: string): Contender {
-  const proxy = new ClientGrpcProxy({ url: target, package: 'mesh.test', protoPath: ECHO_PROTO, loader: { ...PROTO_LOADER_OPTIONS } });
+  const proxy = new ClientGrpcProxy({ url: target, package: 'mesh.test', protoPath: ECHO_PROTO });
   const svc = proxy.getService<{ Unary(req: unknown): Observable<unknown> }>('Echo');
   return { name: 'Nest ClientGrpcProxy', unary: () => lastValueFrom(svc.Unary(REQUEST)), around: plain, close: async () => proxy.close() };
 }

@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadProtoFiles } from '@datapunk/mesh-client';
+import { loadSync } from '@grpc/proto-loader';
 
 /** The Echo service shared with the tests. */
 export const ECHO_PROTO = fileURLToPath(new URL('../../test/support/protos/echo.proto', import.meta.url));
-export const packageDefinition = loadProtoFiles(ECHO_PROTO);
+export const packageDefinition = loadSync(ECHO_PROTO);
 export const echoService = (loadPackageDefinition(packageDefinition) as unknown as { mesh: { test: { Echo: { service: ServiceDefinition } } } }).mesh.test.Echo
   .service;
 

@@ -46,7 +46,7 @@ describe('all four call kinds over real grpc-js', () => {
   });
 
   it('unary round-trips and works with lastValueFrom', async () => {
-    const res = await lastValueFrom(echo.unary<EchoRequest, EchoReply>('Unary', { message: 'hi', reply_bytes: 3 }));
+    const res = await lastValueFrom(echo.unary<EchoRequest, EchoReply>('Unary', { message: 'hi', replyBytes: 3 }));
     expect(res).toMatchObject({ message: 'hi', index: 0 });
     expect(res.payload).toEqual(Buffer.alloc(3, 7));
   });

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
-import { MeshClientModule, MeshClientRegistry, MeshConfigError, loadProtoFiles, type MeshClientOptions } from '@datapunk/mesh-client';
-import { ECHO_PROTO, echoProto } from '../support/protos.js';
+import { MeshClientModule, MeshClientRegistry, MeshConfigError, type MeshClientOptions } from '@datapunk/mesh-client';
+import { ECHO_PROTO, echoProto, loadServerProto } from '../support/protos.js';
 import { moduleStartError } from '../support/test-app.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mesh-proto-'));
@@ -78,7 +78,7 @@ describe('option validation fails module start with MeshConfigError naming clien
   });
 
   it('accepts a loaded package definition instead of a path', async () => {
-    const definition = loadProtoFiles(ECHO_PROTO);
+    const definition = loadServerProto(ECHO_PROTO);
     const moduleRef = await Test.createTestingModule({
       imports: [MeshClientModule.forRoot({ clients: [good({ proto: { definition, package: 'mesh.test', service: 'Echo' } })] })],
     }).compile();

@@ -15,7 +15,6 @@ import {
   MeshClientModule,
   MeshClientRegistry,
   MeshContext,
-  PROTO_LOADER_OPTIONS,
   isMeshClientError,
   type MeshClient,
   type MeshSecurityContext,
@@ -94,7 +93,7 @@ describe('security context propagation', () => {
     class RelayModule {}
     b = await NestFactory.createMicroservice(RelayModule, {
       transport: Transport.GRPC,
-      options: { url: `unix:${socket}`, package: 'mesh.test', protoPath: ECHO_PROTO, loader: { ...PROTO_LOADER_OPTIONS } },
+      options: { url: `unix:${socket}`, package: 'mesh.test', protoPath: ECHO_PROTO },
       logger: false,
     });
     await b.listen();

@@ -25,16 +25,16 @@ describe('message size limits', () => {
 
   const call = (client: string, req: EchoRequest) => lastValueFrom(app.get(MeshClientRegistry).get(client).unary<EchoRequest, EchoReply>('Unary', req));
 
-  it('a 5 MiB request fails with resource-exhausted naming the 4 MiB default limit', async () => {
+  it("a 5 MiB request is the caller's fault: invalid-request naming the 4 MiB default limit, nothing sent", async () => {
     const before = server.calls.length;
     const error = (await call('echo', { payload: Buffer.alloc(5 * MiB) }).catch((e: unknown) => e)) as MeshClientError;
-    expect(error.category).toBe('resource-exhausted');
+    expect(error).toMatchObject({ category: 'invalid-request', retryable: false, attempts: 0 });
     expect(error.message).toContain('maxMessageBytes=4194304');
     expect(server.calls.length).toBe(before);
   });
 
   it('a 5 MiB response fails with resource-exhausted naming the limit', async () => {
-    const error = (await call('echo', { reply_bytes: 5 * MiB }).catch((e: unknown) => e)) as MeshClientError;
+    const error = (await call('echo', { replyBytes: 5 * MiB }).catch((e: unknown) => e)) as MeshClientError;
     expect(error.category).toBe('resource-exhausted');
     expect(error.message).toContain('maxMessageBytes=4194304');
   });
@@ -42,7 +42,7 @@ describe('message size limits', () => {
   it('with maxMessageBytes 8 MiB both succeed', async () => {
     const sent = await call('big', { payload: Buffer.alloc(5 * MiB) });
     expect(sent.index).toBe(0);
-    const received = await call('big', { reply_bytes: 5 * MiB });
+    const received = await call('big', { replyBytes: 5 * MiB });
     expect(received.payload.length).toBe(5 * MiB);
   });
 });

@@ -13,8 +13,7 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import type { HealthImplementation } from 'grpc-health-check';
-import { loadProtoFiles } from '@datapunk/mesh-client';
-import { ECHO_PROTO, type EchoReply, type EchoRequest } from './protos.js';
+import { ECHO_PROTO, loadServerProto, type EchoReply, type ServerEchoRequest as EchoRequest } from './protos.js';
 
 /**
  * Server steering read from request metadata:
@@ -94,7 +93,7 @@ export class EchoServer extends EventEmitter {
     super();
     const limit = options.maxMessageBytes;
     this.server = new Server(limit ? { 'grpc.max_receive_message_length': limit, 'grpc.max_send_message_length': limit } : {});
-    const pkg = loadPackageDefinition(loadProtoFiles(ECHO_PROTO)) as unknown as { mesh: { test: { Echo: { service: ServiceDefinition } } } };
+    const pkg = loadPackageDefinition(loadServerProto(ECHO_PROTO)) as unknown as { mesh: { test: { Echo: { service: ServiceDefinition } } } };
     this.server.addService(pkg.mesh.test.Echo.service, {
       Unary: (call: ServerUnaryCall<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>) => this.unary(call, cb),
       ServerStream: (call: ServerWritableStream<EchoRequest, EchoReply>) => this.serverStream(call),

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
 /** Absolute path of the test proto. */
 export const ECHO_PROTO = fileURLToPath(new URL('./protos/echo.proto', import.meta.url));
@@ -6,8 +7,23 @@ export const ECHO_PROTO = fileURLToPath(new URL('./protos/echo.proto', import.me
 /** The `proto` option of a client of the test Echo service. */
 export const echoProto = { path: ECHO_PROTO, package: 'mesh.test', service: 'Echo' } as const;
 
-/** Request and reply shapes of the Echo service (as loaded with the shared loader options). */
+/**
+ * Loads protos the way the test servers read them: proto field names (snake_case), as a server
+ * written in another style would. Clients use the library's own loading (camelCase).
+ */
+export function loadServerProto(paths: string | string[], includeDirs?: string[]): PackageDefinition {
+  return loadSync(paths, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs });
+}
+
+/** Request and reply shapes of the Echo service as clients write them (camelCase field names). */
 export interface EchoRequest {
+  message?: string;
+  count?: number;
+  payload?: Buffer;
+  replyBytes?: number;
+}
+/** The request as the test server reads it (proto field names). */
+export interface ServerEchoRequest {
   message?: string;
   count?: number;
   payload?: Buffer;

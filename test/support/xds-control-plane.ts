@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Server, ServerCredentials, loadPackageDefinition, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadProtoFiles } from '@datapunk/mesh-client';
+import { loadServerProto } from './protos.js';
 
 /**
  * A small xDS control plane for tests: an Aggregated Discovery Service (state of the world) on
@@ -23,7 +23,7 @@ const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Rout
 
 function loadAds(): ServiceDefinition {
   const deps = join(dirname(createRequire(import.meta.url).resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  const definition = loadProtoFiles(
+  const definition = loadServerProto(
     [
       'envoy/service/discovery/v3/ads.proto',
       'envoy/config/listener/v3/listener.proto',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { deadlineOptionsProblem, resolveDeadline } from '../../libs/mesh-client/src/resilience/deadline.js';
+import { callOptionsProblem } from '../../libs/mesh-client/src/client/call-options.js';
+import { resolveDeadline } from '../../libs/mesh-client/src/resilience/deadline.js';
 
 describe('resolveDeadline', () => {
   const now = 1_000_000;
@@ -20,10 +21,11 @@ describe('resolveDeadline', () => {
     expect(resolveDeadline(now, { clientTimeoutMs: 1000, inheritedDeadline: new Date(now + 3000) })).toBe(now + 1000);
   });
 
-  it('names bad per-call options', () => {
-    expect(deadlineOptionsProblem(0, undefined)).toMatch(/timeoutMs must be a finite number > 0, got 0/);
-    expect(deadlineOptionsProblem(Infinity, undefined)).toMatch(/timeoutMs/);
-    expect(deadlineOptionsProblem(undefined, new Date('nope'))).toMatch(/deadline must be a valid Date/);
-    expect(deadlineOptionsProblem(10, new Date())).toBeUndefined();
+  it('names bad per-call deadline options', () => {
+    expect(callOptionsProblem({ timeoutMs: 0 })).toMatch(/timeoutMs must be a number > 0 and <= 2147483647, got 0/);
+    expect(callOptionsProblem({ timeoutMs: Infinity })).toMatch(/timeoutMs/);
+    expect(callOptionsProblem({ timeoutMs: 2 ** 31 })).toMatch(/timeoutMs must be a number > 0 and <= 2147483647, got 2147483648/);
+    expect(callOptionsProblem({ deadline: new Date('nope') })).toMatch(/deadline must be a valid Date/);
+    expect(callOptionsProblem({ timeoutMs: 10, deadline: new Date() })).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import { MeshClientRegistry, MeshContext, PROTO_LOADER_OPTIONS } from '@datapunk/mesh-client';
+import { MeshClientRegistry, MeshContext } from '@datapunk/mesh-client';
 import { INVENTORY_ID, ensureDevPki } from './dev-pki.js';
 import { BackendModule } from './backend/backend.module.js';
 import { GatewayModule, DemoConfig } from './gateway/gateway.module.js';
@@ -54,7 +54,6 @@ async function main(): Promise<void> {
       url: backendTarget,
       package: INVENTORY_PACKAGE,
       protoPath: INVENTORY_PROTO,
-      loader: { ...PROTO_LOADER_OPTIONS },
       credentials,
       // the standard gRPC health service, for the gateway's GET /health
       onLoadPackageDefinition: (_pkg: unknown, server: Pick<Server, 'addService'>) => health.addToServer(server),

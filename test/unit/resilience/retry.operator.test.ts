@@ -156,15 +156,12 @@ describe('retryCall (marbles)', () => {
     });
   });
 
-  it('budget: retries stop when tokens fall to half, and come back as successes refill it', () => {
+  it('budget: the operator takes a token per failed attempt; retries stop when tokens fall to half, and come back as successes refill it', () => {
     const budget = new RetryBudget({ maxTokens: 4, tokenRatio: 1 });
     const ts = scheduler();
     ts.run(({ cold, expectSubscriptions }) => {
       const source = cold('#', undefined, UNAVAILABLE());
-      const failing = new Observable((s) =>
-        source.subscribe({ error: (e: unknown) => (budget.onFailure(), s.error(e)) }),
-      );
-      failing.pipe(retryCall(config(ts, { budget, policy: { maxAttempts: 5 } }))).subscribe({ error: () => undefined });
+      source.pipe(retryCall(config(ts, { budget, policy: { maxAttempts: 5 } }))).subscribe({ error: () => undefined });
       // 4 -> 3 (retry allowed: 3 > 2) -> 2 (not > 2): two attempts only.
       expectSubscriptions(source.subscriptions).toBe(['(^!)', '100ms (^!)']);
     });
@@ -174,6 +171,18 @@ describe('retryCall (marbles)', () => {
     expect(budget.canRetry()).toBe(true);
     for (let i = 0; i < 10; i++) budget.onSuccess();
     expect(budget.available).toBe(4);
+  });
+
+  it('keeps its backoff state per subscription: a second call starts again from initialBackoffMs', () => {
+    const ts = scheduler();
+    ts.run(({ cold, expectSubscriptions }) => {
+      const source = cold('#', undefined, UNAVAILABLE());
+      const retried = source.pipe(retryCall(config(ts)));
+      retried.subscribe({ error: () => undefined });
+      ts.schedule(() => retried.subscribe({ error: () => undefined }), 1000);
+      // each call: attempts at +0, +100, +300 (not 400 / 800 for the second)
+      expectSubscriptions(source.subscriptions).toBe(['(^!)', '100ms (^!)', '300ms (^!)', '1000ms (^!)', '1100ms (^!)', '1300ms (^!)']);
+    });
   });
 
   it('is the identity with maxAttempts 1', () => {

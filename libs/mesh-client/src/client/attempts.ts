@@ -1,47 +1,73 @@
-import type { Client, ClientReadableStream, ClientWritableStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import type { EventEmitter } from 'node:events';
+import type { Client, ClientWritableStream, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
 import { connectivityState, status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
 import { describeThrown } from '../errors/describe-thrown.js';
-import { localError, toMeshError } from '../errors/to-mesh-error.js';
+import { isMeshClientError } from '../errors/mesh-client.error.js';
+import { callerError, localError, toMeshError } from '../errors/to-mesh-error.js';
 import { withoutStackTrace } from '../errors/without-stack-trace.js';
 import type { ChannelLease, ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
+import { RequestProblem } from './request-check.js';
+
+/** Who wants an attempt's response headers and final status (with trailers). */
+export interface AttemptListener {
+  headers?(headers: Metadata): void;
+  status?(status: StatusObject): void;
+}
 
 /** One attempt of a call on the wire: what every call kind needs. */
 export interface Attempt {
   /** Where the channel comes from: the attempt leases the current one for its lifetime. */
   readonly channels: ChannelPool;
   readonly method: MethodInfo;
-  /** The request message (unary, server-stream) or the Observable of request messages. */
-  readonly request: unknown;
+  /** The encoded request (unary, server-stream) or the Observable of encoded requests. */
+  readonly request: Buffer | Observable<Buffer>;
   readonly metadata: Metadata;
   /** Epoch milliseconds. */
   readonly deadline: number;
   /** 1-based number of this attempt. */
   readonly attempt: number;
-  /** Fail with UNAVAILABLE when no connection is up this long after the start (0 = off). */
+  /** Fail with UNAVAILABLE when no connection is up this long after the start (0 = off, e.g. waitForReady). */
   readonly connectTimeoutMs?: number;
+  /** Listened to only when given. */
+  readonly listener?: AttemptListener;
 }
 
-type Callback = (error: ServiceError | null, value?: unknown) => void;
+/** Requests are encoded (checked, serialized, size-limited) before they reach grpc-js. */
+const ENCODED = (bytes: Buffer): Buffer => bytes;
 
 /** The wire side of one attempt: whether grpc-js already ended the call (nothing to cancel then). */
 interface WireState {
   ended: boolean;
 }
 
-function settle<T>(subscriber: Subscriber<T>, a: Attempt, state: WireState): Callback {
+type Callback = (error: ServiceError | null, value?: unknown) => void;
+/** What an attempt uses of grpc-js's call objects (EventEmitters). */
+type Emitter = Pick<EventEmitter, 'on'>;
+
+/**
+ * A single response: with a status listener the value is held until grpc-js reports the status
+ * (right after its callback), so trailers are known before the attempt completes.
+ */
+function settle<T>(subscriber: Subscriber<T>, a: Attempt, state: WireState, emitter: () => Emitter | undefined): Callback {
+  const listener = a.listener;
   return (error, value) => {
     state.ended = true;
-    if (error) subscriber.error(toMeshError(error, a.method.site, a.attempt));
-    else {
+    if (error) return subscriber.error(toMeshError(error, a.method.site, a.attempt));
+    const call = listener?.status ? emitter() : undefined;
+    if (!call) {
+      subscriber.next(value as T);
+      return subscriber.complete();
+    }
+    call.on('status', () => {
       subscriber.next(value as T);
       subscriber.complete();
-    }
+    });
   };
 }
 
-function pipeResponses<T>(stream: ClientReadableStream<unknown>, subscriber: Subscriber<T>, a: Attempt, state: WireState): void {
+function pipeResponses<T>(stream: Emitter, subscriber: Subscriber<T>, a: Attempt, state: WireState): void {
   stream.on('data', (value: T) => subscriber.next(value));
   stream.on('error', (error: ServiceError) => {
     state.ended = true;
@@ -53,15 +79,21 @@ function pipeResponses<T>(stream: ClientReadableStream<unknown>, subscriber: Sub
   });
 }
 
+function listen(emitter: Emitter, listener: AttemptListener | undefined): void {
+  if (listener?.headers) emitter.on('metadata', (headers: Metadata) => listener.headers!(headers));
+  if (listener?.status) emitter.on('status', (status: StatusObject) => listener.status!(status));
+}
+
 /** Writes the request Observable into a call; a failing request stream cancels the call. */
-function pipeRequests(call: { write(m: unknown): boolean; end(): void; cancel(): void }, subscriber: Subscriber<unknown>, a: Attempt): void {
-  const requests = a.request as Observable<unknown>;
+function pipeRequests(call: ClientWritableStream<Buffer>, subscriber: Subscriber<unknown>, a: Attempt): void {
   subscriber.add(
-    requests.subscribe({
+    (a.request as Observable<Buffer>).subscribe({
       next: (message) => call.write(message),
       error: (error: unknown) => {
+        if (isMeshClientError(error)) return subscriber.error(error);
+        if (error instanceof RequestProblem) return subscriber.error(callerError(a.method.site, error.message, { attempts: a.attempt }));
         const reason = describeThrown(error);
-        subscriber.error(localError(a.method.site, Status.CANCELLED, `the request stream failed: ${reason}`, { attempts: a.attempt, cause: error }));
+        subscriber.error(localError(a.method.site, Status.CANCELLED, `the request stream failed: ${reason}`, { attempts: a.attempt, cause: error, local: true }));
       },
       complete: () => call.end(),
     }),
@@ -87,24 +119,28 @@ function connectTimer(lease: ChannelLease, subscriber: Subscriber<unknown>, a: A
 
 /** Starts the grpc-js call of one attempt and wires its responses to `subscriber`. */
 function startCall<T>(channel: Client, a: Attempt, subscriber: Subscriber<T>, state: WireState): { cancel(): void } {
-  const { path, serialize, deserialize } = a.method;
+  const { path, deserialize } = a.method;
   const options = { deadline: a.deadline };
+  let call: Emitter & { cancel(): void };
+  const self = (): Emitter | undefined => call;
   switch (a.method.kind) {
     case 'unary':
-      return channel.makeUnaryRequest(path, serialize, deserialize, a.request, a.metadata, options, settle(subscriber, a, state));
-    case 'server-stream': {
-      const stream = channel.makeServerStreamRequest(path, serialize, deserialize, a.request, a.metadata, options);
-      pipeResponses(stream, subscriber, a, state);
-      return stream;
-    }
+      call = channel.makeUnaryRequest(path, ENCODED, deserialize, a.request as Buffer, a.metadata, options, settle(subscriber, a, state, self));
+      break;
+    case 'server-stream':
+      call = channel.makeServerStreamRequest(path, ENCODED, deserialize, a.request as Buffer, a.metadata, options);
+      pipeResponses(call, subscriber, a, state);
+      break;
     case 'client-stream':
-      return channel.makeClientStreamRequest(path, serialize, deserialize, a.metadata, options, settle(subscriber, a, state));
-    case 'bidi': {
-      const stream = channel.makeBidiStreamRequest(path, serialize, deserialize, a.metadata, options);
-      pipeResponses(stream, subscriber, a, state);
-      return stream;
-    }
+      call = channel.makeClientStreamRequest(path, ENCODED, deserialize, a.metadata, options, settle(subscriber, a, state, self));
+      break;
+    case 'bidi':
+      call = channel.makeBidiStreamRequest(path, ENCODED, deserialize, a.metadata, options);
+      pipeResponses(call, subscriber, a, state);
+      break;
   }
+  listen(call, a.listener);
+  return call;
 }
 
 /**
@@ -127,7 +163,7 @@ export function attempt$<T>(a: Attempt): Observable<T> {
       state.ended = true;
       subscriber.error(localError(a.method.site, Status.UNAVAILABLE, `grpc-js refused to start the call: ${describeThrown(error)}`, { attempts: a.attempt, cause: error }));
     }
-    if (call && (kind === 'client-stream' || kind === 'bidi')) pipeRequests(call as ClientWritableStream<unknown>, subscriber as Subscriber<unknown>, a);
+    if (call && (kind === 'client-stream' || kind === 'bidi')) pipeRequests(call as ClientWritableStream<Buffer>, subscriber as Subscriber<unknown>, a);
     return () => {
       if (timer) clearTimeout(timer);
       if (!state.ended) call?.cancel(); // left early: cancel on the wire

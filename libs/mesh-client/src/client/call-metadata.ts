@@ -50,7 +50,7 @@ export class CallMetadata {
   build(
     security: MeshSecurityContext | undefined,
     dynamic: Readonly<Record<string, string>> | undefined,
-    own: Readonly<Record<string, string | Buffer>> | undefined,
+    own: Readonly<Record<string, string | Buffer>> | Metadata | undefined,
   ): Metadata {
     let metadata: Metadata;
     let bytes: number;

@@ -2,16 +2,17 @@ import { status as Status, type Metadata } from '@grpc/grpc-js';
 import { Observable, tap, type Observer, type Subscriber } from 'rxjs';
 import { isMeshClientError, type MeshClientError } from '../errors/mesh-client.error.js';
 import { describeThrown } from '../errors/describe-thrown.js';
-import { localError } from '../errors/to-mesh-error.js';
+import { callerError, localError } from '../errors/to-mesh-error.js';
 import type { CallObservation, CallTelemetry } from '../observability/call-telemetry.js';
 import { InvalidMetadataError } from '../security/metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
+import { runCall, type AttemptExtras, type CallRun } from './call-engine.js';
 import type { CallOptions } from './call-options.interface.js';
 import { callSettings, type CallRetryResolver } from './call-settings.js';
 import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
-import { resilientCall$, type CallPlan } from './resilient-call.js';
+import { ResponseMetadata } from './response-metadata.js';
 
 export type { CallRetryResolver } from './call-settings.js';
 
@@ -20,8 +21,9 @@ export type CallAbort = (reason: string) => void;
 
 /**
  * THE place where a call is put together, in this order: closed-check, per-call settings (options,
- * handler policy, deadline), metadata (context, client, call), then telemetry (metrics + tracing)
- * outermost, retry, breaker and the attempt (resilientCall$). Nothing else composes per-call work.
+ * handler policy, deadline), telemetry (metrics + tracing) outermost, metadata (context, client,
+ * call), then the attempts (runCall: request encoding, retry, breaker, attempt). Nothing else
+ * composes per-call work.
  */
 export class CallPipeline {
   private readonly inflight = new Set<CallAbort>();
@@ -76,17 +78,17 @@ export class CallPipeline {
       if (signal?.aborted) return subscriber.error(localError(site, Status.CANCELLED, "aborted by the caller's AbortSignal before it started"));
       const security = context?.security;
       const obs = this.telemetry?.begin(method, security?.traceparent);
-      const fail = (error: MeshClientError): void => {
-        obs?.end(error);
-        subscriber.error(error);
-      };
-      const abort: CallAbort = (reason) => fail(localError(site, Status.CANCELLED, reason));
-      this.inflight.add(abort);
-      subscriber.add(() => {
-        this.inflight.delete(abort);
-        if (this.inflight.size === 0) this.onIdle?.();
-        obs?.cancel();
-      });
+      let out: Observer<T> = obs ? new ObservedCall(subscriber, obs) : subscriber;
+      let extras: AttemptExtras | undefined;
+      if (options?.onHeader || options?.onTrailer) {
+        const response = new ResponseMetadata(out, options, site);
+        out = response;
+        extras = { listener: () => response.listener(), onRejected: () => response.forget() };
+      }
+      let run: CallRun | undefined;
+      const fail = (error: MeshClientError): void => out.error(error);
+      const abort: CallAbort = (reason) => fail(localError(site, Status.CANCELLED, reason, { attempts: run?.attempts ?? 0 }));
+      this.track(subscriber, abort, obs);
       if (signal) {
         const onAbort = (): void => abort("aborted by the caller's AbortSignal");
         signal.addEventListener('abort', onAbort, { once: true });
@@ -99,34 +101,36 @@ export class CallPipeline {
           metadata = policy.metadata.build(security, dynamic, options?.metadata);
         } catch (error) {
           if (!(error instanceof InvalidMetadataError)) throw error;
-          return fail(localError(site, Status.INVALID_ARGUMENT, error.message));
+          return fail(callerError(site, error.message));
         }
-        let sent = request;
-        if (obs) {
-          obs.inject(metadata);
-          if (method.kind === 'client-stream' || method.kind === 'bidi') sent = (request as Observable<unknown>).pipe(tap(() => obs.sent()));
-          else obs.sent();
-        }
-        const plan: CallPlan = {
-          channels: this.channels,
-          method,
-          request: sent,
-          metadata,
-          deadline: settings.deadline,
-          retry: settings.retry,
-          idempotent: settings.idempotent,
-          connectTimeoutMs: policy.options.connectTimeoutMs,
-          policy,
-          deps: this.deps,
-          retries: obs,
-        };
-        if (!obs) return void resilientCall$<T>(plan).subscribe(subscriber);
-        subscriber.add(resilientCall$<T>(plan).subscribe(new ObservedCall(subscriber, obs)));
+        obs?.inject(metadata);
+        const sent = obs ? countSent(method, request, obs) : request;
+        run = runCall<T>({ channels: this.channels, method, metadata, settings, policy, deps: this.deps, onRetry: obs && ((e) => obs.onRetry(e)), extras }, sent, out);
+        if (run) subscriber.add(() => run!.stop());
       };
       if (!policy.metadata.isDynamic) start(undefined);
       else startDynamic(policy, security, method, start, fail);
     });
   }
+
+  /** Keeps the call among those in flight until its subscriber is done. */
+  private track(subscriber: Subscriber<unknown>, abort: CallAbort, obs: CallObservation | undefined): void {
+    this.inflight.add(abort);
+    subscriber.add(() => {
+      this.inflight.delete(abort);
+      if (this.inflight.size === 0) this.onIdle?.();
+      obs?.cancel();
+    });
+  }
+}
+
+/** The caller's request, counting its messages as they are sent. */
+function countSent(method: MethodInfo, request: unknown, obs: CallObservation): unknown {
+  if (method.kind !== 'client-stream' && method.kind !== 'bidi') {
+    obs.sent();
+    return request;
+  }
+  return request !== null && typeof request === 'object' && 'pipe' in request ? (request as Observable<unknown>).pipe(tap(() => obs.sent())) : request;
 }
 
 /** Passes a call's events to its subscriber, telling its telemetry first. */

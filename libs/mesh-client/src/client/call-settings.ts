@@ -1,11 +1,11 @@
-import { status as Status } from '@grpc/grpc-js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { localError } from '../errors/to-mesh-error.js';
+import { callerError } from '../errors/to-mesh-error.js';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
-import { deadlineOptionsProblem, resolveDeadline } from '../resilience/deadline.js';
+import { resolveDeadline } from '../resilience/deadline.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { CallContext } from '../security/call-context.interface.js';
 import type { CallOptions } from './call-options.interface.js';
+import { callOptionsProblem } from './call-options.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelinePolicy } from './pipeline-policy.js';
 
@@ -17,6 +17,7 @@ export interface CallSettings {
   readonly deadline: number;
   readonly retry: ResolvedRetryPolicy | false;
   readonly idempotent: boolean;
+  readonly waitForReady: boolean;
 }
 
 /**
@@ -32,8 +33,8 @@ export function callSettings(
   resolveRetry: CallRetryResolver,
   now: number,
 ): CallSettings | MeshClientError {
-  const problem = deadlineOptionsProblem(options?.timeoutMs, options?.deadline);
-  if (problem) return localError(method.site, Status.INVALID_ARGUMENT, problem);
+  const problem = callOptionsProblem(options);
+  if (problem) return callerError(method.site, problem);
   const methodPolicy = policy.method(method.name);
   const handler = context?.callOptions;
   let retry = methodPolicy.retry;
@@ -43,7 +44,7 @@ export function callSettings(
       retry = resolveRetry(override, retry);
     } catch (error) {
       if (!(error instanceof MeshConfigError)) throw error;
-      return localError(method.site, Status.INVALID_ARGUMENT, error.message);
+      return callerError(method.site, error.message);
     }
   }
   const deadline = resolveDeadline(now, {
@@ -53,5 +54,5 @@ export function callSettings(
     clientTimeoutMs: policy.options.timeoutMs,
     inheritedDeadline: context?.security?.deadline,
   });
-  return { deadline, retry, idempotent: methodPolicy.idempotent };
+  return { deadline, retry, idempotent: methodPolicy.idempotent, waitForReady: options?.waitForReady ?? policy.options.waitForReady };
 }

@@ -9,8 +9,11 @@ import type { MeshClient } from './mesh-client.js';
 export class MeshClientRegistry implements OnApplicationShutdown {
   private readonly clients: ReadonlyMap<string, MeshClient>;
 
-  /** @internal built by MeshClientModule. */
-  constructor(clients: readonly MeshClient[]) {
+  /** @internal built by MeshClientModule; `afterClose` runs once every client closed. */
+  constructor(
+    clients: readonly MeshClient[],
+    private readonly afterClose?: () => void,
+  ) {
     this.clients = new Map(clients.map((c) => [c.name, c]));
   }
 
@@ -31,6 +34,7 @@ export class MeshClientRegistry implements OnApplicationShutdown {
   /** Closes every client (in parallel): new calls fail at once, calls in flight drain. */
   async close(): Promise<void> {
     await Promise.all([...this.clients.values()].map((client) => client.close()));
+    this.afterClose?.();
   }
 
   /** @internal Nest lifecycle hook. */

@@ -1,5 +1,6 @@
 import { status as Status } from '@grpc/grpc-js';
 import { throwError, type Observable } from 'rxjs';
+import { didYouMean } from '../errors/did-you-mean.js';
 import { localError } from '../errors/to-mesh-error.js';
 import type { MeshClientPatch } from '../module/mesh-client-options.interface.js';
 import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
@@ -16,7 +17,7 @@ import { endpointOf } from '../module/target.js';
 import { semconvMode } from '../observability/semconv.js';
 import { GrpcHealthClient } from '../health/grpc-health.client.js';
 import type { HealthStatus } from '../health/health-status.js';
-import { buildMethodTable, type CallKind, type MethodInfo } from './method-table.js';
+import { buildMethodTable, methodLookup, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
 import { probeControlPlane, type ControlPlaneState } from '../xds/control-plane-probe.js';
 
@@ -39,7 +40,7 @@ const CALLER: Record<CallKind, string> = { unary: 'unary', 'server-stream': 'ser
 export class MeshClient<S = unknown> {
   private policy: PipelinePolicy;
   private readonly methods: ReadonlyMap<string, MethodInfo>;
-  private readonly lookup = new Map<string, MethodInfo>();
+  private readonly lookup: ReadonlyMap<string, MethodInfo>;
   private readonly pipeline: CallPipeline;
   private readonly channels: ChannelPool;
   private readonly watcher: TlsWatcher | undefined;
@@ -66,8 +67,8 @@ export class MeshClient<S = unknown> {
       : deps.onBreakerChange;
     this.deps = { ...deps, now: deps.now ?? Date.now, random: deps.random ?? Math.random, onBreakerChange };
     this.policy = pipelinePolicy(options, this.deps);
-    this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes);
-    for (const m of this.methods.values()) this.lookup.set(m.name, m).set(m.alias, this.lookup.get(m.alias) ?? m);
+    this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes, options.fieldNaming);
+    this.lookup = methodLookup(this.methods.values());
     this.material = options.tlsMaterial;
     this.channels = new ChannelPool(createChannels(options, this.material));
     this.health = new GrpcHealthClient(this.channels, options.name, options.maxMessageBytes, this.deps.random);
@@ -117,7 +118,11 @@ export class MeshClient<S = unknown> {
     return this.start('bidi', method, requests, options);
   }
 
-  /** A typed object with one function per RPC (RPC name and lowerCamel): `getService<Inv>().getItem(req)`. */
+  /**
+   * A typed object with one function per RPC, under every name Nest's `ClientGrpc.getService()`
+   * gives it (RPC name and Nest's camelCase) and the lowerCamel RPC name:
+   * `getService<Inv>().getItem(req, metadataOrCallOptions?)`.
+   */
   getService<T = S>(): T {
     this.proxy ??= buildServiceProxy(this.methods, (m, req, opts) => this.pipeline.call(m, req, opts));
     return this.proxy as T;
@@ -184,12 +189,14 @@ export class MeshClient<S = unknown> {
   }
 
   private start<T>(kind: CallKind, name: string, request: unknown, options: CallOptions | undefined): Observable<T> {
-    const method = this.lookup.get(name);
+    const method = typeof name === 'string' ? this.lookup.get(name) : undefined;
     if (method?.kind === kind) return this.pipeline.call<T>(method, request, options);
-    const site = { client: this.name, service: this.serviceName, method: String(name), maxMessageBytes: this.policy.options.maxMessageBytes };
+    const shown = typeof name === 'string' ? name.slice(0, 100) : `(a ${typeof name})`;
+    const site = { client: this.name, service: this.serviceName, method: shown, maxMessageBytes: this.policy.options.maxMessageBytes };
     if (!method) {
       const known = [...this.methods.keys()].join(', ');
-      return throwError(() => localError(site, Status.UNIMPLEMENTED, `'${String(name)}' is not an RPC of ${this.serviceName} (RPCs: ${known}); nothing was sent`));
+      const near = typeof name === 'string' ? didYouMean(name, this.lookup.keys()) : '';
+      return throwError(() => localError(site, Status.UNIMPLEMENTED, `'${shown}' is not an RPC of ${this.serviceName} (RPCs: ${known})${near}; nothing was sent`));
     }
     return throwError(() =>
       localError(site, Status.INVALID_ARGUMENT, `'${method.name}' is a ${method.kind} RPC: call ${CALLER[method.kind]}(), not ${CALLER[kind]}(); nothing was sent`),

@@ -1,18 +1,24 @@
 import type { GrpcObject, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
 
-/** The one set of proto-loader options used everywhere (library, demo, tests, benchmarks). */
+/**
+ * The proto-loader options of every `.proto` a client loads, unless its `proto.loader` overrides
+ * them. Field names are camelCase, as Nest's `ClientGrpc` gives them (proto-loader's default);
+ * values follow the types ts-proto generates with `nestJs=true`: 64-bit integers as numbers
+ * (exact up to 2^53; `loader: { longs: String }` for larger ones), enums as numbers, scalar fields
+ * present with their default values, oneof members only when set (no virtual oneof field).
+ */
 export const PROTO_LOADER_OPTIONS: Readonly<Options> = Object.freeze({
-  keepCase: true,
-  longs: String,
-  enums: String,
+  keepCase: false,
+  longs: Number,
+  enums: Number,
   defaults: true,
-  oneofs: true,
+  oneofs: false,
 });
 
-/** Loads `.proto` files with {@link PROTO_LOADER_OPTIONS}. Throws what proto-loader throws. */
-export function loadProtoFiles(path: string | string[], includeDirs?: string[]): PackageDefinition {
-  return loadSync(path, { ...PROTO_LOADER_OPTIONS, includeDirs });
+/** Loads `.proto` files with {@link PROTO_LOADER_OPTIONS} and `overrides`. Throws what proto-loader throws. */
+export function loadProtoFiles(path: string | string[], includeDirs?: string[], overrides?: Options): PackageDefinition {
+  return loadSync(path, { ...PROTO_LOADER_OPTIONS, ...overrides, includeDirs: includeDirs ?? overrides?.includeDirs });
 }
 
 function isServiceDefinition(value: unknown): value is ServiceDefinition {

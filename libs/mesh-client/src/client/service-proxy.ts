@@ -1,20 +1,23 @@
+import type { Metadata } from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
 import type { CallOptions } from './call-options.interface.js';
+import { toCallOptions } from './call-options.js';
 import type { MethodInfo } from './method-table.js';
 
 /** Starts a call of a method with a request (message or Observable of messages). */
 export type MethodCaller = (method: MethodInfo, request: unknown, options?: CallOptions) => Observable<unknown>;
 
 /**
- * A plain object with one function per RPC, under its RPC name and its lowerCamel alias:
- * `svc.GetItem(req)` and `svc.getItem(req)` both return the call's Observable.
+ * A plain object with one function per RPC, under each of its names (RPC name, Nest's name,
+ * lowerCamel): `svc.GetItem(req)` and `svc.getItem(req)` both return the call's Observable. The
+ * second argument is CallOptions or a grpc-js Metadata (as Nest's ClientGrpc and ts-proto pass it).
  */
 export function buildServiceProxy(methods: ReadonlyMap<string, MethodInfo>, call: MethodCaller): Record<string, unknown> {
   const proxy: Record<string, unknown> = {};
   for (const method of methods.values()) {
-    const fn = (request: unknown, options?: CallOptions): Observable<unknown> => call(method, request, options);
+    const fn = (request: unknown, options?: CallOptions | Metadata): Observable<unknown> => call(method, request, toCallOptions(options));
+    for (const alias of method.aliases) proxy[alias] ??= fn;
     proxy[method.name] = fn;
-    proxy[method.alias] ??= fn;
   }
   return Object.freeze(proxy);
 }

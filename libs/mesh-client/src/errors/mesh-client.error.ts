@@ -1,7 +1,9 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { MeshErrorCategory } from './error-category.js';
+import { safeText } from './safe-text.js';
 
 const BRAND = Symbol.for('@datapunk/mesh-client/MeshClientError');
+const LOCAL = Symbol('@datapunk/mesh-client/local');
 
 /** Everything a `MeshClientError` is built from. */
 export interface MeshClientErrorInit {
@@ -18,6 +20,12 @@ export interface MeshClientErrorInit {
   cause?: unknown;
   /** Extra sentence appended to the message, e.g. how to fix it. */
   hint?: string;
+  /**
+   * @internal The failure happened on this side (the caller's request or stream, a plugin): it
+   * carries no verdict on the server, so it is never retried, nor counted by the breaker or the
+   * retry budget.
+   */
+  local?: boolean;
 }
 
 /**
@@ -29,7 +37,7 @@ export interface MeshClientErrorInit {
  * });
  */
 export class MeshClientError extends Error {
-  /** gRPC status code (a `grpc.status` value). */
+  /** gRPC status code (a `grpc.status` value; UNKNOWN for anything outside 0..16). */
   readonly code: number;
   /** Status name, e.g. 'UNAVAILABLE'. */
   readonly codeName: string;
@@ -44,7 +52,10 @@ export class MeshClientError extends Error {
   readonly service: string;
   /** RPC name, e.g. 'GetItem'. */
   readonly method: string;
-  /** Status details as sent by the server (or produced locally). */
+  /**
+   * Status details as sent by the server, raw (the message quotes at most 1 KiB of them, control
+   * characters escaped), or produced locally.
+   */
   readonly details: string;
   /** Trailing metadata of the failed call, when the server sent any. */
   readonly trailers?: Metadata;
@@ -53,7 +64,7 @@ export class MeshClientError extends Error {
   constructor(init: MeshClientErrorInit) {
     const head = `[${init.client}] /${init.service}/${init.method} failed: ${init.codeName} (${String(init.code)})`;
     const tail = init.hint ? ` ${init.hint}` : '';
-    super(`${head}: ${init.details || 'no details'}${tail}`, { cause: init.cause });
+    super(`${head}: ${init.details ? safeText(init.details) : 'no details'}${tail}`, { cause: init.cause });
     this.name = 'MeshClientError';
     this.code = init.code;
     this.codeName = init.codeName;
@@ -65,6 +76,7 @@ export class MeshClientError extends Error {
     this.method = init.method;
     this.details = init.details;
     if (init.trailers) this.trailers = init.trailers;
+    if (init.local) Object.defineProperty(this, LOCAL, { value: true });
   }
 
   /** @internal brand checked by {@link isMeshClientError}, survives duplicated package copies. */
@@ -76,4 +88,9 @@ export class MeshClientError extends Error {
 /** True for a `MeshClientError`, also one thrown by another copy of this package. */
 export function isMeshClientError(value: unknown): value is MeshClientError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** @internal true for a failure on this side of the call (see MeshClientErrorInit.local). */
+export function isLocalFailure(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LOCAL] === true;
 }

@@ -38,6 +38,22 @@ function peerReset(error: StatusLike): StatusLike {
   return { code: Status.UNAVAILABLE, details: 'the server reset the stream (RST_STREAM CANCEL: it is shutting down or restarting)', metadata: error.metadata };
 }
 
+const isKnownCode = (code: number): boolean => Number.isInteger(code) && code >= 0 && code <= 16;
+
+/**
+ * A status a peer sent is trusted only when its code is one of the 17 gRPC codes: anything else
+ * (grpc-js reads `grpc-status` with Number(), so 'abc' arrives as NaN, '99' as 99) becomes
+ * UNKNOWN, so a server can neither mint metric label values nor steer retries with it.
+ */
+function knownStatus(error: StatusLike): StatusLike {
+  if (isKnownCode(error.code)) return error;
+  const said = error.details ? `: ${error.details}` : '';
+  return { code: Status.UNKNOWN, details: `the server sent an unrecognised status code (${String(error.code)})${said}`, metadata: error.metadata };
+}
+
+/** Local details end as a sentence does. */
+const sentence = (text: string): string => (/[.?!)]$/.test(text) ? text : `${text}.`);
+
 /**
  * The one classifier: turns whatever a call failed with (a grpc-js status error, a local error, a
  * thrown non-Error) into a `MeshClientError` naming the call site. A `MeshClientError` passes as is.
@@ -45,7 +61,7 @@ function peerReset(error: StatusLike): StatusLike {
 export function toMeshError(error: unknown, site: CallSite, attempts: number): MeshClientError {
   if (isMeshClientError(error)) return error;
   if (isStatusLike(error)) {
-    const status = peerReset(error);
+    const status = peerReset(knownStatus(error));
     const cls = classifyStatus(status.code);
     const details = typeof status.details === 'string' ? status.details : error instanceof Error ? describeThrown(error) : '';
     const tls = status.code === Status.UNAVAILABLE ? tlsFailureReason(details) : undefined;
@@ -70,7 +86,7 @@ export function localError(
   site: CallSite,
   code: number,
   details: string,
-  extra: { category?: MeshErrorCategory; retryable?: boolean; attempts?: number; cause?: unknown } = {},
+  extra: { category?: MeshErrorCategory; retryable?: boolean; attempts?: number; cause?: unknown; local?: boolean } = {},
 ): MeshClientError {
   const cls = classifyStatus(code);
   return new MeshClientError({
@@ -80,9 +96,18 @@ export function localError(
     ...siteOf(site),
     code,
     attempts: extra.attempts ?? 0,
-    details,
+    details: sentence(details),
     cause: extra.cause,
+    local: extra.local,
   });
+}
+
+/**
+ * The caller's own mistake (a bad request, options, metadata or request stream): 'invalid-request',
+ * never retryable, nothing counted against the server.
+ */
+export function callerError(site: CallSite, details: string, extra: { attempts?: number; cause?: unknown } = {}): MeshClientError {
+  return localError(site, Status.INVALID_ARGUMENT, details, { ...extra, retryable: false, local: true });
 }
 
 function siteOf(site: CallSite): { client: string; service: string; method: string } {

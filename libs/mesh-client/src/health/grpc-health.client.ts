@@ -27,7 +27,7 @@ export class GrpcHealthClient {
     maxMessageBytes: number,
     private readonly random: () => number = Math.random,
   ) {
-    const table = buildMethodTable(client, 'grpc.health.v1.Health', healthService(), maxMessageBytes);
+    const table = buildMethodTable(client, 'grpc.health.v1.Health', healthService(), maxMessageBytes, 'exact');
     this.check = table.get('Check')!;
     this.watch = table.get('Watch')!;
   }
@@ -39,7 +39,7 @@ export class GrpcHealthClient {
    */
   checkHealth(service = '', timeoutMs = HEALTH_CHECK_TIMEOUT_MS): Promise<HealthStatus> {
     return new Promise((resolve, reject) => {
-      const call = { channels: this.channels, method: this.check, request: { service }, metadata: new Metadata(), deadline: Date.now() + timeoutMs, attempt: 1 };
+      const call = { channels: this.channels, method: this.check, request: this.check.encode({ service }), metadata: new Metadata(), deadline: Date.now() + timeoutMs, attempt: 1 };
       attempt$(call).subscribe({
         next: (response) => resolve(statusOf(response)),
         error: (error: MeshClientError) => (error.code === Status.NOT_FOUND ? resolve('SERVICE_UNKNOWN') : reject(error)),
@@ -63,7 +63,7 @@ export class GrpcHealthClient {
         timer = setTimeout(connect, backoffDelay(++failures, WATCH_BACKOFF, this.random));
       };
       const connect = (): void => {
-        const call = { channels: this.channels, method: this.watch, request: { service }, metadata: new Metadata(), deadline: Infinity, attempt: 1 };
+        const call = { channels: this.channels, method: this.watch, request: this.watch.encode({ service }), metadata: new Metadata(), deadline: Infinity, attempt: 1 };
         stream = attempt$(call).subscribe({
           next: (response) => {
             failures = 0;

@@ -1,6 +1,5 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
-import { PROTO_LOADER_OPTIONS } from '../client/proto.js';
 
 /** grpc.health.v1 as a protobufjs JSON descriptor (the standard health.proto, inlined). */
 const HEALTH_JSON = {
@@ -31,10 +30,13 @@ const HEALTH_JSON = {
   },
 };
 
+/** The health client reads the serving status by name. */
+const HEALTH_LOADER_OPTIONS = Object.freeze({ enums: String, defaults: true });
+
 let health: ServiceDefinition | undefined;
 
 /** The grpc.health.v1.Health service definition (built once, on first use). */
 export function healthService(): ServiceDefinition {
-  health ??= fromJSON(HEALTH_JSON as unknown as Parameters<typeof fromJSON>[0], PROTO_LOADER_OPTIONS)['grpc.health.v1.Health'] as ServiceDefinition;
+  health ??= fromJSON(HEALTH_JSON as unknown as Parameters<typeof fromJSON>[0], HEALTH_LOADER_OPTIONS)['grpc.health.v1.Health'] as ServiceDefinition;
   return health;
 }

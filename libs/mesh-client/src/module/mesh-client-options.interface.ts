@@ -1,5 +1,5 @@
 import type { GrpcObject, status } from '@grpc/grpc-js';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import type { Options as ProtoLoaderOptions, PackageDefinition } from '@grpc/proto-loader';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
 
 /** Where the service's proto comes from: `.proto` files, or a definition loaded by the caller. */
@@ -13,9 +13,19 @@ export type ProtoSource =
       service: string;
       /** Folders searched for imports. */
       includeDirs?: string[];
+      /**
+       * @grpc/proto-loader options (as Nest's `loader`) over the library's: camelCase field names,
+       * 64-bit integers and enums as numbers, defaults filled, no virtual oneof field. E.g.
+       * `{ keepCase: true }` for snake_case field names.
+       */
+      loader?: ProtoLoaderOptions;
     }
   | {
-      /** A `@grpc/proto-loader` package definition or the result of `grpc.loadPackageDefinition`. */
+      /**
+       * A `@grpc/proto-loader` package definition or the result of `grpc.loadPackageDefinition`.
+       * It keeps the field names it was loaded with; requests may use either a field's proto name
+       * or its camelCase form.
+       */
       definition: GrpcObject | PackageDefinition;
       package: string;
       service: string;
@@ -75,7 +85,7 @@ export interface BreakerPolicy {
   consecutiveFailures?: number;
 }
 
-/** Per-method overrides, keyed by RPC name in `MeshClientOptions.methods`. */
+/** Per-method overrides, keyed by RPC name (or Nest's name for it) in `MeshClientOptions.methods`. */
 export interface MethodPolicy {
   /** Overall deadline of this method's calls. */
   timeoutMs?: number;
@@ -168,6 +178,11 @@ export interface MeshClientOptions {
   metrics?: boolean;
   /** Options of `xds:///` targets (needs the optional peer @grpc/grpc-js-xds). */
   xds?: MeshXdsOptions;
+  /**
+   * Calls wait for a connection (up to their deadline) instead of failing fast while the target
+   * is unreachable: gRPC's wait-for-ready. `CallOptions.waitForReady` overrides it. Default false.
+   */
+  waitForReady?: boolean;
 }
 
 /**

@@ -1,13 +1,15 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ClsModule } from 'nestjs-cls';
+import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { MeshHealthIndicator } from '../health/mesh-health.indicator.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { createMetricProviders } from '../observability/mesh-metrics.providers.js';
-import { MeshMetrics } from '../observability/mesh-metrics.js';
+import type { MeshModuleOptions } from './mesh-client-options.interface.js';
 import { MeshClientConfigurableModule, type MESH_ASYNC_OPTIONS_TYPE, type MESH_OPTIONS_TYPE } from './mesh-client.module-definition.js';
 import { clientNamesOf, createClientProviders, createContextProviders, createRegistryProvider, createResolvedOptionsProvider } from './mesh-client.providers.js';
+import { MESH_RESOLVED_OPTIONS } from './mesh-client.tokens.js';
 
 function withClients(base: DynamicModule, names: readonly string[], expected?: readonly string[]): DynamicModule {
   const clientProviders = createClientProviders(names);
@@ -20,12 +22,31 @@ function withClients(base: DynamicModule, names: readonly string[], expected?: r
       createRegistryProvider(),
       ...createContextProviders(),
       ...createMetricProviders(),
-      MeshMetrics,
       MeshHealthIndicator,
       ...clientProviders,
     ],
     exports: [...(base.exports ?? []), MeshClientRegistry, MeshContext, MeshHealthIndicator, ...clientProviders.map((p) => (p as { provide: string }).provide)],
   };
+}
+
+/** A module that fails application start with `message` (options unusable before anything is built). */
+function failing(message: string): DynamicModule {
+  return {
+    module: MeshClientModule,
+    providers: [{ provide: MESH_RESOLVED_OPTIONS, useFactory: () => Promise.reject(new MeshConfigError(message)) }],
+  };
+}
+
+const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The options a `useClass` / `useExisting` factory returns: `createMeshClientOptions()` (Nest's convention) or `create()`. */
+async function optionsFrom(factory: unknown, type: Type): Promise<MeshModuleOptions> {
+  const f = factory as { createMeshClientOptions?: () => unknown; create?: () => unknown };
+  const method = f.createMeshClientOptions ?? f.create;
+  if (typeof method !== 'function') {
+    throw new MeshConfigError(`MeshClientModule.forRootAsync: ${type.name} (useClass/useExisting) has no createMeshClientOptions() method returning the module options`);
+  }
+  return (await method.call(factory)) as MeshModuleOptions;
 }
 
 /**
@@ -39,12 +60,26 @@ function withClients(base: DynamicModule, names: readonly string[], expected?: r
 export class MeshClientModule extends MeshClientConfigurableModule {
   /** Clients from static options. Invalid options fail application start with MeshConfigError. */
   static override forRoot(options: typeof MESH_OPTIONS_TYPE): DynamicModule {
+    if (!isObject(options)) return failing(`MeshClientModule.forRoot(options): options must be an object ({ clients: [...] }), got ${options === null ? 'null' : typeof options}`);
     return withClients(super.forRoot(options), clientNamesOf(options));
   }
 
-  /** Clients from a factory; `clientNames` must list the names the factory returns. */
+  /**
+   * Clients from a factory: `useFactory` (+ `inject`, `imports`), or a class with a
+   * `createMeshClientOptions()` method (`useClass`, or `useExisting` for a provider the imports
+   * export). `clientNames` must list the names the factory returns.
+   */
   static override forRootAsync(options: typeof MESH_ASYNC_OPTIONS_TYPE): DynamicModule {
+    if (!isObject(options)) return failing(`MeshClientModule.forRootAsync(options): options must be an object, got ${options === null ? 'null' : typeof options}`);
     const names = options.clientNames ?? [];
-    return withClients(super.forRootAsync(options), names, names);
+    const type = options.useClass ?? options.useExisting;
+    if (!type && typeof options.useFactory !== 'function') {
+      return failing('MeshClientModule.forRootAsync: give useFactory (with inject), useClass or useExisting, and clientNames');
+    }
+    const base = super.forRootAsync(
+      type ? { ...options, useClass: undefined, useExisting: undefined, useFactory: (factory: unknown) => optionsFrom(factory, type), inject: [type] } : options,
+    );
+    if (options.useClass) base.providers = [...(base.providers ?? []), { provide: options.useClass, useClass: options.useClass }];
+    return withClients(base, names, names);
   }
 }

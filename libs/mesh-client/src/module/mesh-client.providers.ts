@@ -30,7 +30,8 @@ export function createRegistryProvider(): FactoryProvider {
       for (const c of options.clients) {
         if (c.insecure) logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
       }
-      return new MeshClientRegistry(options.clients.map((c) => new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps)));
+      const clients = options.clients.map((c) => new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps));
+      return new MeshClientRegistry(clients, () => metrics.close());
     },
     inject: [MESH_RESOLVED_OPTIONS, MeshContext, MeshMetrics],
   };

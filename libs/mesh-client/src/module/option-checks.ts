@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../resilience/deadline.js';
+import { nearestName } from '../errors/did-you-mean.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 
 /** Renders a bad value for an error message: short, and never the content of a secret. */
@@ -78,12 +80,11 @@ export class OptionChecks {
   knownKeys(value: Record<string, unknown>, known: readonly string[]): void {
     for (const key of Object.keys(value)) {
       if (known.includes(key)) continue;
-      const near = known.find((k) => k.toLowerCase().startsWith(key.toLowerCase().slice(0, 4)));
-      const hint = near ? ` (did you mean '${near}'?)` : '';
-      throw new MeshConfigError(`${this.where(key)} is not an option${hint}; known options: ${known.join(', ')}`);
+      const near = nearestName(key, known);
+      const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
+      throw new MeshConfigError(`${this.where(key.slice(0, 64))} is not an option${hint}; known options: ${known.join(', ')}`);
     }
   }
 }
 
-/** Largest timer delay Node accepts (about 24.8 days). */
-export const MAX_TIMER_MS = 2_147_483_647;
+export { MAX_TIMER_MS };

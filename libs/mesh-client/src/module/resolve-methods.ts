@@ -1,4 +1,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import { methodAliases } from '../client/method-names.js';
+import { rpcNameOf } from '../client/method-table.js';
+import { didYouMean } from '../errors/did-you-mean.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { MethodPolicy } from './mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
@@ -7,12 +10,21 @@ import type { ResolvedMethodPolicy } from './resolved-options.interface.js';
 
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
 
-/** RPC names of a service definition. */
-export function rpcNames(service: ServiceDefinition): string[] {
-  return Object.values(service).map((d) => d.path.slice(d.path.lastIndexOf('/') + 1));
+/** Every name an RPC of `service` answers to (RPC name, Nest's name, lowerCamel), to its RPC name. */
+export function rpcNamesByAlias(service: ServiceDefinition): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [key, def] of Object.entries(service)) {
+    const rpc = rpcNameOf(key, def);
+    for (const alias of methodAliases(rpc, (def as { originalName?: unknown }).originalName)) if (!names.has(alias)) names.set(alias, rpc);
+    names.set(rpc, rpc);
+  }
+  return names;
 }
 
-/** Validates `methods` against the service's RPCs and resolves each over the client's retry policy. */
+/**
+ * Validates `methods` against the service's RPCs (keyed by RPC name or any alias, e.g. Nest's
+ * `getItem`) and resolves each over the client's retry policy; the result is keyed by RPC name.
+ */
 export function resolveMethods(
   check: OptionChecks,
   raw: unknown,
@@ -23,14 +35,20 @@ export function resolveMethods(
   const methodOptions: Record<string, MethodPolicy> = {};
   const methods = new Map<string, ResolvedMethodPolicy>();
   if (raw === undefined) return { methodOptions, methods };
-  const names = rpcNames(service);
+  const byAlias = rpcNamesByAlias(service);
+  const given = new Map<string, string>();
   for (const [name, value] of Object.entries(check.object('methods', raw))) {
-    if (!names.includes(name)) check.fail(`methods.${name}`, `is not an RPC of ${serviceName} (RPCs: ${names.join(', ')})`, name);
+    const rpc = byAlias.get(name);
+    const rpcs = [...new Set(byAlias.values())];
+    if (rpc === undefined) check.fail(`methods.${name}`, `is not an RPC of ${serviceName} (RPCs: ${rpcs.join(', ')})${didYouMean(name, byAlias.keys())}`, name);
+    const twice = given.get(rpc);
+    if (twice !== undefined) check.fail(`methods.${name}`, `names the same RPC as methods.${twice} (${rpc}); give one entry per RPC`, name);
+    given.set(rpc, name);
     const at = check.at(`methods.${name}`);
     const policy = at.object('', value);
     at.knownKeys(policy, ['timeoutMs', 'retry', 'idempotent']);
-    methodOptions[name] = Object.freeze({ ...policy }) as MethodPolicy;
-    methods.set(name, {
+    methodOptions[rpc] = Object.freeze({ ...policy }) as MethodPolicy;
+    methods.set(rpc, {
       timeoutMs: policy.timeoutMs === undefined ? undefined : at.number('timeoutMs', policy.timeoutMs, 0, TIMEOUT),
       retry: resolveRetry(at, policy.retry, clientRetry),
       idempotent: at.boolean('idempotent', policy.idempotent, false),

@@ -15,7 +15,7 @@ import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/re
 const CLIENT_KEYS = [
   'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
   'pool', 'loadBalancing', 'outlierDetection', 'connectTimeoutMs', 'drainTimeoutMs', 'idleTimeoutMs', 'keepalive', 'compression', 'metadata',
-  'maxMetadataBytes', 'tracing', 'metrics', 'xds',
+  'maxMetadataBytes', 'tracing', 'metrics', 'xds', 'waitForReady',
 ] as const;
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
@@ -44,7 +44,7 @@ function resolveMetadata(check: OptionChecks, raw: unknown): MetadataSource | un
 /** Validates one client (defaults already merged) and loads its proto. */
 export function resolveClient(check: OptionChecks, raw: Record<string, unknown>, requireMtls: boolean, cache: ProtoCache): ResolvedClientOptions {
   check.knownKeys(raw, CLIENT_KEYS);
-  const { serviceName, definition } = resolveProto(check, raw.proto, cache);
+  const { serviceName, definition, fieldNaming } = resolveProto(check, raw.proto, cache);
   const maxMessageBytes = check.number('maxMessageBytes', raw.maxMessageBytes, CLIENT_DEFAULTS.maxMessageBytes, { min: 0, max: MAX_TIMER_MS, integer: true, exclusiveMin: true });
   const retry = resolveRetry(check, raw.retry, DEFAULT_RETRY_POLICY);
   const transport = resolveTransport(check, raw, requireMtls);
@@ -53,6 +53,7 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
     name: raw.name as string,
     serviceName,
     serviceDefinition: definition,
+    fieldNaming,
     ...transport,
     xdsBootstrapOption,
     xds: resolveXdsTarget(check, transport.target, xdsBootstrapOption),
@@ -66,6 +67,7 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
     maxMetadataBytes: check.number('maxMetadataBytes', raw.maxMetadataBytes, CLIENT_DEFAULTS.maxMetadataBytes, { min: 64, max: 1_048_576, integer: true }),
     tracing: check.boolean('tracing', raw.tracing, CLIENT_DEFAULTS.tracing),
     metrics: check.boolean('metrics', raw.metrics, CLIENT_DEFAULTS.metrics),
+    waitForReady: check.boolean('waitForReady', raw.waitForReady, CLIENT_DEFAULTS.waitForReady),
   });
 }
 
@@ -147,7 +149,7 @@ export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPa
     xds,
     poolSize: resolvePoolSize(check, raw.pool, current.poolSize),
     retry: newRetry,
-    breaker: raw.breaker === undefined ? current.breaker : resolveBreaker(check, raw.breaker),
+    breaker: raw.breaker === undefined ? current.breaker : resolveBreaker(check, raw.breaker, current.breaker || undefined),
     ...(methods === undefined ? {} : resolveMethods(check, methods, current.serviceDefinition, current.serviceName, newRetry)),
     metadata: 'metadata' in raw ? resolveMetadata(check, raw.metadata) : current.metadata,
   });

@@ -1,29 +1,59 @@
 import type { GrpcObject, ServiceDefinition } from '@grpc/grpc-js';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import type { Options, PackageDefinition } from '@grpc/proto-loader';
 import { findService, listServices, loadProtoFiles } from '../client/proto.js';
+import type { FieldNaming } from '../client/request-check.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import type { OptionChecks } from './option-checks.js';
 
 /** Parsed proto files, shared by the clients of one module so that each file set is parsed once. */
 export type ProtoCache = Map<string, PackageDefinition>;
 
+const BOOLEAN_LOADER_KEYS = ['keepCase', 'defaults', 'arrays', 'objects', 'oneofs', 'json', 'alternateCommentMode'] as const;
+const LOADER_KEYS = [...BOOLEAN_LOADER_KEYS, 'longs', 'enums', 'bytes', 'includeDirs'];
+const CONVERSIONS: Record<string, readonly unknown[]> = { longs: [String, Number], enums: [String, Number], bytes: [String, Array, Buffer] };
+
 function describeLoadError(error: unknown): string {
   const message = describeThrown(error);
   return (error as { code?: unknown }).code === 'ENOENT' ? `cannot be read (${message})` : `cannot be parsed (${message})`;
 }
 
-/** Validates `proto` and returns the service it names. */
+/** Validates `proto.loader` (proto-loader options, as Nest's `loader`). */
+function resolveLoader(at: OptionChecks, raw: unknown): Options | undefined {
+  if (raw === undefined) return undefined;
+  const loader = at.object('loader', raw);
+  const check = at.at('loader');
+  check.knownKeys(loader, LOADER_KEYS);
+  for (const key of BOOLEAN_LOADER_KEYS) check.boolean(key, loader[key], false);
+  for (const [key, allowed] of Object.entries(CONVERSIONS)) {
+    if (loader[key] !== undefined && !allowed.includes(loader[key])) {
+      check.fail(key, `must be one of ${allowed.map((c) => (c as { name: string }).name).join(', ')}`, loader[key]);
+    }
+  }
+  const dirs = loader.includeDirs;
+  if (dirs !== undefined && !(Array.isArray(dirs) && dirs.every((d) => typeof d === 'string'))) check.fail('includeDirs', 'must be an array of folder paths', dirs);
+  return Object.freeze({ ...loader }) as Options;
+}
+
+const cacheKey = (paths: unknown, includeDirs: unknown, loader: Options | undefined): string =>
+  JSON.stringify([paths, includeDirs ?? [], loader ?? {}], (_key, value: unknown) => (typeof value === 'function' ? value.name : value));
+
+/**
+ * Validates `proto` and returns the service it names and how request field names are matched:
+ * exactly for files the client loaded itself, either spelling for a definition loaded elsewhere.
+ */
 export function resolveProto(
   check: OptionChecks,
   raw: unknown,
   cache: ProtoCache,
-): { serviceName: string; definition: ServiceDefinition } {
+): { serviceName: string; definition: ServiceDefinition; fieldNaming: FieldNaming } {
   const proto = check.object('proto', raw);
   const at: OptionChecks = check.at('proto');
+  const given = 'definition' in proto;
+  at.knownKeys(proto, given ? ['definition', 'package', 'service'] : ['path', 'package', 'service', 'includeDirs', 'loader']);
   const pkg = proto.package === '' ? '' : at.nonEmptyString('package', proto.package);
   const service = at.nonEmptyString('service', proto.service);
   let definition: GrpcObject | PackageDefinition;
-  if ('definition' in proto) {
+  if (given) {
     definition = at.object('definition', proto.definition) as GrpcObject | PackageDefinition;
   } else {
     const paths = proto.path;
@@ -33,11 +63,12 @@ export function resolveProto(
     if (includeDirs !== undefined && !(Array.isArray(includeDirs) && includeDirs.every((d) => typeof d === 'string'))) {
       at.fail('includeDirs', 'must be an array of folder paths', includeDirs);
     }
-    const key = JSON.stringify([paths, includeDirs ?? []]);
+    const loader = resolveLoader(at, proto.loader);
+    const key = cacheKey(paths, includeDirs, loader);
     let loaded = cache.get(key);
     if (!loaded) {
       try {
-        loaded = loadProtoFiles(paths as string | string[], includeDirs as string[] | undefined);
+        loaded = loadProtoFiles(paths as string | string[], includeDirs as string[] | undefined, loader);
       } catch (error) {
         at.fail('path', describeLoadError(error), paths, { cause: error });
       }
@@ -51,5 +82,5 @@ export function resolveProto(
     const known = listServices(definition);
     at.fail('service', `names no service in the proto (looked for '${serviceName}'; found: ${known.join(', ') || 'none'})`, service);
   }
-  return { serviceName, definition: found };
+  return { serviceName, definition: found, fieldNaming: given ? 'either' : 'exact' };
 }

@@ -56,14 +56,17 @@ export function resolveRetry(check: OptionChecks, raw: unknown, base: ResolvedRe
   return resolved;
 }
 
-/** Validates a breaker policy over the defaults; `false` disables the breaker. */
-export function resolveBreaker(check: OptionChecks, raw: unknown): ResolvedBreakerPolicy | false {
+/**
+ * Validates a breaker policy, full or partial, over `base` (the defaults, or in `update()` the
+ * client's current policy); `false` disables the breaker.
+ */
+export function resolveBreaker(check: OptionChecks, raw: unknown, base: ResolvedBreakerPolicy = BREAKER_DEFAULTS): ResolvedBreakerPolicy | false {
   if (raw === false) return false;
-  if (raw === undefined) return BREAKER_DEFAULTS;
+  if (raw === undefined) return base;
   const r = check.object('breaker', raw);
   const at = check.at('breaker');
   at.knownKeys(r, BREAKER_KEYS);
-  const d = BREAKER_DEFAULTS;
+  const d = base;
   return Object.freeze({
     failureRateThreshold: at.number('failureRateThreshold', r.failureRateThreshold, d.failureRateThreshold, { min: 0, max: 1, exclusiveMin: true }),
     minimumCalls: at.number('minimumCalls', r.minimumCalls, d.minimumCalls, { min: 1, max: 1_000_000, integer: true }),
@@ -72,6 +75,6 @@ export function resolveBreaker(check: OptionChecks, raw: unknown): ResolvedBreak
     halfOpenMaxCalls: at.number('halfOpenMaxCalls', r.halfOpenMaxCalls, d.halfOpenMaxCalls, { min: 1, max: 1000, integer: true }),
     scope: at.oneOf('scope', r.scope, ['client', 'method'] as const, d.scope),
     consecutiveFailures:
-      r.consecutiveFailures === undefined ? undefined : at.number('consecutiveFailures', r.consecutiveFailures, 0, { min: 1, max: 1_000_000, integer: true }),
+      r.consecutiveFailures === undefined ? d.consecutiveFailures : at.number('consecutiveFailures', r.consecutiveFailures, 0, { min: 1, max: 1_000_000, integer: true }),
   });
 }

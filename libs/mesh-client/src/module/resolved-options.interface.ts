@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { FieldNaming } from '../client/request-check.js';
 import type { ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { TlsMaterial } from '../security/tls-credentials.js';
@@ -19,6 +20,8 @@ export interface ResolvedClientOptions {
   /** Fully qualified service name, e.g. 'demo.Inventory'. */
   readonly serviceName: string;
   readonly serviceDefinition: ServiceDefinition;
+  /** How request field names are matched: exactly for protos the client loaded, either spelling for a given definition. */
+  readonly fieldNaming: FieldNaming;
   readonly tls: MeshTlsOptions | undefined;
   /** The TLS files, read and checked at start. */
   readonly tlsMaterial: TlsMaterial | undefined;
@@ -48,6 +51,7 @@ export interface ResolvedClientOptions {
   readonly maxMetadataBytes: number;
   readonly tracing: boolean;
   readonly metrics: boolean;
+  readonly waitForReady: boolean;
 }
 
 /** The module's options after validation. */
@@ -71,4 +75,5 @@ export const CLIENT_DEFAULTS = Object.freeze({
   insecure: false,
   tracing: true,
   metrics: true,
+  waitForReady: false,
 } as const);

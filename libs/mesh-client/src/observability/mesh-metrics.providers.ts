@@ -1,38 +1,50 @@
 import type { Provider } from '@nestjs/common';
-import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
-import type { Counter, Gauge } from 'prom-client';
-import { MeshMetricsBuffer } from './metrics-buffer.js';
+import { getToken, makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { MeshMetrics } from './mesh-metrics.js';
+import { MeshMetricsBuffer, buffersOf, flushInflight } from './metrics-buffer.js';
 import { CALL_LABELS, HANDLING_BUCKETS, METRIC } from './metric-names.js';
 
 const SHORT = ['grpc_service', 'grpc_method', 'mesh_client'];
 
-/** A counter filled from the MeshMetricsBuffer by `flush` whenever the registry is scraped. */
-function bufferedCounter(name: string, help: string, labelNames: string[], flush: (counter: Counter, buffer: MeshMetricsBuffer) => void): Provider {
+/** A counter filled from buffered counts, and how a buffer's counts move into it. */
+interface BufferedCounter {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: string[];
+  readonly flush: (counter: Counter, buffer: MeshMetricsBuffer) => void;
+}
+
+const COUNTERS: readonly BufferedCounter[] = [
+  { name: METRIC.started, help: 'RPCs started by mesh clients.', labelNames: [...CALL_LABELS], flush: (c, b) => b.flush(c, 'started') },
+  { name: METRIC.handled, help: 'RPCs completed by mesh clients, by final status code.', labelNames: [...CALL_LABELS, 'grpc_code'], flush: (c, b) => b.flushByCode(c, 'handled') },
+  { name: METRIC.msgSent, help: 'Messages sent by mesh clients.', labelNames: [...CALL_LABELS], flush: (c, b) => b.flush(c, 'sent') },
+  { name: METRIC.msgReceived, help: 'Messages received by mesh clients.', labelNames: [...CALL_LABELS], flush: (c, b) => b.flush(c, 'received') },
+  { name: METRIC.retries, help: 'Retry attempts made by mesh clients, by the code that caused them.', labelNames: [...SHORT, 'grpc_code'], flush: (c, b) => b.flushByCode(c, 'retried') },
+  { name: METRIC.circuitRejected, help: 'Calls rejected by an open circuit breaker.', labelNames: SHORT, flush: (c, b) => b.flush(c, 'rejected') },
+];
+
+/** A counter whose `collect` (run at every scrape) moves in the counts of every attached buffer. */
+function bufferedCounter({ name, help, labelNames, flush }: BufferedCounter): Provider {
   return makeCounterProvider({
     name,
     help,
     labelNames,
-    inject: [MeshMetricsBuffer],
-    collect(this: Counter, buffer: MeshMetricsBuffer) {
-      flush(this, buffer);
+    collect(this: Counter) {
+      for (const buffer of buffersOf(this)) flush(this, buffer);
     },
-  } as never);
+  });
 }
 
 /**
  * The library's Prometheus series, declared as @willsoto/nestjs-prometheus providers: they are
  * created on the application's registry when the module starts, never at import. Counters are
- * filled from the MeshMetricsBuffer when scraped (`collect`); the histogram is observed directly.
+ * filled from each application's MeshMetricsBuffer when scraped; the histogram is observed directly.
  */
 export function createMetricProviders(): Provider[] {
   return [
     MeshMetricsBuffer,
-    bufferedCounter(METRIC.started, 'RPCs started by mesh clients.', [...CALL_LABELS], (c, b) => b.flush(c, 'started')),
-    bufferedCounter(METRIC.handled, 'RPCs completed by mesh clients, by final status code.', [...CALL_LABELS, 'grpc_code'], (c, b) => b.flushByCode(c, 'handled')),
-    bufferedCounter(METRIC.msgSent, 'Messages sent by mesh clients.', [...CALL_LABELS], (c, b) => b.flush(c, 'sent')),
-    bufferedCounter(METRIC.msgReceived, 'Messages received by mesh clients.', [...CALL_LABELS], (c, b) => b.flush(c, 'received')),
-    bufferedCounter(METRIC.retries, 'Retry attempts made by mesh clients, by the code that caused them.', [...SHORT, 'grpc_code'], (c, b) => b.flushByCode(c, 'retried')),
-    bufferedCounter(METRIC.circuitRejected, 'Calls rejected by an open circuit breaker.', SHORT, (c, b) => b.flush(c, 'rejected')),
+    ...COUNTERS.map(bufferedCounter),
     makeHistogramProvider({
       name: METRIC.handling,
       help: 'Time from the start of an RPC to its final outcome, retries included.',
@@ -44,10 +56,15 @@ export function createMetricProviders(): Provider[] {
       name: METRIC.inflight,
       help: 'Calls in flight per mesh client.',
       labelNames: ['mesh_client'],
-      inject: [MeshMetricsBuffer],
-      collect(this: Gauge, buffer: MeshMetricsBuffer) {
-        buffer.flushInflight(this);
+      collect(this: Gauge) {
+        flushInflight(this);
       },
-    } as never),
+    }),
+    {
+      provide: MeshMetrics,
+      useFactory: (buffer: MeshMetricsBuffer, handling: Histogram, circuitState: Gauge, inflight: Gauge, ...counters: Counter[]) =>
+        new MeshMetrics(buffer, handling, circuitState, inflight, counters.map((counter, i) => ({ counter, flush: COUNTERS[i]!.flush }))),
+      inject: [MeshMetricsBuffer, getToken(METRIC.handling), getToken(METRIC.circuitState), getToken(METRIC.inflight), ...COUNTERS.map((c) => getToken(c.name))],
+    },
   ];
 }

@@ -1,9 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { getToken } from '@willsoto/nestjs-prometheus';
-import type { Gauge, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { CallSite } from '../errors/to-mesh-error.js';
-import { MeshMetricsBuffer, SeriesCounts } from './metrics-buffer.js';
-import { CIRCUIT_STATE_VALUE, GRPC_TYPE, METRIC } from './metric-names.js';
+import { SeriesCounts, attachBuffer, detachBuffer, type MeshMetricsBuffer } from './metrics-buffer.js';
+import { CIRCUIT_STATE_VALUE, GRPC_TYPE } from './metric-names.js';
 
 /** What identifies a method for metrics and tracing. */
 export interface ObservedMethod {
@@ -18,20 +16,32 @@ export interface MethodSeries {
   readonly client: string;
 }
 
+/** A buffered counter and how a buffer's counts move into it. */
+export interface CounterSink {
+  readonly counter: Counter;
+  readonly flush: (counter: Counter, buffer: MeshMetricsBuffer) => void;
+}
+
 /**
- * The library's Prometheus metrics. Label values come only from closed sets: client names, proto
- * service and method names, status code names. Counts go to a MeshMetricsBuffer (plain numbers,
- * moved into prom-client at scrape time); the latency histogram is observed directly.
+ * The library's Prometheus metrics of one application. Label values come only from closed sets:
+ * client names, proto service and method names, status code names. Counts go to the
+ * application's MeshMetricsBuffer (plain numbers, moved into prom-client at scrape time); the
+ * latency histogram is observed directly.
  */
-@Injectable()
 export class MeshMetrics {
   private readonly series = new WeakMap<ObservedMethod, MethodSeries>();
 
+  /** @internal built by MeshClientModule's providers. */
   constructor(
     private readonly buffer: MeshMetricsBuffer,
-    @Inject(getToken(METRIC.handling)) private readonly handling: Histogram,
-    @Inject(getToken(METRIC.circuitState)) private readonly circuitState: Gauge,
-  ) {}
+    private readonly handling: Histogram,
+    private readonly circuitState: Gauge,
+    private readonly inflightGauge: Gauge,
+    private readonly counters: readonly CounterSink[],
+  ) {
+    for (const { counter } of counters) attachBuffer(counter, buffer);
+    attachBuffer(inflightGauge, buffer);
+  }
 
   /** The series of `method`. */
   of(method: ObservedMethod): MethodSeries {
@@ -54,5 +64,14 @@ export class MeshMetrics {
   /** Records a breaker state (scope '*' for a client-wide breaker, else the RPC name). */
   circuit(client: string, scope: string, state: keyof typeof CIRCUIT_STATE_VALUE): void {
     this.circuitState.labels({ mesh_client: client, scope }).set(CIRCUIT_STATE_VALUE[state]);
+  }
+
+  /** The application closed (its clients first): its last counts go in, then it stops counting. */
+  close(): void {
+    for (const { counter, flush } of this.counters) {
+      flush(counter, this.buffer);
+      detachBuffer(counter, this.buffer);
+    }
+    detachBuffer(this.inflightGauge, this.buffer);
   }
 }

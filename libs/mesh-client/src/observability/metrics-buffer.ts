@@ -55,8 +55,36 @@ export class MeshMetricsBuffer {
     }
   }
 
-  /** Sets the in-flight gauge per client. */
-  flushInflight(gauge: Gauge): void {
-    for (const [client, n] of this.inflight) gauge.set({ mesh_client: client }, n);
-  }
+}
+
+/**
+ * The buffers of every application counting into one metric. prom-client's registry (and with it
+ * @willsoto/nestjs-prometheus, which reuses a metric by name) is process-wide, so two Nest
+ * applications in one process share each metric object; its `collect` hook flushes them all.
+ */
+const sinks = new WeakMap<object, Set<MeshMetricsBuffer>>();
+
+/** Counts of `buffer` go into `metric` from now on. */
+export function attachBuffer(metric: object, buffer: MeshMetricsBuffer): void {
+  let set = sinks.get(metric);
+  if (!set) sinks.set(metric, (set = new Set()));
+  set.add(buffer);
+}
+
+/** `buffer`'s application is gone. */
+export function detachBuffer(metric: object, buffer: MeshMetricsBuffer): void {
+  sinks.get(metric)?.delete(buffer);
+}
+
+/** The buffers counting into `metric`. */
+export function buffersOf(metric: object): Iterable<MeshMetricsBuffer> {
+  return sinks.get(metric) ?? [];
+}
+
+/** Sets the in-flight gauge per client: the sum over every application's buffer. */
+export function flushInflight(gauge: Gauge): void {
+  const totals = new Map<string, number>();
+  for (const buffer of buffersOf(gauge)) for (const [client, n] of buffer.inflight) totals.set(client, (totals.get(client) ?? 0) + n);
+  gauge.reset();
+  for (const [client, n] of totals) gauge.set({ mesh_client: client }, n);
 }

@@ -1,3 +1,6 @@
+/** Largest delay Node's timers accept (about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** What decides a call's deadline, in order of precedence. */
 export interface DeadlineInputs {
   /** Per-call timeout (CallOptions.timeoutMs). */
@@ -28,15 +31,4 @@ export function resolveDeadline(now: number, inputs: DeadlineInputs): number {
     deadline = now + (inputs.methodTimeoutMs ?? inputs.clientTimeoutMs);
   }
   return inputs.inheritedDeadline === undefined ? deadline : Math.min(deadline, inputs.inheritedDeadline.getTime());
-}
-
-/** Why per-call deadline options are unusable, or undefined when they are fine. */
-export function deadlineOptionsProblem(timeoutMs: unknown, deadline: unknown): string | undefined {
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
-    return `CallOptions.timeoutMs must be a finite number > 0, got ${String(timeoutMs)}`;
-  }
-  if (deadline !== undefined && !(deadline instanceof Date && !Number.isNaN(deadline.getTime()))) {
-    return 'CallOptions.deadline must be a valid Date';
-  }
-  return undefined;
 }

@@ -38,9 +38,13 @@ export class MeshContext {
     });
   }
 
-  /** @internal an incoming request's context and its handler's `@MeshCallOptions`, stored at once. */
+  /**
+   * @internal an incoming request's context and its handler's `@MeshCallOptions`, stored at once.
+   * What the request's scope already holds (set by a middleware or guard) wins over the headers.
+   */
   enter(security: MeshSecurityContext, callOptions: HandlerCallOptions | undefined): void {
-    this.store({ security: Object.freeze({ ...security }), callOptions });
+    const current = this.callContext();
+    this.store({ security: Object.freeze({ ...security, ...current?.security }), callOptions: callOptions ?? current?.callOptions });
   }
 
   /** @internal what an outgoing call reads (one CLS lookup, no allocation); undefined outside of a request. */

@@ -31,15 +31,34 @@ export class InvalidMetadataError extends Error {
  * validating each; throws {@link InvalidMetadataError} on the first bad one. Returns the bytes
  * added (keys + values), for the size limit.
  */
-export function addMetadata(target: Metadata, entries: Readonly<Record<string, string | Buffer>>): number {
+export function addMetadata(target: Metadata, entries: Readonly<Record<string, string | Buffer>> | Metadata): number {
+  if (isGrpcMetadata(entries)) return addGrpcMetadata(target, entries);
   let bytes = 0;
-  for (const key in entries) {
-    const value = entries[key];
-    const problem = metadataProblem(key, value);
-    if (problem) throw new InvalidMetadataError(problem);
-    const wire = key.endsWith('-bin') && typeof value === 'string' ? Buffer.from(value) : (value as string | Buffer);
-    target.set(key, wire);
-    bytes += key.length + wire.length;
+  for (const key in entries) bytes += put(target, key, entries[key], 'set');
+  return bytes;
+}
+
+function put(target: Metadata, key: string, value: unknown, how: 'set' | 'add'): number {
+  const problem = metadataProblem(key, value);
+  if (problem) throw new InvalidMetadataError(problem);
+  const wire = key.endsWith('-bin') && typeof value === 'string' ? Buffer.from(value) : (value as string | Buffer);
+  target[how](key, wire);
+  return key.length + wire.length;
+}
+
+/** Entries of a grpc-js Metadata (every value of a repeated key), under the same rules. */
+function addGrpcMetadata(target: Metadata, source: Metadata): number {
+  let bytes = 0;
+  const all = source.toJSON() as Record<string, unknown[]>;
+  for (const key in all) {
+    const values = all[key]!;
+    values.forEach((value, i) => (bytes += put(target, key, value, i === 0 ? 'set' : 'add')));
   }
   return bytes;
+}
+
+/** A grpc-js Metadata, also one from another copy of grpc-js. */
+export function isGrpcMetadata(value: unknown): value is Metadata {
+  const m = value as Partial<Metadata> | null;
+  return typeof m === 'object' && m !== null && typeof m.getMap === 'function' && typeof m.toJSON === 'function' && typeof m.clone === 'function';
 }

@@ -1,0 +1,160 @@
+import { status as Status, type Metadata } from '@grpc/grpc-js';
+import { from, isObservable, map, type Observable, type ObservableInput, type Observer } from 'rxjs';
+import { callerError, localError } from '../errors/to-mesh-error.js';
+import { withoutStackTrace } from '../errors/without-stack-trace.js';
+import { AttemptLoop, type AttemptHooks } from '../resilience/attempt-loop.js';
+import { ReplayableRequests } from '../resilience/replayable-requests.js';
+import type { RetryEvent } from '../resilience/retry-decision.js';
+import { attempt$, type AttemptListener } from './attempts.js';
+import type { CallSettings } from './call-settings.js';
+import type { ChannelPool } from './channel-pool.js';
+import type { MethodInfo } from './method-table.js';
+import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
+import { RequestProblem } from './request-check.js';
+
+/** Metadata key that tells the server how many attempts came before this one (gRFC A6). */
+export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
+
+/** Per-attempt work of a call beyond the loop's: metadata, hooks, listeners (plugins, onHeader/onTrailer). */
+export interface AttemptExtras {
+  /** Runs before attempt `n` with its metadata (which it may change). */
+  readonly before?: (n: number, metadata: Metadata) => void | PromiseLike<void>;
+  readonly after?: AttemptHooks['after'];
+  /** Listens to attempt `n`'s headers and status. */
+  readonly listener?: (n: number) => AttemptListener | undefined;
+  /** A breaker rejection ends the call without an attempt of its own. */
+  readonly onRejected?: () => void;
+}
+
+/** One call, ready to run: everything decided before the first attempt. */
+export interface CallPlan {
+  readonly channels: ChannelPool;
+  readonly method: MethodInfo;
+  readonly metadata: Metadata;
+  readonly settings: CallSettings;
+  readonly policy: PipelinePolicy;
+  readonly deps: PipelineDeps;
+  readonly onRetry?: (event: RetryEvent) => void;
+  readonly extras?: AttemptExtras;
+}
+
+/** A running call: what its owner may ask of it. */
+export interface CallRun {
+  /** Attempts started so far. */
+  readonly attempts: number;
+  stop(): void;
+}
+
+const streamsRequests = (m: MethodInfo): boolean => m.kind === 'client-stream' || m.kind === 'bidi';
+
+function isStreamInput(value: unknown): value is ObservableInput<unknown> {
+  if (isObservable(value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  return Symbol.iterator in value || Symbol.asyncIterator in value || typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** The encoded request of a call: one message, or the stream of them (encoded as they come). */
+function encodeRequest(method: MethodInfo, request: unknown): Buffer | Observable<Buffer> {
+  if (!streamsRequests(method)) return method.encode(request);
+  if (!isStreamInput(request)) {
+    const got = request === null ? 'null' : Array.isArray(request) ? 'an array' : `a ${typeof request}`;
+    throw new RequestProblem(`'${method.name}' streams its requests: give an Observable (or an array, iterable or AsyncIterable) of messages, got ${got}`);
+  }
+  return from(request).pipe(map(method.encode));
+}
+
+/**
+ * Runs one call through the attempt loop: encodes the request once (nothing is sent when it does
+ * not fit its message type), keeps request streams replayable while retries or replays may need
+ * them, gives every attempt its metadata (`grpc-previous-rpc-attempts` from the second on, wait-
+ * for-ready), deadline and listeners. Returns undefined when the call failed before any attempt.
+ */
+export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): CallRun | undefined {
+  const { method, settings, policy, extras } = plan;
+  let encoded: Buffer | Observable<Buffer>;
+  try {
+    encoded = encodeRequest(method, request);
+  } catch (error) {
+    if (!(error instanceof RequestProblem)) throw error;
+    out.error(callerError(method.site, error.message));
+    return undefined;
+  }
+  const retry = settings.retry !== false && settings.retry.maxAttempts > 1 ? settings.retry : undefined;
+  const replayable = (retry !== undefined || extras?.after !== undefined) && typeof encoded === 'object' && !Buffer.isBuffer(encoded);
+  const requests = replayable ? new ReplayableRequests(encoded as Observable<Buffer>) : undefined;
+  if (settings.waitForReady) plan.metadata.setOptions({ waitForReady: true });
+  const metadataOf = attemptMetadata(plan);
+  const perAttemptMs = retry?.perAttemptTimeoutMs;
+  const connectTimeoutMs = settings.waitForReady ? 0 : policy.options.connectTimeoutMs;
+  let current: Metadata | undefined;
+  const loop = new AttemptLoop<T>(
+    {
+      attempt: (n) =>
+        attempt$<T>({
+          channels: plan.channels,
+          method,
+          request: requests ? requests.attempt$ : encoded,
+          metadata: current ?? metadataOf(n),
+          deadline: perAttemptMs === undefined ? settings.deadline : Math.min(settings.deadline, plan.deps.now() + perAttemptMs),
+          connectTimeoutMs,
+          attempt: n,
+          listener: extras?.listener?.(n),
+        }),
+      retry,
+      budget: retry ? policy.budget : undefined,
+      breaker: policy.breakers?.for(method.name),
+      rejection: (attempts) => {
+        extras?.onRejected?.();
+        const details = `circuit breaker of client '${method.site.client}' is open; the call was not sent`;
+        // a rejection is the fast path of an outage: its stack would only show RxJS and this loop
+        return withoutStackTrace(() => localError(method.site, Status.UNAVAILABLE, details, { category: 'circuit-open', retryable: true, attempts }));
+      },
+      deadline: settings.deadline,
+      idempotent: settings.idempotent,
+      streamsResponses: method.kind === 'server-stream' || method.kind === 'bidi',
+      requestsCommitted: requests ? () => !requests.replayable : undefined,
+      onCommit: requests ? () => requests.release() : undefined,
+      onRetry: plan.onRetry,
+      hooks: extras?.before || extras?.after ? hooksOf(extras, metadataOf, (m) => (current = m)) : undefined,
+      now: plan.deps.now,
+      random: plan.deps.random,
+    },
+    out,
+  );
+  loop.start();
+  return {
+    get attempts() {
+      return loop.attempts;
+    },
+    stop() {
+      loop.stop();
+      requests?.close();
+    },
+  };
+}
+
+/** The metadata of attempt `n`: the call's own for the first, a copy naming the attempts before it after. */
+function attemptMetadata(plan: CallPlan): (n: number) => Metadata {
+  const hooked = plan.extras?.before !== undefined;
+  return (n) => {
+    if (n === 1 && !hooked) return plan.metadata;
+    const metadata = plan.metadata.clone();
+    if (n > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(n - 1));
+    return metadata;
+  };
+}
+
+/** The loop's hooks for a call with per-attempt extras: `before` gets the attempt's own metadata. */
+function hooksOf(extras: AttemptExtras, metadataOf: (n: number) => Metadata, use: (m: Metadata) => void): AttemptHooks {
+  const before = extras.before;
+  return {
+    before: before
+      ? (n) => {
+          const metadata = metadataOf(n);
+          use(metadata);
+          return before(n, metadata);
+        }
+      : undefined,
+    after: extras.after,
+  };
+}

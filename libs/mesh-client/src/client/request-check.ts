@@ -1,0 +1,187 @@
+import type { FieldShape, MessageShape, ShapeIndex, ValueKind } from './message-shapes.js';
+import { nearestName } from '../errors/did-you-mean.js';
+
+/** A request that cannot be sent as its message type; the message never quotes field values. */
+export class RequestProblem extends Error {
+  override readonly name = 'RequestProblem';
+}
+
+/**
+ * How request field names are matched: 'exact' takes only the names the proto was loaded with
+ * (the client loaded it, so those are the names serialization reads); 'either' also takes the
+ * other spelling (proto name or its camelCase) and renames it, for definitions loaded elsewhere.
+ */
+export type FieldNaming = 'exact' | 'either';
+
+const MAX_DEPTH = 64;
+const INT = /^-?\d+$/;
+
+/** protobufjs' camelCase of a proto field name. */
+const camel = (s: string): string => s.charAt(0) + s.slice(1).replace(/_([a-z])(?=[a-z]|$)/g, (_, c: string) => c.toUpperCase());
+const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+const typeName = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : Buffer.isBuffer(value) ? 'a Buffer' : `a ${typeof value}`;
+
+const EXPECTED: Record<ValueKind, string> = {
+  string: 'a string',
+  bool: 'true or false',
+  bytes: 'a Buffer, Uint8Array or base64 string',
+  int32: 'a whole number in the int32 range',
+  uint32: 'a whole number in the uint32 range',
+  int64: 'a whole number (or a string of digits, or a Long)',
+  float: 'a number',
+  enum: 'an enum value (number or name)',
+  message: 'an object',
+};
+
+/**
+ * Checks a request against its message type before anything is sent: every key must be a field
+ * (at any depth), every value of the field's type. protobufjs would silently drop an unknown key
+ * (`delay_ms` where the field is `delayMs`) and coerce a wrong type (`'abc'` -> 0).
+ */
+export class RequestCheck {
+  private readonly aliases = new WeakMap<MessageShape, ReadonlyMap<string, string>>();
+
+  constructor(
+    private readonly index: ShapeIndex,
+    private readonly shape: MessageShape,
+    private readonly naming: FieldNaming,
+  ) {}
+
+  /** The request to serialize (a renamed copy when another spelling was used); throws RequestProblem. */
+  check(request: unknown): unknown {
+    if (request === undefined) return {};
+    if (typeof request !== 'object' || request === null || Array.isArray(request) || Buffer.isBuffer(request)) {
+      throw new RequestProblem(`the request must be an object (a ${this.shape.name} message), got ${typeName(request)}`);
+    }
+    return this.message(request as Record<string, unknown>, this.shape, 'request', 0);
+  }
+
+  private message(value: Record<string, unknown>, shape: MessageShape, path: string, depth: number): Record<string, unknown> {
+    if (depth > MAX_DEPTH) throw new RequestProblem(`${path} is nested deeper than ${String(MAX_DEPTH)} levels (a cycle?)`);
+    let out = value;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const v = value[key];
+      if (v === undefined) continue;
+      let field = shape.fields.get(key);
+      let name = key;
+      if (!field) {
+        if (shape.oneofs.has(key)) continue;
+        const alias = this.naming === 'either' ? this.aliasesOf(shape).get(key) : undefined;
+        if (alias === undefined) throw this.unknown(key, shape, path);
+        field = shape.fields.get(alias)!;
+        name = alias;
+      }
+      const checked = this.field(v, field, `${path}.${name}`, depth);
+      if (name !== key || checked !== v) {
+        if (out === value) out = { ...value };
+        if (name !== key) delete out[key];
+        out[name] = checked;
+      }
+    }
+    return out;
+  }
+
+  private field(value: unknown, field: FieldShape, path: string, depth: number): unknown {
+    if (value === null) return value;
+    if (field.mapValue) {
+      if (typeof value !== 'object' || Array.isArray(value)) throw this.wrong(path, 'an object (a map)', value);
+      return this.entries(value as Record<string, unknown>, field.mapValue, path, depth);
+    }
+    if (field.repeated) {
+      if (!Array.isArray(value)) throw this.wrong(path, 'an array (a repeated field)', value);
+      let out: unknown[] = value;
+      for (let i = 0; i < value.length; i++) {
+        const checked = this.single(value[i], field, `${path}[${String(i)}]`, depth);
+        if (checked !== value[i]) {
+          if (out === value) out = [...value];
+          out[i] = checked;
+        }
+      }
+      return out;
+    }
+    return this.single(value, field, path, depth);
+  }
+
+  private entries(value: Record<string, unknown>, field: FieldShape, path: string, depth: number): unknown {
+    let out = value;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const checked = this.single(value[key], field, `${path}[${JSON.stringify(key).slice(0, 40)}]`, depth);
+      if (checked !== value[key]) {
+        if (out === value) out = { ...value };
+        out[key] = checked;
+      }
+    }
+    return out;
+  }
+
+  private single(value: unknown, field: FieldShape, path: string, depth: number): unknown {
+    if (field.kind === 'message') {
+      if (value === null || value === undefined) return value;
+      if (typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value)) throw this.wrong(path, `an object (a ${field.type ?? 'message'})`, value);
+      const shape = field.type === undefined ? undefined : this.index.messages.get(field.type);
+      return shape ? this.message(value as Record<string, unknown>, shape, path, depth + 1) : value;
+    }
+    if (!fits(value, field, this.index)) throw this.wrong(path, EXPECTED[field.kind], value);
+    return value;
+  }
+
+  private aliasesOf(shape: MessageShape): ReadonlyMap<string, string> {
+    let map = this.aliases.get(shape);
+    if (!map) {
+      const built = new Map<string, string>();
+      for (const name of shape.fields.keys()) {
+        const other = name.includes('_') ? camel(name) : snake(name);
+        if (other !== name && !shape.fields.has(other) && (name.includes('_') || camel(other) === name)) built.set(other, name);
+      }
+      this.aliases.set(shape, (map = built));
+    }
+    return map;
+  }
+
+  private unknown(key: string, shape: MessageShape, path: string): RequestProblem {
+    const where = path === 'request' ? '' : ` (at ${path})`;
+    const near = nearestName(key, shape.fields.keys());
+    const hint = near === undefined ? `; its fields: ${[...shape.fields.keys()].join(', ') || 'none'}` : `; did you mean '${near}'?`;
+    return new RequestProblem(`'${key.slice(0, 64)}' is not a field of ${shape.name}${where}${hint}`);
+  }
+
+  private wrong(path: string, expected: string, value: unknown): RequestProblem {
+    return new RequestProblem(`${path} must be ${expected}, got ${typeName(value)}`);
+  }
+}
+
+function fits(value: unknown, field: FieldShape, index: ShapeIndex): boolean {
+  switch (field.kind) {
+    case 'string':
+      return typeof value === 'string';
+    case 'bool':
+      return typeof value === 'boolean';
+    case 'bytes':
+      return typeof value === 'string' || value instanceof Uint8Array;
+    case 'float':
+      return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)));
+    case 'int32':
+      return inRange(value, -2_147_483_648, 2_147_483_647);
+    case 'uint32':
+      return inRange(value, 0, 4_294_967_295);
+    case 'int64':
+      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && INT.test(value)) || isLong(value);
+    case 'enum':
+      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && (index.enums.get(field.type ?? '')?.has(value) ?? true));
+    case 'message':
+      return true;
+  }
+}
+
+function inRange(value: unknown, min: number, max: number): boolean {
+  const n = typeof value === 'string' && INT.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
+}
+
+function isLong(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { low?: unknown }).low === 'number' && typeof (value as { high?: unknown }).high === 'number';
+}
