@@ -6,17 +6,7 @@ import { startEchoServer, type EchoServer, type EchoServerOptions } from './echo
 import { createTestApp, echoClient } from './test-app.js';
 import { XdsControlPlane } from './xds-control-plane.js';
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 20 ms until it holds or `ms` passed; returns whether it held. */
-export async function eventually(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await sleep(20);
-  }
-  return check();
-}
+export { eventually, sleep } from './wait.js';
 
 /** Sequential unary calls until `check` holds (at most `ms`); returns whether it held. */
 export async function callUntil(client: MeshClient, check: () => boolean, ms: number): Promise<boolean> {

@@ -38,7 +38,7 @@ const KIND: Record<number, ValueKind> = {
 };
 const LABEL_REPEATED = 3;
 
-interface FieldProto { name: string; type: number; typeName: string; label: number }
+interface FieldProto { name: string; number: number; type: number; typeName: string; label: number }
 interface MessageProto { name: string; field: FieldProto[]; nestedType: MessageProto[]; enumType: EnumProto[]; oneofDecl: { name: string }[]; options?: { mapEntry?: boolean } }
 interface EnumProto { name: string; value: { name: string }[] }
 interface ServiceProto { name: string; method: { name: string; inputType: string }[] }
@@ -46,17 +46,19 @@ interface FileProto { package: string; messageType: MessageProto[]; enumType: En
 
 const strip = (typeName: string): string => (typeName.startsWith('.') ? typeName.slice(1) : typeName);
 
-function fieldOf(f: FieldProto, mapEntries: ReadonlyMap<string, MessageProto>): FieldShape {
-  const type = f.typeName ? strip(f.typeName) : undefined;
-  const entry = type === undefined ? undefined : mapEntries.get(type);
-  const value = entry?.field.find((e) => e.name === 'value');
-  return {
-    name: f.name,
-    kind: KIND[f.type] ?? 'message',
-    type,
-    repeated: f.label === LABEL_REPEATED && !entry,
-    mapValue: value ? fieldOf(value, mapEntries) : undefined,
-  };
+/**
+ * The full name of a type named in scope `scope` (a message's full name): absolute names start
+ * with '.', others are looked up from the innermost scope outwards, as protoc does (protobufjs
+ * writes them relative).
+ */
+function resolveType(typeName: string, scope: string, known: (name: string) => boolean): string {
+  if (typeName.startsWith('.')) return strip(typeName);
+  const parts = scope.split('.');
+  for (let i = parts.length; i >= 0; i--) {
+    const candidate = [...parts.slice(0, i), typeName].join('.');
+    if (known(candidate)) return candidate;
+  }
+  return typeName;
 }
 
 /**
@@ -77,16 +79,30 @@ export function indexShapes(fileDescriptorProtos: readonly Buffer[]): ShapeIndex
     }
   };
   const inputs = new Map<string, string>();
+  for (const file of files) walk(file.package ? `${file.package}.` : '', file.messageType, file.enumType);
+  const known = (name: string): boolean => raw.has(name) || enums.has(name);
   for (const file of files) {
-    const prefix = file.package ? `${file.package}.` : '';
-    walk(prefix, file.messageType, file.enumType);
-    for (const service of file.service) for (const m of service.method) inputs.set(`${prefix}${service.name}/${m.name}`, strip(m.inputType));
+    const pkg = file.package ?? '';
+    const prefix = pkg ? `${pkg}.` : '';
+    for (const service of file.service) for (const m of service.method) inputs.set(`${prefix}${service.name}/${m.name}`, resolveType(m.inputType, pkg, known));
   }
-  const mapEntries = new Map([...raw].filter(([, m]) => m.options?.mapEntry === true));
+  const fieldOf = (f: FieldProto, scope: string): FieldShape => {
+    const type = f.typeName ? resolveType(f.typeName, scope, known) : undefined;
+    const entry = type === undefined ? undefined : raw.get(type);
+    const mapEntry = entry?.options?.mapEntry === true ? entry : undefined;
+    const value = mapEntry?.field.find((e) => e.number === 2);
+    return {
+      name: f.name,
+      kind: KIND[f.type] ?? 'message',
+      type,
+      repeated: f.label === LABEL_REPEATED && !mapEntry,
+      mapValue: value && type ? fieldOf(value, type) : undefined,
+    };
+  };
   const messages = new Map<string, MessageShape>();
   for (const [name, m] of raw) {
-    if (mapEntries.has(name)) continue;
-    const fields = new Map(m.field.map((f) => [f.name, fieldOf(f, mapEntries)] as const));
+    if (m.options?.mapEntry === true) continue;
+    const fields = new Map(m.field.map((f) => [f.name, fieldOf(f, name)] as const));
     messages.set(name, { name, fields, oneofs: new Set(m.oneofDecl.map((o) => o.name)) });
   }
   return { messages, enums, inputs };

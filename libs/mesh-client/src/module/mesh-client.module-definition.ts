@@ -19,5 +19,6 @@ export const {
   ASYNC_OPTIONS_TYPE: MESH_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<MeshModuleOptions>({ moduleName: 'MeshClient' })
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createMeshClientOptions')
   .setExtras<MeshModuleExtras>({ global: false, clientNames: [] }, (definition, extras) => ({ ...definition, global: extras.global }))
   .build();

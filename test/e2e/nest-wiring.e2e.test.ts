@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Get, Injectable, Module, UseGuards, type CanActivate, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientGrpcProxy } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import { ClsModule } from 'nestjs-cls';
+import { register } from 'prom-client';
+import { lastValueFrom, toArray, type Observable } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CurrentSecurityContext,
+  MeshClientModule,
+  MeshClientRegistry,
+  MeshContext,
+  isMeshConfigError,
+  type MeshModuleOptions,
+  type MeshSecurityContext,
+} from '@datapunk/mesh-client';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { failureOf } from '../support/errors.js';
+import { PEERS_PROTO, PeersServer, peersProto } from '../support/peers-server.js';
+import { parseMetrics, valueOf } from '../support/prometheus.js';
+import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
+
+describe("method names as Nest's ClientGrpc gives them", () => {
+  let server: PeersServer;
+  beforeAll(async () => {
+    server = await new PeersServer().start();
+  });
+  afterAll(() => server.stop());
+
+  it("getService() has every name Nest's getService() has, and they call the RPCs", async () => {
+    const proxy = new ClientGrpcProxy({ url: server.target, package: 'peers', protoPath: PEERS_PROTO });
+    const nestNames = Object.keys(proxy.getService('Peers'));
+    proxy.close();
+    expect(nestNames).toEqual(expect.arrayContaining(['getHttpStatus', 'listThings']));
+    const app = await createTestApp({ clients: [{ name: 'peers', target: server.target, proto: peersProto, insecure: true }] });
+    const peers = app.get(MeshClientRegistry).get('peers');
+    const svc = peers.getService<Record<string, (req: object) => Observable<{ text: string }>>>();
+    for (const name of nestNames) expect(typeof svc[name]).toBe('function');
+    expect((await lastValueFrom(svc.getHttpStatus!({ text: 'h' }))).text).toBe('h');
+    expect(await lastValueFrom(svc.listThings!({ text: 'l' }).pipe(toArray()))).toHaveLength(2);
+    expect((await lastValueFrom(peers.unary<object, { text: string }>('getHttpStatus', { text: 'u' }))).text).toBe('u');
+    expect(server.seen('GetHTTPStatus').map((r) => r.text)).toEqual(['h', 'u']);
+    await app.close();
+  });
+
+  it('methods takes the same names, and a typo names the nearest RPC', async () => {
+    const echoServer = await startEchoServer();
+    const app = await createTestApp({ clients: [echoClient(echoServer.target, { retry: false, methods: { unary: { timeoutMs: 100 } } })] });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    const started = Date.now();
+    const error = await failureOf(lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-delay-ms': '3000' } })));
+    expect(error.category).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2000);
+    const typo = await failureOf(lastValueFrom(echo.unary('Unray', {})));
+    expect(typo.message).toContain("did you mean 'Unary'?");
+    await app.close();
+    await echoServer.stop();
+    const twice = await moduleStartError({ clients: [echoClient('127.0.0.1:1', { methods: { unary: {}, Unary: {} } })] });
+    expect(isMeshConfigError(twice) && twice.message).toMatch(/methods\.Unary names the same RPC as methods\.unary \(Unary\)/);
+  });
+});
+
+@Injectable()
+class OptionsFactory {
+  createMeshClientOptions(): MeshModuleOptions {
+    return { clients: [echoClient('127.0.0.1:1', { name: 'made' })] };
+  }
+}
+@Module({ providers: [OptionsFactory], exports: [OptionsFactory] })
+class OptionsModule {}
+@Injectable()
+class NoMethodFactory {}
+
+describe('module options edges', () => {
+  it('forRoot(undefined) and forRootAsync(undefined) fail start with a MeshConfigError', async () => {
+    const error = await moduleStartError(undefined);
+    expect(isMeshConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain('MeshClientModule.forRoot(options): options must be an object');
+    const asyncError = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync(undefined as never)] })
+      .compile()
+      .then(() => undefined, (e: unknown) => e);
+    expect(isMeshConfigError(asyncError)).toBe(true);
+  });
+
+  it('forRootAsync takes useClass and useExisting with createMeshClientOptions() (Nest naming)', async () => {
+    for (const options of [{ useClass: OptionsFactory }, { imports: [OptionsModule], useExisting: OptionsFactory }]) {
+      const moduleRef = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync({ clientNames: ['made'], ...options })] }).compile();
+      expect(moduleRef.get(MeshClientRegistry).names()).toEqual(['made']);
+      await moduleRef.close();
+    }
+    const error = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync({ clientNames: ['made'], useClass: NoMethodFactory as never })] })
+      .compile()
+      .then(() => undefined, (e: unknown) => e);
+    expect(isMeshConfigError(error) && error.message).toContain('NoMethodFactory (useClass/useExisting) has no createMeshClientOptions() method');
+  });
+});
+
+describe('update() merges a breaker patch over the current policy', () => {
+  it('a changed openMs keeps a configured minimumCalls', async () => {
+    const server = await startEchoServer();
+    const app = await createTestApp({ clients: [echoClient(server.target, { retry: false, breaker: { minimumCalls: 4, failureRateThreshold: 0.5 } })] });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    echo.update({ breaker: { openMs: 60_000 } });
+    for (let i = 0; i < 4; i++) await failureOf(lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': '14' } })));
+    expect(echo.breakerState()).toBe('open');
+    await app.close();
+    await server.stop();
+  });
+});
+
+describe('two Nest applications in one process', () => {
+  let server: EchoServer;
+  beforeAll(async () => {
+    register.clear();
+    server = await startEchoServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+    register.clear();
+  });
+
+  it("count every app's calls, also after one of them closed", async () => {
+    const one = await createTestApp({ clients: [echoClient(server.target, { name: 'one' }), echoClient(server.target)] });
+    const two = await createTestApp({ clients: [echoClient(server.target, { name: 'two' }), echoClient(server.target)] });
+    const call = (app: typeof one, name: string) => lastValueFrom(app.get(MeshClientRegistry).get(name).unary('Unary', {}));
+    for (let i = 0; i < 2; i++) await call(one, 'one');
+    for (let i = 0; i < 3; i++) await call(two, 'two');
+    await call(one, 'echo');
+    await call(two, 'echo');
+    let samples = parseMetrics(await register.metrics());
+    expect(valueOf(samples, 'grpc_client_started_total', { mesh_client: 'one' })).toBe(2);
+    expect(valueOf(samples, 'grpc_client_started_total', { mesh_client: 'two' })).toBe(3);
+    expect(valueOf(samples, 'grpc_client_handled_total', { mesh_client: 'echo', grpc_code: 'OK' })).toBe(2);
+    await one.close();
+    await call(two, 'two');
+    samples = parseMetrics(await register.metrics());
+    expect(valueOf(samples, 'grpc_client_started_total', { mesh_client: 'two' })).toBe(4);
+    expect(valueOf(samples, 'grpc_client_started_total', { mesh_client: 'one' })).toBe(2);
+    await two.close();
+  });
+});
+
+@Injectable()
+class SubjectGuard implements CanActivate {
+  constructor(private readonly context: MeshContext) {}
+  canActivate(): boolean {
+    this.context.set({ subject: 'alice', tenant: 'from-guard' });
+    return true;
+  }
+}
+
+@Controller()
+class WhoController {
+  @Get('who')
+  @UseGuards(SubjectGuard)
+  who(@CurrentSecurityContext() ctx: MeshSecurityContext): MeshSecurityContext {
+    return ctx;
+  }
+}
+
+describe('the security context with ClsModule mounted by the app', () => {
+  let app: INestApplication;
+  beforeAll(async () => {
+    @Module({
+      imports: [ClsModule.forRoot({ global: true, middleware: { mount: true } }), MeshClientModule.forRoot({ clients: [echoClient('127.0.0.1:1')] })],
+      controllers: [WhoController],
+      providers: [SubjectGuard],
+    })
+    class WhoModule {}
+    app = await NestFactory.create(WhoModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+  });
+  afterAll(() => app.close());
+
+  it("keeps what a guard set: the request's headers fill the rest", async () => {
+    const id = randomUUID();
+    const response = await fetch(`${await app.getUrl()}/who`, { headers: { 'x-request-id': id, 'x-tenant-id': 'from-header', authorization: 'Bearer t0k' } });
+    expect(await response.json()).toMatchObject({ subject: 'alice', tenant: 'from-guard', requestId: id, token: 't0k' });
+  });
+});
