@@ -157,6 +157,17 @@ describe('security context propagation', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('incoming gRPC metadata is checked as HTTP headers are: a bad traceparent dropped, an unusable request id replaced', async () => {
+    const client = await createTestApp({ clients: [echoClient(`unix:${socket}`, { name: 'to-b', retry: false })] });
+    const bad = { traceparent: '00-zzzz-not-trace-context', 'x-request-id': 'r'.repeat(200), 'x-tenant-id': 'grpc-tenant' };
+    await lastValueFrom(client.get(MeshClientRegistry).get('to-b').unary('Unary', {}, { metadata: bad }));
+    const md = c.metadataSeen.at(-1)!;
+    expect(md.get('traceparent')).toEqual([]);
+    expect(String(md.get('x-request-id')[0])).toMatch(/^[0-9a-f-]{36}$/);
+    expect(md.get('x-tenant-id')).toEqual(['grpc-tenant']);
+    await client.close();
+  });
+
   it('no token appears in any log line', () => {
     const text = logs.lines.join('\n');
     expect(text).not.toMatch(/tok-/);

@@ -101,7 +101,7 @@ describe('mutual TLS', () => {
   it.each<[string, Partial<NonNullable<MeshClientOptions['tls']>>, RegExp]>([
     ['a key that does not match the certificate', { key: 'KEY_OF_OTHER' }, /clients\[0\] \('echo'\)\.tls\.key does not belong to tls\.cert/],
     ['a CA that is not PEM', { ca: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n' }, /\.tls\.ca is not a PEM certificate/],
-    ['a missing file', { cert: '/nonexistent/client.pem' }, /\.tls\.cert: cannot read '\/nonexistent\/client\.pem' \(ENOENT\)/],
+    ['a missing file', { cert: '/nonexistent/client.pem' }, /\.tls\.cert is neither PEM nor a readable file '\/nonexistent\/client\.pem' \(ENOENT\)/],
   ])('bad certificate material fails start: %s', async (_label, tls, message) => {
     const otherKey = (await pki.newClient()).key;
     const resolved = { ...tls, key: tls.key === 'KEY_OF_OTHER' ? otherKey : tls.key ?? pki.files.key };

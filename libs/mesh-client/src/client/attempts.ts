@@ -4,7 +4,8 @@ import { connectivityState, status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
-import { callerError, localError, toMeshError } from '../errors/to-mesh-error.js';
+import { callerError, localError, tlsRefused, toMeshError } from '../errors/to-mesh-error.js';
+import type { TlsRefusalCheck } from '../security/tls-refusal.js';
 import { withoutStackTrace } from '../errors/without-stack-trace.js';
 import type { ChannelLease, ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
@@ -32,6 +33,8 @@ export interface Attempt {
   readonly connectTimeoutMs?: number;
   /** Listened to only when given. */
   readonly listener?: AttemptListener;
+  /** Set by attempt$ from its channel lease. */
+  readonly tlsRefusal?: TlsRefusalCheck;
 }
 
 /** Requests are encoded (checked, serialized, size-limited) before they reach grpc-js. */
@@ -54,7 +57,7 @@ function settle<T>(subscriber: Subscriber<T>, a: Attempt, state: WireState, emit
   const listener = a.listener;
   return (error, value) => {
     state.ended = true;
-    if (error) return subscriber.error(toMeshError(error, a.method.site, a.attempt));
+    if (error) return fail(subscriber, a, error);
     const call = listener?.status ? emitter() : undefined;
     if (!call) {
       subscriber.next(value as T);
@@ -67,11 +70,26 @@ function settle<T>(subscriber: Subscriber<T>, a: Attempt, state: WireState, emit
   };
 }
 
+/** grpc-js's words for a connection that closed before HTTP/2 began (after TLS, if any). */
+const CONNECT_FAILURE = /Failed to connect|closed before starting HTTP\/2 handshake/;
+
+/**
+ * Ends the attempt with `error`. A TLS client's connection failure is first checked for a refused
+ * client certificate (grpc-js cannot tell it from any other dropped connection): that is 'tls', not
+ * retryable, instead of 'unavailable'.
+ */
+function fail(subscriber: Subscriber<unknown>, a: Attempt, error: unknown): void {
+  const meshError = toMeshError(error, a.method.site, a.attempt);
+  const check = a.tlsRefusal;
+  if (!check || meshError.category !== 'unavailable' || !CONNECT_FAILURE.test(meshError.details)) return subscriber.error(meshError);
+  void check.refusal().then((reason) => subscriber.error(reason ? tlsRefused(meshError, reason) : meshError));
+}
+
 function pipeResponses<T>(stream: Emitter, subscriber: Subscriber<T>, a: Attempt, state: WireState): void {
   stream.on('data', (value: T) => subscriber.next(value));
   stream.on('error', (error: ServiceError) => {
     state.ended = true;
-    subscriber.error(toMeshError(error, a.method.site, a.attempt));
+    fail(subscriber, a, error);
   });
   stream.on('end', () => {
     state.ended = true;
@@ -152,6 +170,7 @@ export function attempt$<T>(a: Attempt): Observable<T> {
   return new Observable<T>((subscriber) => {
     const lease = a.channels.acquire();
     const channel = lease.client;
+    if (lease.tlsRefusal) a = { ...a, tlsRefusal: lease.tlsRefusal };
     const timer = connectTimer(lease, subscriber as Subscriber<unknown>, a);
     const state: WireState = { ended: false };
     let call: { cancel(): void } | undefined;

@@ -1,13 +1,22 @@
 import type { Client } from '@grpc/grpc-js';
+import type { TlsRefusalCheck } from '../security/tls-refusal.js';
+
+/** The channels of one client, built together from the same options and credentials. */
+export interface ChannelSet {
+  readonly clients: readonly Client[];
+  /** Tells a server's refusal of the client certificate from other connection failures (TLS clients). */
+  readonly tlsRefusal?: TlsRefusalCheck;
+}
 
 /** One channel and the attempts running on it. */
 export interface ChannelLease {
   readonly client: Client;
+  readonly tlsRefusal: TlsRefusalCheck | undefined;
   inflight: number;
   retired: boolean;
 }
 
-const lease = (client: Client): ChannelLease => ({ client, inflight: 0, retired: false });
+const leases = (set: ChannelSet): ChannelLease[] => set.clients.map((client) => ({ client, tlsRefusal: set.tlsRefusal, inflight: 0, retired: false }));
 
 /**
  * The channels new attempts use: one, or a pool of distinct HTTP/2 connections taken in turn.
@@ -20,8 +29,8 @@ export class ChannelPool {
   private next = 0;
   private readonly retired = new Set<ChannelLease>();
 
-  constructor(clients: readonly Client[]) {
-    this.current = clients.map(lease);
+  constructor(set: ChannelSet) {
+    this.current = leases(set);
   }
 
   /** Channels in use for new attempts. */
@@ -42,10 +51,10 @@ export class ChannelPool {
     if (chosen.retired && chosen.inflight === 0) this.dispose(chosen);
   }
 
-  /** Sends new attempts to `clients`; the old channels close once idle. */
-  replace(clients: readonly Client[]): void {
+  /** Sends new attempts to the channels of `set`; the old channels close once idle. */
+  replace(set: ChannelSet): void {
     const old = this.current;
-    this.current = clients.map(lease);
+    this.current = leases(set);
     this.next = 0;
     for (const l of old) {
       l.retired = true;

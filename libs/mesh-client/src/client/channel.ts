@@ -1,6 +1,10 @@
-import { Client, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Client, credentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
-import { createTlsCredentials, loadTlsMaterial, type TlsMaterial } from '../security/tls-credentials.js';
+import { isIP } from 'node:net';
+import { endpointOf, isXdsTarget } from '../module/target.js';
+import { createTlsCredentials, expectServerIdentity, loadTlsMaterial, type TlsMaterial } from '../security/tls-credentials.js';
+import { TlsRefusalCheck } from '../security/tls-refusal.js';
+import type { ChannelSet } from './channel-pool.js';
 import { installBootstrap } from '../xds/xds-bootstrap.js';
 import { registerXds } from '../xds/xds-package.js';
 
@@ -34,22 +38,45 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
   return channel;
 }
 
-/** Credentials for a resolved client: TLS from its `tls` options and `material`, or plaintext. */
-export function channelCredentialsOf(options: ResolvedClientOptions, material: TlsMaterial | undefined): ChannelCredentials {
-  if (!options.tls) return credentials.createInsecure();
-  return createTlsCredentials(options.tls, material ?? loadTlsMaterial(options.tls));
+
+/** Host and port a TLS refusal probe connects to: the target's (the first of an address list). */
+function probeAddressOf(target: string): { host: string; port: number } | undefined {
+  const first = target.replace(/^ipv[46]:/, '').split(',')[0]!;
+  const { address, port } = endpointOf(first);
+  if (port === undefined || isXdsTarget(target) || target.startsWith('unix:')) return undefined;
+  return { host: address.replace(/^\[|\]$/g, ''), port };
+}
+
+function tlsRefusalCheckOf(options: ResolvedClientOptions, material: TlsMaterial): TlsRefusalCheck | undefined {
+  const tls = options.tls!;
+  const address = probeAddressOf(options.target);
+  if (!address) return undefined;
+  const servername = tls.serverName ?? (isIP(address.host) ? undefined : address.host);
+  return new TlsRefusalCheck({
+    ...address,
+    presentsCertificate: material.cert !== null,
+    options: {
+      ca: material.ca,
+      cert: material.cert ?? undefined,
+      key: material.key ?? undefined,
+      servername,
+      ...(tls.expectedServerIds ? { checkServerIdentity: expectServerIdentity(tls.expectedServerIds) } : {}),
+    },
+  });
 }
 
 /**
  * The grpc-js clients (channels) of a resolved client, `poolSize` of them. Each has its own
  * subchannel pool, so each is its own HTTP/2 connection. They connect lazily, on first use.
  */
-export function createChannels(options: ResolvedClientOptions, material: TlsMaterial | undefined): Client[] {
+export function createChannels(options: ResolvedClientOptions, material: TlsMaterial | undefined): ChannelSet {
   if (options.xds) {
     installBootstrap(options.xds);
     registerXds();
   }
-  const credentials = channelCredentialsOf(options, material);
+  const tls = options.tls ? (material ?? loadTlsMaterial(options.tls)) : undefined;
+  const channelCredentials = tls ? createTlsCredentials(options.tls!, tls) : credentials.createInsecure();
   const channelOptions = channelOptionsOf(options);
-  return Array.from({ length: options.poolSize }, () => new Client(options.target, credentials, channelOptions));
+  const clients = Array.from({ length: options.poolSize }, () => new Client(options.target, channelCredentials, channelOptions));
+  return { clients, tlsRefusal: tls ? tlsRefusalCheckOf(options, tls) : undefined };
 }

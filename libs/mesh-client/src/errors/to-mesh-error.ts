@@ -55,13 +55,24 @@ function knownStatus(error: StatusLike): StatusLike {
 const sentence = (text: string): string => (/[.?!)]$/.test(text) ? text : `${text}.`);
 
 /**
+ * grpc-js reports a stream it tore down because the HTTP/2 session failed on this side (the peer
+ * broke the protocol, e.g. a header over HPACK's 64 KiB field limit: Node drops the connection
+ * with COMPRESSION_ERROR) as INTERNAL "... triggered by internal client error". The connection is
+ * gone for every call on it, unrelated ones included: that is UNAVAILABLE, which retries handle.
+ */
+function droppedConnection(error: StatusLike): StatusLike {
+  if (error.code !== Status.INTERNAL || !error.details?.includes('triggered by internal client error')) return error;
+  return { code: Status.UNAVAILABLE, details: `the connection was dropped: the server broke the HTTP/2 protocol (${error.details})`, metadata: error.metadata };
+}
+
+/**
  * The one classifier: turns whatever a call failed with (a grpc-js status error, a local error, a
  * thrown non-Error) into a `MeshClientError` naming the call site. A `MeshClientError` passes as is.
  */
 export function toMeshError(error: unknown, site: CallSite, attempts: number): MeshClientError {
   if (isMeshClientError(error)) return error;
   if (isStatusLike(error)) {
-    const status = peerReset(knownStatus(error));
+    const status = droppedConnection(peerReset(knownStatus(error)));
     const cls = classifyStatus(status.code);
     const details = typeof status.details === 'string' ? status.details : error instanceof Error ? describeThrown(error) : '';
     const tls = status.code === Status.UNAVAILABLE ? tlsFailureReason(details) : undefined;
@@ -77,7 +88,10 @@ export function toMeshError(error: unknown, site: CallSite, attempts: number): M
       hint: tls ? `TLS: ${tls}.` : sizeHint(status.code, details, site),
     });
   }
-  const details = describeThrown(error);
+  // grpc-js ends a call it could not process (e.g. a compressed response without grpc-encoding)
+  // with a ServiceError whose code and details are undefined
+  const statusless = typeof error === 'object' && error !== null && 'details' in error && (error as StatusLike).details === undefined;
+  const details = statusless ? 'grpc-js ended the call without a status: it could not process the response (e.g. a message compressed without grpc-encoding)' : describeThrown(error);
   return new MeshClientError({ ...classifyStatus(Status.UNKNOWN), ...siteOf(site), code: Status.UNKNOWN, attempts, details, cause: error });
 }
 
@@ -112,4 +126,22 @@ export function callerError(site: CallSite, details: string, extra: { attempts?:
 
 function siteOf(site: CallSite): { client: string; service: string; method: string } {
   return { client: site.client, service: site.service, method: site.method };
+}
+
+/** `error` (a connection failure) as what it turned out to be: the server refused this client's TLS session. */
+export function tlsRefused(error: MeshClientError, reason: string): MeshClientError {
+  return new MeshClientError({
+    code: error.code,
+    codeName: error.codeName,
+    category: 'tls',
+    retryable: false,
+    attempts: error.attempts,
+    client: error.client,
+    service: error.service,
+    method: error.method,
+    details: error.details,
+    trailers: error.trailers,
+    cause: error.cause,
+    hint: `TLS: ${reason}.`,
+  });
 }

@@ -1,5 +1,5 @@
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from '../security/tls-credentials.js';
+import { TlsMaterialError, loadTlsMaterial, tlsFiles, type TlsMaterial } from '../security/tls-credentials.js';
 import type { MeshTlsOptions } from './mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions } from './resolved-options.interface.js';
@@ -29,7 +29,7 @@ function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
   if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== ''))) {
     at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs or DNS names', ids);
   }
-  if (at.boolean('watch', tls.watch, false) && ![tls.ca, tls.cert, tls.key].some((v) => typeof v === 'string' && !v.includes('-----BEGIN'))) {
+  if (at.boolean('watch', tls.watch, false) && tlsFiles(tls as Pick<MeshTlsOptions, 'ca' | 'cert' | 'key'>).length === 0) {
     at.fail('watch', 'needs at least one of ca/cert/key given as a file path (inline PEM cannot change)', true);
   }
   return Object.freeze({ ...tls }) as unknown as MeshTlsOptions;

@@ -1,4 +1,4 @@
-import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import type { HandlerCallOptions } from './call-context.interface.js';
@@ -16,11 +16,26 @@ interface MetadataLike {
   get(key: string): unknown[];
 }
 
+interface HttpRequestLike {
+  headers?: Record<string, string | string[] | undefined>;
+  /** Node's per-header value lists (Express' request, Fastify's `raw`). */
+  headersDistinct?: Record<string, string[] | undefined>;
+  raw?: { headersDistinct?: Record<string, string[] | undefined> };
+}
+
+/** The first value of each header: Node joins a repeated header into one string in `headers`. */
+function httpReader(request: HttpRequestLike): HeaderReader {
+  const distinct = request.headersDistinct ?? request.raw?.headersDistinct;
+  if (distinct) return (k) => distinct[k]?.[0];
+  const headers = request.headers ?? {};
+  return (k) => {
+    const v = headers[k];
+    return Array.isArray(v) ? v[0] : v;
+  };
+}
+
 function readerOf(context: ExecutionContext): { read: HeaderReader; deadline: Date | undefined } | undefined {
-  if (context.getType() === 'http') {
-    const headers = (context.switchToHttp().getRequest<{ headers?: Record<string, string | string[] | undefined> }>().headers ?? {});
-    return { read: (k) => { const v = headers[k]; return Array.isArray(v) ? v[0] : v; }, deadline: undefined };
-  }
+  if (context.getType() === 'http') return { read: httpReader(context.switchToHttp().getRequest<HttpRequestLike>()), deadline: undefined };
   if (context.getType() === 'rpc') {
     const [, metadata, call] = context.getArgs<[unknown, MetadataLike | undefined, GrpcCallLike | undefined]>();
     if (!metadata || typeof metadata.get !== 'function') return undefined;
@@ -38,6 +53,8 @@ function readerOf(context: ExecutionContext): { read: HeaderReader; deadline: Da
  */
 @Injectable()
 export class MeshContextInterceptor implements NestInterceptor {
+  private readonly logger = new Logger('MeshContext');
+
   constructor(
     private readonly meshContext: MeshContext,
     private readonly reflector: Reflector,
@@ -47,7 +64,8 @@ export class MeshContextInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const source = readerOf(context);
     if (!source) return next.handle();
-    const security = incomingContext(source.read, Date.now(), source.deadline, this.extraKeys);
+    const { context: security, refused } = incomingContext(source.read, Date.now(), source.deadline, this.extraKeys);
+    if (refused.length > 0) this.logger.debug(`incoming ${refused.join(', ')} not taken: not a value that may travel on (checked: printable ASCII, length; traceparent: W3C trace-context)`);
     const options = this.reflector.getAllAndOverride<HandlerCallOptions | undefined>(MESH_CALL_OPTIONS, [context.getHandler(), context.getClass()]);
     return new Observable((subscriber) =>
       this.meshContext.ensureScope(() => {

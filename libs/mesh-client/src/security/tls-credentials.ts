@@ -16,15 +16,30 @@ export class TlsMaterialError extends Error {
   override readonly name = 'TlsMaterialError';
 }
 
-const isPem = (value: string): boolean => value.includes('-----BEGIN');
+/** True for PEM given inline (as opposed to a file path). */
+export const isInlinePem = (value: string): boolean => value.includes('-----BEGIN');
+
+/** The files among a client's TLS options (values given as paths, not inline PEM or Buffers). */
+export function tlsFiles(tls: Pick<MeshTlsOptions, 'ca' | 'cert' | 'key'>): string[] {
+  return [tls.ca, tls.cert, tls.key].filter((v): v is string => typeof v === 'string' && !isInlinePem(v));
+}
+
+/**
+ * A value that can only be a path: key material in any text form (PEM body, base64, base64url,
+ * hex) never holds a '.', paths nearly always do. Anything else is never quoted back.
+ */
+const PATH_LIKE = /^[\w./\\~:-]{1,255}$/;
+const quotable = (value: string): boolean => PATH_LIKE.test(value) && value.includes('.');
 
 function read(field: string, value: string | Buffer): Buffer {
   if (Buffer.isBuffer(value)) return value;
-  if (isPem(value)) return Buffer.from(value);
+  if (isInlinePem(value)) return Buffer.from(value);
   try {
     return readFileSync(value);
   } catch (error) {
-    throw new TlsMaterialError(`tls.${field}: cannot read '${value}' (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const what = quotable(value) ? `'${value}' (${code})` : `(${String(value.length)} characters, ${code})`;
+    throw new TlsMaterialError(`tls.${field} is neither PEM nor a readable file ${what}`);
   }
 }
 

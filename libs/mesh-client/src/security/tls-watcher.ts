@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { MeshTlsOptions } from '../module/mesh-client-options.interface.js';
-import { TlsMaterialError, loadTlsMaterial, type TlsMaterial } from './tls-credentials.js';
+import { TlsMaterialError, loadTlsMaterial, tlsFiles, type TlsMaterial } from './tls-credentials.js';
 
 /** How often the files are checked. Rotation is picked up within this (plus a handshake). */
 export const TLS_WATCH_INTERVAL_MS = 500;
@@ -9,10 +9,6 @@ export const TLS_WATCH_INTERVAL_MS = 500;
 export interface TlsWatchEvents {
   onReload(material: TlsMaterial): void;
   onError(message: string): void;
-}
-
-function filesOf(tls: MeshTlsOptions): string[] {
-  return [tls.ca, tls.cert, tls.key].filter((v): v is string => typeof v === 'string' && !v.includes('-----BEGIN'));
 }
 
 /**
@@ -40,7 +36,7 @@ export class TlsWatcher {
   }
 
   private snapshot(): string {
-    return filesOf(this.tls)
+    return tlsFiles(this.tls)
       .map((file) => {
         try {
           return readFileSync(file).toString('base64');
