@@ -23,13 +23,15 @@ import { ECHO_PROTO, loadServerProto, type EchoReply, type ServerEchoRequest as 
  * - `x-test-fail-percent: <p>`: fail p% of such requests, spread evenly over their arrival order
  *   (a load-shedding server), with UNAVAILABLE;
  * - `x-test-pushback-ms: <v>`: send `grpc-retry-pushback-ms: v` with a failure;
- * - `x-test-delay-ms: <ms>`: wait before answering; `x-test-details`: the status details.
+ * - `x-test-delay-ms: <ms>`: wait before answering; `x-test-details`: the status details;
+ * - `x-test-reply-meta: <v>`: answer with header `x-reply-header: v` and trailer `x-reply-trailer: v`.
  */
 interface Steering {
   status?: number;
   details: string;
   delayMs: number;
   pushback?: string;
+  replyMeta?: string;
 }
 
 const header = (metadata: Metadata, key: string): string | undefined => {
@@ -37,9 +39,18 @@ const header = (metadata: Metadata, key: string): string | undefined => {
   return value === undefined ? undefined : String(value);
 };
 
+/** Trailers of a successful answer (`x-test-reply-meta`), or undefined. */
+function okTrailers(s: Steering): Metadata | undefined {
+  if (s.replyMeta === undefined) return undefined;
+  const trailers = new Metadata();
+  trailers.set('x-reply-trailer', s.replyMeta);
+  return trailers;
+}
+
 function failure(s: Steering): Partial<ServiceError> {
   const trailers = new Metadata();
   trailers.set('x-test-trailer', 'kept');
+  if (s.replyMeta !== undefined) trailers.set('x-reply-trailer', s.replyMeta);
   if (s.pushback !== undefined) trailers.set('grpc-retry-pushback-ms', s.pushback);
   return { code: s.status, details: s.details, metadata: trailers };
 }
@@ -60,6 +71,8 @@ export interface EchoServerOptions {
   health?: HealthImplementation;
   /** Bind to this port instead of one chosen by the OS (to restart a server where it was). */
   port?: number;
+  /** When given, a call whose `authorization` is not `Bearer <token()>` fails UNAUTHENTICATED. */
+  requireToken?: () => string;
 }
 
 /**
@@ -137,6 +150,12 @@ export class EchoServer extends EventEmitter {
     }
     this.arrivals.push(performance.now());
     this.arrivedAt.push(Date.now());
+    const replyMeta = header(call.metadata, 'x-test-reply-meta');
+    if (replyMeta !== undefined) {
+      const headers = new Metadata();
+      headers.set('x-reply-header', replyMeta);
+      call.sendMetadata(headers);
+    }
     (call as unknown as EventEmitter).on('cancelled', () => {
       this.cancelled.push(method);
       this.emit('cancelled', method);
@@ -151,7 +170,13 @@ export class EchoServer extends EventEmitter {
       details: header(metadata, 'x-test-details') ?? 'steered failure',
       delayMs: Number(header(metadata, 'x-test-delay-ms') ?? 0),
       pushback: header(metadata, 'x-test-pushback-ms'),
+      replyMeta: header(metadata, 'x-test-reply-meta'),
     };
+    const token = this.options.requireToken?.();
+    if (token !== undefined && header(metadata, 'authorization') !== `Bearer ${token}`) {
+      s.status = 16;
+      s.details = 'token refused';
+    }
     const failTimes = header(metadata, 'x-test-fail-times');
     if (failTimes !== undefined) {
       const id = header(metadata, 'x-test-call-id') ?? '';
@@ -193,7 +218,7 @@ export class EchoServer extends EventEmitter {
     // x-test-echo-header: <key> answers with the value of that request header as the message.
     const echoKey = header(call.metadata, 'x-test-echo-header');
     const request = echoKey ? { ...call.request, message: header(call.metadata, echoKey) ?? '' } : call.request;
-    this.later(call, s.delayMs, () => (s.status ? cb(failure(s)) : cb(null, reply(request, 0))));
+    this.later(call, s.delayMs, () => (s.status ? cb(failure(s)) : cb(null, reply(request, 0), okTrailers(s))));
   }
 
   private serverStream(call: ServerWritableStream<EchoRequest, EchoReply>): void {
@@ -204,7 +229,7 @@ export class EchoServer extends EventEmitter {
       if (call.cancelled) return;
       if (count >= 0 && index >= count) {
         if (s.status) call.emit('error', failure(s));
-        else call.end();
+        else call.end(okTrailers(s));
         return;
       }
       call.write(reply(call.request, index++));

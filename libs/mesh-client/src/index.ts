@@ -19,6 +19,19 @@ export { MeshClient } from './client/mesh-client.js';
 export type { ControlPlaneState } from './xds/control-plane-probe.js';
 export { MeshClientRegistry } from './client/mesh-client.registry.js';
 export type { CallOptions } from './client/call-options.interface.js';
+export type {
+  MeshAttempt,
+  MeshAttemptEnd,
+  MeshCall,
+  MeshCallHandler,
+  MeshClientPlugin,
+  MeshMethodInfo,
+  MeshPluginRef,
+} from './client/plugins/mesh-plugin.interface.js';
+export { MeshAttemptFault, isMeshAttemptFault } from './client/plugins/attempt-fault.js';
+export { TokenPlugin, type TokenPluginOptions } from './plugins/token.plugin.js';
+export { LoggingPlugin, type LoggingPluginOptions } from './plugins/logging.plugin.js';
+export { FaultInjectionPlugin, type FaultInjectionOptions, type FaultRule } from './plugins/fault-injection.plugin.js';
 export { PROTO_LOADER_OPTIONS, loadProtoFiles } from './client/proto.js';
 export { MeshClientError, isMeshClientError } from './errors/mesh-client.error.js';
 export { MeshConfigError, isMeshConfigError } from './errors/mesh-config.error.js';

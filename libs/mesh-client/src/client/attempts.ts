@@ -13,7 +13,8 @@ import { RequestProblem } from './request-check.js';
 
 /** Who wants an attempt's response headers and final status (with trailers). */
 export interface AttemptListener {
-  headers?(headers: Metadata): void;
+  /** Returns an error to end the attempt with (a plugin hook failed), or undefined. */
+  headers?(headers: Metadata): unknown;
   status?(status: StatusObject): void;
 }
 
@@ -97,8 +98,13 @@ function pipeResponses<T>(stream: Emitter, subscriber: Subscriber<T>, a: Attempt
   });
 }
 
-function listen(emitter: Emitter, listener: AttemptListener | undefined): void {
-  if (listener?.headers) emitter.on('metadata', (headers: Metadata) => listener.headers!(headers));
+function listen(emitter: Emitter, listener: AttemptListener | undefined, subscriber: Subscriber<unknown>): void {
+  if (listener?.headers) {
+    emitter.on('metadata', (headers: Metadata) => {
+      const error = listener.headers!(headers);
+      if (error !== undefined) subscriber.error(error);
+    });
+  }
   if (listener?.status) emitter.on('status', (status: StatusObject) => listener.status!(status));
 }
 
@@ -157,7 +163,7 @@ function startCall<T>(channel: Client, a: Attempt, subscriber: Subscriber<T>, st
       pipeResponses(call, subscriber, a, state);
       break;
   }
-  listen(call, a.listener);
+  listen(call, a.listener, subscriber as Subscriber<unknown>);
   return call;
 }
 

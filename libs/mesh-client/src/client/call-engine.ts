@@ -22,6 +22,8 @@ export interface AttemptExtras {
   readonly after?: AttemptHooks['after'];
   /** Listens to attempt `n`'s headers and status. */
   readonly listener?: (n: number) => AttemptListener | undefined;
+  /** The answer of attempt `n` when it is not to be sent (a fault a plugin injected). */
+  readonly override?: (n: number) => Observable<never> | undefined;
   /** A breaker rejection ends the call without an attempt of its own. */
   readonly onRejected?: () => void;
 }
@@ -90,6 +92,7 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
   const loop = new AttemptLoop<T>(
     {
       attempt: (n) =>
+        extras?.override?.(n) ??
         attempt$<T>({
           channels: plan.channels,
           method,

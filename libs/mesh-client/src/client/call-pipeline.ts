@@ -6,12 +6,16 @@ import { callerError, localError } from '../errors/to-mesh-error.js';
 import type { CallObservation, CallTelemetry } from '../observability/call-telemetry.js';
 import { InvalidMetadataError } from '../security/metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
-import { runCall, type AttemptExtras, type CallRun } from './call-engine.js';
+import { runCall, type AttemptExtras, type CallPlan, type CallRun } from './call-engine.js';
 import type { CallOptions } from './call-options.interface.js';
 import { callSettings, type CallRetryResolver } from './call-settings.js';
 import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
+import { AttemptPlugins } from './plugins/attempt-plugins.js';
+import { intercepted } from './plugins/intercept-chain.js';
+import { MeshCallState, type CallProgress } from './plugins/mesh-call.js';
+import type { MeshCall } from './plugins/mesh-plugin.interface.js';
 import { ResponseMetadata } from './response-metadata.js';
 
 export type { CallRetryResolver } from './call-settings.js';
@@ -79,11 +83,11 @@ export class CallPipeline {
       const security = context?.security;
       const obs = this.telemetry?.begin(method, security?.traceparent);
       let out: Observer<T> = obs ? new ObservedCall(subscriber, obs) : subscriber;
-      let extras: AttemptExtras | undefined;
+      let response: { metadata: ResponseMetadata<T>; extras: AttemptExtras } | undefined;
       if (options?.onHeader || options?.onTrailer) {
-        const response = new ResponseMetadata(out, options, site);
-        out = response;
-        extras = { listener: () => response.listener(), onRejected: () => response.forget() };
+        const metadata = new ResponseMetadata(out, options, site);
+        out = metadata;
+        response = { metadata, extras: { listener: () => metadata.listener(), onRejected: () => metadata.forget() } };
       }
       let run: CallRun | undefined;
       const fail = (error: MeshClientError): void => out.error(error);
@@ -104,9 +108,27 @@ export class CallPipeline {
           return fail(callerError(site, error.message));
         }
         obs?.inject(metadata);
-        const sent = obs ? countSent(method, request, obs) : request;
-        run = runCall<T>({ channels: this.channels, method, metadata, settings, policy, deps: this.deps, onRetry: obs && ((e) => obs.onRetry(e)), extras }, sent, out);
-        if (run) subscriber.add(() => run!.stop());
+        const plan: CallPlan = { channels: this.channels, method, metadata, settings, policy, deps: this.deps, onRetry: obs && ((e) => obs.onRetry(e)), extras: response?.extras };
+        const plugins = policy.plugins.get(method.name);
+        if (!plugins) {
+          run = runCall<T>(plan, obs ? countSent(method, request, obs) : request, out);
+          if (run) subscriber.add(() => run!.stop());
+          return;
+        }
+        const progress: CallProgress = { run: undefined };
+        const call = new MeshCallState(plugins.info, request, metadata, new Date(settings.deadline), security, progress);
+        const rest = (current: MeshCall): Observable<T> =>
+          new Observable<T>((inner) => {
+            const hooks = plugins.attempts.length > 0 ? new AttemptPlugins(plugins.attempts, current, site, response?.metadata) : undefined;
+            const extras = hooks ? hooks.extras(response?.extras.onRejected) : plan.extras;
+            const sent = obs ? countSent(method, current.request, obs) : current.request;
+            run = runCall<T>({ ...plan, metadata: current.metadata, extras }, sent, inner);
+            progress.run = run;
+            const own = run;
+            return () => own?.stop();
+          });
+        const source = plugins.interceptors.length > 0 ? intercepted(plugins.interceptors, call, site, rest) : rest(call);
+        subscriber.add(source.subscribe(out));
       };
       if (!policy.metadata.isDynamic) start(undefined);
       else startDynamic(policy, security, method, start, fail);

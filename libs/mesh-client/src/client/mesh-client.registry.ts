@@ -12,7 +12,7 @@ export class MeshClientRegistry implements OnApplicationShutdown {
   /** @internal built by MeshClientModule; `afterClose` runs once every client closed. */
   constructor(
     clients: readonly MeshClient[],
-    private readonly afterClose?: () => void,
+    private readonly afterClose?: () => void | Promise<void>,
   ) {
     this.clients = new Map(clients.map((c) => [c.name, c]));
   }
@@ -34,7 +34,7 @@ export class MeshClientRegistry implements OnApplicationShutdown {
   /** Closes every client (in parallel): new calls fail at once, calls in flight drain. */
   async close(): Promise<void> {
     await Promise.all([...this.clients.values()].map((client) => client.close()));
-    this.afterClose?.();
+    await this.afterClose?.();
   }
 
   /** @internal Nest lifecycle hook. */

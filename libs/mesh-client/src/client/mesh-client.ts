@@ -66,8 +66,8 @@ export class MeshClient<S = unknown> {
         }
       : deps.onBreakerChange;
     this.deps = { ...deps, now: deps.now ?? Date.now, random: deps.random ?? Math.random, onBreakerChange };
-    this.policy = pipelinePolicy(options, this.deps);
     this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes, options.fieldNaming);
+    this.policy = pipelinePolicy(options, this.deps, this.methods);
     this.lookup = methodLookup(this.methods.values());
     this.material = options.tlsMaterial;
     this.channels = new ChannelPool(createChannels(options, this.material));
@@ -136,7 +136,7 @@ export class MeshClient<S = unknown> {
    */
   update(patch: MeshClientPatch): void {
     const before = this.policy.options;
-    this.policy = pipelinePolicy(this.revalidate(before, patch), this.deps, this.policy);
+    this.policy = pipelinePolicy(this.revalidate(before, patch), this.deps, this.methods, this.policy);
     const after = this.policy.options;
     if (after.target !== before.target || after.poolSize !== before.poolSize) this.channels.replace(createChannels(after, this.material));
   }

@@ -4,6 +4,9 @@ import { RetryBudget } from '../resilience/retry-budget.js';
 import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { CallContext } from '../security/call-context.interface.js';
 import { CallMetadata } from './call-metadata.js';
+import type { MethodInfo } from './method-table.js';
+import type { MeshClientPlugin } from './plugins/mesh-plugin.interface.js';
+import { pluginsByMethod, type MethodPlugins } from './plugins/plugin-set.js';
 
 /** Clock, randomness and listeners of a client; injectable for deterministic tests. */
 export interface PipelineDeps {
@@ -18,6 +21,8 @@ export interface PipelineDeps {
   readonly metrics?: MeshMetrics;
   /** Where the client reports operational events (never secrets). */
   readonly logger?: { warn(message: string): void; log(message: string): void };
+  /** The client's plugins, module plugins first. */
+  readonly plugins?: readonly MeshClientPlugin[];
 }
 
 /** What the pipeline reads per call; replaced as a whole by `update()`, so in-flight calls keep theirs. */
@@ -28,13 +33,15 @@ export interface PipelinePolicy {
   readonly breakers: BreakerSet | undefined;
   /** The policy of `method`: its own, or the client's. */
   method(name: string): ResolvedMethodPolicy;
+  /** The plugins of each method any plugin applies to (asked once per method, again on update). */
+  readonly plugins: ReadonlyMap<string, MethodPlugins>;
 }
 
 /**
  * Builds a pipeline policy. The retry budget and breakers of `previous` are kept when their
  * settings did not change, so an update of, say, a timeout does not reset their state.
  */
-export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDeps, previous?: PipelinePolicy): PipelinePolicy {
+export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDeps, methods: ReadonlyMap<string, MethodInfo>, previous?: PipelinePolicy): PipelinePolicy {
   const budgetPolicy = options.retry ? options.retry.budget : false;
   const oldBudget = previous?.budget;
   const budget =
@@ -50,6 +57,7 @@ export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDep
         ? previous.breakers
         : new BreakerSet(options.breaker, deps.now, deps.onBreakerChange);
   const fallback: ResolvedMethodPolicy = { timeoutMs: undefined, retry: options.retry, idempotent: false };
+  const method = (name: string): ResolvedMethodPolicy => options.methods.get(name) ?? fallback;
   return {
     options,
     metadata:
@@ -58,6 +66,7 @@ export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDep
         : new CallMetadata(options.metadata, options.maxMetadataBytes, deps.contextExtraKeys),
     budget,
     breakers,
-    method: (name) => options.methods.get(name) ?? fallback,
+    method,
+    plugins: pluginsByMethod(deps.plugins ?? [], methods.values(), (rpc) => method(rpc).idempotent),
   };
 }

@@ -24,8 +24,13 @@ export class ResponseMetadata<T> implements Observer<T> {
     private readonly site: CallSite,
   ) {
     this.listening = {
-      headers: options.onHeader ? (headers) => (this.headers = headers) : undefined,
-      status: options.onTrailer ? (status) => (this.trailers = status.metadata) : undefined,
+      headers: options.onHeader
+        ? (headers) => {
+            this.headers = headers;
+            return undefined;
+          }
+        : undefined,
+      status: options.onTrailer ? (status) => void (this.trailers = status.metadata) : undefined,
     };
   }
 

@@ -1,5 +1,6 @@
 import type { GrpcObject, status } from '@grpc/grpc-js';
 import type { Options as ProtoLoaderOptions, PackageDefinition } from '@grpc/proto-loader';
+import type { MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
 
 /** Where the service's proto comes from: `.proto` files, or a definition loaded by the caller. */
@@ -183,6 +184,8 @@ export interface MeshClientOptions {
    * is unreachable: gRPC's wait-for-ready. `CallOptions.waitForReady` overrides it. Default false.
    */
   waitForReady?: boolean;
+  /** This client's plugins, inside the module's (listed first = outermost). */
+  plugins?: MeshPluginRef[];
 }
 
 /**
@@ -208,10 +211,9 @@ export interface MeshModuleOptions {
    * outgoing calls. Default none: only token, request id, tenant and traceparent travel.
    */
   contextExtraKeys?: string[];
+  /** Plugins of every client, outside each client's own (listed first = outermost). */
+  plugins?: MeshPluginRef[];
 }
-
-/** Options returned by `forRootAsync`'s `useFactory`. */
-export type MeshModuleAsyncResult = MeshModuleOptions;
 
 /** The fields `MeshClient.update()` may change at run time. */
 export type MeshClientPatch = Partial<Pick<MeshClientOptions, 'timeoutMs' | 'retry' | 'breaker' | 'methods' | 'metadata' | 'target' | 'pool'>>;

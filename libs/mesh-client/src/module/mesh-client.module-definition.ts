@@ -1,4 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { ModuleMetadata } from '@nestjs/common';
+import type { MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
 import type { MeshModuleOptions } from './mesh-client-options.interface.js';
 
 /** Options beside `useFactory` in forRootAsync (and accepted by forRoot) that shape the module itself. */
@@ -10,6 +12,13 @@ export interface MeshModuleExtras {
    * injection tokens exist, so they must be known before the factory runs.
    */
   clientNames?: string[];
+  /**
+   * Plugins of every client (listed first = outermost). Classes are built by Nest DI in the
+   * module's scope; in forRootAsync give classes here, and the factory may return more plugins.
+   */
+  plugins?: MeshPluginRef[];
+  /** forRoot only: modules whose exported providers plugin classes inject (forRootAsync has its own `imports`). */
+  imports?: ModuleMetadata['imports'];
 }
 
 export const {
@@ -20,5 +29,5 @@ export const {
 } = new ConfigurableModuleBuilder<MeshModuleOptions>({ moduleName: 'MeshClient' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createMeshClientOptions')
-  .setExtras<MeshModuleExtras>({ global: false, clientNames: [] }, (definition, extras) => ({ ...definition, global: extras.global }))
+  .setExtras<MeshModuleExtras>({ global: false, clientNames: [], plugins: [], imports: [] }, (definition, extras) => ({ ...definition, global: extras.global }))
   .build();

@@ -8,16 +8,24 @@ import { MeshContext } from '../security/mesh-context.service.js';
 import { createMetricProviders } from '../observability/mesh-metrics.providers.js';
 import type { MeshModuleOptions } from './mesh-client-options.interface.js';
 import { MeshClientConfigurableModule, type MESH_ASYNC_OPTIONS_TYPE, type MESH_OPTIONS_TYPE } from './mesh-client.module-definition.js';
-import { clientNamesOf, createClientProviders, createContextProviders, createRegistryProvider, createResolvedOptionsProvider } from './mesh-client.providers.js';
+import {
+  clientNamesOf,
+  createClientProviders,
+  createContextProviders,
+  createModulePluginsProvider,
+  createRegistryProvider,
+  createResolvedOptionsProvider,
+} from './mesh-client.providers.js';
 import { MESH_RESOLVED_OPTIONS } from './mesh-client.tokens.js';
 
-function withClients(base: DynamicModule, names: readonly string[], expected?: readonly string[]): DynamicModule {
+function withClients(base: DynamicModule, names: readonly string[], extras: { plugins?: unknown; imports?: DynamicModule['imports'] }, expected?: readonly string[]): DynamicModule {
   const clientProviders = createClientProviders(names);
   return {
     ...base,
-    imports: [...(base.imports ?? []), ClsModule, TerminusModule],
+    imports: [...(base.imports ?? []), ...(extras.imports ?? []), ClsModule, TerminusModule],
     providers: [
       ...(base.providers ?? []),
+      createModulePluginsProvider(extras.plugins),
       createResolvedOptionsProvider(expected),
       createRegistryProvider(),
       ...createContextProviders(),
@@ -61,7 +69,7 @@ export class MeshClientModule extends MeshClientConfigurableModule {
   /** Clients from static options. Invalid options fail application start with MeshConfigError. */
   static override forRoot(options: typeof MESH_OPTIONS_TYPE): DynamicModule {
     if (!isObject(options)) return failing(`MeshClientModule.forRoot(options): options must be an object ({ clients: [...] }), got ${options === null ? 'null' : typeof options}`);
-    return withClients(super.forRoot(options), clientNamesOf(options));
+    return withClients(super.forRoot(options), clientNamesOf(options), { plugins: options.plugins, imports: options.imports });
   }
 
   /**
@@ -80,6 +88,6 @@ export class MeshClientModule extends MeshClientConfigurableModule {
       type ? { ...options, useClass: undefined, useExisting: undefined, useFactory: (factory: unknown) => optionsFrom(factory, type), inject: [type] } : options,
     );
     if (options.useClass) base.providers = [...(base.providers ?? []), { provide: options.useClass, useClass: options.useClass }];
-    return withClients(base, names, names);
+    return withClients(base, names, { plugins: options.plugins }, names);
   }
 }

@@ -1,5 +1,5 @@
-import { Logger, type FactoryProvider, type Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR, Reflector } from '@nestjs/core';
+import { Logger, type FactoryProvider, type Provider, type ValueProvider } from '@nestjs/common';
+import { APP_INTERCEPTOR, ModuleRef, Reflector } from '@nestjs/core';
 import { MeshClient } from '../client/mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
@@ -7,33 +7,53 @@ import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { MeshModuleOptions } from './mesh-client-options.interface.js';
 import { MESH_MODULE_OPTIONS } from './mesh-client.module-definition.js';
-import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
+import { MESH_MODULE_PLUGINS, MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
+import { PluginFactory } from './resolve-plugins.js';
+import { PluginLifecycle } from './plugin-lifecycle.js';
 import { resolveCallRetry, resolveModuleOptions, resolvePatch } from './resolve-options.js';
 import type { ResolvedModuleOptions } from './resolved-options.interface.js';
+
+/** The module plugins given beside the options (validated with them). */
+export function createModulePluginsProvider(plugins: unknown): ValueProvider {
+  return { provide: MESH_MODULE_PLUGINS, useValue: plugins ?? [] };
+}
 
 /** Validates the raw options once, when the module starts. */
 export function createResolvedOptionsProvider(expectedNames?: readonly string[]): FactoryProvider {
   return {
     provide: MESH_RESOLVED_OPTIONS,
-    useFactory: (raw: MeshModuleOptions) => resolveModuleOptions(raw, expectedNames),
-    inject: [MESH_MODULE_OPTIONS],
+    useFactory: (raw: MeshModuleOptions, plugins: unknown) => resolveModuleOptions(raw, expectedNames, plugins),
+    inject: [MESH_MODULE_OPTIONS, MESH_MODULE_PLUGINS],
   };
 }
 
-/** The registry, holding one MeshClient per configured client. Warns once per insecure client. */
+/**
+ * The registry, holding one MeshClient per configured client, with its plugins (module plugins
+ * first) built by Nest DI. Warns once per insecure client. Every plugin's `onModuleInit` runs
+ * before the first call, its `onModuleDestroy` after every client closed.
+ */
 export function createRegistryProvider(): FactoryProvider {
   return {
     provide: MeshClientRegistry,
-    useFactory: (options: ResolvedModuleOptions, context: MeshContext, metrics: MeshMetrics) => {
+    useFactory: async (options: ResolvedModuleOptions, context: MeshContext, metrics: MeshMetrics, moduleRef: ModuleRef) => {
       const logger = new Logger('MeshClient');
-      const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics };
+      const factory = new PluginFactory(moduleRef);
+      const modulePlugins = await factory.resolve(options.plugins);
+      const clients: MeshClient[] = [];
       for (const c of options.clients) {
         if (c.insecure) logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
+        const plugins = [...modulePlugins, ...(await factory.resolve(c.plugins))];
+        const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics, plugins };
+        clients.push(new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps));
       }
-      const clients = options.clients.map((c) => new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps));
-      return new MeshClientRegistry(clients, () => metrics.close());
+      const lifecycle = new PluginLifecycle([...modulePlugins, ...options.clients.flatMap((c) => c.plugins.filter((p) => typeof p !== 'function'))], factory);
+      await lifecycle.init();
+      return new MeshClientRegistry(clients, async () => {
+        metrics.close();
+        await lifecycle.destroy();
+      });
     },
-    inject: [MESH_RESOLVED_OPTIONS, MeshContext, MeshMetrics],
+    inject: [MESH_RESOLVED_OPTIONS, MeshContext, MeshMetrics, ModuleRef],
   };
 }
 

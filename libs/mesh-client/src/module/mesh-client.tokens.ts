@@ -5,3 +5,6 @@ export const MESH_RESOLVED_OPTIONS = Symbol.for('@datapunk/mesh-client:resolved-
 export function getMeshClientToken(name: string): string {
   return `@datapunk/mesh-client:client:${name}`;
 }
+
+/** @internal injection token of the module plugins given beside the options (forRoot, forRootAsync). */
+export const MESH_MODULE_PLUGINS = Symbol.for('@datapunk/mesh-client:module-plugins');

@@ -8,6 +8,7 @@ import { resolveProto, type ProtoCache } from './resolve-proto.js';
 import { resolveBreaker, resolveRetry } from './resolve-resilience.js';
 import { targetProblem } from './target.js';
 import { resolveTransport } from './resolve-transport.js';
+import { resolvePluginRefs } from './resolve-plugins.js';
 import { resolveXdsOption, resolveXdsTarget } from './resolve-xds.js';
 import { CLIENT_DEFAULTS, type ResolvedClientOptions, type ResolvedModuleOptions } from './resolved-options.interface.js';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
@@ -15,7 +16,7 @@ import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/re
 const CLIENT_KEYS = [
   'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
   'pool', 'loadBalancing', 'outlierDetection', 'connectTimeoutMs', 'drainTimeoutMs', 'idleTimeoutMs', 'keepalive', 'compression', 'metadata',
-  'maxMetadataBytes', 'tracing', 'metrics', 'xds', 'waitForReady',
+  'maxMetadataBytes', 'tracing', 'metrics', 'xds', 'waitForReady', 'plugins',
 ] as const;
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
@@ -68,6 +69,7 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
     tracing: check.boolean('tracing', raw.tracing, CLIENT_DEFAULTS.tracing),
     metrics: check.boolean('metrics', raw.metrics, CLIENT_DEFAULTS.metrics),
     waitForReady: check.boolean('waitForReady', raw.waitForReady, CLIENT_DEFAULTS.waitForReady),
+    plugins: resolvePluginRefs(check, raw.plugins),
   });
 }
 
@@ -75,10 +77,11 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
  * Merges defaults into every client and validates everything once. Throws `MeshConfigError`
  * naming the client and the field. Never mutates `raw`.
  */
-export function resolveModuleOptions(raw: unknown, expectedNames?: readonly string[]): ResolvedModuleOptions {
+export function resolveModuleOptions(raw: unknown, expectedNames?: readonly string[], givenPlugins: unknown = []): ResolvedModuleOptions {
   const root: OptionChecks = new OptionChecks('MeshClientModule options');
   const options = root.object('', raw);
-  root.knownKeys(options, ['clients', 'defaults', 'requireMtls', 'contextExtraKeys']);
+  root.knownKeys(options, ['clients', 'defaults', 'requireMtls', 'contextExtraKeys', 'plugins']);
+  const plugins = [...resolvePluginRefs(root, givenPlugins), ...resolvePluginRefs(root, options.plugins)];
   const extraKeys = options.contextExtraKeys ?? [];
   if (!Array.isArray(extraKeys) || !extraKeys.every((k) => typeof k === 'string' && /^[0-9a-z_.-]+$/.test(k) && !k.startsWith('grpc-'))) {
     root.fail('contextExtraKeys', "must be an array of lowercase metadata keys (not 'grpc-*')", options.contextExtraKeys);
@@ -108,7 +111,7 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
       );
     }
   }
-  return Object.freeze({ clients: Object.freeze(clients), requireMtls, contextExtraKeys: Object.freeze([...(extraKeys as string[])]) });
+  return Object.freeze({ clients: Object.freeze(clients), plugins: Object.freeze(plugins), requireMtls, contextExtraKeys: Object.freeze([...(extraKeys as string[])]) });
 }
 
 /** grpc-js-xds has one bootstrap per process: clients that give their own must agree. */

@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
 import type { FieldNaming } from '../client/request-check.js';
 import type { ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
@@ -52,11 +53,15 @@ export interface ResolvedClientOptions {
   readonly tracing: boolean;
   readonly metrics: boolean;
   readonly waitForReady: boolean;
+  /** This client's own plugins (objects or classes to build). */
+  readonly plugins: readonly MeshPluginRef[];
 }
 
 /** The module's options after validation. */
 export interface ResolvedModuleOptions {
   readonly clients: readonly ResolvedClientOptions[];
+  /** Plugins of every client (objects or classes to build), outermost first. */
+  readonly plugins: readonly MeshPluginRef[];
   readonly requireMtls: boolean;
   readonly contextExtraKeys: readonly string[];
 }

@@ -1,0 +1,29 @@
+import type { Metadata } from '@grpc/grpc-js';
+import type { MeshSecurityContext } from '../../security/security-context.interface.js';
+import type { MeshCall, MeshMethodInfo } from './mesh-plugin.interface.js';
+
+/** What every copy of one call shares: the run of its attempts, once started. */
+export interface CallProgress {
+  run: { readonly attempts: number } | undefined;
+}
+
+/** The MeshCall of one call; `with()` copies share its progress. */
+export class MeshCallState implements MeshCall {
+  constructor(
+    readonly method: MeshMethodInfo,
+    readonly request: unknown,
+    readonly metadata: Metadata,
+    readonly deadline: Date,
+    readonly context: MeshSecurityContext | undefined,
+    readonly progress: CallProgress,
+  ) {}
+
+  get attempts(): number {
+    return this.progress.run?.attempts ?? 0;
+  }
+
+  with(change: { request?: unknown }): MeshCall {
+    const request = 'request' in change ? change.request : this.request;
+    return new MeshCallState(this.method, request, this.metadata, this.deadline, this.context, this.progress);
+  }
+}

@@ -1,0 +1,130 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import type { MeshAttempt, MeshAttemptEnd, MeshClientPlugin } from '../client/plugins/mesh-plugin.interface.js';
+
+/** Where a TokenPlugin's token comes from. */
+export interface TokenPluginOptions {
+  /**
+   * A function giving the token; called for the first attempt, and with `{ refresh: true }` when
+   * the server refused the token it gave (UNAUTHENTICATED). Give this or `file`.
+   */
+  source?: (request: { refresh: boolean }) => string | Promise<string>;
+  /**
+   * A file holding the token (e.g. a Kubernetes projected service-account token), read again when
+   * it changes on disk or when the server refused its token. Give this or `source`.
+   */
+  file?: string;
+  /** Metadata key that carries the token. Default 'authorization'. */
+  header?: string;
+  /** Written before the token. Default 'Bearer ' for `authorization`, '' for other keys. */
+  scheme?: string;
+  /** Plugin name (in errors and logs). Default 'token'. */
+  name?: string;
+}
+
+const PRINTABLE = /^[\x21-\x7e]+$/;
+
+/**
+ * Puts this service's own token on every attempt (workload identity), from a function or a token
+ * file. When the server answers UNAUTHENTICATED, the token is refreshed once for all the calls
+ * that failed with it (single flight) and each of them is replayed once with the new token. The
+ * token is never logged nor put in an error.
+ *
+ * With the default `authorization` key it replaces the caller's token that the security context
+ * propagates: the call then authenticates as this service. Set `header` (e.g.
+ * 'x-service-authorization') to send both.
+ *
+ * @example
+ * MeshClientModule.forRoot({ plugins: [new TokenPlugin({ file: '/var/run/secrets/tokens/mesh-token' })], clients })
+ */
+export class TokenPlugin implements MeshClientPlugin {
+  readonly name: string;
+  private readonly header: string;
+  private readonly scheme: string;
+  private current: string | undefined;
+  private loading: Promise<string> | undefined;
+  private stale = true;
+  private watcher: FSWatcher | undefined;
+  private readonly used = new WeakMap<MeshAttempt, string>();
+
+  constructor(private readonly options: TokenPluginOptions) {
+    if ((options.source === undefined) === (options.file === undefined)) throw new TypeError('TokenPlugin: give exactly one of source and file');
+    this.name = options.name ?? 'token';
+    this.header = options.header ?? 'authorization';
+    this.scheme = options.scheme ?? (this.header === 'authorization' ? 'Bearer ' : '');
+  }
+
+  beforeAttempt(attempt: MeshAttempt): void | Promise<void> {
+    if (!this.stale && this.current !== undefined) return this.apply(attempt, this.current);
+    return this.load(false).then((token) => this.apply(attempt, token));
+  }
+
+  afterAttempt(attempt: MeshAttempt, end: MeshAttemptEnd): void | 'replay' | Promise<'replay'> {
+    if (end.code !== status.UNAUTHENTICATED) return undefined;
+    const used = this.used.get(attempt);
+    // another call refreshed it since this attempt left: just try the new one
+    if (used !== this.current) return 'replay';
+    return this.load(true).then(() => 'replay');
+  }
+
+  onModuleDestroy(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private apply(attempt: MeshAttempt, token: string): void {
+    this.used.set(attempt, token);
+    attempt.metadata.set(this.header, `${this.scheme}${token}`);
+  }
+
+  /** The token, fetched once for everybody waiting on it. */
+  private load(refresh: boolean): Promise<string> {
+    this.loading ??= this.fetch(refresh).then(
+      (token) => {
+        this.current = token;
+        this.stale = false;
+        this.loading = undefined;
+        return token;
+      },
+      (error: unknown) => {
+        this.loading = undefined;
+        throw error;
+      },
+    );
+    return this.loading;
+  }
+
+  private async fetch(refresh: boolean): Promise<string> {
+    const raw = this.options.file !== undefined ? await this.readFile() : await this.options.source!({ refresh });
+    const token = typeof raw === 'string' ? raw.trim() : '';
+    if (!PRINTABLE.test(token)) throw new Error(`the token ${this.options.file ? 'file' : 'source'} gave no token gRPC metadata can carry (printable ASCII, no spaces)`);
+    return token;
+  }
+
+  private async readFile(): Promise<string> {
+    const file = this.options.file!;
+    this.watcher ??= this.watch(file);
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read the token file (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+    }
+  }
+
+  /** Marks the token stale when its file (or the folder a secret volume swaps) changes. */
+  private watch(file: string): FSWatcher | undefined {
+    try {
+      const name = basename(file);
+      const watcher = watch(dirname(file), (_event, changed) => {
+        if (!changed || changed === name || changed.startsWith('..')) this.stale = true;
+      });
+      watcher.on('error', () => (this.stale = true));
+      watcher.unref();
+      return watcher;
+    } catch {
+      return undefined;
+    }
+  }
+}
