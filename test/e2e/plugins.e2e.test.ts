@@ -112,6 +112,30 @@ describe('plugins see every call and every attempt, in the documented order', ()
   });
 });
 
+describe('forRootAsync', () => {
+  it('takes plugin classes next to clientNames (built with DI), and the factory may add instances per client', async () => {
+    const server = await startEchoServer();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        RecorderModule,
+        MeshClientModule.forRootAsync({
+          clientNames: ['echo'],
+          imports: [RecorderModule],
+          plugins: [ModulePlugin],
+          inject: [Recorder],
+          useFactory: (recorder: Recorder) => ({ clients: [echoClient(server.target, { plugins: [{ name: 'client', ...recording('F', () => recorder.events) }] })] }),
+        }),
+      ],
+    }).compile();
+    const app = await moduleRef.init();
+    const recorder = app.get(Recorder, { strict: false });
+    await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));
+    expect(recorder.events.filter((e) => e.includes('before'))).toEqual(['M.before#1', 'F.before#1']);
+    await app.close();
+    await server.stop();
+  });
+});
+
 describe('the attempt tier', () => {
   let server: EchoServer;
   beforeAll(async () => {
