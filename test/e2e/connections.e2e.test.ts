@@ -2,6 +2,7 @@ import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MeshClientRegistry, type MeshClient } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { failureOf } from '../support/errors.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
@@ -110,6 +111,22 @@ describe('connections and scale-out', () => {
     await first.stop();
     await start(first.port);
     await expect(lastValueFrom(echo.unary('Unary', { message: 'after' }))).resolves.toMatchObject({ message: 'after' });
+  });
+
+  it('waitForReady: a server that starts 700 ms after the first call; the call waits for it, without it the call fails fast', async () => {
+    const probe = await start();
+    const port = probe.port;
+    await probe.stop();
+    const echo = await app({ clients: [echoClient(`127.0.0.1:${String(port)}`)] });
+    const started = performance.now();
+    const late = new Promise<EchoServer>((resolve) => setTimeout(() => resolve(start(port)), 700));
+    const waiting = lastValueFrom(echo.unary('Unary', { message: 'patient' }, { waitForReady: true, timeoutMs: 3000 }));
+    const impatient = await failureOf(lastValueFrom(echo.unary('Unary', { message: 'hasty' }, { timeoutMs: 3000 })));
+    expect(impatient.category).toBe('unavailable');
+    expect(performance.now() - started).toBeLessThan(700);
+    await late;
+    await expect(waiting).resolves.toMatchObject({ message: 'patient' });
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 
   it('after the connection idles out, the next call reconnects', async () => {

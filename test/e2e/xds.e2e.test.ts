@@ -37,6 +37,18 @@ describe('xds:/// targets through an in-test xDS control plane (@grpc/grpc-js-xd
   const fx = useXdsFixture();
   const { start, app, xdsClient } = fx;
 
+  it("one retry layer: a route asking for 5 attempts on UNAVAILABLE never multiplies with the client's", async () => {
+    const a = await start();
+    a.outage = status.UNAVAILABLE;
+    fx.plane.serve('echo-retry', [a.port], { retries: 4 });
+    const { echo } = await app(xdsClient('echo-retry', { breaker: false, retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 5, budget: false } }));
+    expect(await failureOf(lastValueFrom(echo.unary('Unary', {})))).toMatchObject({ category: 'unavailable', attempts: 3 });
+    expect(a.calls).toHaveLength(3);
+    expect(await failureOf(lastValueFrom(echo.unary('Unary', {}, { retry: false })))).toMatchObject({ attempts: 1 });
+    expect(a.calls).toHaveLength(4);
+    expect(fx.plane.nacks).toEqual([]);
+  });
+
   it('every call kind reaches the backends the control plane names, spread round robin', async () => {
     const [a, b] = [await start(), await start()];
     fx.plane.serve('echo-rr', [a.port, b.port]);

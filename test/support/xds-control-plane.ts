@@ -101,8 +101,11 @@ export class XdsControlPlane {
     return this.streams.size;
   }
 
-  /** Serves `xds:///<service>`: listener, route and cluster, and its endpoints on 127.0.0.1. */
-  serve(service: string, ports: number[]): void {
+  /**
+   * Serves `xds:///<service>`: listener, route and cluster, and its endpoints on 127.0.0.1. With
+   * `retries`, the route asks clients to retry UNAVAILABLE that many times (an Envoy retry policy).
+   */
+  serve(service: string, ports: number[], options: { retries?: number } = {}): void {
     const route = `${service}-route`;
     const cluster = `${service}-cluster`;
     this.set(TYPE.listener, service, {
@@ -115,7 +118,10 @@ export class XdsControlPlane {
         },
       },
     });
-    this.set(TYPE.route, route, { name: route, virtual_hosts: [{ domains: ['*'], routes: [{ match: { prefix: '' }, route: { cluster } }] }] });
+    const retry_policy = options.retries
+      ? { retry_on: 'unavailable', num_retries: { value: options.retries }, retry_back_off: { base_interval: { nanos: 10_000_000 }, max_interval: { nanos: 10_000_000 } } }
+      : undefined;
+    this.set(TYPE.route, route, { name: route, virtual_hosts: [{ domains: ['*'], routes: [{ match: { prefix: '' }, route: { cluster, retry_policy } }] }] });
     this.set(TYPE.cluster, cluster, { name: cluster, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} }, service_name: `${service}-endpoints` }, lb_policy: 'ROUND_ROBIN' });
     this.setEndpoints(service, ports);
   }

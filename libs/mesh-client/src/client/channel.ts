@@ -19,6 +19,10 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
     // options leak into them through grpc-js's process-wide subchannel pool.
     'grpc.use_local_subchannel_pool': 1,
     'grpc.client_idle_timeout_ms': options.idleTimeoutMs,
+    // One retry layer: grpc-js would also retry or hedge on its own when the target's service
+    // config (DNS TXT, an xDS route) asks, multiplying with this client's attempts. Capping its
+    // attempts at one keeps its transparent retries (streams refused before reaching the server).
+    'grpc-node.retry_max_attempts_limit': 1,
   };
   // Set only when compressing: with the option present grpc-js builds a costlier filter per call.
   if (options.compression !== 'identity') channel['grpc.default_compression_algorithm'] = COMPRESSION[options.compression];
