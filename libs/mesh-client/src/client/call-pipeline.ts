@@ -6,7 +6,8 @@ import { callerError, localError } from '../errors/to-mesh-error.js';
 import type { CallObservation, CallTelemetry } from '../observability/call-telemetry.js';
 import { InvalidMetadataError } from '../security/metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
-import { runCall, type AttemptExtras, type CallPlan, type CallRun } from './call-engine.js';
+import type { AttemptExtras, CallPlan, CallRun } from './call-engine.js';
+import { runLimited } from './limited-call.js';
 import type { CallOptions } from './call-options.interface.js';
 import { callSettings, type CallRetryResolver } from './call-settings.js';
 import type { ChannelPool } from './channel-pool.js';
@@ -111,8 +112,9 @@ export class CallPipeline {
         const plan: CallPlan = { channels: this.channels, method, metadata, settings, policy, deps: this.deps, onRetry: obs && ((e) => obs.onRetry(e)), extras: response?.extras };
         const plugins = policy.plugins.get(method.name);
         if (!plugins) {
-          run = runCall<T>(plan, obs ? countSent(method, request, obs) : request, out);
-          if (run) subscriber.add(() => run!.stop());
+          const own = runLimited<T>(policy.limiter, plan, obs ? countSent(method, request, obs) : request, out);
+          run = own;
+          subscriber.add(() => own.stop());
           return;
         }
         const progress: CallProgress = { run: undefined };
@@ -122,10 +124,10 @@ export class CallPipeline {
             const hooks = plugins.attempts.length > 0 ? new AttemptPlugins(plugins.attempts, current, site, response?.metadata) : undefined;
             const extras = hooks ? hooks.extras(response?.extras.onRejected) : plan.extras;
             const sent = obs ? countSent(method, current.request, obs) : current.request;
-            run = runCall<T>({ ...plan, metadata: current.metadata, extras }, sent, inner);
-            progress.run = run;
-            const own = run;
-            return () => own?.stop();
+            const own = runLimited<T>(policy.limiter, { ...plan, metadata: current.metadata, extras }, sent, inner);
+            run = own;
+            progress.run = own;
+            return () => own.stop();
           });
         const source = plugins.interceptors.length > 0 ? intercepted(plugins.interceptors, call, site, rest) : rest(call);
         subscriber.add(source.subscribe(out));

@@ -1,6 +1,7 @@
 import type { ResolvedClientOptions, ResolvedMethodPolicy } from '../module/resolved-options.interface.js';
 import { BreakerSet, type ScopedTransition } from '../resilience/breaker-set.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
+import { ConcurrencyLimiter } from '../resilience/concurrency-limiter.js';
 import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { CallContext } from '../security/call-context.interface.js';
 import { CallMetadata } from './call-metadata.js';
@@ -35,6 +36,8 @@ export interface PipelinePolicy {
   method(name: string): ResolvedMethodPolicy;
   /** The plugins of each method any plugin applies to (asked once per method, again on update). */
   readonly plugins: ReadonlyMap<string, MethodPlugins>;
+  /** The client's concurrency limit, if it has one (one for the client's life). */
+  readonly limiter: ConcurrencyLimiter | undefined;
 }
 
 /**
@@ -68,5 +71,15 @@ export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDep
     breakers,
     method,
     plugins: pluginsByMethod(deps.plugins ?? [], methods.values(), (rpc) => method(rpc).idempotent),
+    limiter: previous ? previous.limiter : limiterOf(options, deps),
   };
+}
+
+function limiterOf(options: ResolvedClientOptions, deps: PipelineDeps): ConcurrencyLimiter | undefined {
+  if (!options.concurrency) return undefined;
+  const metrics = options.metrics ? deps.metrics : undefined;
+  return new ConcurrencyLimiter(options.concurrency, deps.now, deps.random, {
+    onLimit: metrics && ((limit) => metrics.concurrencyLimit(options.name, limit)),
+    onLimited: metrics && ((reason) => metrics.limited(options.name, reason)),
+  });
 }

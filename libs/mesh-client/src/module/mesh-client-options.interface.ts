@@ -186,6 +186,17 @@ export interface MeshClientOptions {
   waitForReady?: boolean;
   /** This client's plugins, inside the module's (listed first = outermost). */
   plugins?: MeshPluginRef[];
+  /**
+   * At most `limit` calls in flight; the next ones wait (FIFO) in a queue of `maxQueue` (default
+   * 1000) for at most `queueTimeoutMs` (default: the call's remaining deadline), beyond which they
+   * fail at once with 'resource-exhausted', nothing sent. `'adaptive'` (or `{ adaptive: { initial,
+   * min, max } }`, defaults 20, 3, 1000) follows latency (Envoy's gradient controller). Default off.
+   */
+  concurrency?: {
+    limit: number | 'adaptive' | { adaptive: { initial?: number; min?: number; max?: number } };
+    maxQueue?: number;
+    queueTimeoutMs?: number;
+  };
 }
 
 /**

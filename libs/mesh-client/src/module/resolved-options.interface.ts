@@ -2,6 +2,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
 import type { FieldNaming } from '../client/request-check.js';
 import type { ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
+import type { ResolvedConcurrencyPolicy } from '../resilience/concurrency-limiter.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { TlsMaterial } from '../security/tls-credentials.js';
 import type { XdsBootstrap } from '../xds/xds-bootstrap.js';
@@ -55,6 +56,8 @@ export interface ResolvedClientOptions {
   readonly waitForReady: boolean;
   /** This client's own plugins (objects or classes to build). */
   readonly plugins: readonly MeshPluginRef[];
+  /** Concurrency limit; undefined: none. */
+  readonly concurrency: ResolvedConcurrencyPolicy | undefined;
 }
 
 /** The module's options after validation. */

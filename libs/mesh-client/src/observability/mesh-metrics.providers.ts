@@ -6,6 +6,8 @@ import { MeshMetricsBuffer, buffersOf, flushInflight } from './metrics-buffer.js
 import { CALL_LABELS, HANDLING_BUCKETS, METRIC } from './metric-names.js';
 
 const SHORT = ['grpc_service', 'grpc_method', 'mesh_client'];
+/** The gauges MeshMetrics sets, gathered under one token. */
+const MESH_GAUGES = Symbol.for('@datapunk/mesh-client:gauges');
 
 /** A counter filled from buffered counts, and how a buffer's counts move into it. */
 interface BufferedCounter {
@@ -22,6 +24,8 @@ const COUNTERS: readonly BufferedCounter[] = [
   { name: METRIC.msgReceived, help: 'Messages received by mesh clients.', labelNames: [...CALL_LABELS], flush: (c, b) => b.flush(c, 'received') },
   { name: METRIC.retries, help: 'Retry attempts made by mesh clients, by the code that caused them.', labelNames: [...SHORT, 'grpc_code'], flush: (c, b) => b.flushByCode(c, 'retried') },
   { name: METRIC.circuitRejected, help: 'Calls rejected by an open circuit breaker.', labelNames: SHORT, flush: (c, b) => b.flush(c, 'rejected') },
+  { name: METRIC.limited, help: 'Calls refused by a concurrency limit (queue_full, queue_timeout), nothing sent.', labelNames: ['mesh_client', 'reason'], flush: (c, b) => b.flushLimited(c) },
+  { name: METRIC.hedges, help: 'Hedged copies of calls sent by mesh clients.', labelNames: SHORT, flush: (c, b) => b.flush(c, 'hedged') },
 ];
 
 /** A counter whose `collect` (run at every scrape) moves in the counts of every attached buffer. */
@@ -52,6 +56,7 @@ export function createMetricProviders(): Provider[] {
       buckets: HANDLING_BUCKETS,
     }),
     makeGaugeProvider({ name: METRIC.circuitState, help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['mesh_client', 'scope'] }),
+    makeGaugeProvider({ name: METRIC.concurrencyLimit, help: 'Concurrency limit of a mesh client (fixed, or adaptive now).', labelNames: ['mesh_client'] }),
     makeGaugeProvider({
       name: METRIC.inflight,
       help: 'Calls in flight per mesh client.',
@@ -62,9 +67,14 @@ export function createMetricProviders(): Provider[] {
     }),
     {
       provide: MeshMetrics,
-      useFactory: (buffer: MeshMetricsBuffer, handling: Histogram, circuitState: Gauge, inflight: Gauge, ...counters: Counter[]) =>
-        new MeshMetrics(buffer, handling, circuitState, inflight, counters.map((counter, i) => ({ counter, flush: COUNTERS[i]!.flush }))),
-      inject: [MeshMetricsBuffer, getToken(METRIC.handling), getToken(METRIC.circuitState), getToken(METRIC.inflight), ...COUNTERS.map((c) => getToken(c.name))],
+      useFactory: (buffer: MeshMetricsBuffer, handling: Histogram, gauges: { circuitState: Gauge; inflight: Gauge; limit: Gauge }, ...counters: Counter[]) =>
+        new MeshMetrics(buffer, handling, gauges, counters.map((counter, i) => ({ counter, flush: COUNTERS[i]!.flush }))),
+      inject: [MeshMetricsBuffer, getToken(METRIC.handling), MESH_GAUGES, ...COUNTERS.map((c) => getToken(c.name))],
+    },
+    {
+      provide: MESH_GAUGES,
+      useFactory: (circuitState: Gauge, inflight: Gauge, limit: Gauge) => ({ circuitState, inflight, limit }),
+      inject: [getToken(METRIC.circuitState), getToken(METRIC.inflight), getToken(METRIC.concurrencyLimit)],
     },
   ];
 }

@@ -35,12 +35,11 @@ export class MeshMetrics {
   constructor(
     private readonly buffer: MeshMetricsBuffer,
     private readonly handling: Histogram,
-    private readonly circuitState: Gauge,
-    private readonly inflightGauge: Gauge,
+    private readonly gauges: { readonly circuitState: Gauge; readonly inflight: Gauge; readonly limit: Gauge },
     private readonly counters: readonly CounterSink[],
   ) {
     for (const { counter } of counters) attachBuffer(counter, buffer);
-    attachBuffer(inflightGauge, buffer);
+    attachBuffer(gauges.inflight, buffer);
   }
 
   /** The series of `method`. */
@@ -63,7 +62,20 @@ export class MeshMetrics {
 
   /** Records a breaker state (scope '*' for a client-wide breaker, else the RPC name). */
   circuit(client: string, scope: string, state: keyof typeof CIRCUIT_STATE_VALUE): void {
-    this.circuitState.labels({ mesh_client: client, scope }).set(CIRCUIT_STATE_VALUE[state]);
+    this.gauges.circuitState.labels({ mesh_client: client, scope }).set(CIRCUIT_STATE_VALUE[state]);
+  }
+
+  /** The concurrency limit of `client` is now `limit`. */
+  concurrencyLimit(client: string, limit: number): void {
+    this.gauges.limit.labels({ mesh_client: client }).set(limit);
+  }
+
+  /** A call of `client` got no permit. */
+  limited(client: string, reason: string): void {
+    const key = `${client}\u0000${reason}`;
+    const entry = this.buffer.limited.get(key);
+    if (entry) entry.n++;
+    else this.buffer.limited.set(key, { client, reason, n: 1 });
   }
 
   /** The application closed (its clients first): its last counts go in, then it stops counting. */
@@ -72,6 +84,6 @@ export class MeshMetrics {
       flush(counter, this.buffer);
       detachBuffer(counter, this.buffer);
     }
-    detachBuffer(this.inflightGauge, this.buffer);
+    detachBuffer(this.gauges.inflight, this.buffer);
   }
 }

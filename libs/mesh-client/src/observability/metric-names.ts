@@ -9,6 +9,9 @@ export const METRIC = Object.freeze({
   circuitState: 'mesh_client_circuit_state',
   circuitRejected: 'mesh_client_circuit_rejected_total',
   inflight: 'mesh_client_inflight',
+  concurrencyLimit: 'mesh_client_concurrency_limit',
+  limited: 'mesh_client_limited_total',
+  hedges: 'mesh_client_hedges_total',
 });
 
 /** Labels of the per-call series. */

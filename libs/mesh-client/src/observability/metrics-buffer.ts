@@ -6,6 +6,7 @@ export class SeriesCounts {
   sent = 0;
   received = 0;
   rejected = 0;
+  hedged = 0;
   readonly handled = new Map<string, number>();
   readonly retried = new Map<string, number>();
 
@@ -17,7 +18,7 @@ export class SeriesCounts {
   ) {}
 }
 
-type Numeric = 'started' | 'sent' | 'received' | 'rejected';
+type Numeric = 'started' | 'sent' | 'received' | 'rejected' | 'hedged';
 type Keyed = 'handled' | 'retried';
 
 /**
@@ -29,6 +30,8 @@ export class MeshMetricsBuffer {
   private readonly series: SeriesCounts[] = [];
   /** Calls in flight per client. */
   readonly inflight = new Map<string, number>();
+  /** Calls refused by a concurrency limit, per client and reason. */
+  readonly limited = new Map<string, { client: string; reason: string; n: number }>();
 
   add(series: SeriesCounts): SeriesCounts {
     this.series.push(series);
@@ -41,7 +44,16 @@ export class MeshMetricsBuffer {
       const n = s[field];
       if (n === 0) continue;
       s[field] = 0;
-      counter.inc(field === 'rejected' ? s.short : s.labels, n);
+      counter.inc(field === 'rejected' || field === 'hedged' ? s.short : s.labels, n);
+    }
+  }
+
+  /** Moves the counts of calls refused by a concurrency limit into `counter`. */
+  flushLimited(counter: Counter): void {
+    for (const entry of this.limited.values()) {
+      if (entry.n === 0) continue;
+      counter.inc({ mesh_client: entry.client, reason: entry.reason }, entry.n);
+      entry.n = 0;
     }
   }
 

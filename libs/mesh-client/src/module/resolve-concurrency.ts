@@ -1,0 +1,44 @@
+import type { AdaptiveLimitPolicy } from '../resilience/adaptive-limit.js';
+import type { ResolvedConcurrencyPolicy } from '../resilience/concurrency-limiter.js';
+import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
+
+/** Documented defaults of `concurrency`. */
+export const CONCURRENCY_DEFAULTS = Object.freeze({
+  maxQueue: 1000,
+  adaptive: Object.freeze({ initial: 20, min: 3, max: 1000 }) satisfies AdaptiveLimitPolicy,
+});
+
+const COUNT = { min: 1, max: 100_000, integer: true } as const;
+
+function resolveAdaptive(check: OptionChecks, raw: unknown): AdaptiveLimitPolicy {
+  if (raw === 'adaptive') return CONCURRENCY_DEFAULTS.adaptive;
+  const wrapper = check.object('limit', raw);
+  check.at('limit').knownKeys(wrapper, ['adaptive']);
+  const a = check.at('limit').object('adaptive', wrapper.adaptive ?? {});
+  const at = check.at('limit.adaptive');
+  at.knownKeys(a, ['initial', 'min', 'max']);
+  const d = CONCURRENCY_DEFAULTS.adaptive;
+  const policy = {
+    initial: at.number('initial', a.initial, d.initial, COUNT),
+    min: at.number('min', a.min, d.min, COUNT),
+    max: at.number('max', a.max, d.max, COUNT),
+  };
+  if (policy.min > policy.max) at.fail('min', `must be <= max (${String(policy.max)})`, policy.min);
+  if (policy.initial < policy.min || policy.initial > policy.max) at.fail('initial', `must be within min..max (${String(policy.min)}..${String(policy.max)})`, policy.initial);
+  return Object.freeze(policy);
+}
+
+/** Validates `concurrency`; undefined (the default) means no limit. */
+export function resolveConcurrency(check: OptionChecks, raw: unknown): ResolvedConcurrencyPolicy | undefined {
+  if (raw === undefined) return undefined;
+  const c = check.object('concurrency', raw);
+  const at = check.at('concurrency');
+  at.knownKeys(c, ['limit', 'maxQueue', 'queueTimeoutMs']);
+  if (c.limit === undefined) at.fail('limit', "is required: a number of calls, 'adaptive' or { adaptive: { initial, min, max } }", undefined);
+  const limit = typeof c.limit === 'number' ? at.number('limit', c.limit, 0, COUNT) : resolveAdaptive(at, c.limit);
+  return Object.freeze({
+    limit,
+    maxQueue: at.number('maxQueue', c.maxQueue, CONCURRENCY_DEFAULTS.maxQueue, { min: 0, max: 1_000_000, integer: true }),
+    queueTimeoutMs: c.queueTimeoutMs === undefined ? undefined : at.number('queueTimeoutMs', c.queueTimeoutMs, 0, { min: 0, max: MAX_TIMER_MS }),
+  });
+}
