@@ -23,5 +23,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // memory assertions (iterate()'s flow control) compare heaps after a forced GC
+    execArgv: ['--expose-gc'],
   },
 });

@@ -99,6 +99,10 @@ export class EchoServer extends EventEmitter {
   readonly arrivedAt: number[] = [];
   /** When set, every call fails with this status (an outage). */
   outage: number | undefined;
+  /** Writes of flooding streams (`x-test-flood`) that returned false: the client held it back. */
+  backpressured = 0;
+  /** Messages written by flooding streams. */
+  flooded = 0;
   private readonly attemptsByCall = new Map<string, number>();
   private shedCounter = 0;
 
@@ -223,6 +227,8 @@ export class EchoServer extends EventEmitter {
 
   private serverStream(call: ServerWritableStream<EchoRequest, EchoReply>): void {
     const s = this.observe('ServerStream', call);
+    const flood = header(call.metadata, 'x-test-flood');
+    if (flood !== undefined) return this.flood(call, Number(flood));
     const count = call.request.count ?? 0;
     let index = 0;
     const tick = (): void => {
@@ -236,6 +242,23 @@ export class EchoServer extends EventEmitter {
       this.later(call, s.delayMs || (count < 0 ? 10 : 0), tick);
     };
     tick();
+  }
+
+  /** `x-test-flood: <bytes>`: messages of that payload as fast as the client takes them, until cancelled. */
+  private flood(call: ServerWritableStream<EchoRequest, EchoReply>, bytes: number): void {
+    const payload = Buffer.alloc(bytes, 1);
+    let index = 0;
+    const write = (): void => {
+      while (!call.cancelled) {
+        this.flooded++;
+        if (!call.write({ message: '', index: index++, payload, received: 0 })) {
+          this.backpressured++;
+          call.once('drain', write);
+          return;
+        }
+      }
+    };
+    write();
   }
 
   private clientStream(call: ServerReadableStream<EchoRequest, EchoReply>, cb: sendUnaryData<EchoReply>): void {

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import type { Client, ClientWritableStream, Metadata, ServiceError, StatusObject } from '@grpc/grpc-js';
 import { connectivityState, status as Status } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
@@ -6,6 +7,7 @@ import { describeThrown } from '../errors/describe-thrown.js';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
 import { callerError, localError, tlsRefused, toMeshError } from '../errors/to-mesh-error.js';
 import type { TlsRefusalCheck } from '../security/tls-refusal.js';
+import type { FlowControl } from './flow-control.js';
 import { withoutStackTrace } from '../errors/without-stack-trace.js';
 import type { ChannelLease, ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
@@ -36,6 +38,8 @@ export interface Attempt {
   readonly listener?: AttemptListener;
   /** Set by attempt$ from its channel lease. */
   readonly tlsRefusal?: TlsRefusalCheck;
+  /** The consumer's flow control of the response stream (iterate()). */
+  readonly flow?: FlowControl;
 }
 
 /** Requests are encoded (checked, serialized, size-limited) before they reach grpc-js. */
@@ -86,7 +90,8 @@ function fail(subscriber: Subscriber<unknown>, a: Attempt, error: unknown): void
   void check.refusal().then((reason) => subscriber.error(reason ? tlsRefused(meshError, reason) : meshError));
 }
 
-function pipeResponses<T>(stream: Emitter, subscriber: Subscriber<T>, a: Attempt, state: WireState): void {
+function pipeResponses<T>(stream: Readable, subscriber: Subscriber<T>, a: Attempt, state: WireState): void {
+  a.flow?.attach(stream);
   stream.on('data', (value: T) => subscriber.next(value));
   stream.on('error', (error: ServiceError) => {
     state.ended = true;
@@ -151,17 +156,21 @@ function startCall<T>(channel: Client, a: Attempt, subscriber: Subscriber<T>, st
     case 'unary':
       call = channel.makeUnaryRequest(path, ENCODED, deserialize, a.request as Buffer, a.metadata, options, settle(subscriber, a, state, self));
       break;
-    case 'server-stream':
-      call = channel.makeServerStreamRequest(path, ENCODED, deserialize, a.request as Buffer, a.metadata, options);
-      pipeResponses(call, subscriber, a, state);
+    case 'server-stream': {
+      const stream = channel.makeServerStreamRequest(path, ENCODED, deserialize, a.request as Buffer, a.metadata, options);
+      pipeResponses(stream, subscriber, a, state);
+      call = stream;
       break;
+    }
     case 'client-stream':
       call = channel.makeClientStreamRequest(path, ENCODED, deserialize, a.metadata, options, settle(subscriber, a, state, self));
       break;
-    case 'bidi':
-      call = channel.makeBidiStreamRequest(path, ENCODED, deserialize, a.metadata, options);
-      pipeResponses(call, subscriber, a, state);
+    case 'bidi': {
+      const stream = channel.makeBidiStreamRequest(path, ENCODED, deserialize, a.metadata, options);
+      pipeResponses(stream, subscriber, a, state);
+      call = stream;
       break;
+    }
   }
   listen(call, a.listener, subscriber as Subscriber<unknown>);
   return call;

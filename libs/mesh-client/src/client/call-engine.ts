@@ -7,6 +7,7 @@ import { ReplayableRequests } from '../resilience/replayable-requests.js';
 import type { RetryEvent } from '../resilience/retry-decision.js';
 import { attempt$, type AttemptListener } from './attempts.js';
 import type { CallSettings } from './call-settings.js';
+import type { FlowControl } from './flow-control.js';
 import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
 import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
@@ -38,6 +39,8 @@ export interface CallPlan {
   readonly deps: PipelineDeps;
   readonly onRetry?: (event: RetryEvent) => void;
   readonly extras?: AttemptExtras;
+  /** The consumer's flow control of the response stream (iterate()). */
+  readonly flow?: FlowControl;
 }
 
 /** A running call: what its owner may ask of it. */
@@ -102,6 +105,7 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
           connectTimeoutMs,
           attempt: n,
           listener: extras?.listener?.(n),
+          flow: plan.flow,
         }),
       retry,
       budget: retry ? policy.budget : undefined,

@@ -7,6 +7,7 @@ import type { CallObservation, CallTelemetry } from '../observability/call-telem
 import { InvalidMetadataError } from '../security/metadata.js';
 import type { MeshSecurityContext } from '../security/security-context.interface.js';
 import type { AttemptExtras, CallPlan, CallRun } from './call-engine.js';
+import { FLOW_CONTROL, type FlowControl } from './flow-control.js';
 import { runLimited } from './limited-call.js';
 import type { CallOptions } from './call-options.interface.js';
 import { callSettings, type CallRetryResolver } from './call-settings.js';
@@ -109,7 +110,8 @@ export class CallPipeline {
           return fail(callerError(site, error.message));
         }
         obs?.inject(metadata);
-        const plan: CallPlan = { channels: this.channels, method, metadata, settings, policy, deps: this.deps, onRetry: obs && ((e) => obs.onRetry(e)), extras: response?.extras };
+        const flow = (options as { [FLOW_CONTROL]?: FlowControl } | undefined)?.[FLOW_CONTROL];
+        const plan: CallPlan = { channels: this.channels, method, metadata, settings, policy, deps: this.deps, onRetry: obs && ((e) => obs.onRetry(e)), extras: response?.extras, flow };
         const plugins = policy.plugins.get(method.name);
         if (!plugins) {
           const own = runLimited<T>(policy.limiter, plan, obs ? countSent(method, request, obs) : request, out);

@@ -1,7 +1,9 @@
 import { status as Status } from '@grpc/grpc-js';
 import { throwError, type Observable } from 'rxjs';
 import { didYouMean } from '../errors/did-you-mean.js';
-import { localError } from '../errors/to-mesh-error.js';
+import { callerError, localError } from '../errors/to-mesh-error.js';
+import { callIterable } from './call-iterator.js';
+import { FLOW_CONTROL } from './flow-control.js';
 import type { MeshClientPatch } from '../module/mesh-client-options.interface.js';
 import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
 import type { CallOptions } from './call-options.interface.js';
@@ -27,7 +29,13 @@ export interface MeshClientValidators {
   callRetry: CallRetryResolver;
 }
 
-const CALLER: Record<CallKind, string> = { unary: 'unary', 'server-stream': 'serverStream', 'client-stream': 'clientStream', bidi: 'bidiStream' };
+const CALLER: Record<CallKind, string> = { unary: 'unary', 'server-stream': 'serverStream or iterate', 'client-stream': 'clientStream', bidi: 'bidiStream or iterate' };
+
+/** Options of `iterate()`: a call's options and how far the consumer may fall behind. */
+export type IterateOptions = CallOptions & {
+  /** Messages the loop may fall behind before the stream is paused. Default 16. */
+  highWaterMark?: number;
+};
 
 /**
  * The client of one remote service. Every call is a cold Observable: nothing is sent before
@@ -116,6 +124,28 @@ export class MeshClient<S = unknown> {
   /** Requests and responses both streamed. */
   bidiStream<Req = unknown, Res = unknown>(method: string, requests: Observable<Req>, options?: CallOptions): Observable<Res> {
     return this.start('bidi', method, requests, options);
+  }
+
+  /**
+   * A server-streaming or bidi call as an AsyncIterable, flow-controlled: when the loop body falls
+   * `highWaterMark` messages behind (default 16), the stream is paused and HTTP/2 flow control
+   * holds the server back; Observable consumers (e.g. `concatMap`) would buffer without limit.
+   * Leaving the loop cancels the call. Requests of a bidi call: an Observable, array, iterable or
+   * AsyncIterable.
+   *
+   * @example
+   * for await (const level of inventory.iterate<WatchRequest, StockLevel>('WatchStock', { id })) await slowWork(level);
+   */
+  iterate<Req = unknown, Res = unknown>(method: string, request: Req | Observable<Req> | AsyncIterable<Req>, options?: IterateOptions): AsyncIterable<Res> {
+    const { highWaterMark, ...callOptions } = options ?? {};
+    const found = this.lookup.get(method);
+    const kind: CallKind = found?.kind === 'bidi' ? 'bidi' : 'server-stream';
+    if (highWaterMark !== undefined && !(Number.isInteger(highWaterMark) && highWaterMark >= 1)) {
+      const site = found?.site ?? { client: this.name, service: this.serviceName, method: String(method), maxMessageBytes: this.policy.options.maxMessageBytes };
+      const error = callerError(site, `iterate() highWaterMark must be a whole number >= 1, got ${String(highWaterMark)}`);
+      return callIterable(() => throwError(() => error));
+    }
+    return callIterable<Res>((flow) => this.start(kind, method, request, { ...callOptions, [FLOW_CONTROL]: flow } as CallOptions), highWaterMark);
   }
 
   /**
