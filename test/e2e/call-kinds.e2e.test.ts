@@ -110,6 +110,6 @@ describe('all four call kinds over real grpc-js', () => {
   it('calling a method with the wrong kind names the right one', async () => {
     const error = await firstValueFrom(echo.unary('ServerStream', {})).catch((e: unknown) => e);
     expect(error).toMatchObject({ category: 'invalid-request', attempts: 0 });
-    expect((error as Error).message).toMatch(/'ServerStream' is a server-stream RPC: call serverStream\(\), not unary\(\)/);
+    expect((error as Error).message).toMatch(/'ServerStream' is a server-stream RPC: call serverStream\(\) or iterate\(\), not unary\(\)/);
   });
 });

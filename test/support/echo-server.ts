@@ -73,6 +73,8 @@ export interface EchoServerOptions {
   port?: number;
   /** When given, a call whose `authorization` is not `Bearer <token()>` fails UNAUTHENTICATED. */
   requireToken?: () => string;
+  /** Every answer of this server waits this long (a slow replica); `x-test-delay-ms` adds to it. */
+  delayMs?: number;
 }
 
 /**
@@ -172,7 +174,7 @@ export class EchoServer extends EventEmitter {
     const s: Steering = {
       status: code === undefined ? undefined : Number(code),
       details: header(metadata, 'x-test-details') ?? 'steered failure',
-      delayMs: Number(header(metadata, 'x-test-delay-ms') ?? 0),
+      delayMs: Number(header(metadata, 'x-test-delay-ms') ?? 0) + (this.options.delayMs ?? 0),
       pushback: header(metadata, 'x-test-pushback-ms'),
       replyMeta: header(metadata, 'x-test-reply-meta'),
     };

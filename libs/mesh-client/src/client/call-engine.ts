@@ -3,6 +3,7 @@ import { from, isObservable, map, type Observable, type ObservableInput, type Ob
 import { callerError, localError } from '../errors/to-mesh-error.js';
 import { withoutStackTrace } from '../errors/without-stack-trace.js';
 import { AttemptLoop, type AttemptHooks } from '../resilience/attempt-loop.js';
+import { HedgingLoop } from '../resilience/hedging-loop.js';
 import { ReplayableRequests } from '../resilience/replayable-requests.js';
 import type { RetryEvent } from '../resilience/retry-decision.js';
 import { attempt$, type AttemptListener } from './attempts.js';
@@ -25,8 +26,6 @@ export interface AttemptExtras {
   readonly listener?: (n: number) => AttemptListener | undefined;
   /** The answer of attempt `n` when it is not to be sent (a fault a plugin injected). */
   readonly override?: (n: number) => Observable<never> | undefined;
-  /** A breaker rejection ends the call without an attempt of its own. */
-  readonly onRejected?: () => void;
 }
 
 /** One call, ready to run: everything decided before the first attempt. */
@@ -38,6 +37,8 @@ export interface CallPlan {
   readonly policy: PipelinePolicy;
   readonly deps: PipelineDeps;
   readonly onRetry?: (event: RetryEvent) => void;
+  /** Told of every hedged copy sent. */
+  readonly onHedge?: () => void;
   readonly extras?: AttemptExtras;
   /** The consumer's flow control of the response stream (iterate()). */
   readonly flow?: FlowControl;
@@ -91,43 +92,55 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
   const metadataOf = attemptMetadata(plan);
   const perAttemptMs = retry?.perAttemptTimeoutMs;
   const connectTimeoutMs = settings.waitForReady ? 0 : policy.options.connectTimeoutMs;
-  let current: Metadata | undefined;
-  const loop = new AttemptLoop<T>(
-    {
-      attempt: (n) =>
-        extras?.override?.(n) ??
-        attempt$<T>({
-          channels: plan.channels,
-          method,
-          request: requests ? requests.attempt$ : encoded,
-          metadata: current ?? metadataOf(n),
-          deadline: perAttemptMs === undefined ? settings.deadline : Math.min(settings.deadline, plan.deps.now() + perAttemptMs),
-          connectTimeoutMs,
-          attempt: n,
-          listener: extras?.listener?.(n),
-          flow: plan.flow,
-        }),
-      retry,
-      budget: retry ? policy.budget : undefined,
-      breaker: policy.breakers?.for(method.name),
-      rejection: (attempts) => {
-        extras?.onRejected?.();
-        const details = `circuit breaker of client '${method.site.client}' is open; the call was not sent`;
-        // a rejection is the fast path of an outage: its stack would only show RxJS and this loop
-        return withoutStackTrace(() => localError(method.site, Status.UNAVAILABLE, details, { category: 'circuit-open', retryable: true, attempts }));
-      },
-      deadline: settings.deadline,
-      idempotent: settings.idempotent,
-      streamsResponses: method.kind === 'server-stream' || method.kind === 'bidi',
-      requestsCommitted: requests ? () => !requests.replayable : undefined,
-      onCommit: requests ? () => requests.release() : undefined,
-      onRetry: plan.onRetry,
-      hooks: extras?.before || extras?.after ? hooksOf(extras, metadataOf, (m) => (current = m)) : undefined,
-      now: plan.deps.now,
-      random: plan.deps.random,
-    },
-    out,
-  );
+  /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side). */
+  const prepared = new Map<number, Metadata>();
+  const attempt = (n: number): Observable<T> => {
+    const metadata = prepared.get(n) ?? metadataOf(n);
+    prepared.delete(n);
+    return (
+      extras?.override?.(n) ??
+      attempt$<T>({
+        channels: plan.channels,
+        method,
+        request: requests ? requests.attempt$ : encoded,
+        metadata,
+        deadline: perAttemptMs === undefined ? settings.deadline : Math.min(settings.deadline, plan.deps.now() + perAttemptMs),
+        connectTimeoutMs,
+        attempt: n,
+        listener: extras?.listener?.(n),
+        flow: plan.flow,
+      })
+    );
+  };
+  const breaker = policy.breakers?.for(method.name);
+  const rejection = (attempts: number): unknown => {
+    const details = `circuit breaker of client '${method.site.client}' is open; the call was not sent`;
+    // a rejection is the fast path of an outage: its stack would only show RxJS and this loop
+    return withoutStackTrace(() => localError(method.site, Status.UNAVAILABLE, details, { category: 'circuit-open', retryable: true, attempts }));
+  };
+  const hooks = extras?.before || extras?.after ? hooksOf(extras, metadataOf, prepared) : undefined;
+  const { now, random } = plan.deps;
+  const loop = settings.hedging
+    ? new HedgingLoop<T>({ attempt, hedging: settings.hedging, budget: policy.budget, breaker, rejection, deadline: settings.deadline, hooks, onHedge: plan.onHedge, now }, out)
+    : new AttemptLoop<T>(
+        {
+          attempt,
+          retry,
+          budget: retry ? policy.budget : undefined,
+          breaker,
+          rejection,
+          deadline: settings.deadline,
+          idempotent: settings.idempotent,
+          streamsResponses: method.kind === 'server-stream' || method.kind === 'bidi',
+          requestsCommitted: requests ? () => !requests.replayable : undefined,
+          onCommit: requests ? () => requests.release() : undefined,
+          onRetry: plan.onRetry,
+          hooks,
+          now,
+          random,
+        },
+        out,
+      );
   loop.start();
   return {
     get attempts() {
@@ -151,14 +164,14 @@ function attemptMetadata(plan: CallPlan): (n: number) => Metadata {
   };
 }
 
-/** The loop's hooks for a call with per-attempt extras: `before` gets the attempt's own metadata. */
-function hooksOf(extras: AttemptExtras, metadataOf: (n: number) => Metadata, use: (m: Metadata) => void): AttemptHooks {
+/** The loop's hooks for a call with per-attempt extras: `before` prepares the attempt's own metadata. */
+function hooksOf(extras: AttemptExtras, metadataOf: (n: number) => Metadata, prepared: Map<number, Metadata>): AttemptHooks {
   const before = extras.before;
   return {
     before: before
       ? (n) => {
           const metadata = metadataOf(n);
-          use(metadata);
+          prepared.set(n, metadata);
           return before(n, metadata);
         }
       : undefined,

@@ -89,7 +89,7 @@ export class CallPipeline {
       if (options?.onHeader || options?.onTrailer) {
         const metadata = new ResponseMetadata(out, options, site);
         out = metadata;
-        response = { metadata, extras: { listener: () => metadata.listener(), onRejected: () => metadata.forget() } };
+        response = { metadata, extras: { listener: (n) => metadata.listener(n) } };
       }
       let run: CallRun | undefined;
       const fail = (error: MeshClientError): void => out.error(error);
@@ -111,7 +111,7 @@ export class CallPipeline {
         }
         obs?.inject(metadata);
         const flow = (options as { [FLOW_CONTROL]?: FlowControl } | undefined)?.[FLOW_CONTROL];
-        const plan: CallPlan = { channels: this.channels, method, metadata, settings, policy, deps: this.deps, onRetry: obs && ((e) => obs.onRetry(e)), extras: response?.extras, flow };
+        const plan: CallPlan = { channels: this.channels, method, metadata, settings, policy, deps: this.deps, onRetry: obs && ((e) => obs.onRetry(e)), onHedge: obs && (() => obs.hedged()), extras: response?.extras, flow };
         const plugins = policy.plugins.get(method.name);
         if (!plugins) {
           const own = runLimited<T>(policy.limiter, plan, obs ? countSent(method, request, obs) : request, out);
@@ -124,7 +124,7 @@ export class CallPipeline {
         const rest = (current: MeshCall): Observable<T> =>
           new Observable<T>((inner) => {
             const hooks = plugins.attempts.length > 0 ? new AttemptPlugins(plugins.attempts, current, site, response?.metadata) : undefined;
-            const extras = hooks ? hooks.extras(response?.extras.onRejected) : plan.extras;
+            const extras = hooks ? hooks.extras() : plan.extras;
             const sent = obs ? countSent(method, current.request, obs) : current.request;
             const own = runLimited<T>(policy.limiter, { ...plan, metadata: current.metadata, extras }, sent, inner);
             run = own;

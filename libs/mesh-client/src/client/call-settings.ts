@@ -3,6 +3,7 @@ import { callerError } from '../errors/to-mesh-error.js';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
 import { resolveDeadline } from '../resilience/deadline.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import type { ResolvedHedgingPolicy } from '../resilience/hedging-loop.js';
 import type { CallContext } from '../security/call-context.interface.js';
 import type { CallOptions } from './call-options.interface.js';
 import { callOptionsProblem } from './call-options.js';
@@ -18,6 +19,8 @@ export interface CallSettings {
   readonly retry: ResolvedRetryPolicy | false;
   readonly idempotent: boolean;
   readonly waitForReady: boolean;
+  /** The method hedges (and this call was not asked for a single attempt). */
+  readonly hedging: ResolvedHedgingPolicy | undefined;
 }
 
 /**
@@ -38,8 +41,12 @@ export function callSettings(
   const methodPolicy = policy.method(method.name);
   const handler = context?.callOptions;
   let retry = methodPolicy.retry;
+  let hedging = methodPolicy.hedging;
   const override = options?.retry ?? handler?.retry;
-  if (override !== undefined) {
+  if (hedging && override !== undefined) {
+    if (override !== false) return callerError(method.site, `'${method.name}' hedges (methods.${method.name}.hedging): a retry policy does not apply to it; retry: false sends a single attempt`);
+    hedging = undefined;
+  } else if (override !== undefined) {
     try {
       retry = resolveRetry(override, retry);
     } catch (error) {
@@ -54,5 +61,5 @@ export function callSettings(
     clientTimeoutMs: policy.options.timeoutMs,
     inheritedDeadline: context?.security?.deadline,
   });
-  return { deadline, retry, idempotent: methodPolicy.idempotent, waitForReady: options?.waitForReady ?? policy.options.waitForReady };
+  return { deadline, retry, idempotent: methodPolicy.idempotent, waitForReady: options?.waitForReady ?? policy.options.waitForReady, hedging };
 }

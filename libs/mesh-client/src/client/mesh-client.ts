@@ -29,7 +29,9 @@ export interface MeshClientValidators {
   callRetry: CallRetryResolver;
 }
 
-const CALLER: Record<CallKind, string> = { unary: 'unary', 'server-stream': 'serverStream or iterate', 'client-stream': 'clientStream', bidi: 'bidiStream or iterate' };
+/** What to call for each kind of RPC. */
+const TO_CALL: Record<CallKind, string> = { unary: 'unary()', 'server-stream': 'serverStream() or iterate()', 'client-stream': 'clientStream()', bidi: 'bidiStream() or iterate()' };
+const CALLED: Record<CallKind, string> = { unary: 'unary()', 'server-stream': 'serverStream()', 'client-stream': 'clientStream()', bidi: 'bidiStream()' };
 
 /** Options of `iterate()`: a call's options and how far the consumer may fall behind. */
 export type IterateOptions = CallOptions & {
@@ -145,7 +147,7 @@ export class MeshClient<S = unknown> {
       const error = callerError(site, `iterate() highWaterMark must be a whole number >= 1, got ${String(highWaterMark)}`);
       return callIterable(() => throwError(() => error));
     }
-    return callIterable<Res>((flow) => this.start(kind, method, request, { ...callOptions, [FLOW_CONTROL]: flow } as CallOptions), highWaterMark);
+    return callIterable<Res>((flow) => this.start(kind, method, request, { ...callOptions, [FLOW_CONTROL]: flow } as CallOptions, 'iterate()'), highWaterMark);
   }
 
   /**
@@ -218,7 +220,7 @@ export class MeshClient<S = unknown> {
     return this.closing;
   }
 
-  private start<T>(kind: CallKind, name: string, request: unknown, options: CallOptions | undefined): Observable<T> {
+  private start<T>(kind: CallKind, name: string, request: unknown, options: CallOptions | undefined, via = CALLED[kind]): Observable<T> {
     const method = typeof name === 'string' ? this.lookup.get(name) : undefined;
     if (method?.kind === kind) return this.pipeline.call<T>(method, request, options);
     const shown = typeof name === 'string' ? name.slice(0, 100) : `(a ${typeof name})`;
@@ -229,7 +231,7 @@ export class MeshClient<S = unknown> {
       return throwError(() => localError(site, Status.UNIMPLEMENTED, `'${shown}' is not an RPC of ${this.serviceName} (RPCs: ${known})${near}; nothing was sent`));
     }
     return throwError(() =>
-      localError(site, Status.INVALID_ARGUMENT, `'${method.name}' is a ${method.kind} RPC: call ${CALLER[method.kind]}(), not ${CALLER[kind]}(); nothing was sent`),
+      localError(site, Status.INVALID_ARGUMENT, `'${method.name}' is a ${method.kind} RPC: call ${TO_CALL[method.kind]}, not ${via}; nothing was sent`),
     );
   }
 }

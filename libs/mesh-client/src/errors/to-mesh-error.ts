@@ -1,6 +1,6 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import { classifyStatus, type MeshErrorCategory } from './error-category.js';
-import { MeshClientError, isMeshClientError } from './mesh-client.error.js';
+import { MeshClientError, isLocalFailure, isMeshClientError, type MeshClientErrorInit } from './mesh-client.error.js';
 import { describeThrown } from './describe-thrown.js';
 import { tlsFailureReason } from './tls-failure.js';
 
@@ -128,20 +128,18 @@ function siteOf(site: CallSite): { client: string; service: string; method: stri
   return { client: site.client, service: site.service, method: site.method };
 }
 
+/** A copy of `error` with some of its fields changed (errors are immutable). */
+function changed(error: MeshClientError, change: Partial<MeshClientErrorInit>): MeshClientError {
+  const { code, codeName, category, retryable, attempts, client, service, method, details, trailers, cause } = error;
+  return new MeshClientError({ code, codeName, category, retryable, attempts, client, service, method, details, trailers, cause, local: isLocalFailure(error), ...change });
+}
+
 /** `error` (a connection failure) as what it turned out to be: the server refused this client's TLS session. */
 export function tlsRefused(error: MeshClientError, reason: string): MeshClientError {
-  return new MeshClientError({
-    code: error.code,
-    codeName: error.codeName,
-    category: 'tls',
-    retryable: false,
-    attempts: error.attempts,
-    client: error.client,
-    service: error.service,
-    method: error.method,
-    details: error.details,
-    trailers: error.trailers,
-    cause: error.cause,
-    hint: `TLS: ${reason}.`,
-  });
+  return changed(error, { category: 'tls', retryable: false, hint: `TLS: ${reason}.` });
+}
+
+/** `error` counting `attempts` (the copies of a hedged call, of which it is one). */
+export function withAttempts(error: unknown, attempts: number): unknown {
+  return isMeshClientError(error) && error.attempts !== attempts ? changed(error, { attempts }) : error;
 }

@@ -93,6 +93,14 @@ export interface MethodPolicy {
   retry?: Partial<RetryPolicy> | false;
   /** Safe to repeat: an attempt that timed out may be retried. Default false. */
   idempotent?: boolean;
+  /**
+   * Hedging (gRFC A6) instead of retry, for unary methods marked idempotent: a copy of the call
+   * every `delayMs` until one answers or `maxAttempts` (2..5) were sent; the first answer wins and
+   * the others are cancelled. A code in `nonFatalCodes` (default ['UNAVAILABLE']) sends the next
+   * copy at once; any other ends the call. The retry budget throttles copies; pushback delays or
+   * stops them.
+   */
+  hedging?: { maxAttempts: number; delayMs: number; nonFatalCodes?: (status | keyof typeof status)[] };
 }
 
 /**

@@ -5,7 +5,7 @@ import { didYouMean } from '../errors/did-you-mean.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { MethodPolicy } from './mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
-import { resolveRetry } from './resolve-resilience.js';
+import { resolveHedging, resolveRetry } from './resolve-resilience.js';
 import type { ResolvedMethodPolicy } from './resolved-options.interface.js';
 
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
@@ -46,12 +46,16 @@ export function resolveMethods(
     given.set(rpc, name);
     const at = check.at(`methods.${name}`);
     const policy = at.object('', value);
-    at.knownKeys(policy, ['timeoutMs', 'retry', 'idempotent']);
+    at.knownKeys(policy, ['timeoutMs', 'retry', 'idempotent', 'hedging']);
     methodOptions[rpc] = Object.freeze({ ...policy }) as MethodPolicy;
+    const idempotent = at.boolean('idempotent', policy.idempotent, false);
+    const def = Object.values(service).find((d) => rpcNameOf('', d) === rpc)!;
+    const hedging = resolveHedging(at, policy, idempotent, def.requestStream || def.responseStream);
     methods.set(rpc, {
       timeoutMs: policy.timeoutMs === undefined ? undefined : at.number('timeoutMs', policy.timeoutMs, 0, TIMEOUT),
-      retry: resolveRetry(at, policy.retry, clientRetry),
-      idempotent: at.boolean('idempotent', policy.idempotent, false),
+      retry: hedging ? false : resolveRetry(at, policy.retry, clientRetry),
+      idempotent,
+      hedging,
     });
   }
   return { methodOptions: Object.freeze(methodOptions), methods };

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { BREAKER_DEFAULTS, type ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import type { ResolvedHedgingPolicy } from '../resilience/hedging-loop.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 
 const RETRY_KEYS = ['maxAttempts', 'initialBackoffMs', 'maxBackoffMs', 'backoffMultiplier', 'jitter', 'retryableCodes', 'budget', 'perAttemptTimeoutMs'];
@@ -76,5 +77,30 @@ export function resolveBreaker(check: OptionChecks, raw: unknown, base: Resolved
     scope: at.oneOf('scope', r.scope, ['client', 'method'] as const, d.scope),
     consecutiveFailures:
       r.consecutiveFailures === undefined ? d.consecutiveFailures : at.number('consecutiveFailures', r.consecutiveFailures, 0, { min: 1, max: 1_000_000, integer: true }),
+  });
+}
+
+/** Documented defaults of `methods[rpc].hedging`. */
+export const HEDGING_DEFAULTS = Object.freeze({ nonFatalCodes: ['UNAVAILABLE'] as const });
+
+/**
+ * Validates `methods[rpc].hedging` (gRFC A6): unary, idempotent methods only, and instead of
+ * retry, never beside it.
+ */
+export function resolveHedging(check: OptionChecks, policy: Record<string, unknown>, idempotent: boolean, streams: boolean): ResolvedHedgingPolicy | undefined {
+  if (policy.hedging === undefined) return undefined;
+  const h = check.object('hedging', policy.hedging);
+  const at = check.at('hedging');
+  at.knownKeys(h, ['maxAttempts', 'delayMs', 'nonFatalCodes']);
+  if (streams) check.fail('hedging', 'is for unary methods only (a stream cannot be sent twice)', h);
+  if (!idempotent) check.fail('hedging', 'sends copies of a call: mark the method idempotent: true', h);
+  if (policy.retry !== undefined) check.fail('retry', 'cannot be given with hedging (a method has retry or hedging, not both)', policy.retry);
+  if (h.maxAttempts === undefined || h.delayMs === undefined) at.fail(h.maxAttempts === undefined ? 'maxAttempts' : 'delayMs', 'is required', undefined);
+  const codes = h.nonFatalCodes ?? HEDGING_DEFAULTS.nonFatalCodes;
+  if (!Array.isArray(codes)) at.fail('nonFatalCodes', 'must be an array of status codes', codes);
+  return Object.freeze({
+    maxAttempts: at.number('maxAttempts', h.maxAttempts, 0, { min: 2, max: 5, integer: true }),
+    delayMs: at.number('delayMs', h.delayMs, 0, { min: 0, max: MAX_TIMER_MS }),
+    nonFatalCodes: new Set((codes as unknown[]).map((c, i) => codeOf(at, `nonFatalCodes[${String(i)}]`, c))),
   });
 }

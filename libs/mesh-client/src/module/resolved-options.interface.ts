@@ -3,6 +3,7 @@ import type { MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
 import type { FieldNaming } from '../client/request-check.js';
 import type { ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
 import type { ResolvedConcurrencyPolicy } from '../resilience/concurrency-limiter.js';
+import type { ResolvedHedgingPolicy } from '../resilience/hedging-loop.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { TlsMaterial } from '../security/tls-credentials.js';
 import type { XdsBootstrap } from '../xds/xds-bootstrap.js';
@@ -13,6 +14,8 @@ export interface ResolvedMethodPolicy {
   readonly timeoutMs: number | undefined;
   readonly retry: ResolvedRetryPolicy | false;
   readonly idempotent: boolean;
+  /** Hedging instead of retry (unary, idempotent methods). */
+  readonly hedging?: ResolvedHedgingPolicy;
 }
 
 /** A client's options after defaults were merged and every field was validated. */

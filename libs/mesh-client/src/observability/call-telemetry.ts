@@ -44,6 +44,12 @@ export class CallObservation {
     if (this.series) this.series.counts.received++;
   }
 
+  /** Records a hedged copy sent. */
+  hedged(): void {
+    if (this.series) this.series.counts.hedged++;
+    this.span?.addEvent('hedge');
+  }
+
   /** Records a retry. */
   onRetry(event: RetryEvent): void {
     if (this.series) bump(this.series.counts.retried, event.error.codeName);

@@ -30,44 +30,45 @@ function inOrder<T>(steps: readonly (() => T | PromiseLike<T>)[], start = 0, see
  * (the first plugin is the last to see an attempt end). A MeshAttemptFault thrown by
  * `beforeAttempt` becomes the attempt's answer; anything else thrown fails the call ('internal').
  */
+/** What the hooks know of one attempt (hedged copies run side by side). */
+interface AttemptState {
+  readonly attempt: MeshAttempt;
+  readonly startedAt: number;
+  trailers: Metadata | undefined;
+  fault: { code: number; details: string } | undefined;
+}
+
 export class AttemptPlugins {
-  private current: MeshAttempt | undefined;
-  private startedAt = 0;
-  private trailers: Metadata | undefined;
-  private fault: { code: number; details: string } | undefined;
+  private readonly states = new Map<number, AttemptState>();
 
   constructor(
     private readonly plugins: readonly MeshClientPlugin[],
     private readonly call: MeshCall,
     private readonly site: CallSite,
-    private readonly caller: { listener(): AttemptListener } | undefined,
+    private readonly caller: { listener(n: number): AttemptListener } | undefined,
   ) {}
 
   /** The loop's extras for this call. */
-  extras(onRejected?: () => void): AttemptExtras {
+  extras(): AttemptExtras {
     return {
       before: (n, metadata) => this.before(n, metadata),
-      after: this.plugins.some((p) => p.afterAttempt) ? (_n, outcome) => this.after(outcome) : undefined,
-      listener: () => this.listener(),
-      override: () => this.override(),
-      onRejected,
+      after: this.plugins.some((p) => p.afterAttempt) ? (n, outcome) => this.after(n, outcome) : undefined,
+      listener: (n) => this.listener(n),
+      override: (n) => this.override(n),
     };
   }
 
   private before(n: number, metadata: Metadata): void | Promise<void> {
-    const attempt: MeshAttempt = { call: this.call, attempt: n, metadata };
-    this.current = attempt;
-    this.startedAt = performance.now();
-    this.trailers = undefined;
-    this.fault = undefined;
+    const state: AttemptState = { attempt: { call: this.call, attempt: n, metadata }, startedAt: performance.now(), trailers: undefined, fault: undefined };
+    this.states.set(n, state);
     let failed: unknown;
     const steps = this.plugins.map((plugin) => () => {
-      if (failed !== undefined || this.fault || !plugin.beforeAttempt) return undefined;
+      if (failed !== undefined || state.fault || !plugin.beforeAttempt) return undefined;
       try {
-        const pending = plugin.beforeAttempt(attempt);
-        return isPromiseLike(pending) ? Promise.resolve(pending).catch((e: unknown) => this.refuse(plugin, e, n)) : undefined;
+        const pending = plugin.beforeAttempt(state.attempt);
+        return isPromiseLike(pending) ? Promise.resolve(pending).catch((e: unknown) => this.refuse(state, plugin, e)) : undefined;
       } catch (error) {
-        failed = this.refuse(plugin, error, n);
+        failed = this.refuse(state, plugin, error);
         return undefined;
       }
     });
@@ -81,24 +82,25 @@ export class AttemptPlugins {
   }
 
   /** A fault the hook asked for becomes the attempt's answer; any other throw fails the call. */
-  private refuse(plugin: MeshClientPlugin, thrown: unknown, n: number): unknown {
+  private refuse(state: AttemptState, plugin: MeshClientPlugin, thrown: unknown): unknown {
     if (isMeshAttemptFault(thrown)) {
-      this.fault ??= { code: thrown.code, details: thrown.details };
+      state.fault ??= { code: thrown.code, details: thrown.details };
       return undefined;
     }
-    return pluginError(this.site, plugin, 'beforeAttempt', thrown, n - 1);
+    this.states.delete(state.attempt.attempt);
+    return pluginError(this.site, plugin, 'beforeAttempt', thrown, state.attempt.attempt - 1);
   }
 
-  private override(): Observable<never> | undefined {
-    const fault = this.fault;
+  private override(n: number): Observable<never> | undefined {
+    const fault = this.states.get(n)?.fault;
     if (!fault) return undefined;
-    const n = this.current?.attempt ?? 1;
     return throwError(() => localError(this.site, fault.code, fault.details, { attempts: n }));
   }
 
-  private listener(): AttemptListener {
-    const caller = this.caller?.listener();
-    const attempt = this.current!;
+  private listener(n: number): AttemptListener {
+    const caller = this.caller?.listener(n);
+    const state = this.states.get(n)!;
+    const attempt = state.attempt;
     const readers = this.plugins.filter((p) => p.onHeaders);
     return {
       headers: (headers) => {
@@ -113,15 +115,17 @@ export class AttemptPlugins {
         return undefined;
       },
       status: (status: StatusObject) => {
-        this.trailers = status.metadata;
+        state.trailers = status.metadata;
         caller?.status?.(status);
       },
     };
   }
 
-  private after(outcome: AttemptOutcome): Verdict | Promise<Verdict> {
-    const attempt = this.current!;
-    const end = this.endOf(outcome);
+  private after(n: number, outcome: AttemptOutcome): Verdict | Promise<Verdict> {
+    const state = this.states.get(n)!;
+    this.states.delete(n);
+    const attempt = state.attempt;
+    const end = this.endOf(state, outcome);
     let failed: unknown;
     let replay = false;
     const steps = [...this.plugins].reverse().map((plugin) => () => {
@@ -144,16 +148,16 @@ export class AttemptPlugins {
     return isPromiseLike(done) ? done.then(settle) : settle();
   }
 
-  private endOf(outcome: AttemptOutcome): MeshAttemptEnd {
-    const durationMs = performance.now() - this.startedAt;
+  private endOf(state: AttemptState, outcome: AttemptOutcome): MeshAttemptEnd {
+    const durationMs = performance.now() - state.startedAt;
     const error = outcome.error;
-    if (error === undefined) return { code: Status.OK, codeName: 'OK', details: '', trailers: this.trailers, committed: true, durationMs };
+    if (error === undefined) return { code: Status.OK, codeName: 'OK', details: '', trailers: state.trailers, committed: true, durationMs };
     const code = isMeshClientError(error) ? error.code : Status.UNKNOWN;
     return {
       code,
       codeName: classifyStatus(code).codeName,
       details: isMeshClientError(error) ? error.details : '',
-      trailers: isMeshClientError(error) ? (error.trailers ?? this.trailers) : this.trailers,
+      trailers: isMeshClientError(error) ? (error.trailers ?? state.trailers) : state.trailers,
       committed: outcome.committed,
       durationMs,
     };

@@ -1,0 +1,103 @@
+import { register } from 'prom-client';
+import { lastValueFrom } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MeshClientRegistry, isMeshConfigError, type MeshClient, type MeshClientOptions } from '@datapunk/mesh-client';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { failureOf } from '../support/errors.js';
+import { parseMetrics, valueOf } from '../support/prometheus.js';
+import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
+import { eventually } from '../support/wait.js';
+import type { TestingModule } from '@nestjs/testing';
+
+/** Four hedging clients: each has its own channel, so its own round robin. */
+const HEDGED = ['hedged', 'hedged-1', 'hedged-2', 'hedged-3'];
+
+const p99 = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.99)]!;
+
+/** `total` unary calls, `concurrency` at a time; the latency of each. */
+async function timed(client: MeshClient, total: number, concurrency: number): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next++ < total) {
+      const started = performance.now();
+      await lastValueFrom(client.unary('Unary', {}));
+      latencies.push(performance.now() - started);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return latencies;
+}
+
+describe('hedging (gRFC A6) past a slow replica', () => {
+  let servers: EchoServer[];
+  let app: TestingModule;
+
+  beforeAll(async () => {
+    register.clear();
+    servers = [await startEchoServer(), await startEchoServer(), await startEchoServer({ delayMs: 300 })];
+    const target = `ipv4:${servers.map((s) => s.target).join(',')}`;
+    const client = (name: string, extra: Partial<MeshClientOptions>) => echoClient(target, { name, loadBalancing: 'round_robin', breaker: false, ...extra });
+    const hedging = { methods: { Unary: { idempotent: true, hedging: { maxAttempts: 3, delayMs: 30 } } } };
+    app = await createTestApp({
+      clients: [...HEDGED.map((name) => client(name, hedging)), client('plain', { retry: false })],
+    });
+    // round_robin connects to all three; warm every connection up
+    for (const name of [...HEDGED, 'plain']) await timed(app.get(MeshClientRegistry).get(name), 6, 1);
+  });
+  afterAll(async () => {
+    await app.close();
+    await Promise.all(servers.map((s) => s.stop()));
+    register.clear();
+  });
+
+  it('1,000 calls: p99 under 100 ms (300 ms without hedging), the slow copies cancelled on the server, copies counted', async () => {
+    const slow = servers[2]!;
+    const before = { calls: servers.map((s) => s.calls.length), cancelled: slow.cancelled.length };
+    // one call at a time per client: round robin then gives a call's copies different endpoints
+    // (calls in parallel on one channel interleave their picks, and a copy may meet the slow
+    // replica again); four clients, each with its own channel, share the 1,000 calls
+    const registry = app.get(MeshClientRegistry);
+    const hedged = (await Promise.all(HEDGED.map((name) => timed(registry.get(name), 250, 1)))).flat();
+    const sent = servers.reduce((n, s, i) => n + s.calls.length - before.calls[i]!, 0);
+    const plain = await timed(app.get(MeshClientRegistry).get('plain'), 30, 3);
+    expect(await eventually(() => slow.cancelled.length - before.cancelled > 0, 1000)).toBe(true);
+    const samples = parseMetrics(await register.metrics());
+    const hedges = HEDGED.reduce((n, name) => n + valueOf(samples, 'mesh_client_hedges_total', { mesh_client: name }), 0);
+    console.log(
+      `hedging: p99 ${p99(hedged).toFixed(0)} ms over 1000 calls (${String(sent)} attempts sent, ${String(hedges)} hedged copies, ` +
+        `${String(slow.cancelled.length - before.cancelled)} slow ones cancelled); without: p99 ${p99(plain).toFixed(0)} ms`,
+    );
+    expect(p99(hedged)).toBeLessThan(100);
+    expect(p99(plain)).toBeGreaterThanOrEqual(300);
+    // only the calls that met the slow replica first sent a second copy, never a third
+    expect(hedges).toBeGreaterThan(200);
+    expect(hedges).toBeLessThanOrEqual(1000);
+    expect(sent).toBeLessThanOrEqual(1000 + hedges);
+    expect(slow.cancelled.length - before.cancelled).toBeGreaterThan(200);
+  }, 30_000);
+
+  it('a fatal code ends the call at once; a non-fatal one sends the next copy at once', async () => {
+    const hedged = app.get(MeshClientRegistry).get('hedged');
+    const started = performance.now();
+    const error = await failureOf(lastValueFrom(hedged.unary('Unary', {}, { metadata: { 'x-test-status': '5' } })));
+    expect(error.category).toBe('not-found');
+    expect(performance.now() - started).toBeLessThan(300);
+    const unavailable = await failureOf(lastValueFrom(hedged.unary('Unary', {}, { metadata: { 'x-test-status': '14' } })));
+    expect(unavailable).toMatchObject({ category: 'unavailable', attempts: 3 });
+  });
+
+  it('is refused at start on a method that is not idempotent, streams, or has retry too', async () => {
+    const hedging = { maxAttempts: 2, delayMs: 10 };
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ Unary: { hedging } }, /methods\.Unary\.hedging sends copies of a call: mark the method idempotent: true/],
+      [{ ServerStream: { idempotent: true, hedging } }, /methods\.ServerStream\.hedging is for unary methods only/],
+      [{ Unary: { idempotent: true, hedging, retry: { maxAttempts: 2 } } }, /methods\.Unary\.retry cannot be given with hedging/],
+      [{ Unary: { idempotent: true, hedging: { maxAttempts: 9, delayMs: 10 } } }, /hedging\.maxAttempts must be an integer >= 2 and <= 5, got 9/],
+    ];
+    for (const [methods, message] of cases) {
+      const error = await moduleStartError({ clients: [echoClient('127.0.0.1:1', { methods: methods as never })] });
+      expect(isMeshConfigError(error) && error.message).toMatch(message);
+    }
+  });
+});
