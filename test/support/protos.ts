@@ -4,6 +4,9 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 /** Absolute path of the test proto. */
 export const ECHO_PROTO = fileURLToPath(new URL('./protos/echo.proto', import.meta.url));
 
+/** Absolute path of the Nest-sample-shaped hero proto (its ts-proto types: test/support/generated). */
+export const HERO_PROTO = fileURLToPath(new URL('./protos/hero.proto', import.meta.url));
+
 /** The `proto` option of a client of the test Echo service. */
 export const echoProto = { path: ECHO_PROTO, package: 'mesh.test', service: 'Echo' } as const;
 

@@ -38,6 +38,11 @@ export class ChannelPool {
     return this.current.length;
   }
 
+  /** The grpc-js client of the first current channel (for raw grpc-js access). */
+  get primary(): Client {
+    return this.current[0]!.client;
+  }
+
   /** A channel for one attempt, round-robin over the pool; give it back with `release()`. */
   acquire(): ChannelLease {
     const pool = this.current;

@@ -13,6 +13,7 @@ const COMPRESSION = { identity: 0, deflate: 1, gzip: 2 } as const;
 /** grpc-js channel options for a resolved client. */
 export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions {
   const channel: ChannelOptions = {
+    ...options.channelOptions,
     'grpc.max_send_message_length': options.maxMessageBytes,
     'grpc.max_receive_message_length': options.maxMessageBytes,
     // Each client owns its connections: closing it really closes them, and no other client's

@@ -1,4 +1,5 @@
-import { status as Status } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, status as Status } from '@grpc/grpc-js';
+import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { throwError, type Observable } from 'rxjs';
 import { didYouMean } from '../errors/did-you-mean.js';
 import { callerError, localError } from '../errors/to-mesh-error.js';
@@ -21,6 +22,7 @@ import { GrpcHealthClient } from '../health/grpc-health.client.js';
 import type { HealthStatus } from '../health/health-status.js';
 import { buildMethodTable, methodLookup, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
+import type { ExplicitRequest, MeshMethodName, MeshRequestOf, MeshResponseOf, MeshRpcKey } from './typed-client.js';
 import { probeControlPlane, type ControlPlaneState } from '../xds/control-plane-probe.js';
 
 /** Validation of run-time changes, supplied by the module (clients do not import it). */
@@ -108,23 +110,35 @@ export class MeshClient<S = unknown> {
     return this.policy.options.serviceName;
   }
 
-  /** One request, one response. */
-  unary<Req = unknown, Res = unknown>(method: string, request: Req, options?: CallOptions): Observable<Res> {
+  /**
+   * One request, one response. On a client typed by a service interface (`MeshClient<S>`, e.g.
+   * ts-proto's `nestJs=true` client), the method name, request and response are checked:
+   * `client.unary('getItem', { id })` is an `Observable<Item>`.
+   */
+  unary<K extends MeshMethodName<S>>(method: K, request: MeshRequestOf<S, MeshRpcKey<S, K>>, options?: CallOptions): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  unary<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, request: NoInfer<Req>, options?: CallOptions): Observable<Res>;
+  unary(method: string, request: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('unary', method, request, options);
   }
 
   /** One request, a stream of responses. */
-  serverStream<Req = unknown, Res = unknown>(method: string, request: Req, options?: CallOptions): Observable<Res> {
+  serverStream<K extends MeshMethodName<S>>(method: K, request: MeshRequestOf<S, MeshRpcKey<S, K>>, options?: CallOptions): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  serverStream<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, request: NoInfer<Req>, options?: CallOptions): Observable<Res>;
+  serverStream(method: string, request: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('server-stream', method, request, options);
   }
 
   /** A stream of requests (sent while subscribed), one response. */
-  clientStream<Req = unknown, Res = unknown>(method: string, requests: Observable<Req>, options?: CallOptions): Observable<Res> {
+  clientStream<K extends MeshMethodName<S>>(method: K, requests: MeshRequestOf<S, MeshRpcKey<S, K>>, options?: CallOptions): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  clientStream<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, requests: Observable<NoInfer<Req>>, options?: CallOptions): Observable<Res>;
+  clientStream(method: string, requests: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('client-stream', method, requests, options);
   }
 
   /** Requests and responses both streamed. */
-  bidiStream<Req = unknown, Res = unknown>(method: string, requests: Observable<Req>, options?: CallOptions): Observable<Res> {
+  bidiStream<K extends MeshMethodName<S>>(method: K, requests: MeshRequestOf<S, MeshRpcKey<S, K>>, options?: CallOptions): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  bidiStream<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, requests: Observable<NoInfer<Req>>, options?: CallOptions): Observable<Res>;
+  bidiStream(method: string, requests: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('bidi', method, requests, options);
   }
 
@@ -155,9 +169,29 @@ export class MeshClient<S = unknown> {
    * gives it (RPC name and Nest's camelCase) and the lowerCamel RPC name:
    * `getService<Inv>().getItem(req, metadataOrCallOptions?)`.
    */
-  getService<T = S>(): T {
+  getService<T = S>(serviceName?: string): T {
+    if (serviceName !== undefined) this.assertService(serviceName, 'getService');
     this.proxy ??= buildServiceProxy(this.methods, (m, req, opts) => this.pipeline.call(m, req, opts));
     return this.proxy as T;
+  }
+
+  /**
+   * A plain grpc-js client of the service on this client's current channel, as Nest's
+   * `ClientGrpc.getClientByServiceName()` gives it (callback-style methods). Its calls bypass
+   * everything this library adds (deadlines, retry, breaker, plugins, metrics): for code written
+   * against ClientGrpc's raw client only.
+   */
+  getClientByServiceName<T = unknown>(serviceName: string): T {
+    this.assertService(serviceName, 'getClientByServiceName');
+    const Ctor = makeGenericClientConstructor(this.policy.options.serviceDefinition as never, this.serviceName);
+    return new Ctor(this.policy.options.target, credentials.createInsecure(), { channelOverride: this.channels.primary.getChannel() }) as T;
+  }
+
+  /** `name` (short or fully qualified) must be this client's service. */
+  private assertService(name: string, caller: string): void {
+    const full = this.serviceName;
+    if (name === full || name === full.slice(full.lastIndexOf('.') + 1)) return;
+    throw new MeshConfigError(`${caller}('${String(name).slice(0, 100)}'): client '${this.name}' serves ${full}; each mesh client is one service (register one client per service)`);
   }
 
   /**

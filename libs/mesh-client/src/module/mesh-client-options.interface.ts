@@ -10,8 +10,8 @@ export type ProtoSource =
       path: string | string[];
       /** Proto package of the service, e.g. 'demo.inventory'. */
       package: string;
-      /** Service name inside the package, e.g. 'Inventory'. */
-      service: string;
+      /** Service name inside the package, e.g. 'Inventory'. Default: the package's only service. */
+      service?: string;
       /** Folders searched for imports. */
       includeDirs?: string[];
       /**
@@ -29,7 +29,8 @@ export type ProtoSource =
        */
       definition: GrpcObject | PackageDefinition;
       package: string;
-      service: string;
+      /** Default: the package's only service. */
+      service?: string;
     };
 
 /** Channel security. Files are read once at start (and again on change with `watch`). */
@@ -205,6 +206,11 @@ export interface MeshClientOptions {
     maxQueue?: number;
     queueTimeoutMs?: number;
   };
+  /**
+   * Further grpc-js channel options (`grpc.*`, `grpc-node.*`), passed as they are, e.g. a
+   * `grpc.service_config`. Those the client sets itself are refused, naming the option to use.
+   */
+  channelOptions?: Record<string, string | number>;
 }
 
 /**

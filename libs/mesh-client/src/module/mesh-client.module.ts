@@ -1,12 +1,13 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ClsModule } from 'nestjs-cls';
-import { MeshConfigError } from '../errors/mesh-config.error.js';
+import { MeshConfigError, isMeshConfigError } from '../errors/mesh-config.error.js';
+import { meshClientsFromClientsModule, type ClientsModuleGrpcEntry } from './from-clients-module.js';
 import { MeshHealthIndicator } from '../health/mesh-health.indicator.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { createMetricProviders } from '../observability/mesh-metrics.providers.js';
-import type { MeshModuleOptions } from './mesh-client-options.interface.js';
+import type { MeshClientOptions, MeshModuleOptions } from './mesh-client-options.interface.js';
 import { MeshClientConfigurableModule, type MESH_ASYNC_OPTIONS_TYPE, type MESH_OPTIONS_TYPE } from './mesh-client.module-definition.js';
 import {
   clientNamesOf,
@@ -16,7 +17,7 @@ import {
   createRegistryProvider,
   createResolvedOptionsProvider,
 } from './mesh-client.providers.js';
-import { MESH_RESOLVED_OPTIONS } from './mesh-client.tokens.js';
+import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
 
 function withClients(base: DynamicModule, names: readonly string[], extras: { plugins?: unknown; imports?: DynamicModule['imports'] }, expected?: readonly string[]): DynamicModule {
   const clientProviders = createClientProviders(names);
@@ -70,6 +71,28 @@ export class MeshClientModule extends MeshClientConfigurableModule {
   static override forRoot(options: typeof MESH_OPTIONS_TYPE): DynamicModule {
     if (!isObject(options)) return failing(`MeshClientModule.forRoot(options): options must be an object ({ clients: [...] }), got ${options === null ? 'null' : typeof options}`);
     return withClients(super.forRoot(options), clientNamesOf(options), { plugins: options.plugins, imports: options.imports });
+  }
+
+  /**
+   * The one-line move from Nest's `ClientsModule.register([...])`: the same gRPC entries, mapped
+   * field by field (or refused by name), one mesh client per entry, injectable under the entry's
+   * name as well (`@Inject('HERO_PACKAGE') client: ClientGrpc` keeps working: a MeshClient has
+   * `getService(name)` and `getClientByServiceName(name)`). `options` are the other module options.
+   *
+   * @example
+   * MeshClientModule.fromClientsModule([{ name: 'HERO_PACKAGE', transport: Transport.GRPC, options: { url, package: 'hero', protoPath } }])
+   */
+  static fromClientsModule(entries: ClientsModuleGrpcEntry[], options: Omit<typeof MESH_OPTIONS_TYPE, 'clients'> = {}): DynamicModule {
+    let clients: MeshClientOptions[];
+    try {
+      clients = meshClientsFromClientsModule(entries);
+    } catch (error) {
+      if (!isMeshConfigError(error)) throw error;
+      return failing(error.message);
+    }
+    const module = MeshClientModule.forRoot({ ...options, clients });
+    const aliases = clients.map((c) => ({ provide: c.name, useExisting: getMeshClientToken(c.name) }));
+    return { ...module, providers: [...(module.providers ?? []), ...aliases], exports: [...(module.exports ?? []), ...aliases.map((a) => a.provide)] };
   }
 
   /**

@@ -8,6 +8,7 @@ import { resolveProto, type ProtoCache } from './resolve-proto.js';
 import { resolveBreaker, resolveRetry } from './resolve-resilience.js';
 import { targetProblem } from './target.js';
 import { resolveTransport } from './resolve-transport.js';
+import { resolveChannelOptions } from './resolve-channel-options.js';
 import { resolveConcurrency } from './resolve-concurrency.js';
 import { resolvePluginRefs } from './resolve-plugins.js';
 import { resolveXdsOption, resolveXdsTarget } from './resolve-xds.js';
@@ -17,7 +18,7 @@ import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/re
 const CLIENT_KEYS = [
   'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
   'pool', 'loadBalancing', 'outlierDetection', 'connectTimeoutMs', 'drainTimeoutMs', 'idleTimeoutMs', 'keepalive', 'compression', 'metadata',
-  'maxMetadataBytes', 'tracing', 'metrics', 'xds', 'waitForReady', 'plugins', 'concurrency',
+  'maxMetadataBytes', 'tracing', 'metrics', 'xds', 'waitForReady', 'plugins', 'concurrency', 'channelOptions',
 ] as const;
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
@@ -72,6 +73,7 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
     waitForReady: check.boolean('waitForReady', raw.waitForReady, CLIENT_DEFAULTS.waitForReady),
     plugins: resolvePluginRefs(check, raw.plugins),
     concurrency: resolveConcurrency(check, raw.concurrency),
+    channelOptions: resolveChannelOptions(check, raw.channelOptions, transport.loadBalancing),
   });
 }
 

@@ -51,7 +51,7 @@ export function resolveProto(
   const given = 'definition' in proto;
   at.knownKeys(proto, given ? ['definition', 'package', 'service'] : ['path', 'package', 'service', 'includeDirs', 'loader']);
   const pkg = proto.package === '' ? '' : at.nonEmptyString('package', proto.package);
-  const service = at.nonEmptyString('service', proto.service);
+  const named = proto.service === undefined ? undefined : at.nonEmptyString('service', proto.service);
   let definition: GrpcObject | PackageDefinition;
   if (given) {
     definition = at.object('definition', proto.definition) as GrpcObject | PackageDefinition;
@@ -76,6 +76,7 @@ export function resolveProto(
     }
     definition = loaded;
   }
+  const service = named ?? onlyServiceOf(at, definition, pkg);
   const found = findService(definition, pkg, service);
   const serviceName = pkg ? `${pkg}.${service}` : service;
   if (!found) {
@@ -83,4 +84,14 @@ export function resolveProto(
     at.fail('service', `names no service in the proto (looked for '${serviceName}'; found: ${known.join(', ') || 'none'})`, service);
   }
   return { serviceName, definition: found, fieldNaming: given ? 'either' : 'exact' };
+}
+
+/** Without `service`: the one service of the package, or a failure naming the choices. */
+function onlyServiceOf(at: OptionChecks, definition: GrpcObject | PackageDefinition, pkg: string): string {
+  const prefix = pkg ? `${pkg}.` : '';
+  const inPackage = listServices(definition).filter((name) => name.startsWith(prefix) && !name.slice(prefix.length).includes('.'));
+  if (inPackage.length !== 1) {
+    at.fail('service', `is needed: package '${pkg}' has ${inPackage.length === 0 ? 'no service' : `several (${inPackage.join(', ')})`}`, undefined);
+  }
+  return inPackage[0]!.slice(prefix.length);
 }

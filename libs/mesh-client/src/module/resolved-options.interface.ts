@@ -61,6 +61,8 @@ export interface ResolvedClientOptions {
   readonly plugins: readonly MeshPluginRef[];
   /** Concurrency limit; undefined: none. */
   readonly concurrency: ResolvedConcurrencyPolicy | undefined;
+  /** Further grpc-js channel options, passed as they are. */
+  readonly channelOptions: Readonly<Record<string, string | number>> | undefined;
 }
 
 /** The module's options after validation. */
