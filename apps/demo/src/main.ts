@@ -7,11 +7,11 @@ import { HealthImplementation } from 'grpc-health-check';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import { MeshClientRegistry, MeshContext } from '@datapunk/mesh-client';
+import { MeshContext } from '@datapunk/mesh-client';
 import { INVENTORY_ID, ensureDevPki } from './dev-pki.js';
 import { BackendModule } from './backend/backend.module.js';
 import { GatewayModule, DemoConfig } from './gateway/gateway.module.js';
-import { InventoryGateway } from './gateway/inventory.gateway.js';
+import { tour, type Print } from './tour.js';
 import { INVENTORY_PACKAGE, INVENTORY_PROTO } from './inventory.types.js';
 
 const log = new Logger('demo');
@@ -28,14 +28,8 @@ async function freePort(): Promise<number> {
 /** Git-ignored folder of the demo's development certificates. */
 const CERT_DIR = fileURLToPath(new URL('../.certs', import.meta.url));
 
-/** Calls the backend once per call kind and prints each result. */
-async function runOnce(gateway: InventoryGateway): Promise<void> {
-  const show = (kind: string, value: unknown): void => console.log(`${kind.padEnd(14)} ${JSON.stringify(value)}`);
-  show('unary', await gateway.getItem('apple'));
-  show('server-stream', await gateway.watchStock('apple', 3));
-  show('client-stream', await gateway.importItems([{ id: 'plum', name: 'Plum', stock: 7 }, { id: 'kiwi', name: 'Kiwi', stock: 2 }]));
-  show('bidi', await gateway.reserve([{ id: 'plum', quantity: 5 }, { id: 'plum', quantity: 5 }]));
-}
+/** One line of the tour on stdout. */
+const print: Print = (topic, line) => console.log(`${topic.padEnd(14)} ${line}`);
 
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
@@ -62,27 +56,31 @@ async function main(): Promise<void> {
   });
   await backend.listen();
   const config = new DemoConfig(backendTarget, { ca: pki.ca, ...pki.gateway, expectedServerIds: [INVENTORY_ID] });
-  const gateway = await NestFactory.create(GatewayModule.register(config), { logger: once ? ['error', 'warn'] : undefined });
+  // quiet while the tour shows failures on purpose (the breaker's outage, the impostor check)
+  const gateway = await NestFactory.create(GatewayModule.register(config), { logger: ['error'] });
   gateway.enableShutdownHooks();
   backend.enableShutdownHooks();
+  await gateway.listen(once ? 0 : Number(process.env.PORT ?? 3000), '127.0.0.1');
   if (once) {
     try {
-      const context = gateway.get(MeshContext);
-      await context.run({ requestId: 'demo-once' }, () => runOnce(gateway.get(InventoryGateway)));
-      const status = await gateway.get(MeshClientRegistry).get('inventory').checkHealth();
-      console.log(`${'health'.padEnd(14)} ${status}`);
+      await gateway.get(MeshContext).run({ requestId: 'demo-once' }, () => tour(gateway, backend, print));
     } finally {
       await gateway.close();
       await backend.close();
     }
     return;
   }
-  await runOnce(gateway.get(InventoryGateway));
-  await gateway.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
-  log.log(`backend (gRPC) on ${backendTarget}; gateway on ${await gateway.getUrl()}`);
-  log.log(`health: ${await gateway.getUrl()}/health  metrics: ${await gateway.getUrl()}/metrics`);
-  log.log(`mTLS on: gateway ${'spiffe://datapunk.local/ns/demo/sa/gateway'} -> backend ${INVENTORY_ID}`);
-  log.log(`try: curl -H 'x-request-id: r1' ${await gateway.getUrl()}/items/apple  |  curl ${await gateway.getUrl()}/items/apple/stock?updates=5`);
+  await tour(gateway, backend, print);
+  const url = await gateway.getUrl();
+  log.log(`backend (gRPC, mutual TLS) on ${backendTarget}; gateway on ${url}; try:`);
+  for (const line of [
+    `curl -H 'x-request-id: r1' ${url}/items/apple`,
+    `curl ${url}/items/apple/stock?updates=5`,
+    `curl -H 'grpc-timeout: 300m' ${url}/items/slow`,
+    `curl -X POST -H 'content-type: application/json' -d '[{"id":"fig","name":"Fig","stock":4}]' ${url}/items/import`,
+    `curl ${url}/health`,
+    `curl ${url}/metrics`,
+  ]) console.log(`  ${line}`);
 }
 
 main().catch((error: unknown) => {

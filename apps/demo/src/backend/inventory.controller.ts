@@ -1,7 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamMethod, RpcException } from '@nestjs/microservices';
-import { status } from '@grpc/grpc-js';
-import { interval, map, take, toArray, type Observable } from 'rxjs';
+import { status, type Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
+import { interval, map, take, timer, toArray, type Observable } from 'rxjs';
+import { DemoFaults } from './demo-faults.js';
 import type { GetItemRequest, ImportSummary, Item, Reservation, ReservationResult, StockLevel, WatchStockRequest } from '../inventory.types.js';
 
 /** The embedded gRPC backend: an in-memory inventory. */
@@ -12,8 +13,23 @@ export class InventoryController {
     ['pear', { id: 'pear', name: 'Pear', stock: 3 }],
   ]);
 
+  constructor(private readonly faults: DemoFaults) {}
+
+  /**
+   * One item. The tour steers it: an outage fails every call; `x-demo-fail-once: <key>` fails the
+   * first attempt of that key; the item 'slow' takes a second.
+   */
   @GrpcMethod('Inventory', 'GetItem')
-  getItem(request: GetItemRequest): Item {
+  getItem(request: GetItemRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Item | Observable<Item> {
+    this.faults.lastPeer = call.getAuthContext().sslPeerCertificate?.subjectaltname;
+    const deadline = call.getDeadline();
+    const at = deadline instanceof Date ? deadline.getTime() : deadline;
+    this.faults.lastDeadlineMs = Number.isFinite(at) ? at - Date.now() : undefined;
+    const failOnce = metadata.get('x-demo-fail-once')[0];
+    if (this.faults.outage || (failOnce !== undefined && this.faults.firstTime(String(failOnce)))) {
+      throw new RpcException({ code: status.UNAVAILABLE, message: this.faults.outage ? 'the backend is down (demo outage)' : 'injected failure (x-demo-fail-once)' });
+    }
+    if (request.id === 'slow') return timer(1000).pipe(map(() => ({ id: 'slow', name: 'Slow', stock: 1 })));
     const item = this.items.get(request.id);
     if (!item) throw new RpcException({ code: status.NOT_FOUND, message: `no item '${request.id}'` });
     return item;
