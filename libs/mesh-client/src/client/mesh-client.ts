@@ -80,6 +80,7 @@ export class MeshClient<S = unknown> {
     this.deps = { ...deps, now: deps.now ?? Date.now, random: deps.random ?? Math.random, onBreakerChange };
     this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes, options.fieldNaming);
     this.policy = pipelinePolicy(options, this.deps, this.methods);
+    metrics?.retryBudget(options.name, () => this.policy.budget?.canRetry() === false);
     this.lookup = methodLookup(this.methods.values());
     this.material = options.tlsMaterial;
     this.channels = new ChannelPool(createChannels(options, this.material));

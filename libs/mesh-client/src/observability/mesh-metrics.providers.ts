@@ -2,7 +2,7 @@ import type { Provider } from '@nestjs/common';
 import { getToken, makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { MeshMetrics } from './mesh-metrics.js';
-import { MeshMetricsBuffer, buffersOf, flushInflight } from './metrics-buffer.js';
+import { MeshMetricsBuffer, buffersOf, flushBudgets, flushInflight } from './metrics-buffer.js';
 import { CALL_LABELS, HANDLING_BUCKETS, METRIC } from './metric-names.js';
 
 const SHORT = ['grpc_service', 'grpc_method', 'mesh_client'];
@@ -58,6 +58,14 @@ export function createMetricProviders(): Provider[] {
     makeGaugeProvider({ name: METRIC.circuitState, help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['mesh_client', 'scope'] }),
     makeGaugeProvider({ name: METRIC.concurrencyLimit, help: 'Concurrency limit of a mesh client (fixed, or adaptive now).', labelNames: ['mesh_client'] }),
     makeGaugeProvider({
+      name: METRIC.budgetExhausted,
+      help: 'Whether the retry budget of a mesh client stops retries now (gRFC A6 throttling): 1 yes, 0 no.',
+      labelNames: ['mesh_client'],
+      collect(this: Gauge) {
+        flushBudgets(this);
+      },
+    }),
+    makeGaugeProvider({
       name: METRIC.inflight,
       help: 'Calls in flight per mesh client.',
       labelNames: ['mesh_client'],
@@ -67,14 +75,14 @@ export function createMetricProviders(): Provider[] {
     }),
     {
       provide: MeshMetrics,
-      useFactory: (buffer: MeshMetricsBuffer, handling: Histogram, gauges: { circuitState: Gauge; inflight: Gauge; limit: Gauge }, ...counters: Counter[]) =>
+      useFactory: (buffer: MeshMetricsBuffer, handling: Histogram, gauges: { circuitState: Gauge; inflight: Gauge; limit: Gauge; budgetExhausted: Gauge }, ...counters: Counter[]) =>
         new MeshMetrics(buffer, handling, gauges, counters.map((counter, i) => ({ counter, flush: COUNTERS[i]!.flush }))),
       inject: [MeshMetricsBuffer, getToken(METRIC.handling), MESH_GAUGES, ...COUNTERS.map((c) => getToken(c.name))],
     },
     {
       provide: MESH_GAUGES,
-      useFactory: (circuitState: Gauge, inflight: Gauge, limit: Gauge) => ({ circuitState, inflight, limit }),
-      inject: [getToken(METRIC.circuitState), getToken(METRIC.inflight), getToken(METRIC.concurrencyLimit)],
+      useFactory: (circuitState: Gauge, inflight: Gauge, limit: Gauge, budgetExhausted: Gauge) => ({ circuitState, inflight, limit, budgetExhausted }),
+      inject: [getToken(METRIC.circuitState), getToken(METRIC.inflight), getToken(METRIC.concurrencyLimit), getToken(METRIC.budgetExhausted)],
     },
   ];
 }

@@ -35,11 +35,17 @@ export class MeshMetrics {
   constructor(
     private readonly buffer: MeshMetricsBuffer,
     private readonly handling: Histogram,
-    private readonly gauges: { readonly circuitState: Gauge; readonly inflight: Gauge; readonly limit: Gauge },
+    private readonly gauges: { readonly circuitState: Gauge; readonly inflight: Gauge; readonly limit: Gauge; readonly budgetExhausted: Gauge },
     private readonly counters: readonly CounterSink[],
   ) {
     for (const { counter } of counters) attachBuffer(counter, buffer);
     attachBuffer(gauges.inflight, buffer);
+    attachBuffer(gauges.budgetExhausted, buffer);
+  }
+
+  /** `exhausted` tells, when scraped, whether the retry budget of `client` stops retries now. */
+  retryBudget(client: string, exhausted: () => boolean): void {
+    this.buffer.budgets.set(client, exhausted);
   }
 
   /** The series of `method`. */
@@ -85,5 +91,6 @@ export class MeshMetrics {
       detachBuffer(counter, this.buffer);
     }
     detachBuffer(this.gauges.inflight, this.buffer);
+    detachBuffer(this.gauges.budgetExhausted, this.buffer);
   }
 }

@@ -12,6 +12,7 @@ export const METRIC = Object.freeze({
   concurrencyLimit: 'mesh_client_concurrency_limit',
   limited: 'mesh_client_limited_total',
   hedges: 'mesh_client_hedges_total',
+  budgetExhausted: 'mesh_client_retry_budget_exhausted',
 });
 
 /** Labels of the per-call series. */

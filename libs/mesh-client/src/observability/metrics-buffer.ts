@@ -30,6 +30,8 @@ export class MeshMetricsBuffer {
   private readonly series: SeriesCounts[] = [];
   /** Calls in flight per client. */
   readonly inflight = new Map<string, number>();
+  /** Whether each client's retry budget stops retries now (read at scrape time). */
+  readonly budgets = new Map<string, () => boolean>();
   /** Calls refused by a concurrency limit, per client and reason. */
   readonly limited = new Map<string, { client: string; reason: string; n: number }>();
 
@@ -99,4 +101,10 @@ export function flushInflight(gauge: Gauge): void {
   for (const buffer of buffersOf(gauge)) for (const [client, n] of buffer.inflight) totals.set(client, (totals.get(client) ?? 0) + n);
   gauge.reset();
   for (const [client, n] of totals) gauge.set({ mesh_client: client }, n);
+}
+
+/** Sets the retry-budget gauge per client: 1 while its budget stops retries. */
+export function flushBudgets(gauge: Gauge): void {
+  gauge.reset();
+  for (const buffer of buffersOf(gauge)) for (const [client, exhausted] of buffer.budgets) gauge.set({ mesh_client: client }, exhausted() ? 1 : 0);
 }
