@@ -17,5 +17,49 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['apps/**', 'bench/**', 'test/**', '.ci/**'], rules: { 'no-console': 'off' } },
+  { files: ['apps/**', 'bench/**', 'test/**', '.ci/**', 'observability/**'], rules: { 'no-console': 'off' } },
+  ...layers(),
 );
+
+/**
+ * The library's folders are layers: module -> client -> resilience / security / observability /
+ * xds -> config, errors. health/ (the Terminus indicator) uses clients; the shipped plugins/ see
+ * only the public plugin API (config/) and errors/. A folder may import the folders listed for it
+ * (and itself); anything else fails lint, naming the rule.
+ */
+function layers() {
+  const src = 'libs/mesh-client/src';
+  const folders = ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins', 'module'];
+  const allowed = {
+    config: [],
+    errors: [],
+    resilience: ['config', 'errors'],
+    security: ['config', 'errors'],
+    xds: ['config', 'errors'],
+    observability: ['config', 'errors', 'resilience'],
+    client: ['config', 'errors', 'resilience', 'security', 'observability', 'xds'],
+    health: ['config', 'errors', 'client', 'xds'],
+    plugins: ['config', 'errors'],
+    module: ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins'],
+  };
+  return folders.map((folder) => {
+    const forbidden = folders.filter((f) => f !== folder && !allowed[folder].includes(f));
+    return {
+      files: [`${src}/${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: `^(\\.\\./)+(${forbidden.join('|')})/`,
+                message: `layers: ${folder}/ may import ${allowed[folder].join(', ') || 'no other folder'} (see eslint.config.js)`,
+              },
+              { regex: '^(\\.\\./)+(index|advanced)\\.js$', message: 'layers: the entry points are for users, not for the library' },
+            ],
+          },
+        ],
+      },
+    };
+  });
+}

@@ -14,9 +14,10 @@ export default defineConfig({
     }),
   ],
   resolve: {
-    alias: {
-      '@datapunk/mesh-client': fileURLToPath(new URL('./libs/mesh-client/src/index.ts', import.meta.url)),
-    },
+    alias: [
+      { find: /^@datapunk\/mesh-client$/, replacement: fileURLToPath(new URL('./libs/mesh-client/src/index.ts', import.meta.url)) },
+      { find: /^@datapunk\/mesh-client\/advanced$/, replacement: fileURLToPath(new URL('./libs/mesh-client/src/advanced.ts', import.meta.url)) },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -21,7 +21,7 @@ describe('the Grafana dashboard and the alert rules', () => {
     const app = await createTestApp({ clients: [echoClient(server.target, { concurrency: { limit: 4 } })] });
     await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));
     // the names as the application's registry has them, histogram series included
-    exported = new Set((await register.getMetricsAsJSON()).flatMap((m) => (m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])));
+    exported = new Set((await register.getMetricsAsJSON()).flatMap((m) => (String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])));
     await app.close();
   });
   afterAll(async () => {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { lastValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { STATUS_TABLE, classifyStatus, isMeshClientError } from '@datapunk/mesh-client';
+import { isMeshClientError } from '@datapunk/mesh-client';
+import { STATUS_TABLE, classifyStatus } from '@datapunk/mesh-client/advanced';
 import { toMeshError } from '../../libs/mesh-client/src/errors/to-mesh-error.js';
 import { useEchoApp } from '../support/test-app.js';
 

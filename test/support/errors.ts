@@ -1,5 +1,6 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { MeshClientError, classifyStatus, isMeshClientError } from '@datapunk/mesh-client';
+import { MeshClientError, isMeshClientError } from '@datapunk/mesh-client';
+import { classifyStatus } from '@datapunk/mesh-client/advanced';
 
 /** A MeshClientError as an attempt would deliver it, optionally with trailers. */
 export function meshError(code: number, trailers: Record<string, string> = {}, attempts = 1): MeshClientError {

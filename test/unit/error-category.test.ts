@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { MeshClientError, STATUS_TABLE, classifyStatus, isMeshClientError, isMeshConfigError, MeshConfigError } from '@datapunk/mesh-client';
+import { MeshClientError, isMeshClientError, isMeshConfigError, MeshConfigError } from '@datapunk/mesh-client';
+import { STATUS_TABLE, classifyStatus } from '@datapunk/mesh-client/advanced';
 
 describe('status table', () => {
   it('has a row for each of the 17 gRPC codes, named as grpc-js names them', () => {

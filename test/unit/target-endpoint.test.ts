@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointOf } from '../../libs/mesh-client/src/module/target.js';
+import { endpointOf } from '../../libs/mesh-client/src/config/target.js';
 
 describe('server.address and server.port of a target (OTel stable semconv)', () => {
   it.each([

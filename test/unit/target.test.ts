@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { targetProblem } from '../../libs/mesh-client/src/module/target.js';
+import { targetProblem } from '../../libs/mesh-client/src/config/target.js';
 
 describe('targetProblem', () => {
   it.each([

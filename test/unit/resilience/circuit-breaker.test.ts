@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { BreakerSet, BREAKER_DEFAULTS } from '../../../libs/mesh-client/src/resilience/breaker-set.js';
+import { BREAKER_DEFAULTS } from '../../../libs/mesh-client/src/config/defaults.js';
+import { BreakerSet } from '../../../libs/mesh-client/src/resilience/breaker-set.js';
 import { CircuitBreaker, outcomeOf, type BreakerTransition } from '../../../libs/mesh-client/src/resilience/circuit-breaker.js';
 import { circuitBreaker } from '../../../libs/mesh-client/src/resilience/circuit-breaker.operator.js';
 import { ConsecutiveFailuresRule, FailureRateRule } from '../../../libs/mesh-client/src/resilience/trip-rules.js';

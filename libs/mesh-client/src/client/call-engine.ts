@@ -11,7 +11,7 @@ import type { CallSettings } from './call-settings.js';
 import type { FlowControl } from './flow-control.js';
 import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
-import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
+import type { ClientDeps, PipelinePolicy } from './pipeline-policy.js';
 import { RequestProblem } from './request-check.js';
 
 /** Metadata key that tells the server how many attempts came before this one (gRFC A6). */
@@ -35,7 +35,7 @@ export interface CallPlan {
   readonly metadata: Metadata;
   readonly settings: CallSettings;
   readonly policy: PipelinePolicy;
-  readonly deps: PipelineDeps;
+  readonly deps: ClientDeps;
   readonly onRetry?: (event: RetryEvent) => void;
   /** Told of every hedged copy sent. */
   readonly onHedge?: () => void;

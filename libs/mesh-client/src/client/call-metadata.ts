@@ -1,8 +1,8 @@
 import { Metadata } from '@grpc/grpc-js';
-import type { MetadataSource } from '../module/mesh-client-options.interface.js';
+import type { MetadataSource } from '../config/mesh-client-options.interface.js';
 import { InvalidMetadataError, addMetadata } from '../security/metadata.js';
 import { contextMetadata } from '../security/context-metadata.js';
-import type { MeshSecurityContext } from '../security/security-context.interface.js';
+import type { MeshSecurityContext } from '../config/security-context.interface.js';
 
 interface Template {
   readonly metadata: Metadata;

@@ -1,5 +1,5 @@
 import { didYouMean } from '../errors/did-you-mean.js';
-import { MAX_TIMER_MS } from '../resilience/deadline.js';
+import { MAX_TIMER_MS } from '../config/defaults.js';
 import { isGrpcMetadata } from '../security/metadata.js';
 import type { CallOptions } from './call-options.interface.js';
 

@@ -5,7 +5,7 @@ import { describeThrown } from '../errors/describe-thrown.js';
 import { callerError, localError } from '../errors/to-mesh-error.js';
 import type { CallObservation, CallTelemetry } from '../observability/call-telemetry.js';
 import { InvalidMetadataError } from '../security/metadata.js';
-import type { MeshSecurityContext } from '../security/security-context.interface.js';
+import type { MeshSecurityContext } from '../config/security-context.interface.js';
 import type { AttemptExtras, CallPlan, CallRun } from './call-engine.js';
 import { FLOW_CONTROL, type FlowControl } from './flow-control.js';
 import { runLimited } from './limited-call.js';
@@ -13,11 +13,11 @@ import type { CallOptions } from './call-options.interface.js';
 import { callSettings, type CallRetryResolver } from './call-settings.js';
 import type { ChannelPool } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
-import type { PipelineDeps, PipelinePolicy } from './pipeline-policy.js';
+import type { ClientDeps, PipelinePolicy } from './pipeline-policy.js';
 import { AttemptPlugins } from './plugins/attempt-plugins.js';
 import { intercepted } from './plugins/intercept-chain.js';
 import { MeshCallState, type CallProgress } from './plugins/mesh-call.js';
-import type { MeshCall } from './plugins/mesh-plugin.interface.js';
+import type { MeshCall } from '../config/mesh-plugin.interface.js';
 import { ResponseMetadata } from './response-metadata.js';
 
 export type { CallRetryResolver } from './call-settings.js';
@@ -39,7 +39,7 @@ export class CallPipeline {
   constructor(
     private readonly channels: ChannelPool,
     private readonly policy: () => PipelinePolicy,
-    private readonly deps: PipelineDeps,
+    private readonly deps: ClientDeps,
     private readonly resolveCallRetry: CallRetryResolver,
     private readonly telemetry: CallTelemetry | undefined,
   ) {}

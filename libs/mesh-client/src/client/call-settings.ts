@@ -3,7 +3,7 @@ import { callerError } from '../errors/to-mesh-error.js';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
 import { resolveDeadline } from '../resilience/deadline.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
-import type { ResolvedHedgingPolicy } from '../resilience/hedging-loop.js';
+import type { ResolvedHedgingPolicy } from '../config/policies.js';
 import type { CallContext } from '../security/call-context.interface.js';
 import type { CallOptions } from './call-options.interface.js';
 import { callOptionsProblem } from './call-options.js';

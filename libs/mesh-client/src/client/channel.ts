@@ -1,7 +1,7 @@
 import { Client, credentials, type ChannelOptions } from '@grpc/grpc-js';
-import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
+import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import { isIP } from 'node:net';
-import { endpointOf, isXdsTarget } from '../module/target.js';
+import { endpointOf, isXdsTarget } from '../config/target.js';
 import { createTlsCredentials, expectServerIdentity, loadTlsMaterial, type TlsMaterial } from '../security/tls-credentials.js';
 import { TlsRefusalCheck } from '../security/tls-refusal.js';
 import type { ChannelSet } from './channel-pool.js';

@@ -1,34 +1,30 @@
 import { credentials, makeGenericClientConstructor, status as Status } from '@grpc/grpc-js';
-import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { throwError, type Observable } from 'rxjs';
+import { HEALTH_DEFAULTS } from '../config/defaults.js';
+import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
 import { didYouMean } from '../errors/did-you-mean.js';
+import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { callerError, localError } from '../errors/to-mesh-error.js';
+import { probeControlPlane, type ControlPlaneState } from '../xds/control-plane-probe.js';
 import { callIterable } from './call-iterator.js';
-import { FLOW_CONTROL } from './flow-control.js';
-import type { MeshClientPatch } from '../module/mesh-client-options.interface.js';
-import type { ResolvedClientOptions } from '../module/resolved-options.interface.js';
 import type { CallOptions } from './call-options.interface.js';
-import { CallPipeline, type CallRetryResolver } from './call-pipeline.js';
-import { pipelinePolicy, type PipelineDeps, type PipelinePolicy } from './pipeline-policy.js';
-import { createChannels } from './channel.js';
-import type { TlsMaterial } from '../security/tls-credentials.js';
-import { ChannelPool } from './channel-pool.js';
-import { TlsWatcher } from '../security/tls-watcher.js';
-import { CallTelemetry } from '../observability/call-telemetry.js';
-import { CallTracer } from '../observability/call-tracer.js';
-import { endpointOf } from '../module/target.js';
-import { semconvMode } from '../observability/semconv.js';
-import { GrpcHealthClient } from '../health/grpc-health.client.js';
-import type { HealthStatus } from '../health/health-status.js';
-import { buildMethodTable, methodLookup, type CallKind, type MethodInfo } from './method-table.js';
+import type { CallPipeline } from './call-pipeline.js';
+import type { ClientState } from './client-state.js';
+import { FLOW_CONTROL } from './flow-control.js';
+import type { GrpcHealthClient } from './health/grpc-health.client.js';
+import type { HealthStatus } from './health/health-status.js';
+import { methodLookup, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
 import type { ExplicitRequest, MeshMethodName, MeshRequestOf, MeshResponseOf, MeshRpcKey } from './typed-client.js';
-import { probeControlPlane, type ControlPlaneState } from '../xds/control-plane-probe.js';
 
-/** Validation of run-time changes, supplied by the module (clients do not import it). */
-export interface MeshClientValidators {
-  patch: (current: ResolvedClientOptions, patch: MeshClientPatch) => ResolvedClientOptions;
-  callRetry: CallRetryResolver;
+/** The parts a client is made of (module/create-mesh-client.ts builds them). */
+export interface MeshClientParts {
+  readonly state: ClientState;
+  readonly methods: ReadonlyMap<string, MethodInfo>;
+  readonly pipeline: CallPipeline;
+  readonly health: GrpcHealthClient;
+  /** Stops what watches for changes (TLS files) when the client closes. */
+  readonly stopWatching: () => void;
 }
 
 /** What to call for each kind of RPC. */
@@ -50,65 +46,33 @@ export type IterateOptions = CallOptions & {
  * getItem(id: string) { return this.inventory.unary<GetItemRequest, Item>('GetItem', { id }); }
  */
 export class MeshClient<S = unknown> {
-  private policy: PipelinePolicy;
+  private readonly state: ClientState;
   private readonly methods: ReadonlyMap<string, MethodInfo>;
   private readonly lookup: ReadonlyMap<string, MethodInfo>;
   private readonly pipeline: CallPipeline;
-  private readonly channels: ChannelPool;
-  private readonly watcher: TlsWatcher | undefined;
-  private material: TlsMaterial | undefined;
+  private readonly health: GrpcHealthClient;
+  private readonly stopWatching: () => void;
   private closing: Promise<void> | undefined;
   private proxy: Record<string, unknown> | undefined;
-  private readonly health: GrpcHealthClient;
 
-  private readonly revalidate: MeshClientValidators['patch'];
-  private readonly deps: PipelineDeps;
-
-  /**
-   * @internal built by MeshClientModule from validated options, with the validators of `update()`
-   * patches and per-call retry overrides, and optionally a clock and randomness.
-   */
-  constructor(options: ResolvedClientOptions, validators: MeshClientValidators, deps: Partial<PipelineDeps> = {}) {
-    this.revalidate = validators.patch;
-    const metrics = options.metrics ? deps.metrics : undefined;
-    const onBreakerChange = metrics
-      ? (change: Parameters<NonNullable<PipelineDeps['onBreakerChange']>>[0]) => {
-          metrics.circuit(options.name, change.scope, change.to);
-          deps.onBreakerChange?.(change);
-        }
-      : deps.onBreakerChange;
-    this.deps = { ...deps, now: deps.now ?? Date.now, random: deps.random ?? Math.random, onBreakerChange };
-    this.methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes, options.fieldNaming);
-    this.policy = pipelinePolicy(options, this.deps, this.methods);
-    metrics?.retryBudget(options.name, () => this.policy.budget?.canRetry() === false);
-    this.lookup = methodLookup(this.methods.values());
-    this.material = options.tlsMaterial;
-    this.channels = new ChannelPool(createChannels(options, this.material));
-    this.health = new GrpcHealthClient(this.channels, options.name, options.maxMessageBytes, this.deps.random);
-    const tracer = options.tracing ? new CallTracer(semconvMode(process.env.OTEL_SEMCONV_STABILITY_OPT_IN), endpointOf(options.target)) : undefined;
-    const telemetry = metrics || tracer ? new CallTelemetry(metrics, tracer) : undefined;
-    this.pipeline = new CallPipeline(this.channels, () => this.policy, this.deps, validators.callRetry, telemetry);
-    if (options.tls?.watch) {
-      this.watcher = new TlsWatcher(options.tls, {
-        onReload: (material) => {
-          this.material = material;
-          this.channels.replace(createChannels(this.policy.options, material));
-          this.deps.logger?.log(`client '${this.name}': TLS credentials reloaded; new calls use them`);
-        },
-        onError: (message) => this.deps.logger?.warn(`client '${this.name}': ${message}`),
-      });
-      this.watcher.start();
-    }
+  /** @internal built by MeshClientModule (module/create-mesh-client.ts wires the parts). */
+  constructor(parts: MeshClientParts) {
+    this.state = parts.state;
+    this.methods = parts.methods;
+    this.lookup = methodLookup(parts.methods.values());
+    this.pipeline = parts.pipeline;
+    this.health = parts.health;
+    this.stopWatching = parts.stopWatching;
   }
 
   /** The client's name, as given in its options. */
   get name(): string {
-    return this.policy.options.name;
+    return this.state.options.name;
   }
 
   /** Fully qualified proto service, e.g. 'demo.Inventory'. */
   get serviceName(): string {
-    return this.policy.options.serviceName;
+    return this.state.options.serviceName;
   }
 
   /**
@@ -158,7 +122,7 @@ export class MeshClient<S = unknown> {
     const found = this.lookup.get(method);
     const kind: CallKind = found?.kind === 'bidi' ? 'bidi' : 'server-stream';
     if (highWaterMark !== undefined && !(Number.isInteger(highWaterMark) && highWaterMark >= 1)) {
-      const site = found?.site ?? { client: this.name, service: this.serviceName, method: String(method), maxMessageBytes: this.policy.options.maxMessageBytes };
+      const site = found?.site ?? { client: this.name, service: this.serviceName, method: String(method), maxMessageBytes: this.state.options.maxMessageBytes };
       const error = callerError(site, `iterate() highWaterMark must be a whole number >= 1, got ${String(highWaterMark)}`);
       return callIterable(() => throwError(() => error));
     }
@@ -184,8 +148,8 @@ export class MeshClient<S = unknown> {
    */
   getClientByServiceName<T = unknown>(serviceName: string): T {
     this.assertService(serviceName, 'getClientByServiceName');
-    const Ctor = makeGenericClientConstructor(this.policy.options.serviceDefinition as never, this.serviceName);
-    return new Ctor(this.policy.options.target, credentials.createInsecure(), { channelOverride: this.channels.primary.getChannel() }) as T;
+    const Ctor = makeGenericClientConstructor(this.state.options.serviceDefinition as never, this.serviceName);
+    return new Ctor(this.state.options.target, credentials.createInsecure(), { channelOverride: this.state.channels.primary.getChannel() }) as T;
   }
 
   /** `name` (short or fully qualified) must be this client's service. */
@@ -196,16 +160,14 @@ export class MeshClient<S = unknown> {
   }
 
   /**
-   * Changes timeouts, retry, breaker, per-method policies or metadata for calls started from now
-   * on; calls in flight finish under the policy they started with. An invalid patch throws
+   * Changes timeouts, retry, breaker, per-method policies, metadata, target or pool size for calls
+   * started from now on; calls in flight finish under the policy (and on the channels) they started
+   * with. A partial retry or breaker patch applies over the current policy. An invalid patch throws
    * MeshConfigError and the old policy stays in force. A changed breaker policy starts fresh
-   * breakers; a changed budget a full bucket.
+   * breakers; a changed budget a full bucket; a new target or pool size new channels.
    */
   update(patch: MeshClientPatch): void {
-    const before = this.policy.options;
-    this.policy = pipelinePolicy(this.revalidate(before, patch), this.deps, this.methods, this.policy);
-    const after = this.policy.options;
-    if (after.target !== before.target || after.poolSize !== before.poolSize) this.channels.replace(createChannels(after, this.material));
+    this.state.update(patch);
   }
 
   /**
@@ -227,13 +189,13 @@ export class MeshClient<S = unknown> {
    * calls keep going to the endpoints it last sent (grpc-js-xds caches them).
    */
   async checkControlPlane(options?: { timeoutMs?: number }): Promise<ControlPlaneState | undefined> {
-    const xds = this.policy.options.xds;
-    return xds ? probeControlPlane(xds.serverUri, options?.timeoutMs ?? 1000) : undefined;
+    const xds = this.state.options.xds;
+    return xds ? probeControlPlane(xds.serverUri, options?.timeoutMs ?? HEALTH_DEFAULTS.controlPlaneTimeoutMs) : undefined;
   }
 
   /** State of the circuit breaker guarding `method` (or the client, with scope 'client'). */
   breakerState(method?: string): 'closed' | 'open' | 'half-open' {
-    return this.policy.breakers?.state(method) ?? 'closed';
+    return this.state.policy.breakers?.state(method) ?? 'closed';
   }
 
   /** Calls in flight right now. */
@@ -248,9 +210,9 @@ export class MeshClient<S = unknown> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const reason = `client '${this.name}' is closed (the application is shutting down); no new calls are accepted`;
-      await this.pipeline.shutdown(reason, this.policy.options.drainTimeoutMs);
-      this.watcher?.stop();
-      this.channels.close();
+      await this.pipeline.shutdown(reason, this.state.options.drainTimeoutMs);
+      this.stopWatching();
+      this.state.channels.close();
     })();
     return this.closing;
   }
@@ -259,7 +221,7 @@ export class MeshClient<S = unknown> {
     const method = typeof name === 'string' ? this.lookup.get(name) : undefined;
     if (method?.kind === kind) return this.pipeline.call<T>(method, request, options);
     const shown = typeof name === 'string' ? name.slice(0, 100) : `(a ${typeof name})`;
-    const site = { client: this.name, service: this.serviceName, method: shown, maxMessageBytes: this.policy.options.maxMessageBytes };
+    const site = { client: this.name, service: this.serviceName, method: shown, maxMessageBytes: this.state.options.maxMessageBytes };
     if (!method) {
       const known = [...this.methods.keys()].join(', ');
       const near = typeof name === 'string' ? didYouMean(name, this.lookup.keys()) : '';

@@ -1,4 +1,4 @@
-import type { ResolvedClientOptions, ResolvedMethodPolicy } from '../module/resolved-options.interface.js';
+import type { ResolvedClientOptions, ResolvedMethodPolicy } from '../config/resolved-options.interface.js';
 import { BreakerSet, type ScopedTransition } from '../resilience/breaker-set.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
 import { ConcurrencyLimiter } from '../resilience/concurrency-limiter.js';
@@ -6,11 +6,11 @@ import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { CallContext } from '../security/call-context.interface.js';
 import { CallMetadata } from './call-metadata.js';
 import type { MethodInfo } from './method-table.js';
-import type { MeshClientPlugin } from './plugins/mesh-plugin.interface.js';
+import type { MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import { pluginsByMethod, type MethodPlugins } from './plugins/plugin-set.js';
 
-/** Clock, randomness and listeners of a client; injectable for deterministic tests. */
-export interface PipelineDeps {
+/** What a client is given to run: clock, randomness, the request context, listeners, metrics, plugins. */
+export interface ClientDeps {
   readonly now: () => number;
   readonly random: () => number;
   readonly onBreakerChange?: (change: ScopedTransition) => void;
@@ -44,7 +44,7 @@ export interface PipelinePolicy {
  * Builds a pipeline policy. The retry budget and breakers of `previous` are kept when their
  * settings did not change, so an update of, say, a timeout does not reset their state.
  */
-export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDeps, methods: ReadonlyMap<string, MethodInfo>, previous?: PipelinePolicy): PipelinePolicy {
+export function pipelinePolicy(options: ResolvedClientOptions, deps: ClientDeps, methods: ReadonlyMap<string, MethodInfo>, previous?: PipelinePolicy): PipelinePolicy {
   const budgetPolicy = options.retry ? options.retry.budget : false;
   const oldBudget = previous?.budget;
   const budget =
@@ -75,7 +75,7 @@ export function pipelinePolicy(options: ResolvedClientOptions, deps: PipelineDep
   };
 }
 
-function limiterOf(options: ResolvedClientOptions, deps: PipelineDeps): ConcurrencyLimiter | undefined {
+function limiterOf(options: ResolvedClientOptions, deps: ClientDeps): ConcurrencyLimiter | undefined {
   if (!options.concurrency) return undefined;
   const metrics = options.metrics ? deps.metrics : undefined;
   return new ConcurrencyLimiter(options.concurrency, deps.now, deps.random, {

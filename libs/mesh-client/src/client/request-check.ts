@@ -1,3 +1,4 @@
+import type { FieldNaming } from '../config/policies.js';
 import type { FieldShape, MessageShape, ShapeIndex, ValueKind } from './message-shapes.js';
 import { nearestName } from '../errors/did-you-mean.js';
 
@@ -6,12 +7,7 @@ export class RequestProblem extends Error {
   override readonly name = 'RequestProblem';
 }
 
-/**
- * How request field names are matched: 'exact' takes only the names the proto was loaded with
- * (the client loaded it, so those are the names serialization reads); 'either' also takes the
- * other spelling (proto name or its camelCase) and renames it, for definitions loaded elsewhere.
- */
-export type FieldNaming = 'exact' | 'either';
+export type { FieldNaming } from '../config/policies.js';
 
 const MAX_DEPTH = 64;
 const INT = /^-?\d+$/;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
+import { HEALTH_DEFAULTS } from '../config/defaults.js';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
 import type { ControlPlaneState } from '../xds/control-plane-probe.js';
 
@@ -43,7 +44,8 @@ export class MeshHealthIndicator {
     const indicator = this.indicators.check(key);
     const client = this.registry.get(options.client);
     const started = performance.now();
-    const controlPlane = client.checkControlPlane({ timeoutMs: Math.min(options.timeoutMs ?? 1000, 1000) }).then(controlPlaneDetails);
+    const probeMs = HEALTH_DEFAULTS.controlPlaneTimeoutMs;
+    const controlPlane = client.checkControlPlane({ timeoutMs: Math.min(options.timeoutMs ?? probeMs, probeMs) }).then(controlPlaneDetails);
     try {
       const servingStatus = await client.checkHealth(options.service, { timeoutMs: options.timeoutMs });
       const breaker = client.breakerState();

@@ -1,5 +1,5 @@
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import type { MeshClientOptions } from './mesh-client-options.interface.js';
+import type { MeshClientOptions } from '../config/mesh-client-options.interface.js';
 
 /** `Transport.GRPC` of @nestjs/microservices (not imported: the library does not depend on it). */
 const TRANSPORT_GRPC = 4;

@@ -1,7 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { ModuleMetadata } from '@nestjs/common';
-import type { MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
-import type { MeshModuleOptions } from './mesh-client-options.interface.js';
+import type { MeshPluginRef } from '../config/mesh-plugin.interface.js';
+import type { MeshModuleOptions } from '../config/mesh-client-options.interface.js';
 
 /** Options beside `useFactory` in forRootAsync (and accepted by forRoot) that shape the module itself. */
 export interface MeshModuleExtras {

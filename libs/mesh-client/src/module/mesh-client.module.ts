@@ -7,7 +7,7 @@ import { MeshHealthIndicator } from '../health/mesh-health.indicator.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { createMetricProviders } from '../observability/mesh-metrics.providers.js';
-import type { MeshClientOptions, MeshModuleOptions } from './mesh-client-options.interface.js';
+import type { MeshClientOptions, MeshModuleOptions } from '../config/mesh-client-options.interface.js';
 import { MeshClientConfigurableModule, type MESH_ASYNC_OPTIONS_TYPE, type MESH_OPTIONS_TYPE } from './mesh-client.module-definition.js';
 import {
   clientNamesOf,

@@ -1,17 +1,18 @@
 import { Logger, type FactoryProvider, type Provider, type ValueProvider } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModuleRef, Reflector } from '@nestjs/core';
-import { MeshClient } from '../client/mesh-client.js';
+import type { MeshClient } from '../client/mesh-client.js';
+import { createMeshClient } from './create-mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshMetrics } from '../observability/mesh-metrics.js';
-import type { MeshModuleOptions } from './mesh-client-options.interface.js';
+import type { MeshModuleOptions } from '../config/mesh-client-options.interface.js';
 import { MESH_MODULE_OPTIONS } from './mesh-client.module-definition.js';
 import { MESH_MODULE_PLUGINS, MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
 import { PluginFactory } from './resolve-plugins.js';
 import { PluginLifecycle } from './plugin-lifecycle.js';
 import { resolveCallRetry, resolveModuleOptions, resolvePatch } from './resolve-options.js';
-import type { ResolvedModuleOptions } from './resolved-options.interface.js';
+import type { ResolvedModuleOptions } from '../config/resolved-options.interface.js';
 
 /** The module plugins given beside the options (validated with them). */
 export function createModulePluginsProvider(plugins: unknown): ValueProvider {
@@ -44,7 +45,7 @@ export function createRegistryProvider(): FactoryProvider {
         if (c.insecure) logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
         const plugins = [...modulePlugins, ...(await factory.resolve(c.plugins))];
         const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics, plugins };
-        clients.push(new MeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps));
+        clients.push(createMeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps));
       }
       const lifecycle = new PluginLifecycle([...modulePlugins, ...options.clients.flatMap((c) => c.plugins.filter((p) => typeof p !== 'function'))], factory);
       await lifecycle.init();

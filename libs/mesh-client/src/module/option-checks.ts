@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '../resilience/deadline.js';
+import { MAX_TIMER_MS } from '../config/defaults.js';
 import { nearestName } from '../errors/did-you-mean.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 

@@ -1,4 +1,4 @@
-import type { MeshClientPlugin } from '../client/plugins/mesh-plugin.interface.js';
+import type { MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import type { PluginFactory } from './resolve-plugins.js';
 
 /**

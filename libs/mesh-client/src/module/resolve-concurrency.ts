@@ -1,23 +1,17 @@
-import type { AdaptiveLimitPolicy } from '../resilience/adaptive-limit.js';
-import type { ResolvedConcurrencyPolicy } from '../resilience/concurrency-limiter.js';
+import { ADAPTIVE_DEFAULTS, CONCURRENCY_DEFAULTS, keysOf } from '../config/defaults.js';
+import type { AdaptiveLimitPolicy, ResolvedConcurrencyPolicy } from '../config/policies.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
-
-/** Documented defaults of `concurrency`. */
-export const CONCURRENCY_DEFAULTS = Object.freeze({
-  maxQueue: 1000,
-  adaptive: Object.freeze({ initial: 20, min: 3, max: 1000 }) satisfies AdaptiveLimitPolicy,
-});
 
 const COUNT = { min: 1, max: 100_000, integer: true } as const;
 
 function resolveAdaptive(check: OptionChecks, raw: unknown): AdaptiveLimitPolicy {
-  if (raw === 'adaptive') return CONCURRENCY_DEFAULTS.adaptive;
+  if (raw === 'adaptive') return ADAPTIVE_DEFAULTS;
   const wrapper = check.object('limit', raw);
   check.at('limit').knownKeys(wrapper, ['adaptive']);
   const a = check.at('limit').object('adaptive', wrapper.adaptive ?? {});
   const at = check.at('limit.adaptive');
-  at.knownKeys(a, ['initial', 'min', 'max']);
-  const d = CONCURRENCY_DEFAULTS.adaptive;
+  at.knownKeys(a, keysOf(ADAPTIVE_DEFAULTS));
+  const d = ADAPTIVE_DEFAULTS;
   const policy = {
     initial: at.number('initial', a.initial, d.initial, COUNT),
     min: at.number('min', a.min, d.min, COUNT),
@@ -33,7 +27,7 @@ export function resolveConcurrency(check: OptionChecks, raw: unknown): ResolvedC
   if (raw === undefined) return undefined;
   const c = check.object('concurrency', raw);
   const at = check.at('concurrency');
-  at.knownKeys(c, ['limit', 'maxQueue', 'queueTimeoutMs']);
+  at.knownKeys(c, keysOf(CONCURRENCY_DEFAULTS));
   if (c.limit === undefined) at.fail('limit', "is required: a number of calls, 'adaptive' or { adaptive: { initial, min, max } }", undefined);
   const limit = typeof c.limit === 'number' ? at.number('limit', c.limit, 0, COUNT) : resolveAdaptive(at, c.limit);
   return Object.freeze({

@@ -1,16 +1,8 @@
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
-import { CLIENT_DEFAULTS, type ResolvedClientOptions } from './resolved-options.interface.js';
+import { CLIENT_DEFAULTS, OUTLIER_DEFAULTS, POOL_DEFAULTS, keysOf } from '../config/defaults.js';
+import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 
 type Connection = Pick<ResolvedClientOptions, 'outlierDetection' | 'poolSize' | 'connectTimeoutMs' | 'drainTimeoutMs' | 'idleTimeoutMs'>;
-
-/** Documented outlier detection defaults. */
-export const OUTLIER_DEFAULTS = Object.freeze({
-  intervalMs: 10_000,
-  baseEjectionTimeMs: 30_000,
-  maxEjectionTimeMs: 300_000,
-  maxEjectionPercent: 50,
-  failurePercentage: Object.freeze({ threshold: 50, enforcementPercentage: 100, minimumHosts: 3, requestVolume: 20 }),
-});
 
 const seconds = (ms: number): string => `${String(ms / 1000)}s`;
 const MS = { min: 1, max: MAX_TIMER_MS, integer: true } as const;
@@ -21,10 +13,10 @@ function resolveOutlier(check: OptionChecks, raw: unknown, loadBalancing: string
   if (loadBalancing !== 'round_robin') check.fail('outlierDetection', "needs loadBalancing: 'round_robin' (it ejects endpoints among several)", raw);
   const o = raw === true ? {} : check.object('outlierDetection', raw);
   const at = check.at('outlierDetection');
-  at.knownKeys(o, ['intervalMs', 'baseEjectionTimeMs', 'maxEjectionTimeMs', 'maxEjectionPercent', 'failurePercentage']);
+  at.knownKeys(o, keysOf(OUTLIER_DEFAULTS));
   const f = o.failurePercentage === undefined ? {} : at.object('failurePercentage', o.failurePercentage);
   const fat = at.at('failurePercentage');
-  fat.knownKeys(f, ['threshold', 'enforcementPercentage', 'minimumHosts', 'requestVolume']);
+  fat.knownKeys(f, keysOf(OUTLIER_DEFAULTS.failurePercentage));
   const d = OUTLIER_DEFAULTS;
   return Object.freeze({
     interval: seconds(at.number('intervalMs', o.intervalMs, d.intervalMs, MS)),
@@ -44,14 +36,14 @@ function resolveOutlier(check: OptionChecks, raw: unknown, loadBalancing: string
 export function resolvePoolSize(check: OptionChecks, raw: unknown, fallback: number): number {
   if (raw === undefined) return fallback;
   const pool = check.object('pool', raw);
-  check.at('pool').knownKeys(pool, ['size']);
+  check.at('pool').knownKeys(pool, keysOf(POOL_DEFAULTS));
   return check.at('pool').number('size', pool.size, fallback, { min: 1, max: 64, integer: true });
 }
 
 /** Validates pool, outlier detection, connect, drain and idle timeouts. */
 export function resolveConnection(check: OptionChecks, raw: Record<string, unknown>, loadBalancing: string): Connection {
   return {
-    poolSize: resolvePoolSize(check, raw.pool, CLIENT_DEFAULTS.poolSize),
+    poolSize: resolvePoolSize(check, raw.pool, POOL_DEFAULTS.size),
     outlierDetection: resolveOutlier(check, raw.outlierDetection, loadBalancing),
     connectTimeoutMs: check.number('connectTimeoutMs', raw.connectTimeoutMs, CLIENT_DEFAULTS.connectTimeoutMs, MS),
     drainTimeoutMs: check.number('drainTimeoutMs', raw.drainTimeoutMs, CLIENT_DEFAULTS.drainTimeoutMs, { min: 0, max: MAX_TIMER_MS, integer: true }),

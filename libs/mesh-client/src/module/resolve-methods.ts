@@ -1,12 +1,13 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { methodAliases } from '../client/method-names.js';
 import { rpcNameOf } from '../client/method-table.js';
+import { METHOD_DEFAULTS, keysOf } from '../config/defaults.js';
 import { didYouMean } from '../errors/did-you-mean.js';
 import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
-import type { MethodPolicy } from './mesh-client-options.interface.js';
+import type { MethodPolicy } from '../config/mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { resolveHedging, resolveRetry } from './resolve-resilience.js';
-import type { ResolvedMethodPolicy } from './resolved-options.interface.js';
+import type { ResolvedMethodPolicy } from '../config/resolved-options.interface.js';
 
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
 
@@ -46,9 +47,9 @@ export function resolveMethods(
     given.set(rpc, name);
     const at = check.at(`methods.${name}`);
     const policy = at.object('', value);
-    at.knownKeys(policy, ['timeoutMs', 'retry', 'idempotent', 'hedging']);
+    at.knownKeys(policy, keysOf(METHOD_DEFAULTS));
     methodOptions[rpc] = Object.freeze({ ...policy }) as MethodPolicy;
-    const idempotent = at.boolean('idempotent', policy.idempotent, false);
+    const idempotent = at.boolean('idempotent', policy.idempotent, METHOD_DEFAULTS.idempotent);
     const def = Object.values(service).find((d) => rpcNameOf('', d) === rpc)!;
     const hedging = resolveHedging(at, policy, idempotent, def.requestStream || def.responseStream);
     methods.set(rpc, {

@@ -1,25 +1,22 @@
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { metadataProblem } from '../security/metadata.js';
-import type { MeshClientPatch, MetadataSource } from './mesh-client-options.interface.js';
+import type { MeshClientPatch, MetadataSource } from '../config/mesh-client-options.interface.js';
 import { MAX_TIMER_MS, OptionChecks, show } from './option-checks.js';
 import { resolveConnection, resolvePoolSize } from './resolve-connection.js';
 import { resolveMethods } from './resolve-methods.js';
 import { resolveProto, type ProtoCache } from './resolve-proto.js';
 import { resolveBreaker, resolveRetry } from './resolve-resilience.js';
-import { targetProblem } from './target.js';
+import { targetProblem } from '../config/target.js';
 import { resolveTransport } from './resolve-transport.js';
 import { resolveChannelOptions } from './resolve-channel-options.js';
 import { resolveConcurrency } from './resolve-concurrency.js';
 import { resolvePluginRefs } from './resolve-plugins.js';
 import { resolveXdsOption, resolveXdsTarget } from './resolve-xds.js';
-import { CLIENT_DEFAULTS, type ResolvedClientOptions, type ResolvedModuleOptions } from './resolved-options.interface.js';
+import { CLIENT_DEFAULTS, MODULE_DEFAULTS, keysOf } from '../config/defaults.js';
+import type { ResolvedClientOptions, ResolvedModuleOptions } from '../config/resolved-options.interface.js';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 
-const CLIENT_KEYS = [
-  'name', 'target', 'proto', 'tls', 'insecure', 'timeoutMs', 'maxMessageBytes', 'retry', 'breaker', 'methods',
-  'pool', 'loadBalancing', 'outlierDetection', 'connectTimeoutMs', 'drainTimeoutMs', 'idleTimeoutMs', 'keepalive', 'compression', 'metadata',
-  'maxMetadataBytes', 'tracing', 'metrics', 'xds', 'waitForReady', 'plugins', 'concurrency', 'channelOptions',
-] as const;
+const CLIENT_KEYS = keysOf(CLIENT_DEFAULTS);
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
 
@@ -84,7 +81,7 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
 export function resolveModuleOptions(raw: unknown, expectedNames?: readonly string[], givenPlugins: unknown = []): ResolvedModuleOptions {
   const root: OptionChecks = new OptionChecks('MeshClientModule options');
   const options = root.object('', raw);
-  root.knownKeys(options, ['clients', 'defaults', 'requireMtls', 'contextExtraKeys', 'plugins']);
+  root.knownKeys(options, keysOf(MODULE_DEFAULTS));
   const plugins = [...resolvePluginRefs(root, givenPlugins), ...resolvePluginRefs(root, options.plugins)];
   const extraKeys = options.contextExtraKeys ?? [];
   if (!Array.isArray(extraKeys) || !extraKeys.every((k) => typeof k === 'string' && /^[0-9a-z_.-]+$/.test(k) && !k.startsWith('grpc-'))) {

@@ -3,7 +3,7 @@ import { SCOPE_OPTIONS_METADATA } from '@nestjs/common/constants.js';
 import type { ModuleRef } from '@nestjs/core';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import type { MeshClientPlugin, MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
+import type { MeshClientPlugin, MeshPluginRef } from '../config/mesh-plugin.interface.js';
 import type { OptionChecks } from './option-checks.js';
 
 const HOOKS = ['appliesTo', 'intercept', 'beforeAttempt', 'onHeaders', 'afterAttempt', 'onModuleInit', 'onModuleDestroy'] as const satisfies readonly (keyof MeshClientPlugin)[];

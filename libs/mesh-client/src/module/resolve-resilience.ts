@@ -1,11 +1,11 @@
 import { status } from '@grpc/grpc-js';
-import { BREAKER_DEFAULTS, type ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
+import { BREAKER_DEFAULTS, BUDGET_KEYS, HEDGING_DEFAULTS, RETRY_DEFAULTS, keysOf } from '../config/defaults.js';
+import type { ResolvedBreakerPolicy, ResolvedHedgingPolicy } from '../config/policies.js';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
-import type { ResolvedHedgingPolicy } from '../resilience/hedging-loop.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 
-const RETRY_KEYS = ['maxAttempts', 'initialBackoffMs', 'maxBackoffMs', 'backoffMultiplier', 'jitter', 'retryableCodes', 'budget', 'perAttemptTimeoutMs'];
-const BREAKER_KEYS = ['failureRateThreshold', 'minimumCalls', 'windowMs', 'openMs', 'halfOpenMaxCalls', 'scope', 'consecutiveFailures'];
+const RETRY_KEYS = keysOf(RETRY_DEFAULTS);
+const BREAKER_KEYS = keysOf(BREAKER_DEFAULTS);
 const MS = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
 
 function codeOf(check: OptionChecks, field: string, value: unknown): number {
@@ -34,8 +34,8 @@ export function resolveRetry(check: OptionChecks, raw: unknown, base: ResolvedRe
   else if (r.budget !== undefined) {
     const raw = at.object('budget', r.budget);
     const bt = at.at('budget');
-    bt.knownKeys(raw, ['maxTokens', 'tokenRatio']);
-    const prev = b.budget || DEFAULT_RETRY_POLICY.budget || { maxTokens: 10, tokenRatio: 0.1 };
+    bt.knownKeys(raw, BUDGET_KEYS);
+    const prev = b.budget || RETRY_DEFAULTS.budget;
     budget = Object.freeze({
       maxTokens: bt.number('maxTokens', raw.maxTokens, prev.maxTokens, { min: 0, max: 1000, exclusiveMin: true }),
       tokenRatio: bt.number('tokenRatio', raw.tokenRatio, prev.tokenRatio, { min: 0, max: 1000, exclusiveMin: true }),
@@ -80,9 +80,6 @@ export function resolveBreaker(check: OptionChecks, raw: unknown, base: Resolved
   });
 }
 
-/** Documented defaults of `methods[rpc].hedging`. */
-export const HEDGING_DEFAULTS = Object.freeze({ nonFatalCodes: ['UNAVAILABLE'] as const });
-
 /**
  * Validates `methods[rpc].hedging` (gRFC A6): unary, idempotent methods only, and instead of
  * retry, never beside it.
@@ -91,7 +88,7 @@ export function resolveHedging(check: OptionChecks, policy: Record<string, unkno
   if (policy.hedging === undefined) return undefined;
   const h = check.object('hedging', policy.hedging);
   const at = check.at('hedging');
-  at.knownKeys(h, ['maxAttempts', 'delayMs', 'nonFatalCodes']);
+  at.knownKeys(h, keysOf(HEDGING_DEFAULTS));
   if (streams) check.fail('hedging', 'is for unary methods only (a stream cannot be sent twice)', h);
   if (!idempotent) check.fail('hedging', 'sends copies of a call: mark the method idempotent: true', h);
   if (policy.retry !== undefined) check.fail('retry', 'cannot be given with hedging (a method has retry or hedging, not both)', policy.retry);

@@ -1,9 +1,10 @@
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { TlsMaterialError, loadTlsMaterial, tlsFiles, type TlsMaterial } from '../security/tls-credentials.js';
-import type { MeshTlsOptions } from './mesh-client-options.interface.js';
+import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
-import { CLIENT_DEFAULTS, type ResolvedClientOptions } from './resolved-options.interface.js';
-import { targetProblem } from './target.js';
+import { CLIENT_DEFAULTS, KEEPALIVE_DEFAULTS, TLS_DEFAULTS, keysOf } from '../config/defaults.js';
+import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
+import { targetProblem } from '../config/target.js';
 
 type Transport = Pick<ResolvedClientOptions, 'target' | 'tls' | 'tlsMaterial' | 'insecure' | 'loadBalancing' | 'keepalive' | 'compression'>;
 
@@ -12,7 +13,7 @@ const PEM_OR_PATH = 'must be a file path or PEM (string or Buffer)';
 function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
   const tls = check.object('tls', raw);
   const at = check.at('tls');
-  at.knownKeys(tls, ['ca', 'cert', 'key', 'serverName', 'expectedServerIds', 'watch']);
+  at.knownKeys(tls, keysOf(TLS_DEFAULTS));
   const pem = (field: string, value: unknown, required: boolean): void => {
     if (value === undefined && !required) return;
     const ok = (typeof value === 'string' && value !== '') || (Buffer.isBuffer(value) && value.length > 0);
@@ -29,7 +30,7 @@ function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
   if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== ''))) {
     at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs or DNS names', ids);
   }
-  if (at.boolean('watch', tls.watch, false) && tlsFiles(tls as Pick<MeshTlsOptions, 'ca' | 'cert' | 'key'>).length === 0) {
+  if (at.boolean('watch', tls.watch, TLS_DEFAULTS.watch) && tlsFiles(tls as Pick<MeshTlsOptions, 'ca' | 'cert' | 'key'>).length === 0) {
     at.fail('watch', 'needs at least one of ca/cert/key given as a file path (inline PEM cannot change)', true);
   }
   return Object.freeze({ ...tls }) as unknown as MeshTlsOptions;
@@ -62,10 +63,10 @@ export function resolveTransport(check: OptionChecks, raw: Record<string, unknow
   if (raw.keepalive !== undefined) {
     const ka = check.object('keepalive', raw.keepalive);
     const at = check.at('keepalive');
-    at.knownKeys(ka, ['timeMs', 'timeoutMs']);
+    at.knownKeys(ka, keysOf(KEEPALIVE_DEFAULTS));
     keepalive = Object.freeze({
       timeMs: ka.timeMs === undefined ? at.fail('timeMs', 'is required', undefined) : at.number('timeMs', ka.timeMs, 0, { min: 1000, max: MAX_TIMER_MS, integer: true }),
-      timeoutMs: at.number('timeoutMs', ka.timeoutMs, 20_000, { min: 1, max: MAX_TIMER_MS, integer: true }),
+      timeoutMs: at.number('timeoutMs', ka.timeoutMs, KEEPALIVE_DEFAULTS.timeoutMs, { min: 1, max: MAX_TIMER_MS, integer: true }),
     });
   }
   return {

@@ -3,7 +3,7 @@ import { XdsBootstrapError, findBootstrap, type XdsBootstrap } from '../xds/xds-
 import { XdsPackageMissingError, loadXdsPackage } from '../xds/xds-package.js';
 import type { OptionChecks } from './option-checks.js';
 import { show } from './option-checks.js';
-import { isXdsTarget } from './target.js';
+import { isXdsTarget } from '../config/target.js';
 
 /** Validates the `xds` options object (its shape only); returns its `bootstrap` as given. */
 export function resolveXdsOption(check: OptionChecks, raw: unknown): unknown {

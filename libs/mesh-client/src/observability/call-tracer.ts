@@ -1,12 +1,15 @@
+import { createRequire } from 'node:module';
 import type { Metadata } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
 import type { RetryEvent } from '../resilience/retry.operator.js';
 import type { ObservedMethod } from './mesh-metrics.js';
 import type { SemconvMode } from './semconv.js';
-import type { ServerEndpoint } from '../module/target.js';
+import type { ServerEndpoint } from '../config/target.js';
 
 const TRACER = '@datapunk/mesh-client';
+/** The library's own version, as its package.json has it (src/ and dist/ are both two levels below). */
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 const setter = { set: (carrier: Metadata, key: string, value: string) => carrier.set(key, value) };
 const getter = {
@@ -24,7 +27,7 @@ export class CallTracer {
   /** Span name and start attributes of each method, built once. */
   private readonly starts = new WeakMap<ObservedMethod, { name: string; attributes: Attributes }>();
 
-  constructor(private readonly mode: SemconvMode, private readonly endpoint: ServerEndpoint, version = '0.1.0') {
+  constructor(private readonly mode: SemconvMode, private readonly endpoint: ServerEndpoint, version = VERSION) {
     this.tracer = trace.getTracer(TRACER, version);
   }
 

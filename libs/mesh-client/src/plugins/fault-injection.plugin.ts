@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { MeshAttemptFault } from '../client/plugins/attempt-fault.js';
-import type { MeshAttempt, MeshClientPlugin, MeshMethodInfo } from '../client/plugins/mesh-plugin.interface.js';
+import { MeshAttemptFault } from '../errors/mesh-attempt-fault.error.js';
+import type { MeshAttempt, MeshClientPlugin, MeshMethodInfo } from '../config/mesh-plugin.interface.js';
 
 /** Faults of one method (or of all). Percentages 0..100 of attempts. */
 export interface FaultRule {

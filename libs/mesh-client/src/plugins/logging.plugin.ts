@@ -3,7 +3,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
 import { safeText } from '../errors/safe-text.js';
-import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../client/plugins/mesh-plugin.interface.js';
+import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 
 /** How a LoggingPlugin writes. */
 export interface LoggingPluginOptions {

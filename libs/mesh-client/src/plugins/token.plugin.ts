@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import type { MeshAttempt, MeshAttemptEnd, MeshClientPlugin } from '../client/plugins/mesh-plugin.interface.js';
+import type { MeshAttempt, MeshAttemptEnd, MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 
 /** Where a TokenPlugin's token comes from. */
 export interface TokenPluginOptions {

@@ -1,12 +1,4 @@
-/** Bounds and start of an adaptive concurrency limit. */
-export interface AdaptiveLimitPolicy {
-  /** The limit once the latency floor is known. Default 20. */
-  readonly initial: number;
-  /** Lowest limit, and the concurrency while the latency floor is measured. Default 3. */
-  readonly min: number;
-  /** Highest limit. Default 1000. */
-  readonly max: number;
-}
+import type { AdaptiveLimitPolicy } from '../config/policies.js';
 
 /** Tuning of the gradient controller (Envoy's adaptive concurrency defaults). */
 const UPDATE_INTERVAL_MS = 100;

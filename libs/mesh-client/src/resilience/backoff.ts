@@ -1,11 +1,6 @@
-/** The backoff part of a retry policy. */
-export interface BackoffPolicy {
-  readonly initialBackoffMs: number;
-  readonly maxBackoffMs: number;
-  readonly backoffMultiplier: number;
-  /** Fraction of spread: each wait is multiplied by random(1 - jitter, 1 + jitter). */
-  readonly jitter: number;
-}
+import type { BackoffPolicy } from '../config/policies.js';
+
+export type { BackoffPolicy } from '../config/policies.js';
 
 /**
  * Wait before the n-th retry since the last reset (n = 1 for the first), as gRFC A6 has it since

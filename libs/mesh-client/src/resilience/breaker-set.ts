@@ -1,28 +1,8 @@
+export type { ResolvedBreakerPolicy } from '../config/policies.js';
+import type { ResolvedBreakerPolicy } from '../config/policies.js';
 import { CircuitBreaker, type BreakerStateName, type BreakerTransition } from './circuit-breaker.js';
 import { ConsecutiveFailuresRule, FailureRateRule, type TripRule } from './trip-rules.js';
 
-/** A breaker policy after defaults and validation. */
-export interface ResolvedBreakerPolicy {
-  readonly failureRateThreshold: number;
-  readonly minimumCalls: number;
-  readonly windowMs: number;
-  readonly openMs: number;
-  readonly halfOpenMaxCalls: number;
-  readonly scope: 'client' | 'method';
-  /** Second trip rule: open after this many counted failures in a row; undefined = off. */
-  readonly consecutiveFailures: number | undefined;
-}
-
-/** Documented defaults. */
-export const BREAKER_DEFAULTS: ResolvedBreakerPolicy = Object.freeze({
-  failureRateThreshold: 0.5,
-  minimumCalls: 20,
-  windowMs: 10_000,
-  openMs: 5_000,
-  halfOpenMaxCalls: 1,
-  scope: 'client',
-  consecutiveFailures: undefined,
-});
 
 /** A breaker state change of one scope ('*' for a client-wide breaker, else the RPC name). */
 export interface ScopedTransition extends BreakerTransition {
@@ -41,7 +21,7 @@ export class BreakerSet {
 
   /** The breaker that guards `method`. */
   for(method: string): CircuitBreaker {
-    const key = this.policy.scope === 'method' ? method : '*';
+    const key = this.keyOf(method);
     let breaker = this.breakers.get(key);
     if (!breaker) {
       const p = this.policy;
@@ -56,7 +36,11 @@ export class BreakerSet {
 
   /** State of the breaker of `method` (or the client's). */
   state(method = '*'): BreakerStateName {
-    const key = this.policy.scope === 'method' ? method : '*';
-    return this.breakers.get(key)?.state ?? 'closed';
+    return this.breakers.get(this.keyOf(method))?.state ?? 'closed';
+  }
+
+  /** One breaker per method with scope 'method', one for the client ('*') otherwise. */
+  private keyOf(method: string): string {
+    return this.policy.scope === 'method' ? method : '*';
   }
 }

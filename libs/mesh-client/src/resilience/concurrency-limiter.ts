@@ -1,15 +1,6 @@
-import { AdaptiveLimit, type AdaptiveLimitPolicy } from './adaptive-limit.js';
-import { MAX_TIMER_MS } from './deadline.js';
-
-/** A concurrency limit policy after defaults and validation. */
-export interface ResolvedConcurrencyPolicy {
-  /** A fixed limit, or the bounds of an adaptive one. */
-  readonly limit: number | AdaptiveLimitPolicy;
-  /** Calls that may wait for a permit; beyond, calls fail at once. */
-  readonly maxQueue: number;
-  /** Longest wait for a permit; undefined: the call's remaining deadline. */
-  readonly queueTimeoutMs: number | undefined;
-}
+import { MAX_TIMER_MS } from '../config/defaults.js';
+import type { ResolvedConcurrencyPolicy } from '../config/policies.js';
+import { AdaptiveLimit } from './adaptive-limit.js';
 
 /** Why a call got no permit. */
 export type LimitedReason = 'queue_full' | 'queue_timeout';

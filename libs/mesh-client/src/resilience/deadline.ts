@@ -1,6 +1,3 @@
-/** Largest delay Node's timers accept (about 24.8 days); a longer one would fire at once. */
-export const MAX_TIMER_MS = 2_147_483_647;
-
 /** What decides a call's deadline, in order of precedence. */
 export interface DeadlineInputs {
   /** Per-call timeout (CallOptions.timeoutMs). */

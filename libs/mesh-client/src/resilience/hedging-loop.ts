@@ -2,21 +2,13 @@ import { status } from '@grpc/grpc-js';
 import { asyncScheduler, type Observable, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
 import { isLocalFailure, isMeshClientError } from '../errors/mesh-client.error.js';
 import { withAttempts } from '../errors/to-mesh-error.js';
+import type { ResolvedHedgingPolicy } from '../config/policies.js';
 import type { AttemptHooks } from './attempt-loop.js';
 import { outcomeOf, type CircuitBreaker } from './circuit-breaker.js';
-import { MAX_TIMER_MS } from './deadline.js';
+import { MAX_TIMER_MS } from '../config/defaults.js';
 import { readPushback } from './pushback.js';
 import type { RetryBudget } from './retry-budget.js';
 
-/** A hedging policy after defaults and validation (gRFC A6). */
-export interface ResolvedHedgingPolicy {
-  /** Copies of the call at most, the first included, 2..5. */
-  readonly maxAttempts: number;
-  /** Wait before each further copy. */
-  readonly delayMs: number;
-  /** Codes after which hedging goes on (the next copy at once); any other code ends the call. */
-  readonly nonFatalCodes: ReadonlySet<number>;
-}
 
 /** Everything the hedging loop needs for one unary call. */
 export interface HedgingLoopConfig<T> {

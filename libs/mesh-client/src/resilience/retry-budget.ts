@@ -1,8 +1,6 @@
-/** gRFC A6 retry throttling settings. */
-export interface RetryBudgetPolicy {
-  readonly maxTokens: number;
-  readonly tokenRatio: number;
-}
+import type { RetryBudgetPolicy } from '../config/policies.js';
+
+export type { RetryBudgetPolicy } from '../config/policies.js';
 
 /**
  * gRFC A6 retry throttling, one per client: a token bucket that starts full. Each failed attempt
@@ -22,7 +20,7 @@ export class RetryBudget {
     return this.tokens;
   }
 
-  /** A failed attempt with a retryable code (or server pushback). */
+  /** A failed attempt with a retryable code. */
   onFailure(): void {
     this.tokens = Math.max(0, this.tokens - 1);
   }

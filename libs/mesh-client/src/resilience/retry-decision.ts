@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { isMeshClientError, type MeshClientError } from '../errors/mesh-client.error.js';
 import { backoffDelay } from './backoff.js';
-import { MAX_TIMER_MS } from './deadline.js';
+import { MAX_TIMER_MS } from '../config/defaults.js';
 import { readPushback } from './pushback.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { ResolvedRetryPolicy } from './retry-policy.js';

@@ -1,5 +1,5 @@
-import type { RetryPolicy } from '../module/mesh-client-options.interface.js';
-import type { MeshSecurityContext } from './security-context.interface.js';
+import type { RetryPolicy } from '../config/mesh-client-options.interface.js';
+import type { MeshSecurityContext } from '../config/security-context.interface.js';
 
 /** Policy set by `@MeshCallOptions()` for the mesh calls made while a handler runs. */
 export interface HandlerCallOptions {

@@ -1,4 +1,4 @@
-import type { MeshSecurityContext } from './security-context.interface.js';
+import type { MeshSecurityContext } from '../config/security-context.interface.js';
 
 /**
  * The metadata an outgoing call carries for a security context: only the listed keys, and the

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MeshSecurityContext } from './security-context.interface.js';
+import type { MeshSecurityContext } from '../config/security-context.interface.js';
 import { parseGrpcTimeout } from './grpc-timeout.js';
 
 /** Reads the first value of one header or metadata key (a repeated header's first value counts). */

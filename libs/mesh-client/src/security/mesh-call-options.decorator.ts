@@ -2,7 +2,7 @@ import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestj
 import { ClsServiceManager } from 'nestjs-cls';
 import type { CallContext, HandlerCallOptions } from './call-context.interface.js';
 import { CALL_CONTEXT_KEY } from './mesh-context.service.js';
-import type { MeshSecurityContext } from './security-context.interface.js';
+import type { MeshSecurityContext } from '../config/security-context.interface.js';
 
 /** Metadata key of `@MeshCallOptions`. */
 export const MESH_CALL_OPTIONS = '@datapunk/mesh-client:call-options';

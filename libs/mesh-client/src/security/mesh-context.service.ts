@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { CallContext, HandlerCallOptions } from './call-context.interface.js';
-import type { MeshSecurityContext } from './security-context.interface.js';
+import type { MeshSecurityContext } from '../config/security-context.interface.js';
 
 /** CLS key of the request's CallContext (security context + handler policy), one immutable object. */
 export const CALL_CONTEXT_KEY = Symbol.for('@datapunk/mesh-client:call-context');

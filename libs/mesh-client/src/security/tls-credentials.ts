@@ -2,14 +2,10 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
-import type { MeshTlsOptions } from '../module/mesh-client-options.interface.js';
+import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
+import type { TlsMaterial } from '../config/policies.js';
 
-/** PEM material of a client's TLS options, read and checked. */
-export interface TlsMaterial {
-  readonly ca: Buffer;
-  readonly cert: Buffer | null;
-  readonly key: Buffer | null;
-}
+export type { TlsMaterial } from '../config/policies.js';
 
 /** The material is unusable; the message names the field and never holds key material. */
 export class TlsMaterialError extends Error {

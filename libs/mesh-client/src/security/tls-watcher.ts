@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { MeshTlsOptions } from '../module/mesh-client-options.interface.js';
+import { readFile } from 'node:fs/promises';
+import { TLS_WATCH_INTERVAL_MS } from '../config/defaults.js';
+import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import { TlsMaterialError, loadTlsMaterial, tlsFiles, type TlsMaterial } from './tls-credentials.js';
-
-/** How often the files are checked. Rotation is picked up within this (plus a handshake). */
-export const TLS_WATCH_INTERVAL_MS = 500;
 
 /** What a watcher reports. Messages name files and fields, never their content. */
 export interface TlsWatchEvents {
@@ -21,13 +20,19 @@ export class TlsWatcher {
   private timer: NodeJS.Timeout | undefined;
   private lastSeen: string;
   private lastBad = '';
+  private checking = false;
 
-  constructor(private readonly tls: MeshTlsOptions, private readonly events: TlsWatchEvents, private readonly intervalMs = TLS_WATCH_INTERVAL_MS) {
-    this.lastSeen = this.snapshot();
+  constructor(
+    private readonly tls: MeshTlsOptions,
+    private readonly events: TlsWatchEvents,
+    private readonly intervalMs = TLS_WATCH_INTERVAL_MS,
+  ) {
+    // the files as start read them (once, at start: the module already read them synchronously)
+    this.lastSeen = tlsFiles(this.tls).map((file) => readOrEmpty(() => readFileSync(file))).join('|');
   }
 
   start(): void {
-    this.timer ??= setInterval(() => this.check(), this.intervalMs).unref();
+    this.timer ??= setInterval(() => void this.check(), this.intervalMs).unref();
   }
 
   stop(): void {
@@ -35,21 +40,24 @@ export class TlsWatcher {
     this.timer = undefined;
   }
 
-  private snapshot(): string {
-    return tlsFiles(this.tls)
-      .map((file) => {
-        try {
-          return readFileSync(file).toString('base64');
-        } catch {
-          return '';
-        }
-      })
-      .join('|');
+  /** The files' content now, read without blocking the event loop. */
+  private async snapshot(): Promise<string> {
+    const contents = await Promise.all(tlsFiles(this.tls).map((file) => readFile(file).then(base64, () => '')));
+    return contents.join('|');
   }
 
-  private check(): void {
-    const seen = this.snapshot();
-    if (seen === this.lastSeen) return;
+  private async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const seen = await this.snapshot();
+      if (this.timer && seen !== this.lastSeen) this.changed(seen);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private changed(seen: string): void {
     try {
       const material = loadTlsMaterial(this.tls);
       this.lastSeen = seen;
@@ -61,5 +69,15 @@ export class TlsWatcher {
       const reason = error instanceof TlsMaterialError ? error.message : 'unreadable';
       this.events.onError(`new TLS files were not loaded (${reason}); the previous credentials stay in use`);
     }
+  }
+}
+
+const base64 = (bytes: Buffer): string => bytes.toString('base64');
+
+function readOrEmpty(read: () => Buffer): string {
+  try {
+    return base64(read());
+  } catch {
+    return '';
   }
 }

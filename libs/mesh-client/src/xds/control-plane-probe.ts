@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { endpointOf } from '../module/target.js';
+import { endpointOf } from '../config/target.js';
 
 /** Whether the xDS control plane accepts connections right now. */
 export type ControlPlaneState = 'reachable' | 'unreachable';

@@ -5,14 +5,9 @@ export const BOOTSTRAP_FILE_ENV = 'GRPC_XDS_BOOTSTRAP';
 export const BOOTSTRAP_CONFIG_ENV = 'GRPC_XDS_BOOTSTRAP_CONFIG';
 
 /** A bootstrap that was found, read and checked. */
-export interface XdsBootstrap {
-  /** Where it came from: 'xds.bootstrap', or the environment variable. */
-  readonly source: string;
-  /** The JSON text, normalised (compared between clients; installed when it came from the option). */
-  readonly text: string;
-  /** The first control plane server (`xds_servers[0].server_uri`). */
-  readonly serverUri: string;
-}
+import type { XdsBootstrap } from '../config/policies.js';
+
+export type { XdsBootstrap } from '../config/policies.js';
 
 /** The bootstrap cannot be used; the message says why (never the bootstrap's content). */
 export class XdsBootstrapError extends Error {

@@ -6,8 +6,8 @@ import { localError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { AttemptOutcome } from '../../resilience/attempt-loop.js';
 import type { AttemptListener } from '../attempts.js';
 import type { AttemptExtras } from '../call-engine.js';
-import { isMeshAttemptFault } from './attempt-fault.js';
-import type { MeshAttempt, MeshAttemptEnd, MeshCall, MeshClientPlugin } from './mesh-plugin.interface.js';
+import { isMeshAttemptFault } from '../../errors/mesh-attempt-fault.error.js';
+import type { MeshAttempt, MeshAttemptEnd, MeshCall, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { pluginError } from './plugin-error.js';
 
 type Verdict = void | 'replay';

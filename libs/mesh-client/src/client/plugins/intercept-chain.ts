@@ -1,7 +1,7 @@
 import { catchError, defer, isObservable, throwError, type Observable } from 'rxjs';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import type { CallSite } from '../../errors/to-mesh-error.js';
-import type { MeshCall, MeshCallHandler, MeshClientPlugin } from './mesh-plugin.interface.js';
+import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { pluginError } from './plugin-error.js';
 
 /**

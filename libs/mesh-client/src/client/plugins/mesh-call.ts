@@ -1,6 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { MeshSecurityContext } from '../../security/security-context.interface.js';
-import type { MeshCall, MeshMethodInfo } from './mesh-plugin.interface.js';
+import type { MeshSecurityContext } from '../../config/security-context.interface.js';
+import type { MeshCall, MeshMethodInfo } from '../../config/mesh-plugin.interface.js';
 
 /** What every copy of one call shares: the run of its attempts, once started. */
 export interface CallProgress {

@@ -3,7 +3,7 @@ import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MeshClientError } from '../../errors/mesh-client.error.js';
 import { localError, type CallSite } from '../../errors/to-mesh-error.js';
 import { safeText } from '../../errors/safe-text.js';
-import type { MeshClientPlugin } from './mesh-plugin.interface.js';
+import type { MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 
 /** A plugin hook threw (or its Observable failed with something else than a MeshClientError). */
 export function pluginError(site: CallSite, plugin: MeshClientPlugin, hook: string, thrown: unknown, attempts = 0): MeshClientError {

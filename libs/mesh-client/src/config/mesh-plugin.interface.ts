@@ -1,7 +1,7 @@
 import type { Metadata, status } from '@grpc/grpc-js';
 import type { Type } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { MeshSecurityContext } from '../../security/security-context.interface.js';
+import type { MeshSecurityContext } from './security-context.interface.js';
 
 /** One RPC of one client, as plugins see it. */
 export interface MeshMethodInfo {

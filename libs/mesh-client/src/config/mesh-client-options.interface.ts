@@ -1,7 +1,7 @@
 import type { GrpcObject, status } from '@grpc/grpc-js';
 import type { Options as ProtoLoaderOptions, PackageDefinition } from '@grpc/proto-loader';
-import type { MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
-import type { MeshSecurityContext } from '../security/security-context.interface.js';
+import type { MeshPluginRef } from './mesh-plugin.interface.js';
+import type { MeshSecurityContext } from './security-context.interface.js';
 
 /** Where the service's proto comes from: `.proto` files, or a definition loaded by the caller. */
 export type ProtoSource =

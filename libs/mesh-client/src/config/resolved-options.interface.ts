@@ -1,12 +1,14 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import type { MeshPluginRef } from '../client/plugins/mesh-plugin.interface.js';
-import type { FieldNaming } from '../client/request-check.js';
-import type { ResolvedBreakerPolicy } from '../resilience/breaker-set.js';
-import type { ResolvedConcurrencyPolicy } from '../resilience/concurrency-limiter.js';
-import type { ResolvedHedgingPolicy } from '../resilience/hedging-loop.js';
-import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
-import type { TlsMaterial } from '../security/tls-credentials.js';
-import type { XdsBootstrap } from '../xds/xds-bootstrap.js';
+import type { MeshPluginRef } from './mesh-plugin.interface.js';
+import type {
+  FieldNaming,
+  ResolvedBreakerPolicy,
+  ResolvedConcurrencyPolicy,
+  ResolvedHedgingPolicy,
+  ResolvedRetryPolicy,
+  TlsMaterial,
+  XdsBootstrap,
+} from './policies.js';
 import type { MeshClientOptions, MeshTlsOptions, MetadataSource, MethodPolicy } from './mesh-client-options.interface.js';
 
 /** A method's policy after validation, its retry policy resolved over the client's. */
@@ -74,19 +76,3 @@ export interface ResolvedModuleOptions {
   readonly contextExtraKeys: readonly string[];
 }
 
-/** Documented defaults of every optional client field. */
-export const CLIENT_DEFAULTS = Object.freeze({
-  timeoutMs: 30_000,
-  maxMessageBytes: 4 * 1024 * 1024,
-  maxMetadataBytes: 8192,
-  poolSize: 1,
-  connectTimeoutMs: 5_000,
-  drainTimeoutMs: 5_000,
-  idleTimeoutMs: 300_000,
-  loadBalancing: 'pick_first',
-  compression: 'identity',
-  insecure: false,
-  tracing: true,
-  metrics: true,
-  waitForReady: false,
-} as const);

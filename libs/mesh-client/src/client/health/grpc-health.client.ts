@@ -1,16 +1,15 @@
+import { HEALTH_DEFAULTS } from '../../config/defaults.js';
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { Observable, distinctUntilChanged, type Subscription } from 'rxjs';
-import { attempt$ } from '../client/attempts.js';
-import type { ChannelPool } from '../client/channel-pool.js';
-import { buildMethodTable, type MethodInfo } from '../client/method-table.js';
-import type { MeshClientError } from '../errors/mesh-client.error.js';
-import { backoffDelay } from '../resilience/backoff.js';
+import { attempt$ } from '../attempts.js';
+import type { ChannelPool } from '../channel-pool.js';
+import { buildMethodTable, type MethodInfo } from '../method-table.js';
+import type { MeshClientError } from '../../errors/mesh-client.error.js';
+import { backoffDelay } from '../../resilience/backoff.js';
 import { healthService } from './health-proto.js';
 import { statusOf, type HealthStatus } from './health-status.js';
 
-/** Default deadline of a health check. */
-export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
-
+/** Reconnection backoff of a health Watch. */
 const WATCH_BACKOFF = { initialBackoffMs: 100, maxBackoffMs: 5_000, backoffMultiplier: 2, jitter: 0.2 };
 
 /**
@@ -37,7 +36,7 @@ export class GrpcHealthClient {
    * means the server does not know the service: 'SERVICE_UNKNOWN'. Other failures reject with a
    * MeshClientError.
    */
-  checkHealth(service = '', timeoutMs = HEALTH_CHECK_TIMEOUT_MS): Promise<HealthStatus> {
+  checkHealth(service = '', timeoutMs: number = HEALTH_DEFAULTS.checkTimeoutMs): Promise<HealthStatus> {
     return new Promise((resolve, reject) => {
       const call = { channels: this.channels, method: this.check, request: this.check.encode({ service }), metadata: new Metadata(), deadline: Date.now() + timeoutMs, attempt: 1 };
       attempt$(call).subscribe({

@@ -1,0 +1,42 @@
+/**
+ * @datapunk/mesh-client/advanced: the parts the client is built from, for composing pipelines of
+ * your own (README "Composition"). The same code the client's calls run; a narrower promise of
+ * stability than the main entry.
+ */
+export { AttemptLoop, type AttemptHooks, type AttemptLoopConfig, type AttemptOutcome } from './resilience/attempt-loop.js';
+export { HedgingLoop, type HedgingLoopConfig } from './resilience/hedging-loop.js';
+export { retryCall, type RetryConfig } from './resilience/retry.operator.js';
+export { retryDecision, type RetryDecisionInput, type RetryEvent } from './resilience/retry-decision.js';
+export { circuitBreaker } from './resilience/circuit-breaker.operator.js';
+export { CircuitBreaker, SERVER_FAULT_CODES, outcomeOf, type BreakerOutcome, type BreakerState, type BreakerStateName, type BreakerTransition } from './resilience/circuit-breaker.js';
+export { BreakerSet } from './resilience/breaker-set.js';
+export { ConsecutiveFailuresRule, FailureRateRule, type TripRule } from './resilience/trip-rules.js';
+export { RetryBudget } from './resilience/retry-budget.js';
+export { backoffDelay } from './resilience/backoff.js';
+export { readPushback, PUSHBACK_TRAILER, type Pushback } from './resilience/pushback.js';
+export { DEFAULT_RETRY_POLICY } from './resilience/retry-policy.js';
+export { ConcurrencyLimiter, type LimitedReason, type Permit } from './resilience/concurrency-limiter.js';
+export { AdaptiveLimit } from './resilience/adaptive-limit.js';
+export type {
+  AdaptiveLimitPolicy,
+  BackoffPolicy,
+  ResolvedBreakerPolicy,
+  ResolvedConcurrencyPolicy,
+  ResolvedHedgingPolicy,
+  ResolvedRetryPolicy,
+  RetryBudgetPolicy,
+} from './config/policies.js';
+export {
+  ADAPTIVE_DEFAULTS,
+  BREAKER_DEFAULTS,
+  CLIENT_DEFAULTS,
+  CONCURRENCY_DEFAULTS,
+  HEDGING_DEFAULTS,
+  KEEPALIVE_DEFAULTS,
+  MAX_TIMER_MS,
+  OUTLIER_DEFAULTS,
+  RETRY_DEFAULTS,
+} from './config/defaults.js';
+export { classifyStatus, STATUS_TABLE, type StatusClass } from './errors/error-category.js';
+export { METRIC } from './observability/metric-names.js';
+export { expectServerIdentity } from './security/tls-credentials.js';

@@ -1,0 +1,51 @@
+import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
+import type { TlsMaterial } from '../config/policies.js';
+import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
+import type { ChannelPool, ChannelSet } from './channel-pool.js';
+import type { MethodInfo } from './method-table.js';
+import { pipelinePolicy, type ClientDeps, type PipelinePolicy } from './pipeline-policy.js';
+
+/** Validates an `update()` patch against the client's current options (supplied by the module). */
+export type PatchResolver = (current: ResolvedClientOptions, patch: MeshClientPatch) => ResolvedClientOptions;
+
+/**
+ * What changes in a client while it lives: its policy (replaced whole by `update()`, so calls in
+ * flight keep theirs) and its channels (replaced on a new target or pool size, or new TLS files).
+ */
+export class ClientState {
+  private current: PipelinePolicy;
+
+  constructor(
+    options: ResolvedClientOptions,
+    private readonly deps: ClientDeps,
+    private readonly methods: ReadonlyMap<string, MethodInfo>,
+    readonly channels: ChannelPool,
+    private material: TlsMaterial | undefined,
+    private readonly resolvePatch: PatchResolver,
+    private readonly makeChannels: (options: ResolvedClientOptions, material: TlsMaterial | undefined) => ChannelSet,
+  ) {
+    this.current = pipelinePolicy(options, deps, methods);
+  }
+
+  get policy(): PipelinePolicy {
+    return this.current;
+  }
+
+  get options(): ResolvedClientOptions {
+    return this.current.options;
+  }
+
+  /** A validated patch becomes the policy of calls started from now on (throws MeshConfigError). */
+  update(patch: MeshClientPatch): void {
+    const before = this.current.options;
+    this.current = pipelinePolicy(this.resolvePatch(before, patch), this.deps, this.methods, this.current);
+    const after = this.current.options;
+    if (after.target !== before.target || after.poolSize !== before.poolSize) this.channels.replace(this.makeChannels(after, this.material));
+  }
+
+  /** New TLS material: new calls go to new channels, calls in flight finish on the old ones. */
+  reload(material: TlsMaterial): void {
+    this.material = material;
+    this.channels.replace(this.makeChannels(this.current.options, material));
+  }
+}

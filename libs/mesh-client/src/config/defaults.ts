@@ -1,0 +1,154 @@
+import type {
+  BreakerPolicy,
+  MeshClientOptions,
+  MeshModuleOptions,
+  MeshTlsOptions,
+  MethodPolicy,
+  OutlierDetectionOptions,
+  RetryPolicy,
+} from './mesh-client-options.interface.js';
+
+/**
+ * Every option group, declared once: its defaults, and (from the same declaration) the keys it
+ * accepts. `satisfies { [K in keyof Required<X>]: unknown }` makes each declaration name every
+ * field of its interface, so a new option cannot be left out of validation. The interfaces' JSDoc
+ * points here for the default values; the README's tables show them.
+ */
+
+/** Largest delay Node's timers accept (about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** `undefined` as a declared default: the option has none (off, or required). */
+const NONE = undefined;
+
+/** Client options (`MeshClientOptions`); nested groups below. */
+export const CLIENT_DEFAULTS = Object.freeze({
+  name: NONE,
+  target: NONE,
+  proto: NONE,
+  tls: NONE,
+  insecure: false,
+  timeoutMs: 30_000,
+  maxMessageBytes: 4 * 1024 * 1024,
+  retry: NONE,
+  breaker: NONE,
+  methods: NONE,
+  pool: NONE,
+  loadBalancing: 'pick_first',
+  outlierDetection: NONE,
+  connectTimeoutMs: 5_000,
+  drainTimeoutMs: 5_000,
+  idleTimeoutMs: 300_000,
+  keepalive: NONE,
+  compression: 'identity',
+  metadata: NONE,
+  maxMetadataBytes: 8192,
+  tracing: true,
+  metrics: true,
+  xds: NONE,
+  waitForReady: false,
+  plugins: NONE,
+  concurrency: NONE,
+  channelOptions: NONE,
+} as const satisfies { [K in keyof Required<MeshClientOptions>]: unknown });
+
+/** `pool`: channels (HTTP/2 connections) per client. */
+export const POOL_DEFAULTS = Object.freeze({ size: 1 } as const satisfies { [K in keyof Required<NonNullable<MeshClientOptions['pool']>>]: unknown });
+
+/** Module options (`MeshModuleOptions`). */
+export const MODULE_DEFAULTS = Object.freeze({
+  clients: NONE,
+  defaults: NONE,
+  /** true when NODE_ENV === 'production' */
+  requireMtls: NONE,
+  contextExtraKeys: NONE,
+  plugins: NONE,
+} as const satisfies { [K in keyof Required<MeshModuleOptions>]: unknown });
+
+/** `retry` (gRFC A6, AIP-194). */
+export const RETRY_DEFAULTS = Object.freeze({
+  maxAttempts: 3,
+  initialBackoffMs: 100,
+  maxBackoffMs: 5_000,
+  backoffMultiplier: 2,
+  jitter: 0.2,
+  retryableCodes: Object.freeze(['UNAVAILABLE'] as const),
+  budget: Object.freeze({ maxTokens: 10, tokenRatio: 0.1 }),
+  perAttemptTimeoutMs: NONE,
+} as const satisfies { [K in keyof Required<RetryPolicy>]: unknown });
+
+/** `retry.budget` (gRFC A6 throttling). */
+export const BUDGET_KEYS = Object.freeze(Object.keys(RETRY_DEFAULTS.budget) as (keyof typeof RETRY_DEFAULTS.budget)[]);
+
+/** `breaker`. */
+export const BREAKER_DEFAULTS = Object.freeze({
+  failureRateThreshold: 0.5,
+  minimumCalls: 20,
+  windowMs: 10_000,
+  openMs: 5_000,
+  halfOpenMaxCalls: 1,
+  scope: 'client',
+  consecutiveFailures: NONE,
+} as const satisfies { [K in keyof Required<BreakerPolicy>]: unknown });
+
+/** `methods[rpc]`. */
+export const METHOD_DEFAULTS = Object.freeze({
+  timeoutMs: NONE,
+  retry: NONE,
+  idempotent: false,
+  hedging: NONE,
+} as const satisfies { [K in keyof Required<MethodPolicy>]: unknown });
+
+/** `methods[rpc].hedging`. */
+export const HEDGING_DEFAULTS = Object.freeze({
+  maxAttempts: NONE,
+  delayMs: NONE,
+  nonFatalCodes: Object.freeze(['UNAVAILABLE'] as const),
+} as const satisfies { [K in keyof Required<NonNullable<MethodPolicy['hedging']>>]: unknown });
+
+/** `concurrency`. */
+export const CONCURRENCY_DEFAULTS = Object.freeze({
+  limit: NONE,
+  maxQueue: 1000,
+  /** the call's remaining deadline */
+  queueTimeoutMs: NONE,
+} as const satisfies { [K in keyof Required<NonNullable<MeshClientOptions['concurrency']>>]: unknown });
+
+/** `concurrency.limit: { adaptive }`. */
+export const ADAPTIVE_DEFAULTS = Object.freeze({ initial: 20, min: 3, max: 1000 } as const);
+
+/** `outlierDetection` (gRFC A50), for small replica sets (3+ endpoints). */
+export const OUTLIER_DEFAULTS = Object.freeze({
+  intervalMs: 10_000,
+  baseEjectionTimeMs: 30_000,
+  maxEjectionTimeMs: 300_000,
+  maxEjectionPercent: 50,
+  failurePercentage: Object.freeze({ threshold: 50, enforcementPercentage: 100, minimumHosts: 3, requestVolume: 20 }),
+} as const satisfies { [K in keyof Required<OutlierDetectionOptions>]: unknown });
+
+/** `keepalive`. */
+export const KEEPALIVE_DEFAULTS = Object.freeze({
+  timeMs: NONE,
+  timeoutMs: 20_000,
+} as const satisfies { [K in keyof Required<NonNullable<MeshClientOptions['keepalive']>>]: unknown });
+
+/** `tls`. */
+export const TLS_DEFAULTS = Object.freeze({
+  ca: NONE,
+  cert: NONE,
+  key: NONE,
+  serverName: NONE,
+  expectedServerIds: NONE,
+  watch: false,
+} as const satisfies { [K in keyof Required<MeshTlsOptions>]: unknown });
+
+/** How often `tls.watch` looks at the files. */
+export const TLS_WATCH_INTERVAL_MS = 500;
+
+/** Health checks: a Check's deadline, the control-plane probe's timeout. */
+export const HEALTH_DEFAULTS = Object.freeze({ checkTimeoutMs: 5_000, controlPlaneTimeoutMs: 1_000 });
+
+/** The keys a declaration accepts. */
+export function keysOf<T extends object>(declaration: T): readonly (keyof T & string)[] {
+  return Object.freeze(Object.keys(declaration)) as readonly (keyof T & string)[];
+}
