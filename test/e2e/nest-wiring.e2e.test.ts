@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Get, Injectable, Module, UseGuards, type CanActivate, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, UseGuards, type CanActivate, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientGrpcProxy } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
@@ -178,5 +178,68 @@ describe('the security context with ClsModule mounted by the app', () => {
     const id = randomUUID();
     const response = await fetch(`${await app.getUrl()}/who`, { headers: { 'x-request-id': id, 'x-tenant-id': 'from-header', authorization: 'Bearer t0k' } });
     expect(await response.json()).toMatchObject({ subject: 'alice', tenant: 'from-guard', requestId: id, token: 't0k' });
+  });
+});
+
+/** Records what a guard sees of the context, before any interceptor runs. */
+@Injectable()
+class PeekGuard implements CanActivate {
+  constructor(private readonly context: MeshContext) {}
+  canActivate(execution: ExecutionContext): boolean {
+    execution.switchToHttp().getRequest<{ guardSaw?: unknown }>().guardSaw = this.context.get() ?? null;
+    return true;
+  }
+}
+
+@Controller()
+class PeekController {
+  @Get('peek')
+  @UseGuards(PeekGuard)
+  peek(@CurrentSecurityContext() ctx: MeshSecurityContext): MeshSecurityContext | undefined {
+    return ctx;
+  }
+}
+
+describe('the security context filled by the CLS initializer the app mounts (nestjs-cls plugin)', () => {
+  const mounts = { middleware: { middleware: { mount: true } }, guard: { guard: { mount: true } }, interceptor: { interceptor: { mount: true } } } as const;
+  const open: INestApplication[] = [];
+  afterAll(() => Promise.all(open.map((a) => a.close())));
+
+  async function start(mount: keyof typeof mounts | 'none'): Promise<string> {
+    const cls = mount === 'none' ? [] : [ClsModule.forRoot({ global: true, ...mounts[mount] })];
+    @Module({
+      imports: [...cls, MeshClientModule.forRoot({ clients: [echoClient('127.0.0.1:1')], contextExtraKeys: ['x-team'] })],
+      controllers: [PeekController],
+      providers: [PeekGuard],
+    })
+    class PeekModule {}
+    const app = await NestFactory.create(PeekModule, { logger: false });
+    open.push(app);
+    app.use((req: { guardSaw?: unknown }, res: { setHeader(k: string, v: string): void }, next: () => void) => {
+      // Lets the test read what the guard saw, in a header set as the response goes out.
+      const original = (res as unknown as { end: (...a: unknown[]) => unknown }).end;
+      (res as unknown as { end: (...a: unknown[]) => unknown }).end = function (this: unknown, ...args: unknown[]) {
+        res.setHeader('x-guard-saw', JSON.stringify(req.guardSaw ?? null));
+        return original.apply(this, args);
+      };
+      next();
+    });
+    await app.listen(0, '127.0.0.1');
+    return app.getUrl();
+  }
+
+  const headers = { 'x-request-id': 'req-1', 'x-tenant-id': 'acme', authorization: 'Bearer t0k', 'x-team': 'blue' };
+
+  it.each(['middleware', 'guard'] as const)('%s: guards already see the token, tenant and extra keys; the handler gets the same context', async (mount) => {
+    const response = await fetch(`${await start(mount)}/peek`, { headers });
+    const expected = { requestId: 'req-1', tenant: 'acme', token: 't0k', extra: { 'x-team': 'blue' } };
+    expect(JSON.parse(response.headers.get('x-guard-saw') ?? 'null')).toMatchObject(expected);
+    expect(await response.json()).toMatchObject(expected);
+  });
+
+  it.each(['interceptor', 'none'] as const)('%s: the handler gets the context (guards run before any interceptor)', async (mount) => {
+    const response = await fetch(`${await start(mount)}/peek`, { headers });
+    expect(await response.json()).toMatchObject({ requestId: 'req-1', tenant: 'acme', token: 't0k', extra: { 'x-team': 'blue' } });
+    expect(response.headers.get('x-guard-saw')).toBe('null');
   });
 });

@@ -174,8 +174,12 @@ export interface MeshClientOptions {
    * 10 s check); the next call reconnects. At least 1000, default 300000.
    */
   idleTimeoutMs?: number;
-  /** HTTP/2 keepalive pings; off by default. */
-  keepalive?: { timeMs: number; timeoutMs: number };
+  /**
+   * HTTP/2 keepalive pings every `timeMs`; a ping unanswered for `timeoutMs` (default 20000)
+   * closes the connection. Off by default: servers (C-core's default policy) close connections
+   * that ping more often than every 5 minutes without calls.
+   */
+  keepalive?: { timeMs: number; timeoutMs?: number };
   /** Compression of outgoing messages. Default 'identity'. */
   compression?: 'identity' | 'gzip' | 'deflate';
   /** Metadata added to every call of this client. */

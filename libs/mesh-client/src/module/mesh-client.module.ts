@@ -5,6 +5,7 @@ import { MeshConfigError, isMeshConfigError } from '../errors/mesh-config.error.
 import { meshClientsFromClientsModule, type ClientsModuleGrpcEntry } from './from-clients-module.js';
 import { MeshHealthIndicator } from '../health/mesh-health.indicator.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
+import { MeshContextClsPlugin } from '../security/mesh-context.cls-plugin.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { createMetricProviders } from '../observability/mesh-metrics.providers.js';
 import type { MeshClientOptions, MeshModuleOptions } from '../config/mesh-client-options.interface.js';
@@ -23,7 +24,7 @@ function withClients(base: DynamicModule, names: readonly string[], extras: { pl
   const clientProviders = createClientProviders(names);
   return {
     ...base,
-    imports: [...(base.imports ?? []), ...(extras.imports ?? []), ClsModule, TerminusModule],
+    imports: [...(base.imports ?? []), ...(extras.imports ?? []), ClsModule.registerPlugins([new MeshContextClsPlugin()]), TerminusModule],
     providers: [
       ...(base.providers ?? []),
       createModulePluginsProvider(extras.plugins),

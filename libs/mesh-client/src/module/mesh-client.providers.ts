@@ -3,6 +3,7 @@ import { APP_INTERCEPTOR, ModuleRef, Reflector } from '@nestjs/core';
 import type { MeshClient } from '../client/mesh-client.js';
 import { createMeshClient } from './create-mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
+import { MeshContextFiller } from '../security/context-filler.js';
 import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshMetrics } from '../observability/mesh-metrics.js';
@@ -58,14 +59,23 @@ export function createRegistryProvider(): FactoryProvider {
   };
 }
 
-/** The security context service and the global interceptor that fills it from incoming requests. */
+/**
+ * The security context service, what fills it from incoming requests (found by the nestjs-cls
+ * plugin), and the global interceptor applying `@MeshCallOptions` (and filling the context when
+ * the app mounts no CLS initializer).
+ */
 export function createContextProviders(): Provider[] {
   return [
     MeshContext,
     {
+      provide: MeshContextFiller,
+      useFactory: (context: MeshContext, options: ResolvedModuleOptions) => new MeshContextFiller(context, options.contextExtraKeys),
+      inject: [MeshContext, MESH_RESOLVED_OPTIONS],
+    },
+    {
       provide: APP_INTERCEPTOR,
-      useFactory: (context: MeshContext, reflector: Reflector, options: ResolvedModuleOptions) => new MeshContextInterceptor(context, reflector, options.contextExtraKeys),
-      inject: [MeshContext, Reflector, MESH_RESOLVED_OPTIONS],
+      useFactory: (context: MeshContext, filler: MeshContextFiller, reflector: Reflector) => new MeshContextInterceptor(context, filler, reflector),
+      inject: [MeshContext, MeshContextFiller, Reflector],
     },
   ];
 }

@@ -11,4 +11,6 @@ export interface HandlerCallOptions {
 export interface CallContext {
   readonly security: MeshSecurityContext | undefined;
   readonly callOptions: HandlerCallOptions | undefined;
+  /** Filled from the incoming request already (by the CLS plugin or the interceptor). */
+  readonly incoming?: boolean;
 }

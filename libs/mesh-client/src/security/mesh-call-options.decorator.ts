@@ -1,7 +1,7 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ClsServiceManager } from 'nestjs-cls';
-import type { CallContext, HandlerCallOptions } from './call-context.interface.js';
-import { CALL_CONTEXT_KEY } from './mesh-context.service.js';
+import type { HandlerCallOptions } from './call-context.interface.js';
+import { readCallContext } from './mesh-context.service.js';
 import type { MeshSecurityContext } from '../config/security-context.interface.js';
 
 /** Metadata key of `@MeshCallOptions`. */
@@ -23,7 +23,6 @@ export const MeshCallOptions = (options: HandlerCallOptions): ClassDecorator & M
  * @example
  * @Get() list(@CurrentSecurityContext() ctx: MeshSecurityContext) { ... }
  */
-export const CurrentSecurityContext = createParamDecorator((_data: unknown, _ctx: ExecutionContext): MeshSecurityContext | undefined => {
-  const cls = ClsServiceManager.getClsService();
-  return cls.isActive() ? (cls.get(CALL_CONTEXT_KEY) as CallContext | undefined)?.security : undefined;
-});
+export const CurrentSecurityContext = createParamDecorator(
+  (_data: unknown, _ctx: ExecutionContext): MeshSecurityContext | undefined => readCallContext(ClsServiceManager.getClsService())?.security,
+);

@@ -4,12 +4,17 @@ import type { CallContext, HandlerCallOptions } from './call-context.interface.j
 import type { MeshSecurityContext } from '../config/security-context.interface.js';
 
 /** CLS key of the request's CallContext (security context + handler policy), one immutable object. */
-export const CALL_CONTEXT_KEY = Symbol.for('@datapunk/mesh-client:call-context');
+const CALL_CONTEXT_KEY = Symbol.for('@datapunk/mesh-client:call-context');
+
+/** The current request's CallContext (one CLS lookup, no allocation); undefined outside of a request. */
+export function readCallContext(cls: Pick<ClsService, 'isActive' | 'get'>): CallContext | undefined {
+  return cls.isActive() ? (cls.get(CALL_CONTEXT_KEY) as CallContext | undefined) : undefined;
+}
 
 /**
  * The caller's security context for the request being handled, kept in nestjs-cls (the only
- * place this library stores per-request state). Incoming requests fill it (MeshContextInterceptor);
- * outgoing mesh calls read it.
+ * place this library stores per-request state). Incoming requests fill it (the nestjs-cls plugin,
+ * or MeshContextInterceptor when the app mounts no CLS initializer); outgoing mesh calls read it.
  *
  * @example
  * await meshContext.run({ token, requestId: 'job-42' }, () => lastValueFrom(client.unary('Sync', {})));
@@ -27,7 +32,7 @@ export class MeshContext {
   set(patch: Partial<MeshSecurityContext>): void {
     if (!this.cls.isActive()) throw new Error('MeshContext.set: no request context is active here; wrap the work in MeshContext.run(ctx, fn)');
     const current = this.callContext();
-    this.store({ security: Object.freeze({ ...current?.security, ...patch }), callOptions: current?.callOptions });
+    this.store({ ...current, security: Object.freeze({ ...current?.security, ...patch }), callOptions: current?.callOptions });
   }
 
   /** Runs `fn` with `ctx` as the security context (a new scope; the outer one is untouched). */
@@ -39,17 +44,23 @@ export class MeshContext {
   }
 
   /**
-   * @internal an incoming request's context and its handler's `@MeshCallOptions`, stored at once.
-   * What the request's scope already holds (set by a middleware or guard) wins over the headers.
+   * @internal an incoming request's context. What the request's scope already holds (set by the
+   * app's CLS setup or a middleware) wins over the headers.
    */
-  enter(security: MeshSecurityContext, callOptions: HandlerCallOptions | undefined): void {
+  enter(security: MeshSecurityContext): void {
     const current = this.callContext();
-    this.store({ security: Object.freeze({ ...security, ...current?.security }), callOptions: callOptions ?? current?.callOptions });
+    this.store({ security: Object.freeze({ ...security, ...current?.security }), callOptions: current?.callOptions, incoming: true });
+  }
+
+  /** @internal the handler's `@MeshCallOptions` for the calls it makes. */
+  applyCallOptions(callOptions: HandlerCallOptions): void {
+    const current = this.callContext();
+    this.store({ ...current, security: current?.security, callOptions });
   }
 
   /** @internal what an outgoing call reads (one CLS lookup, no allocation); undefined outside of a request. */
   callContext(): CallContext | undefined {
-    return this.cls.isActive() ? (this.cls.get(CALL_CONTEXT_KEY) as CallContext | undefined) : undefined;
+    return readCallContext(this.cls);
   }
 
   /** @internal runs `fn` in a request scope: the active one, or a new one. */
