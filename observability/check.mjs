@@ -17,7 +17,12 @@ promtool('test', 'rules', 'mesh-client.rules.test.yml');
 const dashboard = JSON.parse(readFileSync(join(here, 'mesh-client.dashboard.json'), 'utf8'));
 const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
 const concrete = (e) => e.replaceAll('$__rate_interval', '5m').replaceAll('$client', '.*').replaceAll('$method', '.*');
-const rules = ['groups:', '  - name: dashboard', '    rules:', ...exprs.flatMap((e, i) => [`      - record: dashboard:expr_${i}`, `        expr: ${JSON.stringify(concrete(e))}`])].join('\n');
+const rules = [
+  'groups:',
+  '  - name: dashboard',
+  '    rules:',
+  ...exprs.flatMap((e, i) => [`      - record: dashboard:expr_${i}`, `        expr: ${JSON.stringify(concrete(e))}`]),
+].join('\n');
 const file = join(mkdtempSync(join(tmpdir(), 'mesh-dashboard-')), 'dashboard.rules.yml');
 writeFileSync(file, `${rules}\n`);
 promtool('check', 'rules', file);

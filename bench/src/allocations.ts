@@ -20,11 +20,16 @@ async function main(): Promise<void> {
   const child = fork(fileURLToPath(new URL('./server.js', import.meta.url)), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv: [] });
   const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
   const target = `127.0.0.1:${port}`;
-  const c: Contender = which === 'raw' ? rawContender(target) : await meshContender(which, target, which === 'off' ? ALL_OFF : ALL_ON, which === 'all');
+  const c: Contender =
+    which === 'raw' ? rawContender(target) : await meshContender(which, target, which === 'off' ? ALL_OFF : ALL_ON, which === 'all');
   await c.around(() => timedRound(() => c.unary(), 128, 1000));
   const session = new Session();
   session.connect();
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 512,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
   const round = await c.around(() => timedRound(() => c.unary(), 128, Number(seconds) * 1000));
   const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: SampleNode } };
   const sites = new Map<string, number>();

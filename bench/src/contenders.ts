@@ -31,7 +31,11 @@ export function rawContender(target: string): Contender & { client: Client } {
     name: 'raw grpc-js',
     client,
     unary: () =>
-      new Promise((resolve, reject) => client.makeUnaryRequest(unaryDef.path, ser, des, REQUEST, new Metadata(), { deadline: Date.now() + 30_000 }, (e, v) => (e ? reject(e) : resolve(v)))),
+      new Promise((resolve, reject) =>
+        client.makeUnaryRequest(unaryDef.path, ser, des, REQUEST, new Metadata(), { deadline: Date.now() + 30_000 }, (e, v) =>
+          e ? reject(e) : resolve(v),
+        ),
+      ),
     around: plain,
     close: async () => client.close(),
   };
@@ -41,8 +45,19 @@ export const ALL_ON: Partial<MeshClientOptions> = {};
 export const ALL_OFF: Partial<MeshClientOptions> = { retry: false, breaker: false, metrics: false, tracing: false };
 
 /** @datapunk/mesh-client in a Nest application context. */
-export async function meshContender(name: string, target: string, options: Partial<MeshClientOptions>, withContext: boolean): Promise<Contender & { mesh: MeshClient; app: INestApplicationContext }> {
-  @Module({ imports: [MeshClientModule.forRoot({ clients: [{ name: 'echo', target, insecure: true, proto: { path: ECHO_PROTO, package: 'mesh.test', service: 'Echo' }, ...options }] })] })
+export async function meshContender(
+  name: string,
+  target: string,
+  options: Partial<MeshClientOptions>,
+  withContext: boolean,
+): Promise<Contender & { mesh: MeshClient; app: INestApplicationContext }> {
+  @Module({
+    imports: [
+      MeshClientModule.forRoot({
+        clients: [{ name: 'echo', target, insecure: true, proto: { path: ECHO_PROTO, package: 'mesh.test', service: 'Echo' }, ...options }],
+      }),
+    ],
+  })
   class BenchModule {}
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
   const mesh = app.get(MeshClientRegistry).get('echo');
@@ -70,7 +85,9 @@ export function niceContender(target: string): Contender {
   const client = createClientFactory()
     .use(retryMiddleware)
     .use(deadlineMiddleware)
-    .create(echoService as never, channel, { '*': { deadline: 30_000, retryMaxAttempts: 2 } }) as unknown as { Unary(req: unknown): Promise<unknown> };
+    .create(echoService as never, channel, { '*': { deadline: 30_000, retryMaxAttempts: 2 } }) as unknown as {
+    Unary(req: unknown): Promise<unknown>;
+  };
   return { name: 'nice-grpc (retry+deadline)', unary: () => client.Unary(REQUEST), around: plain, close: async () => channel.close() };
 }
 
@@ -78,14 +95,26 @@ export function niceContender(target: string): Contender {
 export async function bidiRaw(client: Client, inFlight: number, ms: number): Promise<number> {
   const def = echoService.Bidi!;
   const call = client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new Metadata(), {});
-  return pump((m) => call.write(m), (onData) => call.on('data', onData), () => call.end(), inFlight, ms);
+  return pump(
+    (m) => call.write(m),
+    (onData) => call.on('data', onData),
+    () => call.end(),
+    inFlight,
+    ms,
+  );
 }
 
 export async function bidiMesh(mesh: MeshClient, inFlight: number, ms: number): Promise<number> {
   const requests = new Subject<unknown>();
   let onData: () => void = () => undefined;
   const sub = mesh.bidiStream('Bidi', requests).subscribe({ next: () => onData(), error: () => undefined });
-  const rate = await pump((m) => requests.next(m), (f) => (onData = f), () => requests.complete(), inFlight, ms);
+  const rate = await pump(
+    (m) => requests.next(m),
+    (f) => (onData = f),
+    () => requests.complete(),
+    inFlight,
+    ms,
+  );
   sub.unsubscribe();
   return rate;
 }

@@ -25,12 +25,15 @@ async function main(): Promise<void> {
   const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   for (const v of variants) await v.around(() => timedRound(() => v.unary(), 128, 300));
   for (let r = 0; r < Number(rounds); r++) {
-    for (const v of r % 2 ? [...variants].reverse() : variants) cpu.get(v.name)!.push((await v.around(() => timedRound(() => v.unary(), 128, Number(ms)))).cpuUsPerCall);
+    for (const v of r % 2 ? [...variants].reverse() : variants)
+      cpu.get(v.name)!.push((await v.around(() => timedRound(() => v.unary(), 128, Number(ms)))).cpuUsPerCall);
   }
   const raw = cpu.get(variants[0]!.name)!;
   for (const [name, values] of cpu) {
     const delta = median(values.map((v, i) => v - raw[i]!));
-    process.stdout.write(`${name.padEnd(12)} ${median(values).toFixed(1).padStart(7)} µs/call   ${delta >= 0 ? '+' : ''}${delta.toFixed(1)} µs vs raw\n`);
+    process.stdout.write(
+      `${name.padEnd(12)} ${median(values).toFixed(1).padStart(7)} µs/call   ${delta >= 0 ? '+' : ''}${delta.toFixed(1)} µs vs raw\n`,
+    );
   }
   for (const v of variants) await v.close();
   child.disconnect();

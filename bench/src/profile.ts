@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   const c: Contender =
     which === 'raw'
       ? rawContender(target)
-      : await meshContender(which, target, which === 'off' ? ALL_OFF : which === 'retry' ? { ...ALL_OFF, retry: undefined } : ALL_ON, which === 'all');
+      : await meshContender(
+          which,
+          target,
+          which === 'off' ? ALL_OFF : which === 'retry' ? { ...ALL_OFF, retry: undefined } : ALL_ON,
+          which === 'all',
+        );
   await c.around(() => timedRound(() => c.unary(), Number(concurrency), 1000));
   const r = await c.around(() => timedRound(() => c.unary(), Number(concurrency), Number(seconds) * 1000));
   process.stdout.write(`${which}: ${r.callsPerSec.toFixed(0)} calls/s, ${r.cpuUsPerCall.toFixed(1)} µs CPU/call\n`);

@@ -25,7 +25,15 @@ export interface Report {
   other: {
     bidi?: { rawMsgsPerSec: number; meshMsgsPerSec: number; ratio: number };
     pool?: { pool1CallsPerSec: number; pool4CallsPerSec: number; ratio: number };
-    rejection?: { p50Us: number; p99Us: number; calls: number; serverCallsDuring: number; socketsBefore: number; socketsAfter: number; state: string };
+    rejection?: {
+      p50Us: number;
+      p99Us: number;
+      calls: number;
+      serverCallsDuring: number;
+      socketsBefore: number;
+      socketsAfter: number;
+      state: string;
+    };
     heap?: { calls: number; beforeMb: number; afterMb: number; deltaMb: number; seconds: number } | { skipped: string };
   };
 }
@@ -44,18 +52,45 @@ export function markdown(r: Report): string {
     '',
     '| contender | c | calls/s | vs raw | p50 µs | p50 vs raw | p99 µs | CPU µs/call | CPU vs raw |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...r.unary.map((u) => `| ${u.contender} | ${String(u.concurrency)} | ${f(u.callsPerSec)} | ${x(u.throughputRatio)} | ${f(u.p50Us)} | ${x(u.p50Ratio)} | ${f(u.p99Us)} | ${f(u.cpuUsPerCall, 1)} | ${x(u.cpuRatio)} |`),
+    ...r.unary.map(
+      (u) =>
+        `| ${u.contender} | ${String(u.concurrency)} | ${f(u.callsPerSec)} | ${x(u.throughputRatio)} | ${f(u.p50Us)} | ${x(u.p50Ratio)} | ${f(u.p99Us)} | ${f(u.cpuUsPerCall, 1)} | ${x(u.cpuRatio)} |`,
+    ),
     '',
   ];
   const o = r.other;
-  if (o.bidi) lines.push('## Bidi stream, one stream, 128 in flight', '', `raw ${f(o.bidi.rawMsgsPerSec)} msgs/s, mesh ${f(o.bidi.meshMsgsPerSec)} msgs/s: **${x(o.bidi.ratio)}**`, '');
-  if (o.pool) lines.push('## Channel pool at c=128', '', `pool 1: ${f(o.pool.pool1CallsPerSec)} calls/s, pool 4: ${f(o.pool.pool4CallsPerSec)} calls/s: **${x(o.pool.ratio)}**`, '');
+  if (o.bidi)
+    lines.push(
+      '## Bidi stream, one stream, 128 in flight',
+      '',
+      `raw ${f(o.bidi.rawMsgsPerSec)} msgs/s, mesh ${f(o.bidi.meshMsgsPerSec)} msgs/s: **${x(o.bidi.ratio)}**`,
+      '',
+    );
+  if (o.pool)
+    lines.push(
+      '## Channel pool at c=128',
+      '',
+      `pool 1: ${f(o.pool.pool1CallsPerSec)} calls/s, pool 4: ${f(o.pool.pool4CallsPerSec)} calls/s: **${x(o.pool.ratio)}**`,
+      '',
+    );
   if (o.rejection) {
     const j = o.rejection;
-    lines.push('## Breaker-open rejection', '', `${f(j.calls)} rejected calls: p50 ${f(j.p50Us, 1)} µs, p99 ${f(j.p99Us, 1)} µs; server saw ${String(j.serverCallsDuring)} calls meanwhile; TCP sockets ${String(j.socketsBefore)} -> ${String(j.socketsAfter)}; breaker ${j.state}`, '');
+    lines.push(
+      '## Breaker-open rejection',
+      '',
+      `${f(j.calls)} rejected calls: p50 ${f(j.p50Us, 1)} µs, p99 ${f(j.p99Us, 1)} µs; server saw ${String(j.serverCallsDuring)} calls meanwhile; TCP sockets ${String(j.socketsBefore)} -> ${String(j.socketsAfter)}; breaker ${j.state}`,
+      '',
+    );
   }
   if (o.heap) {
-    lines.push('## Heap after GC', '', 'skipped' in o.heap ? o.heap.skipped : `${f(o.heap.calls)} unary calls (every feature on, c=128) in ${f(o.heap.seconds, 1)} s: ${f(o.heap.beforeMb, 1)} MB -> ${f(o.heap.afterMb, 1)} MB (**${o.heap.deltaMb >= 0 ? '+' : ''}${f(o.heap.deltaMb, 2)} MB**)`, '');
+    lines.push(
+      '## Heap after GC',
+      '',
+      'skipped' in o.heap
+        ? o.heap.skipped
+        : `${f(o.heap.calls)} unary calls (every feature on, c=128) in ${f(o.heap.seconds, 1)} s: ${f(o.heap.beforeMb, 1)} MB -> ${f(o.heap.afterMb, 1)} MB (**${o.heap.deltaMb >= 0 ? '+' : ''}${f(o.heap.deltaMb, 2)} MB**)`,
+      '',
+    );
   }
   return lines.join('\n');
 }

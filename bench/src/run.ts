@@ -43,7 +43,14 @@ function ratio(rounds: RoundResult[], raw: RoundResult[], key: keyof RoundResult
 
 async function main(): Promise<void> {
   const server = await startServer();
-  const report: Report = { machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version }, date: new Date().toISOString(), rounds: ROUNDS, roundMs: ROUND_MS, unary: [], other: {} };
+  const report: Report = {
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version },
+    date: new Date().toISOString(),
+    rounds: ROUNDS,
+    roundMs: ROUND_MS,
+    unary: [],
+    other: {},
+  };
   const raw = rawContender(server.target);
   const meshAll = await meshContender('mesh, every feature on', server.target, ALL_ON, true);
   const meshOff = await meshContender('mesh, everything off', server.target, ALL_OFF, false);
@@ -104,7 +111,8 @@ async function main(): Promise<void> {
 async function measureRejection(target: string, raw: Contender & { client: Client }): Promise<Report['other']['rejection']> {
   const open = await meshContender('mesh, breaker open', target, { retry: false, breaker: { consecutiveFailures: 1, openMs: 600_000 } }, true);
   await open.around(() => lastValueFrom(open.mesh.unary('Unary', REQUEST, { metadata: { 'x-bench-fail': '1' } })).catch(() => undefined));
-  const sockets = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof Socket).length;
+  const sockets = (): number =>
+    (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof Socket).length;
   const servedBefore = await serverCount(raw.client);
   const socketsBefore = sockets();
   const samples = new Float64Array(100_000);
@@ -141,7 +149,9 @@ async function serverCount(client: Client): Promise<number> {
   const md = new Metadata();
   md.set('x-bench-count', '1');
   const reply = await new Promise<{ message: string }>((resolve, reject) =>
-    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize as (b: Buffer) => { message: string }, {}, md, (e, v) => (e ? reject(e) : resolve(v!))),
+    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize as (b: Buffer) => { message: string }, {}, md, (e, v) =>
+      e ? reject(e) : resolve(v!),
+    ),
   );
   return Number(reply.message);
 }
@@ -159,9 +169,11 @@ async function measureHeap(mesh: Contender): Promise<Report['other']['heap']> {
   const run = (calls: number): Promise<unknown> =>
     mesh.around(async () => {
       let left = calls;
-      await Promise.all(Array.from({ length: 128 }, async () => {
-        while (left-- > 0) await mesh.unary();
-      }));
+      await Promise.all(
+        Array.from({ length: 128 }, async () => {
+          while (left-- > 0) await mesh.unary();
+        }),
+      );
     });
   await run(50_000);
   const before = await settle();

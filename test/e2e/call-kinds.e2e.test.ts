@@ -57,13 +57,18 @@ describe('all four call kinds over real grpc-js', () => {
   });
 
   it('client stream sends every request and gets one reply', async () => {
-    const res = await lastValueFrom(echo.clientStream<EchoRequest, EchoReply>('ClientStream', from([{ message: 'a' }, { message: 'b' }, { message: 'c' }])));
+    const res = await lastValueFrom(
+      echo.clientStream<EchoRequest, EchoReply>('ClientStream', from([{ message: 'a' }, { message: 'b' }, { message: 'c' }])),
+    );
     expect(res).toMatchObject({ message: 'a,b,c', received: 3 });
   });
 
   it('bidi stream echoes each request', async () => {
     const all = await lastValueFrom(echo.bidiStream<EchoRequest, EchoReply>('Bidi', from([{ message: 'x' }, { message: 'y' }])).pipe(toArray()));
-    expect(all.map((r) => [r.message, r.index])).toEqual([['x', 0], ['y', 1]]);
+    expect(all.map((r) => [r.message, r.index])).toEqual([
+      ['x', 0],
+      ['y', 1],
+    ]);
   });
 
   it('getService() offers every RPC under its name and lowerCamel', async () => {

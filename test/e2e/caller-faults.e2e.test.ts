@@ -16,7 +16,12 @@ interface EchoService {
 describe("the caller's own failures count for nothing against the server", () => {
   const fx = useEchoApp({
     maxMessageBytes: 1024,
-    retry: { retryableCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'INVALID_ARGUMENT'], initialBackoffMs: 5, maxBackoffMs: 5, budget: { maxTokens: 4, tokenRatio: 0.1 } },
+    retry: {
+      retryableCodes: ['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'INVALID_ARGUMENT'],
+      initialBackoffMs: 5,
+      maxBackoffMs: 5,
+      budget: { maxTokens: 4, tokenRatio: 0.1 },
+    },
     breaker: { consecutiveFailures: 3 },
   });
 
@@ -40,7 +45,9 @@ describe("the caller's own failures count for nothing against the server", () =>
     for (const [, call] of cases) await failureOf(lastValueFrom(call(fx.echo)));
     expect(fx.echo.breakerState()).toBe('closed');
     const id = randomUUID();
-    const reply = await lastValueFrom(fx.echo.unary<EchoRequest, EchoReply>('Unary', { message: 'ok' }, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': id } }));
+    const reply = await lastValueFrom(
+      fx.echo.unary<EchoRequest, EchoReply>('Unary', { message: 'ok' }, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': id } }),
+    );
     expect(reply.message).toBe('ok');
     expect(fx.server.calls.filter((c) => c === 'Unary').length).toBeGreaterThanOrEqual(2);
   });
@@ -134,7 +141,14 @@ describe('attempts of cancelled calls count the attempts sent', () => {
   it('a call cancelled by the shutdown drain: attempts 1', async () => {
     const server = await startEchoServer();
     const app = await createTestApp({ clients: [echoClient(server.target, { drainTimeoutMs: 20, retry: false })] });
-    const failure = failureOf(lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { metadata: { 'x-test-delay-ms': '5000' } })));
+    const failure = failureOf(
+      lastValueFrom(
+        app
+          .get(MeshClientRegistry)
+          .get('echo')
+          .unary('Unary', {}, { metadata: { 'x-test-delay-ms': '5000' } }),
+      ),
+    );
     expect(await eventually(() => server.calls.length > 0, 5000)).toBe(true);
     await app.close();
     expect(await failure).toMatchObject({ category: 'cancelled', attempts: 1 });

@@ -47,7 +47,9 @@ describe('cancellation and deadlines', () => {
     const started = performance.now();
     const error = await failureOf(
       new Promise((resolve, reject) =>
-        fx.echo.serverStream<EchoRequest, EchoReply>('ServerStream', { count: -1 }, { timeoutMs: 200 }).subscribe({ next: (r) => seen.push(r.index), error: reject, complete: () => resolve(undefined) }),
+        fx.echo
+          .serverStream<EchoRequest, EchoReply>('ServerStream', { count: -1 }, { timeoutMs: 200 })
+          .subscribe({ next: (r) => seen.push(r.index), error: reject, complete: () => resolve(undefined) }),
       ),
     );
     const elapsed = performance.now() - started;
@@ -58,7 +60,9 @@ describe('cancellation and deadlines', () => {
   });
 
   it('an absolute deadline works, and a per-method timeoutMs applies to that method', async () => {
-    const viaDate = await failureOf(lastValueFrom(fx.echo.unary('Unary', {}, { deadline: new Date(Date.now() + 150), metadata: { 'x-test-delay-ms': '2000' } })));
+    const viaDate = await failureOf(
+      lastValueFrom(fx.echo.unary('Unary', {}, { deadline: new Date(Date.now() + 150), metadata: { 'x-test-delay-ms': '2000' } })),
+    );
     expect(viaDate.category).toBe('timeout');
     const started = performance.now();
     const viaMethod = await failureOf(lastValueFrom(fx.echo.clientStream('ClientStream', new Subject())));

@@ -82,7 +82,9 @@ describe('connections and scale-out', () => {
   it('kill 1 of 3 backends during 2,000 calls at concurrency 32: 0 failed; no traffic while dead; traffic again within 5 s of its restart', async () => {
     const backends = [await start(), await start(), await start()];
     const target = `ipv4:${backends.map((b) => b.target).join(',')}`;
-    const echo = await app({ clients: [echoClient(target, { loadBalancing: 'round_robin', retry: { maxAttempts: 5, budget: false }, breaker: false })] });
+    const echo = await app({
+      clients: [echoClient(target, { loadBalancing: 'round_robin', retry: { maxAttempts: 5, budget: false }, breaker: false })],
+    });
     const victim = backends[1]!;
     let killed = false;
     const failed = await load(echo, 2000, 32, async (i) => {
@@ -181,7 +183,10 @@ describe('connections and scale-out', () => {
 
   it('app.close() during 200 in-flight 300 ms calls: all complete; with a 100 ms drain they fail as cancelled', async () => {
     const server = await start();
-    for (const [drainTimeoutMs, expectOk] of [[5000, true], [100, false]] as const) {
+    for (const [drainTimeoutMs, expectOk] of [
+      [5000, true],
+      [100, false],
+    ] as const) {
       const a = await createTestApp({ clients: [echoClient(server.target, { drainTimeoutMs })] });
       const echo = a.get(MeshClientRegistry).get('echo');
       const results = Array.from({ length: 200 }, () =>

@@ -144,13 +144,17 @@ describe('security context propagation', () => {
   it('1,000 concurrent HTTP requests with distinct tokens: every outgoing call carries its own token only', async () => {
     const url = `${await aFastify.getUrl()}/whoami`;
     const tokens = Array.from({ length: 1000 }, () => `tok-${randomUUID()}`);
-    const seen = await Promise.all(tokens.map((t) => fetch(url, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.json() as Promise<EchoReply>)));
+    const seen = await Promise.all(
+      tokens.map((t) => fetch(url, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.json() as Promise<EchoReply>)),
+    );
     expect(seen.map((r) => r.message)).toEqual(tokens.map((t) => `Bearer ${t}`));
   });
 
   it('@CurrentSecurityContext hands the handler its context; @MeshCallOptions sets the timeout of its calls', async () => {
     const url = await a.getUrl();
-    const ctx = (await (await fetch(`${url}/ctx`, { headers: { 'x-tenant-id': 'acme', authorization: 'Bearer tok-ctx' } })).json()) as MeshSecurityContext;
+    const ctx = (await (
+      await fetch(`${url}/ctx`, { headers: { 'x-tenant-id': 'acme', authorization: 'Bearer tok-ctx' } })
+    ).json()) as MeshSecurityContext;
     expect(ctx).toMatchObject({ tenant: 'acme', token: 'tok-ctx' });
     const started = performance.now();
     expect(await (await fetch(`${await aFastify.getUrl()}/slow`)).json()).toEqual({ category: 'timeout' });
@@ -189,7 +193,9 @@ describe('context outside HTTP, metadata rules', () => {
     });
     const echo = app.get(MeshClientRegistry).get('echo');
     const context = app.get(MeshContext);
-    await context.run({ token: 'tok-run', subject: 'alice', extra: { 'x-feature': 'on', 'x-secret-note': 'stay-home' } }, () => lastValueFrom(echo.unary('Unary', {})));
+    await context.run({ token: 'tok-run', subject: 'alice', extra: { 'x-feature': 'on', 'x-secret-note': 'stay-home' } }, () =>
+      lastValueFrom(echo.unary('Unary', {})),
+    );
     const md = server.metadataSeen.at(-1)!;
     expect(md.get('authorization')).toEqual(['Bearer tok-run']);
     expect(md.get('x-subject')).toEqual(['alice']);

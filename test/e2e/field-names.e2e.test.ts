@@ -27,7 +27,11 @@ describe('message field names, as Nest users write them', () => {
         { name: 'peers', target: server.target, proto: peersProto },
         { name: 'snake', target: server.target, proto: { ...peersProto, loader: { keepCase: true } } },
         // a definition loaded elsewhere with proto names (keepCase): either spelling is accepted
-        { name: 'given', target: server.target, proto: { definition: loadSync(PEERS_PROTO, { keepCase: true }), package: 'peers', service: 'Peers' } },
+        {
+          name: 'given',
+          target: server.target,
+          proto: { definition: loadSync(PEERS_PROTO, { keepCase: true }), package: 'peers', service: 'Peers' },
+        },
       ],
     });
     const registry = app.get(MeshClientRegistry);
@@ -41,14 +45,39 @@ describe('message field names, as Nest users write them', () => {
   it('a camelCase request arrives with its fields filled, and the response comes back in camelCase with ts-proto value types', async () => {
     const request = { text: 'hi', delayMs: 300, replyBytes: 3, inner: { innerName: 'x', kind: 1 }, bigNumber: 42, kind: 2 };
     const reply = await lastValueFrom(peers.unary<object, Record<string, unknown>>('Say', request));
-    expect(server.seen('Say').at(-1)).toMatchObject({ text: 'hi', delay_ms: 300, reply_bytes: 3, inner: { inner_name: 'x', kind: 'KIND_A' }, big_number: '42', kind: 'KIND_B' });
+    expect(server.seen('Say').at(-1)).toMatchObject({
+      text: 'hi',
+      delay_ms: 300,
+      reply_bytes: 3,
+      inner: { inner_name: 'x', kind: 'KIND_A' },
+      big_number: '42',
+      kind: 'KIND_B',
+    });
     // numbers for int64 and enums, defaults filled, no virtual oneof field (ts-proto nestJs=true types)
-    expect(reply).toEqual({ text: 'hi', delayMs: 300, payload: Buffer.alloc(3, 1), inner: { innerName: 'x', kind: 1 }, items: [], bigNumber: 42, kind: 2, count: 0 });
+    expect(reply).toEqual({
+      text: 'hi',
+      delayMs: 300,
+      payload: Buffer.alloc(3, 1),
+      inner: { innerName: 'x', kind: 1 },
+      items: [],
+      bigNumber: 42,
+      kind: 2,
+      count: 0,
+    });
   });
 
   it('a Nest ClientGrpcProxy and a MeshClient from the same proto make the server see the same message and return the same shape', async () => {
     const proxy = new ClientGrpcProxy({ url: server.target, package: 'peers', protoPath: PEERS_PROTO });
-    const request = { text: 'same', delayMs: 7, replyBytes: 2, inner: { innerName: 'i', kind: 2 }, items: [{ innerName: 'a' }], byName: { k: { innerName: 'v' } }, bigNumber: 5, kind: 1 };
+    const request = {
+      text: 'same',
+      delayMs: 7,
+      replyBytes: 2,
+      inner: { innerName: 'i', kind: 2 },
+      items: [{ innerName: 'a' }],
+      byName: { k: { innerName: 'v' } },
+      bigNumber: 5,
+      kind: 1,
+    };
     const viaNest = await lastValueFrom(proxy.getService<PeersService>('Peers').say(request));
     const seenByNest = server.seen('Say').at(-1);
     const viaMesh = await lastValueFrom(peers.getService<PeersService>().say(request));
@@ -66,7 +95,7 @@ describe('message field names, as Nest users write them', () => {
     expect(viaNest).not.toHaveProperty('count');
   });
 
-  it("refuses a field the message does not have, naming it and the nearest known field; the server sees nothing", async () => {
+  it('refuses a field the message does not have, naming it and the nearest known field; the server sees nothing', async () => {
     const before = server.requests.length;
     const error = await failureOf(lastValueFrom(peers.unary('Say', { text: 'x', delay_ms: 300 })));
     expect(error).toMatchObject({ category: 'invalid-request', retryable: false, attempts: 0 });
@@ -76,8 +105,12 @@ describe('message field names, as Nest users write them', () => {
 
   it.each([
     ['a nested message', { inner: { innerNam: 'x' } }, "'innerNam' is not a field of peers.Inner (at request.inner); did you mean 'innerName'?"],
-    ['a repeated message', { items: [{ innerName: 'a' }, { inner_name: 'b' }] }, "'inner_name' is not a field of peers.Inner (at request.items[1]); did you mean 'innerName'?"],
-    ['a map value', { byName: { k: { nmae: 'x' } } }, "'nmae' is not a field of peers.Inner (at request.byName[\"k\"])"],
+    [
+      'a repeated message',
+      { items: [{ innerName: 'a' }, { inner_name: 'b' }] },
+      "'inner_name' is not a field of peers.Inner (at request.items[1]); did you mean 'innerName'?",
+    ],
+    ['a map value', { byName: { k: { nmae: 'x' } } }, '\'nmae\' is not a field of peers.Inner (at request.byName["k"])'],
     ['a wrong scalar type', { delayMs: 'abc' }, 'request.delayMs must be a whole number in the int32 range, got a string'],
     ['an unknown enum name', { kind: 'KIND_Z' }, 'request.kind must be an enum value (number or name), got a string'],
     ['a message where a scalar belongs', { text: { a: 1 } }, 'request.text must be a string, got a object'],
@@ -97,7 +130,7 @@ describe('message field names, as Nest users write them', () => {
     expect(server.seen('Say').at(-1)).toMatchObject({ text: '', delay_ms: 0 });
   });
 
-  it("proto.loader overrides the loader options per client: keepCase for snake_case code", async () => {
+  it('proto.loader overrides the loader options per client: keepCase for snake_case code', async () => {
     const reply = await lastValueFrom(snake.unary<object, Record<string, unknown>>('Say', { text: 's', delay_ms: 9 }));
     expect(server.seen('Say').at(-1)).toMatchObject({ delay_ms: 9 });
     expect(reply).toMatchObject({ text: 's', delay_ms: 9 });
@@ -115,7 +148,7 @@ describe('message field names, as Nest users write them', () => {
     expect(error.details).toContain("'delay' is not a field of peers.SayRequest");
   });
 
-  it('checks every message of a request stream; a bad one fails the call as the caller\'s, not retried', async () => {
+  it("checks every message of a request stream; a bad one fails the call as the caller's, not retried", async () => {
     const ok = await lastValueFrom(peers.clientStream<object, Record<string, unknown>>('Collect', of({ text: 'a' }, { text: 'b' })));
     expect(ok).toMatchObject({ text: 'a,b', count: 2 });
     const error = await failureOf(lastValueFrom(peers.clientStream('Collect', of({ text: 'a' }, { txt: 'b' }), { retry: { maxAttempts: 3 } })));

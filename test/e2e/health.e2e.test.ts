@@ -114,7 +114,11 @@ describe('gRPC health protocol and the Terminus indicator', () => {
     const first = await startEchoServer({ health: new HealthImplementation({ '': 'SERVING' }) });
     const watcher = await createTestApp({ clients: [echoClient(first.target)] });
     const seen: string[] = [];
-    const sub = watcher.get(MeshClientRegistry).get('echo').watchHealth().subscribe((s) => seen.push(s));
+    const sub = watcher
+      .get(MeshClientRegistry)
+      .get('echo')
+      .watchHealth()
+      .subscribe((s) => seen.push(s));
     const until = async (n: number) => {
       for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 50));
     };

@@ -37,7 +37,8 @@ describe('hedging (gRFC A6) past a slow replica', () => {
     register.clear();
     servers = [await startEchoServer(), await startEchoServer(), await startEchoServer({ delayMs: 300 })];
     const target = `ipv4:${servers.map((s) => s.target).join(',')}`;
-    const client = (name: string, extra: Partial<MeshClientOptions>) => echoClient(target, { name, loadBalancing: 'round_robin', breaker: false, ...extra });
+    const client = (name: string, extra: Partial<MeshClientOptions>) =>
+      echoClient(target, { name, loadBalancing: 'round_robin', breaker: false, ...extra });
     const hedging = { methods: { Unary: { idempotent: true, hedging: { maxAttempts: 3, delayMs: 30 } } } };
     app = await createTestApp({
       clients: [...HEDGED.map((name) => client(name, hedging)), client('plain', { retry: false })],

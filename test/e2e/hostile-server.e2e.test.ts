@@ -103,7 +103,11 @@ describe('a hostile server', () => {
       expect(error.details).toContain('unrecognised status code');
     }
     for (let i = 0; i < 300; i++) await call(noRetry, 'status', String(17 + Math.floor(Math.random() * 1e6))).catch(() => undefined);
-    const codes = new Set(parseMetrics(await register.metrics()).filter((s) => s.name === 'grpc_client_handled_total').map((s) => s.labels.grpc_code));
+    const codes = new Set(
+      parseMetrics(await register.metrics())
+        .filter((s) => s.name === 'grpc_client_handled_total')
+        .map((s) => s.labels.grpc_code),
+    );
     expect(codes.size).toBeLessThanOrEqual(17);
     expect([...codes].every((c) => /^[A-Z_]+$/.test(c!))).toBe(true);
   });
@@ -138,18 +142,21 @@ describe('a hostile server', () => {
     expect(await call(retrying, 'pushback', value)).toMatchObject({ category: 'unavailable', attempts: 1 });
   });
 
-  it.each(['huge-header', 'huge-trailer'])('a %s of 100 KB drops the connection: its calls and unrelated ones fail unavailable within 2 s and are retried', async (kind) => {
-    const started = Date.now();
-    const unrelated = call(keepalive, 'slow', '', 10_000);
-    await new Promise((r) => setTimeout(r, 50));
-    const errors = await Promise.all([call(keepalive, kind, '', 10_000), call(keepalive, kind, '', 10_000), unrelated]);
-    for (const error of errors) expect(error.category).toBe('unavailable');
-    expect(Date.now() - started).toBeLessThan(2500);
-    if (NODE_MAJOR >= 22) {
-      const retried = await call(retrying, kind, '', 10_000);
-      expect(retried).toMatchObject({ category: 'unavailable', attempts: 5 });
-    }
-  });
+  it.each(['huge-header', 'huge-trailer'])(
+    'a %s of 100 KB drops the connection: its calls and unrelated ones fail unavailable within 2 s and are retried',
+    async (kind) => {
+      const started = Date.now();
+      const unrelated = call(keepalive, 'slow', '', 10_000);
+      await new Promise((r) => setTimeout(r, 50));
+      const errors = await Promise.all([call(keepalive, kind, '', 10_000), call(keepalive, kind, '', 10_000), unrelated]);
+      for (const error of errors) expect(error.category).toBe('unavailable');
+      expect(Date.now() - started).toBeLessThan(2500);
+      if (NODE_MAJOR >= 22) {
+        const retried = await call(retrying, kind, '', 10_000);
+        expect(retried).toMatchObject({ category: 'unavailable', attempts: 5 });
+      }
+    },
+  );
 
   it('a declared-huge message is refused at once', async () => {
     const started = Date.now();

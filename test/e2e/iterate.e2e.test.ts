@@ -19,7 +19,11 @@ describe('iterate(): flow-controlled consumption', () => {
     let consumed = 0;
     let heapPeak = heapBefore;
     const until = performance.now() + 10_000;
-    for await (const reply of fx.echo.iterate<EchoRequest, EchoReply>('ServerStream', { count: -1 }, { metadata: { 'x-test-flood': '1024' }, timeoutMs: 20_000 })) {
+    for await (const reply of fx.echo.iterate<EchoRequest, EchoReply>(
+      'ServerStream',
+      { count: -1 },
+      { metadata: { 'x-test-flood': '1024' }, timeoutMs: 20_000 },
+    )) {
       expect(reply.payload.length).toBe(1024);
       consumed++;
       await new Promise((r) => setTimeout(r, 2));
@@ -27,7 +31,9 @@ describe('iterate(): flow-controlled consumption', () => {
       if (performance.now() > until) break;
     }
     const growth = (heapPeak - heapBefore) / MiB;
-    console.log(`iterate: ${String(consumed)} messages consumed, ${String(fx.server.flooded)} written by the server, ${String(fx.server.backpressured)} writes held back, heap growth ${growth.toFixed(1)} MB`);
+    console.log(
+      `iterate: ${String(consumed)} messages consumed, ${String(fx.server.flooded)} written by the server, ${String(fx.server.backpressured)} writes held back, heap growth ${growth.toFixed(1)} MB`,
+    );
     expect(growth).toBeLessThan(20);
     expect(fx.server.backpressured).toBeGreaterThan(0);
     // what the server wrote is what was consumed plus what the buffers on the way hold (a few hundred KB)

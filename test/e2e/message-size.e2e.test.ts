@@ -23,7 +23,8 @@ describe('message size limits', () => {
     await server.stop();
   });
 
-  const call = (client: string, req: EchoRequest) => lastValueFrom(app.get(MeshClientRegistry).get(client).unary<EchoRequest, EchoReply>('Unary', req));
+  const call = (client: string, req: EchoRequest) =>
+    lastValueFrom(app.get(MeshClientRegistry).get(client).unary<EchoRequest, EchoReply>('Unary', req));
 
   it("a 5 MiB request is the caller's fault: invalid-request naming the 4 MiB default limit, nothing sent", async () => {
     const before = server.calls.length;

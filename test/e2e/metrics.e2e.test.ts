@@ -47,7 +47,8 @@ describe('Prometheus metrics', () => {
 
   it('a scripted sequence shows the exact counts in every documented series', async () => {
     for (let i = 0; i < 3; i++) await lastValueFrom(echo.unary('Unary', {}));
-    for (let i = 0; i < 2; i++) await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': randomUUID() } }));
+    for (let i = 0; i < 2; i++)
+      await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': randomUUID() } }));
     const down = { metadata: { 'x-test-status': '14' }, retry: false } as const;
     for (let i = 0; i < 2; i++) await lastValueFrom(echo.clientStream('ClientStream', of({}), down)).catch(() => undefined);
     const rejected = await lastValueFrom(echo.clientStream('ClientStream', of({}))).catch((e: unknown) => e);

@@ -5,7 +5,13 @@ import { Metadata } from '@grpc/grpc-js';
 import { ReplaySubject, lastValueFrom, map, of, toArray, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshClientModule, MeshClientRegistry, isMeshConfigError, type MeshClient } from '@datapunk/mesh-client';
-import { HeroesServiceControllerMethods, type Hero, type HeroById, type HeroesServiceClient, type HeroesServiceController } from '../support/generated/hero.js';
+import {
+  HeroesServiceControllerMethods,
+  type Hero,
+  type HeroById,
+  type HeroesServiceClient,
+  type HeroesServiceController,
+} from '../support/generated/hero.js';
 import { HERO_PROTO } from '../support/protos.js';
 import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
 import { startEchoServer } from '../support/echo-server.js';
@@ -44,7 +50,11 @@ async function startBackend(): Promise<{ backend: INestMicroservice; url: string
   const probe = await startEchoServer();
   const url = probe.target;
   await probe.stop();
-  const backend = await NestFactory.createMicroservice(BackendModule, { transport: Transport.GRPC, options: { url, package: 'hero', protoPath: HERO_PROTO }, logger: false });
+  const backend = await NestFactory.createMicroservice(BackendModule, {
+    transport: Transport.GRPC,
+    options: { url, package: 'hero', protoPath: HERO_PROTO },
+    logger: false,
+  });
   await backend.listen();
   return { backend, url };
 }
@@ -111,7 +121,11 @@ describe('from ClientsModule in one line', () => {
     ({ backend, url } = await startBackend());
     @Module({
       // was: ClientsModule.register([{ name: 'HERO_PACKAGE', transport: Transport.GRPC, options: { url, package: 'hero', protoPath } }])
-      imports: [MeshClientModule.fromClientsModule([{ name: 'HERO_PACKAGE', transport: Transport.GRPC, options: { url, package: 'hero', protoPath: HERO_PROTO } }])],
+      imports: [
+        MeshClientModule.fromClientsModule([
+          { name: 'HERO_PACKAGE', transport: Transport.GRPC, options: { url, package: 'hero', protoPath: HERO_PROTO } },
+        ]),
+      ],
       controllers: [HeroGateway],
     })
     class GatewayModule {}
@@ -139,7 +153,13 @@ describe('from ClientsModule in one line', () => {
 
   it('maps every field of the ClientsModule options, or refuses it by name', async () => {
     const start = (options: Record<string, unknown>) =>
-      Test.createTestingModule({ imports: [MeshClientModule.fromClientsModule([{ name: 'H', transport: Transport.GRPC, options: { url, package: 'hero', protoPath: HERO_PROTO, ...options } }])] })
+      Test.createTestingModule({
+        imports: [
+          MeshClientModule.fromClientsModule([
+            { name: 'H', transport: Transport.GRPC, options: { url, package: 'hero', protoPath: HERO_PROTO, ...options } },
+          ]),
+        ],
+      })
         .compile()
         .then(
           async (m) => {
@@ -149,7 +169,12 @@ describe('from ClientsModule in one line', () => {
           (e: unknown) => e,
         );
     type Started = { get(t: typeof MeshClientRegistry): MeshClientRegistry; close(): Promise<void> };
-    const mapped = (await start({ loader: { keepCase: true }, keepalive: { keepaliveTimeMs: 60_000, keepaliveTimeoutMs: 5000 }, channelOptions: { 'grpc.primary_user_agent': 'hero-test' }, maxMetadataSize: 16_384 })) as Started;
+    const mapped = (await start({
+      loader: { keepCase: true },
+      keepalive: { keepaliveTimeMs: 60_000, keepaliveTimeoutMs: 5000 },
+      channelOptions: { 'grpc.primary_user_agent': 'hero-test' },
+      maxMetadataSize: 16_384,
+    })) as Started;
     expect(await lastValueFrom(mapped.get(MeshClientRegistry).get('H').unary('findOne', { id: 1 }))).toMatchObject({ first_seen: 1_700_000_000_000 });
     await mapped.close();
     const small = (await start({ maxSendMessageLength: 16, maxReceiveMessageLength: 16 })) as Started;
@@ -162,7 +187,10 @@ describe('from ClientsModule in one line', () => {
       [{ package: ['hero', 'villain'] }, /options\.package must name one package/],
       [{ gracefulShutdown: true }, /options\.gracefulShutdown is a server option/],
       [{ urll: 'x' }, /options\.urll is no gRPC client option of ClientsModule/],
-      [{ channelOptions: { 'grpc.max_send_message_length': 5 } }, /channelOptions\.'grpc\.max_send_message_length' is set by the client: use maxMessageBytes/],
+      [
+        { channelOptions: { 'grpc.max_send_message_length': 5 } },
+        /channelOptions\.'grpc\.max_send_message_length' is set by the client: use maxMessageBytes/,
+      ],
     ] as [Record<string, unknown>, RegExp][]) {
       const error = await start(options);
       expect(isMeshConfigError(error) && error.message).toMatch(message);
@@ -175,17 +203,33 @@ describe('one retry layer: a grpc-js service config asking for 5 attempts', () =
     const server = await startEchoServer();
     server.outage = 14;
     const serviceConfig = {
-      methodConfig: [{ name: [{ service: 'mesh.test.Echo' }], retryPolicy: { maxAttempts: 5, initialBackoff: '0.01s', maxBackoff: '0.01s', backoffMultiplier: 1, retryableStatusCodes: ['UNAVAILABLE'] } }],
+      methodConfig: [
+        {
+          name: [{ service: 'mesh.test.Echo' }],
+          retryPolicy: { maxAttempts: 5, initialBackoff: '0.01s', maxBackoff: '0.01s', backoffMultiplier: 1, retryableStatusCodes: ['UNAVAILABLE'] },
+        },
+      ],
     };
     const app = await createTestApp({
-      clients: [echoClient(server.target, { breaker: false, retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 5, budget: false }, channelOptions: { 'grpc.service_config': JSON.stringify(serviceConfig) } })],
+      clients: [
+        echoClient(server.target, {
+          breaker: false,
+          retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 5, budget: false },
+          channelOptions: { 'grpc.service_config': JSON.stringify(serviceConfig) },
+        }),
+      ],
     });
     const error = await failureOf(lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {})));
     expect(error).toMatchObject({ category: 'unavailable', attempts: 3 });
     expect(server.calls).toHaveLength(3);
     await app.close();
     await server.stop();
-    expect(isMeshConfigError(await moduleStartError({ clients: [echoClient(server.target, { loadBalancing: 'round_robin', channelOptions: { 'grpc.service_config': '{}' } })] }))).toBe(true);
+    expect(
+      isMeshConfigError(
+        await moduleStartError({
+          clients: [echoClient(server.target, { loadBalancing: 'round_robin', channelOptions: { 'grpc.service_config': '{}' } })],
+        }),
+      ),
+    ).toBe(true);
   });
 });
-

@@ -80,7 +80,10 @@ describe('module options edges', () => {
     expect((error as Error).message).toContain('MeshClientModule.forRoot(options): options must be an object');
     const asyncError = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync(undefined as never)] })
       .compile()
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(isMeshConfigError(asyncError)).toBe(true);
   });
 
@@ -90,9 +93,14 @@ describe('module options edges', () => {
       expect(moduleRef.get(MeshClientRegistry).names()).toEqual(['made']);
       await moduleRef.close();
     }
-    const error = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync({ clientNames: ['made'], useClass: NoMethodFactory as never })] })
+    const error = await Test.createTestingModule({
+      imports: [MeshClientModule.forRootAsync({ clientNames: ['made'], useClass: NoMethodFactory as never })],
+    })
       .compile()
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(isMeshConfigError(error) && error.message).toContain('NoMethodFactory (useClass/useExisting) has no createMeshClientOptions() method');
   });
 });
@@ -100,7 +108,9 @@ describe('module options edges', () => {
 describe('update() merges a breaker patch over the current policy', () => {
   it('a changed openMs keeps a configured minimumCalls', async () => {
     const server = await startEchoServer();
-    const app = await createTestApp({ clients: [echoClient(server.target, { retry: false, breaker: { minimumCalls: 4, failureRateThreshold: 0.5 } })] });
+    const app = await createTestApp({
+      clients: [echoClient(server.target, { retry: false, breaker: { minimumCalls: 4, failureRateThreshold: 0.5 } })],
+    });
     const echo = app.get(MeshClientRegistry).get('echo');
     echo.update({ breaker: { openMs: 60_000 } });
     for (let i = 0; i < 4; i++) await failureOf(lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': '14' } })));
@@ -176,7 +186,9 @@ describe('the security context with ClsModule mounted by the app', () => {
 
   it("keeps what a guard set: the request's headers fill the rest", async () => {
     const id = randomUUID();
-    const response = await fetch(`${await app.getUrl()}/who`, { headers: { 'x-request-id': id, 'x-tenant-id': 'from-header', authorization: 'Bearer t0k' } });
+    const response = await fetch(`${await app.getUrl()}/who`, {
+      headers: { 'x-request-id': id, 'x-tenant-id': 'from-header', authorization: 'Bearer t0k' },
+    });
     expect(await response.json()).toMatchObject({ subject: 'alice', tenant: 'from-guard', requestId: id, token: 't0k' });
   });
 });
@@ -201,7 +213,11 @@ class PeekController {
 }
 
 describe('the security context filled by the CLS initializer the app mounts (nestjs-cls plugin)', () => {
-  const mounts = { middleware: { middleware: { mount: true } }, guard: { guard: { mount: true } }, interceptor: { interceptor: { mount: true } } } as const;
+  const mounts = {
+    middleware: { middleware: { mount: true } },
+    guard: { guard: { mount: true } },
+    interceptor: { interceptor: { mount: true } },
+  } as const;
   const open: INestApplication[] = [];
   afterAll(() => Promise.all(open.map((a) => a.close())));
 
@@ -230,12 +246,15 @@ describe('the security context filled by the CLS initializer the app mounts (nes
 
   const headers = { 'x-request-id': 'req-1', 'x-tenant-id': 'acme', authorization: 'Bearer t0k', 'x-team': 'blue' };
 
-  it.each(['middleware', 'guard'] as const)('%s: guards already see the token, tenant and extra keys; the handler gets the same context', async (mount) => {
-    const response = await fetch(`${await start(mount)}/peek`, { headers });
-    const expected = { requestId: 'req-1', tenant: 'acme', token: 't0k', extra: { 'x-team': 'blue' } };
-    expect(JSON.parse(response.headers.get('x-guard-saw') ?? 'null')).toMatchObject(expected);
-    expect(await response.json()).toMatchObject(expected);
-  });
+  it.each(['middleware', 'guard'] as const)(
+    '%s: guards already see the token, tenant and extra keys; the handler gets the same context',
+    async (mount) => {
+      const response = await fetch(`${await start(mount)}/peek`, { headers });
+      const expected = { requestId: 'req-1', tenant: 'acme', token: 't0k', extra: { 'x-team': 'blue' } };
+      expect(JSON.parse(response.headers.get('x-guard-saw') ?? 'null')).toMatchObject(expected);
+      expect(await response.json()).toMatchObject(expected);
+    },
+  );
 
   it.each(['interceptor', 'none'] as const)('%s: the handler gets the context (guards run before any interceptor)', async (mount) => {
     const response = await fetch(`${await start(mount)}/peek`, { headers });

@@ -17,7 +17,9 @@ describe('a fixed concurrency limit', () => {
   beforeAll(async () => {
     register.clear();
     server = await new QueueingServer({ baseMs: 300, knee: 1000, slope: 1 }).start();
-    app = await createTestApp({ clients: [echoClient(server.target, { concurrency: { limit: 8, maxQueue: 10 }, breaker: { consecutiveFailures: 5 } })] });
+    app = await createTestApp({
+      clients: [echoClient(server.target, { concurrency: { limit: 8, maxQueue: 10 }, breaker: { consecutiveFailures: 5 } })],
+    });
     echo = app.get(MeshClientRegistry).get('echo');
   });
   afterAll(async () => {
@@ -99,7 +101,8 @@ describe('an adaptive concurrency limit', () => {
     const sample = async (): Promise<void> => {
       while (performance.now() < until) {
         await new Promise((r) => setTimeout(r, 1000));
-        if (until - performance.now() < 5000) limits.push(valueOf(parseMetrics(await register.metrics()), 'mesh_client_concurrency_limit', { mesh_client: 'adaptive' }));
+        if (until - performance.now() < 5000)
+          limits.push(valueOf(parseMetrics(await register.metrics()), 'mesh_client_concurrency_limit', { mesh_client: 'adaptive' }));
       }
     };
     await Promise.all([load(registry.get('adaptive'), until), load(registry.get('unlimited'), until), sample()]);

@@ -51,7 +51,10 @@ function recording(name: string, events: () => string[]): Omit<MeshClientPlugin,
 class ModulePlugin implements MeshClientPlugin {
   readonly name = 'module';
   constructor(readonly recorder: Recorder) {
-    Object.assign(this, recording('M', () => recorder.events));
+    Object.assign(
+      this,
+      recording('M', () => recorder.events),
+    );
   }
 }
 
@@ -67,7 +70,12 @@ describe('plugins see every call and every attempt, in the documented order', ()
         MeshClientModule.forRoot({
           imports: [RecorderModule],
           plugins: [ModulePlugin],
-          clients: [echoClient(server.target, { retry: { initialBackoffMs: 1, maxBackoffMs: 1 }, plugins: [{ name: 'client', ...recording('C', () => recorder.events) }] })],
+          clients: [
+            echoClient(server.target, {
+              retry: { initialBackoffMs: 1, maxBackoffMs: 1 },
+              plugins: [{ name: 'client', ...recording('C', () => recorder.events) }],
+            }),
+          ],
         }),
         RecorderModule,
       ],
@@ -84,30 +92,52 @@ describe('plugins see every call and every attempt, in the documented order', ()
   const calls: [string, () => Observable<unknown>][] = [
     ['Unary', () => app.get(MeshClientRegistry).get('echo').unary('Unary', {})],
     ['ServerStream', () => app.get(MeshClientRegistry).get('echo').serverStream('ServerStream', { count: 2 })],
-    ['ClientStream', () => app.get(MeshClientRegistry).get('echo').clientStream('ClientStream', of({ message: 'a' }))],
-    ['Bidi', () => app.get(MeshClientRegistry).get('echo').bidiStream('Bidi', of({ message: 'b' }))],
+    [
+      'ClientStream',
+      () =>
+        app
+          .get(MeshClientRegistry)
+          .get('echo')
+          .clientStream('ClientStream', of({ message: 'a' })),
+    ],
+    [
+      'Bidi',
+      () =>
+        app
+          .get(MeshClientRegistry)
+          .get('echo')
+          .bidiStream('Bidi', of({ message: 'b' })),
+    ],
   ];
 
-  it.each(calls)('%s: module plugin (a class built by Nest, injecting a provider of another module) outside the client plugin', async (method, call) => {
-    recorder.events.length = 0;
-    await lastValueFrom(call().pipe(toArray()));
-    expect(recorder.events).toEqual([
-      `M.intercept ${method}`,
-      `C.intercept ${method}`,
-      'M.before#1',
-      'C.before#1',
-      'M.headers#1',
-      'C.headers#1',
-      'C.after#1 OK',
-      'M.after#1 OK',
-    ]);
-  });
+  it.each(calls)(
+    '%s: module plugin (a class built by Nest, injecting a provider of another module) outside the client plugin',
+    async (method, call) => {
+      recorder.events.length = 0;
+      await lastValueFrom(call().pipe(toArray()));
+      expect(recorder.events).toEqual([
+        `M.intercept ${method}`,
+        `C.intercept ${method}`,
+        'M.before#1',
+        'C.before#1',
+        'M.headers#1',
+        'C.headers#1',
+        'C.after#1 OK',
+        'M.after#1 OK',
+      ]);
+    },
+  );
 
   it('each attempt of a retried call, with its status', async () => {
     recorder.events.length = 0;
     const echo = app.get(MeshClientRegistry).get('echo');
     await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': randomUUID() } }));
-    expect(recorder.events.filter((e) => e.includes('after'))).toEqual(['C.after#1 UNAVAILABLE', 'M.after#1 UNAVAILABLE', 'C.after#2 OK', 'M.after#2 OK']);
+    expect(recorder.events.filter((e) => e.includes('after'))).toEqual([
+      'C.after#1 UNAVAILABLE',
+      'M.after#1 UNAVAILABLE',
+      'C.after#2 OK',
+      'M.after#2 OK',
+    ]);
     expect(recorder.events.filter((e) => e.includes('intercept'))).toHaveLength(2);
   });
 });
@@ -123,7 +153,9 @@ describe('forRootAsync', () => {
           imports: [RecorderModule],
           plugins: [ModulePlugin],
           inject: [Recorder],
-          useFactory: (recorder: Recorder) => ({ clients: [echoClient(server.target, { plugins: [{ name: 'client', ...recording('F', () => recorder.events) }] })] }),
+          useFactory: (recorder: Recorder) => ({
+            clients: [echoClient(server.target, { plugins: [{ name: 'client', ...recording('F', () => recorder.events) }] })],
+          }),
         }),
       ],
     }).compile();
@@ -145,9 +177,17 @@ describe('the attempt tier', () => {
 
   it("sets each attempt's metadata: a call failing once reaches the server twice, with x-attempt 1 then 2", async () => {
     const attemptHeader: MeshClientPlugin = { name: 'attempt-header', beforeAttempt: (a) => a.metadata.set('x-attempt', String(a.attempt)) };
-    const app = await createTestApp({ plugins: [attemptHeader], clients: [echoClient(server.target, { retry: { initialBackoffMs: 1, maxBackoffMs: 1 } })] });
+    const app = await createTestApp({
+      plugins: [attemptHeader],
+      clients: [echoClient(server.target, { retry: { initialBackoffMs: 1, maxBackoffMs: 1 } })],
+    });
     const before = server.metadataSeen.length;
-    await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': randomUUID() } }));
+    await lastValueFrom(
+      app
+        .get(MeshClientRegistry)
+        .get('echo')
+        .unary('Unary', {}, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': randomUUID() } }),
+    );
     expect(server.metadataSeen.slice(before).map((m) => m.get('x-attempt')[0])).toEqual(['1', '2']);
     await app.close();
   });
@@ -167,7 +207,10 @@ describe('the attempt tier', () => {
   it('intercept may change the request and map the responses', async () => {
     const shout: MeshClientPlugin = {
       name: 'shout',
-      intercept: (call, next) => next.handle(call.with({ request: { message: 'changed' } })).pipe(map((r) => ({ ...(r as EchoReply), message: (r as EchoReply).message.toUpperCase() }))),
+      intercept: (call, next) =>
+        next
+          .handle(call.with({ request: { message: 'changed' } }))
+          .pipe(map((r) => ({ ...(r as EchoReply), message: (r as EchoReply).message.toUpperCase() }))),
     };
     const app = await createTestApp({ clients: [echoClient(server.target, { plugins: [shout] })] });
     const reply = await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary<EchoRequest, EchoReply>('Unary', { message: 'original' }));
@@ -182,7 +225,9 @@ describe('the attempt tier', () => {
         if (a.call.method.method === 'Unary') throw new Error('boom');
       },
     };
-    const app = await createTestApp({ clients: [echoClient(server.target, { plugins: [broken], breaker: { consecutiveFailures: 3, minimumCalls: 5 } })] });
+    const app = await createTestApp({
+      clients: [echoClient(server.target, { plugins: [broken], breaker: { consecutiveFailures: 3, minimumCalls: 5 } })],
+    });
     const echo = app.get(MeshClientRegistry).get('echo');
     const before = server.calls.length;
     for (let i = 0; i < 50; i++) {
@@ -246,7 +291,14 @@ describe('response headers and trailers for callers (onHeader / onTrailer)', () 
 
   const capture = () => {
     const seen: { header?: Metadata; trailer?: Metadata } = {};
-    return { seen, options: { onHeader: (h: Metadata) => (seen.header = h), onTrailer: (t: Metadata) => (seen.trailer = t), metadata: { 'x-test-reply-meta': 'v1' } } };
+    return {
+      seen,
+      options: {
+        onHeader: (h: Metadata) => (seen.header = h),
+        onTrailer: (t: Metadata) => (seen.trailer = t),
+        metadata: { 'x-test-reply-meta': 'v1' },
+      },
+    };
   };
 
   it('a successful unary call', async () => {
@@ -261,10 +313,20 @@ describe('response headers and trailers for callers (onHeader / onTrailer)', () 
     const order: string[] = [];
     const echo = app.get(MeshClientRegistry).get('echo');
     await lastValueFrom(
-      echo.serverStream('ServerStream', { count: 2 }, { ...options, onHeader: (h) => (order.push('header'), options.onHeader(h)), onTrailer: (t) => (order.push('trailer'), options.onTrailer(t)) }).pipe(
-        map(() => order.push('message')),
-        toArray(),
-      ),
+      echo
+        .serverStream(
+          'ServerStream',
+          { count: 2 },
+          {
+            ...options,
+            onHeader: (h) => (order.push('header'), options.onHeader(h)),
+            onTrailer: (t) => (order.push('trailer'), options.onTrailer(t)),
+          },
+        )
+        .pipe(
+          map(() => order.push('message')),
+          toArray(),
+        ),
     );
     expect(order).toEqual(['header', 'message', 'message', 'trailer']);
     expect(seen.trailer?.get('x-reply-trailer')).toEqual(['v1']);

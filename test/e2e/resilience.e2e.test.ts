@@ -9,7 +9,9 @@ import { failureOf } from '../support/errors.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
 
-const failTimes = (n: number, extra: Record<string, string> = {}) => ({ metadata: { 'x-test-fail-times': String(n), 'x-test-call-id': randomUUID(), ...extra } });
+const failTimes = (n: number, extra: Record<string, string> = {}) => ({
+  metadata: { 'x-test-fail-times': String(n), 'x-test-call-id': randomUUID(), ...extra },
+});
 
 describe('retry against a real server', () => {
   let server: EchoServer;
@@ -94,7 +96,9 @@ describe('retry against a real server', () => {
   });
 
   it('client-streaming requests are replayed whole to the retry', async () => {
-    const res = await lastValueFrom(echo().clientStream<EchoRequest, EchoReply>('ClientStream', from([{ message: 'a' }, { message: 'b' }]), failTimes(1)));
+    const res = await lastValueFrom(
+      echo().clientStream<EchoRequest, EchoReply>('ClientStream', from([{ message: 'a' }, { message: 'b' }]), failTimes(1)),
+    );
     expect(res).toMatchObject({ message: 'a,b', received: 2 });
     expect(server.metadataSeen).toHaveLength(2);
   });
@@ -130,7 +134,9 @@ describe('retry against a real server', () => {
     // Each retry needs the bucket above half after its failure: at most (10 - 5) + 0.1 per success.
     expect(retries).toBeLessThanOrEqual(5 + 0.1 * on.ok + 1);
     expect(retries).toBeGreaterThan(0);
-    console.info(`30% UNAVAILABLE x 1000 calls: budget off ${String(off.ok / 10)}% ok (${String(off.attempts - 1000)} retries); budget on ${String(on.ok / 10)}% ok (${String(retries)} retries)`);
+    console.info(
+      `30% UNAVAILABLE x 1000 calls: budget off ${String(off.ok / 10)}% ok (${String(off.attempts - 1000)} retries); budget on ${String(on.ok / 10)}% ok (${String(retries)} retries)`,
+    );
   });
 });
 

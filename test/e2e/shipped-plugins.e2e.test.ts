@@ -72,7 +72,10 @@ describe('TokenPlugin', () => {
   it('never puts the token in an error or a log line', async () => {
     const logs = LogCapture.install();
     try {
-      const app = await createTestApp({ plugins: [new LoggingPlugin()], clients: [echoClient(server.target, { retry: false, plugins: [new TokenPlugin({ source: () => 'tok-s3cret-never-valid' })] })] });
+      const app = await createTestApp({
+        plugins: [new LoggingPlugin()],
+        clients: [echoClient(server.target, { retry: false, plugins: [new TokenPlugin({ source: () => 'tok-s3cret-never-valid' })] })],
+      });
       const error = await failureOf(lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {})));
       expect(error.category).toBe('unauthenticated');
       expect(`${error.message} ${String(error.cause)}`).not.toContain('s3cret');
@@ -123,13 +126,24 @@ describe('FaultInjectionPlugin', () => {
   async function run(seed: number): Promise<{ ok: number; outcomes: string[]; sent: number }> {
     const faults = new FaultInjectionPlugin({ methods: { Unary: { abortPercent: 30, abortCode: 'UNAVAILABLE' } }, seed });
     const app = await createTestApp({
-      clients: [echoClient(server.target, { breaker: false, retry: { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 1, jitter: 0, budget: false }, plugins: [faults] })],
+      clients: [
+        echoClient(server.target, {
+          breaker: false,
+          retry: { maxAttempts: 3, initialBackoffMs: 1, maxBackoffMs: 1, jitter: 0, budget: false },
+          plugins: [faults],
+        }),
+      ],
     });
     const echo = app.get(MeshClientRegistry).get('echo');
     const before = server.calls.length;
     const outcomes: string[] = [];
     for (let i = 0; i < 1000; i++) {
-      outcomes.push(await lastValueFrom(echo.unary('Unary', {})).then(() => 'ok', (e: { category: string; attempts: number }) => `${e.category}/${String(e.attempts)}`));
+      outcomes.push(
+        await lastValueFrom(echo.unary('Unary', {})).then(
+          () => 'ok',
+          (e: { category: string; attempts: number }) => `${e.category}/${String(e.attempts)}`,
+        ),
+      );
     }
     await app.close();
     return { ok: outcomes.filter((o) => o === 'ok').length, outcomes, sent: server.calls.length - before };
@@ -154,9 +168,17 @@ describe('FaultInjectionPlugin', () => {
     process.env.NODE_ENV = 'production';
     try {
       const client = echoClient(server.target);
-      const refused = await moduleStartError({ requireMtls: false, plugins: [new FaultInjectionPlugin({ all: { abortPercent: 1 } })], clients: [client] });
+      const refused = await moduleStartError({
+        requireMtls: false,
+        plugins: [new FaultInjectionPlugin({ all: { abortPercent: 1 } })],
+        clients: [client],
+      });
       expect(isMeshConfigError(refused) && refused.message).toContain('is refused when NODE_ENV=production');
-      const allowed = await moduleStartError({ requireMtls: false, plugins: [new FaultInjectionPlugin({ all: { abortPercent: 1 }, allowInProduction: true })], clients: [client] });
+      const allowed = await moduleStartError({
+        requireMtls: false,
+        plugins: [new FaultInjectionPlugin({ all: { abortPercent: 1 }, allowInProduction: true })],
+        clients: [client],
+      });
       expect(allowed).toBeUndefined();
     } finally {
       process.env.NODE_ENV = previous;
@@ -164,7 +186,9 @@ describe('FaultInjectionPlugin', () => {
   });
 
   it('delays a share of attempts', async () => {
-    const app = await createTestApp({ clients: [echoClient(server.target, { plugins: [new FaultInjectionPlugin({ all: { delayMs: 200, delayPercent: 100 }, seed: 1 })] })] });
+    const app = await createTestApp({
+      clients: [echoClient(server.target, { plugins: [new FaultInjectionPlugin({ all: { delayMs: 200, delayPercent: 100 }, seed: 1 })] })],
+    });
     const started = Date.now();
     await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);

@@ -34,12 +34,22 @@ describe('every gRPC status code from a real server', () => {
   it.each(DOCUMENTED)('%s maps to category %s, retryable %s, keeping details, trailers and cause', async (name, category, retryable) => {
     const code = status[name];
     const details = `server says ${name.toLowerCase()}`;
-    const error: unknown = await lastValueFrom(fx.echo.unary('Unary', {}, { metadata: { 'x-test-status': String(code), 'x-test-details': details } })).catch(
-      (e: unknown) => e,
-    );
+    const error: unknown = await lastValueFrom(
+      fx.echo.unary('Unary', {}, { metadata: { 'x-test-status': String(code), 'x-test-details': details } }),
+    ).catch((e: unknown) => e);
     expect(isMeshClientError(error)).toBe(true);
     if (!isMeshClientError(error)) return;
-    expect(error).toMatchObject({ code, codeName: name, category, retryable, details, attempts: 1, client: 'echo', service: 'mesh.test.Echo', method: 'Unary' });
+    expect(error).toMatchObject({
+      code,
+      codeName: name,
+      category,
+      retryable,
+      details,
+      attempts: 1,
+      client: 'echo',
+      service: 'mesh.test.Echo',
+      method: 'Unary',
+    });
     expect(error.trailers?.get('x-test-trailer')).toEqual(['kept']);
     expect((error.cause as { code?: number }).code).toBe(code);
     expect(error.message).toContain(`/mesh.test.Echo/Unary failed: ${name} (${String(code)}): ${details}`);
@@ -48,7 +58,9 @@ describe('every gRPC status code from a real server', () => {
   it('a server stream ending with a status after messages reports it the same way', async () => {
     const seen: unknown[] = [];
     const error = await new Promise((resolve) =>
-      fx.echo.serverStream('ServerStream', { count: 2 }, { metadata: { 'x-test-status': String(status.NOT_FOUND) } }).subscribe({ next: (v) => seen.push(v), error: resolve }),
+      fx.echo
+        .serverStream('ServerStream', { count: 2 }, { metadata: { 'x-test-status': String(status.NOT_FOUND) } })
+        .subscribe({ next: (v) => seen.push(v), error: resolve }),
     );
     expect(seen).toHaveLength(2);
     expect(error).toMatchObject({ category: 'not-found', code: status.NOT_FOUND });

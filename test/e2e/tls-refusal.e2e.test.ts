@@ -31,7 +31,16 @@ describe('a server refusing the client certificate', () => {
     };
     files.foreign = write('foreign', await pki.otherCa.issue({ commonName: 'intruder', uris: ['spiffe://elsewhere/sa/x'], usage: 'client' }));
     const day = 86_400_000;
-    files.expired = write('expired', await pki.ca.issue({ commonName: 'old', uris: ['spiffe://mesh.local/ns/test/sa/old'], usage: 'client', notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) }));
+    files.expired = write(
+      'expired',
+      await pki.ca.issue({
+        commonName: 'old',
+        uris: ['spiffe://mesh.local/ns/test/sa/old'],
+        usage: 'client',
+        notBefore: new Date(Date.now() - 10 * day),
+        notAfter: new Date(Date.now() - day),
+      }),
+    );
     const server = write('server', pki.server);
     grpcJs = await startEchoServer({ credentials: serverCredentials(pki) });
     cCore = await CCorePeer.start({ ca: pki.files.ca, ...server, requireClientCert: true });
@@ -43,7 +52,9 @@ describe('a server refusing the client certificate', () => {
 
   async function call(target: string, cert: { cert?: string; key?: string }): Promise<MeshClientError> {
     const tls = { ca: pki.files.ca, serverName: 'localhost', ...cert };
-    const app = await createTestApp({ clients: [echoClient(target, { insecure: undefined, tls: tls as never, retry: { initialBackoffMs: 10, maxBackoffMs: 10 } })] });
+    const app = await createTestApp({
+      clients: [echoClient(target, { insecure: undefined, tls: tls as never, retry: { initialBackoffMs: 10, maxBackoffMs: 10 } })],
+    });
     try {
       return await failureOf(lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { timeoutMs: 3000 })));
     } finally {
@@ -51,7 +62,10 @@ describe('a server refusing the client certificate', () => {
     }
   }
 
-  for (const [peer, target] of [['grpc-js', () => grpcJs.target], ['C-core', () => cCore.target]] as const) {
+  for (const [peer, target] of [
+    ['grpc-js', () => grpcJs.target],
+    ['C-core', () => cCore.target],
+  ] as const) {
     it(`${peer}: a certificate of a CA it does not trust is 'tls', not retried, and says so`, async () => {
       const error = await call(target(), files.foreign!);
       expect(error).toMatchObject({ category: 'tls', retryable: false, attempts: 1 });

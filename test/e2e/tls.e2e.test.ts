@@ -19,8 +19,11 @@ describe('mutual TLS', () => {
   let logs: LogCapture;
   const messages: string[] = [];
 
-  const tlsClient = (target: string, tls: Partial<NonNullable<MeshClientOptions['tls']>> = {}, extra: Partial<MeshClientOptions> = {}): MeshClientOptions =>
-    echoClient(target, { insecure: undefined, retry: false, tls: { ...pki.files, serverName: 'localhost', ...tls }, ...extra });
+  const tlsClient = (
+    target: string,
+    tls: Partial<NonNullable<MeshClientOptions['tls']>> = {},
+    extra: Partial<MeshClientOptions> = {},
+  ): MeshClientOptions => echoClient(target, { insecure: undefined, retry: false, tls: { ...pki.files, serverName: 'localhost', ...tls }, ...extra });
 
   async function failingCall(options: MeshClientOptions): Promise<MeshClientError> {
     const app = await createTestApp({ clients: [options] });
@@ -61,7 +64,9 @@ describe('mutual TLS', () => {
   });
 
   it('PEM given inline works like files', async () => {
-    const app = await createTestApp({ clients: [tlsClient(server.target, { ca: pki.ca.cert, cert: Buffer.from(pki.client.cert), key: pki.client.key })] });
+    const app = await createTestApp({
+      clients: [tlsClient(server.target, { ca: pki.ca.cert, cert: Buffer.from(pki.client.cert), key: pki.client.key })],
+    });
     await expect(firstValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', { message: 'x' }))).resolves.toMatchObject({ message: 'x' });
     await app.close();
   });
@@ -104,7 +109,7 @@ describe('mutual TLS', () => {
     ['a missing file', { cert: '/nonexistent/client.pem' }, /\.tls\.cert is neither PEM nor a readable file '\/nonexistent\/client\.pem' \(ENOENT\)/],
   ])('bad certificate material fails start: %s', async (_label, tls, message) => {
     const otherKey = (await pki.newClient()).key;
-    const resolved = { ...tls, key: tls.key === 'KEY_OF_OTHER' ? otherKey : tls.key ?? pki.files.key };
+    const resolved = { ...tls, key: tls.key === 'KEY_OF_OTHER' ? otherKey : (tls.key ?? pki.files.key) };
     const error = await Test.createTestingModule({ imports: [MeshClientModule.forRoot({ clients: [tlsClient(server.target, resolved)] })] })
       .compile()
       .catch((e: unknown) => e);
@@ -122,7 +127,9 @@ describe('mutual TLS', () => {
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MeshConfigError);
       expect((error as Error).message).toMatch(/clients\[0\] \('echo'\)\.insecure: mutual TLS is required/);
-      const noCert = await Test.createTestingModule({ imports: [MeshClientModule.forRoot({ clients: [tlsClient(server.target, { cert: undefined, key: undefined })] })] })
+      const noCert = await Test.createTestingModule({
+        imports: [MeshClientModule.forRoot({ clients: [tlsClient(server.target, { cert: undefined, key: undefined })] })],
+      })
         .compile()
         .catch((e: unknown) => e);
       expect((noCert as Error).message).toMatch(/\.tls\.cert: mutual TLS is required/);
@@ -177,7 +184,9 @@ describe('mutual TLS', () => {
       await lastValueFrom(echo.unary('Unary', {}));
       writeAtomic(pki.files.key, (await pki.newClient()).key); // no longer matches the cert
       await new Promise((r) => setTimeout(r, 1200));
-      expect(logs.lines.some((l) => l.startsWith('warn') && l.includes('new TLS files were not loaded (tls.key does not belong to tls.cert)'))).toBe(true);
+      expect(logs.lines.some((l) => l.startsWith('warn') && l.includes('new TLS files were not loaded (tls.key does not belong to tls.cert)'))).toBe(
+        true,
+      );
       await expect(lastValueFrom(echo.unary('Unary', { message: 'still' }))).resolves.toMatchObject({ message: 'still' });
       expect(server.peerSerials.at(-1)).toBe(pki.client.serial);
     } finally {

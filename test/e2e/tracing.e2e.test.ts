@@ -56,13 +56,20 @@ describe('OpenTelemetry tracing', () => {
     expect(span.kind).toBe(SpanKind.CLIENT);
     expect(span.spanContext().traceId).toBe(TRACE_ID);
     expect(span.parentSpanContext?.spanId).toBe(PARENT_SPAN);
-    expect(span.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.service': 'mesh.test.Echo', 'rpc.method': 'Unary', 'rpc.grpc.status_code': 0 });
+    expect(span.attributes).toMatchObject({
+      'rpc.system': 'grpc',
+      'rpc.service': 'mesh.test.Echo',
+      'rpc.method': 'Unary',
+      'rpc.grpc.status_code': 0,
+    });
     expect(span.status.code).toBe(SpanStatusCode.UNSET);
     expect(server.metadataSeen.at(-1)!.get('traceparent')).toEqual([`00-${TRACE_ID}-${span.spanContext().spanId}-01`]);
   });
 
   it('records an event per retry and an error status with the final code', async () => {
-    const app = await createTestApp({ clients: [echoClient(server.target, { retry: { initialBackoffMs: 5, maxBackoffMs: 5, budget: false }, breaker: false })] });
+    const app = await createTestApp({
+      clients: [echoClient(server.target, { retry: { initialBackoffMs: 5, maxBackoffMs: 5, budget: false }, breaker: false })],
+    });
     const echo = app.get(MeshClientRegistry).get('echo');
     await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-fail-times': '2', 'x-test-call-id': randomUUID() } }));
     await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': '5' } })).catch(() => undefined);
@@ -83,7 +90,12 @@ describe('OpenTelemetry tracing', () => {
     process.env.OTEL_SEMCONV_STABILITY_OPT_IN = optIn;
     try {
       const app = await createTestApp({ clients: [echoClient(server.target, { retry: false })] });
-      await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { metadata: { 'x-test-status': '14' } })).catch(() => undefined);
+      await lastValueFrom(
+        app
+          .get(MeshClientRegistry)
+          .get('echo')
+          .unary('Unary', {}, { metadata: { 'x-test-status': '14' } }),
+      ).catch(() => undefined);
       await app.close();
     } finally {
       delete process.env.OTEL_SEMCONV_STABILITY_OPT_IN;

@@ -18,7 +18,10 @@ describe('xds:/// options are checked at start', () => {
     delete process.env.GRPC_XDS_BOOTSTRAP_CONFIG;
   });
   afterEach(() => {
-    for (const [key, value] of [['GRPC_XDS_BOOTSTRAP', saved.file], ['GRPC_XDS_BOOTSTRAP_CONFIG', saved.config]] as const) {
+    for (const [key, value] of [
+      ['GRPC_XDS_BOOTSTRAP', saved.file],
+      ['GRPC_XDS_BOOTSTRAP_CONFIG', saved.config],
+    ] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
@@ -27,12 +30,36 @@ describe('xds:/// options are checked at start', () => {
   const notJson = join(dir, 'not-json.json');
   writeFileSync(notJson, 'xds_servers: nope');
   it.each<[string, () => unknown, RegExp]>([
-    ['no bootstrap anywhere', () => ({ clients: [client()] }), /clients\[0\] \('inventory'\)\.target is an xDS target but no xDS bootstrap was given: set GRPC_XDS_BOOTSTRAP \(a file\) or GRPC_XDS_BOOTSTRAP_CONFIG/],
-    ['bootstrap text that is not JSON', () => ({ clients: [client({ xds: { bootstrap: '{ nope' } })] }), /\('inventory'\)\.xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON/],
-    ['bootstrap without servers', () => ({ clients: [client({ xds: { bootstrap: { node: { id: 'x' } } } })] }), /\.xds\.bootstrap the xDS bootstrap from xds\.bootstrap needs xds_servers: \[\{ server_uri, channel_creds \}\]/],
-    ['bootstrap file that does not exist', () => ({ clients: [client({ xds: { bootstrap: join(dir, 'missing.json') } })] }), /\.xds\.bootstrap cannot read the xDS bootstrap file '.*missing\.json': ENOENT/],
-    ['bootstrap file that is not JSON', () => ({ clients: [client({ xds: { bootstrap: notJson } })] }), /xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON/],
-    ['bootstrap of the wrong type', () => ({ clients: [client({ xds: { bootstrap: 42 } })] }), /\.xds\.bootstrap must be a bootstrap object, its JSON text or the path of a bootstrap file/],
+    [
+      'no bootstrap anywhere',
+      () => ({ clients: [client()] }),
+      /clients\[0\] \('inventory'\)\.target is an xDS target but no xDS bootstrap was given: set GRPC_XDS_BOOTSTRAP \(a file\) or GRPC_XDS_BOOTSTRAP_CONFIG/,
+    ],
+    [
+      'bootstrap text that is not JSON',
+      () => ({ clients: [client({ xds: { bootstrap: '{ nope' } })] }),
+      /\('inventory'\)\.xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON/,
+    ],
+    [
+      'bootstrap without servers',
+      () => ({ clients: [client({ xds: { bootstrap: { node: { id: 'x' } } } })] }),
+      /\.xds\.bootstrap the xDS bootstrap from xds\.bootstrap needs xds_servers: \[\{ server_uri, channel_creds \}\]/,
+    ],
+    [
+      'bootstrap file that does not exist',
+      () => ({ clients: [client({ xds: { bootstrap: join(dir, 'missing.json') } })] }),
+      /\.xds\.bootstrap cannot read the xDS bootstrap file '.*missing\.json': ENOENT/,
+    ],
+    [
+      'bootstrap file that is not JSON',
+      () => ({ clients: [client({ xds: { bootstrap: notJson } })] }),
+      /xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON/,
+    ],
+    [
+      'bootstrap of the wrong type',
+      () => ({ clients: [client({ xds: { bootstrap: 42 } })] }),
+      /\.xds\.bootstrap must be a bootstrap object, its JSON text or the path of a bootstrap file/,
+    ],
     ['unknown key under xds', () => ({ clients: [client({ xds: { bootstarp: BOOTSTRAP } })] }), /\('inventory'\)\.xds.*bootstarp/],
     [
       'GRPC_XDS_BOOTSTRAP that is not JSON',
@@ -60,7 +87,9 @@ describe('xds:/// options are checked at start', () => {
     ],
     [
       'two clients with different bootstraps',
-      () => ({ clients: [client({ xds: { bootstrap: BOOTSTRAP } }), client({ name: 'orders', xds: { bootstrap: { ...BOOTSTRAP, node: { id: 'other' } } } })] }),
+      () => ({
+        clients: [client({ xds: { bootstrap: BOOTSTRAP } }), client({ name: 'orders', xds: { bootstrap: { ...BOOTSTRAP, node: { id: 'other' } } } })],
+      }),
       /client 'orders'\.xds\.bootstrap differs from client 'inventory''s: the xDS bootstrap is process-wide/,
     ],
   ])('%s', async (_, options, message) => {

@@ -19,7 +19,9 @@ describe('xds:/// when the control plane goes away', () => {
     fx.plane.serve('echo-cached', [a.port, b.port]);
     const { echo, app: withHealth } = await fx.app(fx.xdsClient('echo-cached'), [TerminusModule]);
     const indicator = withHealth.get(MeshHealthIndicator);
-    expect(await indicator.isHealthy('echo', { client: 'echo' })).toEqual({ echo: expect.objectContaining({ status: 'up', servingStatus: 'SERVING', controlPlane: 'reachable' }) });
+    expect(await indicator.isHealthy('echo', { client: 'echo' })).toEqual({
+      echo: expect.objectContaining({ status: 'up', servingStatus: 'SERVING', controlPlane: 'reachable' }),
+    });
     expect(await callUntil(echo, () => a.calls.length > 0 && b.calls.length > 0, 2000)).toBe(true);
 
     const port = fx.plane.port;
@@ -29,7 +31,9 @@ describe('xds:/// when the control plane goes away', () => {
     for (let i = 0; i < 50; i++) await lastValueFrom(echo.unary('Unary', { message: String(i) }));
     expect(a.calls.length - aBefore).toBeGreaterThan(0);
     expect(b.calls.length - bBefore).toBeGreaterThan(0);
-    expect(await indicator.isHealthy('echo', { client: 'echo' })).toEqual({ echo: expect.objectContaining({ status: 'up', servingStatus: 'SERVING', controlPlane: 'unreachable' }) });
+    expect(await indicator.isHealthy('echo', { client: 'echo' })).toEqual({
+      echo: expect.objectContaining({ status: 'up', servingStatus: 'SERVING', controlPlane: 'unreachable' }),
+    });
 
     fx.plane = await XdsControlPlane.start(port); // back where it was
     fx.plane.serve('echo-cached', [a.port, b.port]);

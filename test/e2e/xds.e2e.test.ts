@@ -41,7 +41,9 @@ describe('xds:/// targets through an in-test xDS control plane (@grpc/grpc-js-xd
     const a = await start();
     a.outage = status.UNAVAILABLE;
     fx.plane.serve('echo-retry', [a.port], { retries: 4 });
-    const { echo } = await app(xdsClient('echo-retry', { breaker: false, retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 5, budget: false } }));
+    const { echo } = await app(
+      xdsClient('echo-retry', { breaker: false, retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 5, budget: false } }),
+    );
     expect(await failureOf(lastValueFrom(echo.unary('Unary', {})))).toMatchObject({ category: 'unavailable', attempts: 3 });
     expect(a.calls).toHaveLength(3);
     expect(await failureOf(lastValueFrom(echo.unary('Unary', {}, { retry: false })))).toMatchObject({ attempts: 1 });
@@ -103,9 +105,10 @@ describe('xds:/// targets through an in-test xDS control plane (@grpc/grpc-js-xd
     const [a, b] = [await start(), await start()];
     a.outage = status.UNAVAILABLE;
     fx.plane.serve('echo-resilient', [a.port, b.port]);
-    const { echo } = await app(xdsClient('echo-resilient', { retry: { budget: false, initialBackoffMs: 5 }, breaker: { failureRateThreshold: 0.9, consecutiveFailures: 5 } }), [
-      PrometheusModule.register({ defaultMetrics: { enabled: false } }),
-    ]);
+    const { echo } = await app(
+      xdsClient('echo-resilient', { retry: { budget: false, initialBackoffMs: 5 }, breaker: { failureRateThreshold: 0.9, consecutiveFailures: 5 } }),
+      [PrometheusModule.register({ defaultMetrics: { enabled: false } })],
+    );
     for (let i = 0; i < 40; i++) await lastValueFrom(echo.unary('Unary', { message: String(i) })); // none may fail: a's refusals are retried on b
     expect(a.calls.length).toBeGreaterThan(0);
 

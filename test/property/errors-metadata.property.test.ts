@@ -6,7 +6,11 @@ import { STATUS_TABLE, classifyStatus } from '@datapunk/mesh-client/advanced';
 import { toMeshError } from '../../libs/mesh-client/src/errors/to-mesh-error.js';
 import { useEchoApp } from '../support/test-app.js';
 
-const CATEGORIES = new Set(Object.values(STATUS_TABLE).map((r) => r.category).concat(['tls', 'circuit-open']));
+const CATEGORIES = new Set(
+  Object.values(STATUS_TABLE)
+    .map((r) => r.category)
+    .concat(['tls', 'circuit-open']),
+);
 const site = { client: 'c', service: 's.S', method: 'M', maxMessageBytes: 4 };
 
 describe('property: error mapping is total', () => {
@@ -37,8 +41,16 @@ describe('property: error mapping is total', () => {
 describe('property: arbitrary metadata', () => {
   const fx = useEchoApp({ retry: false, breaker: false });
 
-  const key = fc.oneof(fc.string({ maxLength: 12 }), fc.stringMatching(/^[a-z0-9_.-]{1,12}(-bin)?$/), fc.constantFrom('grpc-x', 'x-bin', 'Authorization', ':path'));
-  const value = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 8 }), fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)));
+  const key = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.stringMatching(/^[a-z0-9_.-]{1,12}(-bin)?$/),
+    fc.constantFrom('grpc-x', 'x-bin', 'Authorization', ':path'),
+  );
+  const value = fc.oneof(
+    fc.string({ maxLength: 20 }),
+    fc.string({ unit: 'binary', maxLength: 8 }),
+    fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)),
+  );
 
   it('each entry is either sent as given or the call is refused with invalid-request before sending', async () => {
     await fc.assert(

@@ -20,7 +20,11 @@ const client = fc.record(
     insecure: fc.oneof(fc.constant(true), junk),
     timeoutMs: junk,
     maxMessageBytes: junk,
-    retry: fc.oneof(fc.constant(false), fc.record({ maxAttempts: junk, jitter: junk, retryableCodes: junk, budget: junk }, { requiredKeys: [] }), junk),
+    retry: fc.oneof(
+      fc.constant(false),
+      fc.record({ maxAttempts: junk, jitter: junk, retryableCodes: junk, budget: junk }, { requiredKeys: [] }),
+      junk,
+    ),
     breaker: fc.oneof(fc.constant(false), fc.record({ minimumCalls: junk, failureRateThreshold: junk, scope: junk }, { requiredKeys: [] }), junk),
     methods: fc.oneof(fc.constant({ Unary: { timeoutMs: 10 } }), fc.dictionary(fc.string(), junk, { maxKeys: 2 }), junk),
     pool: junk,

@@ -30,7 +30,9 @@ export class CCorePeer {
     child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
     peer.port = await new Promise<number>((resolve, reject) => {
       child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
-      child.once('exit', (code) => reject(new Error(`the C-core peer (${PYTHON} with python3-grpcio) did not start (exit ${String(code)}): ${stderr.trim()}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`the C-core peer (${PYTHON} with python3-grpcio) did not start (exit ${String(code)}): ${stderr.trim()}`)),
+      );
       child.once('error', reject);
     });
     return peer;

@@ -42,7 +42,16 @@ function handleCounts(): Record<string, number> {
 }
 
 /** One call of the schedule, with the answer it must get if it succeeds. */
-function planCall(rand: () => number, i: number): { kind: Kind; timeoutMs: number; metadata: Record<string, string>; run: (c: MeshClient, md: { timeoutMs: number; metadata: Record<string, string> }) => Observable<EchoReply>; check: (replies: EchoReply[]) => boolean } {
+function planCall(
+  rand: () => number,
+  i: number,
+): {
+  kind: Kind;
+  timeoutMs: number;
+  metadata: Record<string, string>;
+  run: (c: MeshClient, md: { timeoutMs: number; metadata: Record<string, string> }) => Observable<EchoReply>;
+  check: (replies: EchoReply[]) => boolean;
+} {
   const r = rand();
   const kind: Kind = r < 0.5 ? 'unary' : r < 0.7 ? 'server' : r < 0.85 ? 'client' : 'bidi';
   const timeoutMs = Math.round(50 + rand() * 1950);
@@ -59,13 +68,37 @@ function planCall(rand: () => number, i: number): { kind: Kind; timeoutMs: numbe
   const words = Array.from({ length: n }, (_, k) => `${msg}.${String(k)}`);
   switch (kind) {
     case 'unary':
-      return { kind, timeoutMs, metadata, run: (c, o) => c.unary('Unary', { message: msg }, o), check: (rs) => rs.length === 1 && rs[0]!.message === msg };
+      return {
+        kind,
+        timeoutMs,
+        metadata,
+        run: (c, o) => c.unary('Unary', { message: msg }, o),
+        check: (rs) => rs.length === 1 && rs[0]!.message === msg,
+      };
     case 'server':
-      return { kind, timeoutMs, metadata, run: (c, o) => c.serverStream('ServerStream', { message: msg, count: n }, o), check: (rs) => rs.length === n && rs.every((x, k) => x.index === k && x.message === msg) };
+      return {
+        kind,
+        timeoutMs,
+        metadata,
+        run: (c, o) => c.serverStream('ServerStream', { message: msg, count: n }, o),
+        check: (rs) => rs.length === n && rs.every((x, k) => x.index === k && x.message === msg),
+      };
     case 'client':
-      return { kind, timeoutMs, metadata, run: (c, o) => c.clientStream('ClientStream', from(words.map((w) => ({ message: w }))), o), check: (rs) => rs.length === 1 && rs[0]!.message === words.join(',') };
+      return {
+        kind,
+        timeoutMs,
+        metadata,
+        run: (c, o) => c.clientStream('ClientStream', from(words.map((w) => ({ message: w }))), o),
+        check: (rs) => rs.length === 1 && rs[0]!.message === words.join(','),
+      };
     case 'bidi':
-      return { kind, timeoutMs, metadata, run: (c, o) => c.bidiStream('Bidi', from(words.map((w) => ({ message: w }))), o), check: (rs) => rs.length === n && rs.every((x, k) => x.message === words[k]) };
+      return {
+        kind,
+        timeoutMs,
+        metadata,
+        run: (c, o) => c.bidiStream('Bidi', from(words.map((w) => ({ message: w }))), o),
+        check: (rs) => rs.length === n && rs.every((x, k) => x.message === words[k]),
+      };
   }
 }
 
@@ -182,7 +215,9 @@ export async function runChaos(calls: number, seed: number, concurrency = 32): P
       }
       if (outcome === 'ok' && (plan.metadata['x-test-status'] !== undefined || !plan.check(replies))) {
         wrong++;
-        violations.push(`call ${String(i)} (${plan.kind}) succeeded with a wrong answer: ${JSON.stringify(replies.map((r) => [r.message, r.index]))}`);
+        violations.push(
+          `call ${String(i)} (${plan.kind}) succeeded with a wrong answer: ${JSON.stringify(replies.map((r) => [r.message, r.index]))}`,
+        );
       }
     }
   };

@@ -144,7 +144,14 @@ export class EchoServer extends EventEmitter {
     this.server.forceShutdown();
   }
 
-  private observe(method: string, call: ServerUnaryCall<EchoRequest, EchoReply> | ServerWritableStream<EchoRequest, EchoReply> | ServerReadableStream<EchoRequest, EchoReply> | ServerDuplexStream<EchoRequest, EchoReply>): Steering {
+  private observe(
+    method: string,
+    call:
+      | ServerUnaryCall<EchoRequest, EchoReply>
+      | ServerWritableStream<EchoRequest, EchoReply>
+      | ServerReadableStream<EchoRequest, EchoReply>
+      | ServerDuplexStream<EchoRequest, EchoReply>,
+  ): Steering {
     this.calls.push(method);
     this.metadataSeen.push(call.metadata);
     this.deadlines.push(call.getDeadline());
@@ -268,7 +275,9 @@ export class EchoServer extends EventEmitter {
     const messages: string[] = [];
     call.on('data', (req: EchoRequest) => messages.push(req.message ?? ''));
     call.on('end', () =>
-      this.later(call, s.delayMs, () => (s.status ? cb(failure(s)) : cb(null, { ...reply({}, 0), message: messages.join(','), received: messages.length }))),
+      this.later(call, s.delayMs, () =>
+        s.status ? cb(failure(s)) : cb(null, { ...reply({}, 0), message: messages.join(','), received: messages.length }),
+      ),
     );
   }
 

@@ -1,5 +1,12 @@
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { createServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import {
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 
 /** A gRPC length-prefixed message frame. */
 export function grpcFrame(message: Buffer, { compressed = false, declaredLength }: { compressed?: boolean; declaredLength?: number } = {}): Buffer {

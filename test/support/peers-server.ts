@@ -1,5 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials, loadPackageDefinition, type Metadata, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  loadPackageDefinition,
+  type Metadata,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import { loadServerProto } from './protos.js';
 
 /** Absolute path of the Peers proto. */

@@ -48,5 +48,9 @@ export async function createTestPki(): Promise<TestPki> {
 
 /** Server credentials presenting `pair`, trusting the test CA, requiring a client certificate. */
 export function serverCredentials(pki: TestPki, pair: PemPair = pki.server, requireClientCert = true): ServerCredentials {
-  return ServerCredentials.createSsl(Buffer.from(pki.ca.cert), [{ cert_chain: Buffer.from(pair.cert), private_key: Buffer.from(pair.key) }], requireClientCert);
+  return ServerCredentials.createSsl(
+    Buffer.from(pki.ca.cert),
+    [{ cert_chain: Buffer.from(pair.cert), private_key: Buffer.from(pair.key) }],
+    requireClientCert,
+  );
 }

@@ -35,7 +35,9 @@ function loadAds(): ServiceDefinition {
     ],
     ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d)),
   );
-  const pkg = loadPackageDefinition(definition) as unknown as { envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: { service: ServiceDefinition } } } } } };
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: { service: ServiceDefinition } } } } };
+  };
   return pkg.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
 }
 
@@ -119,17 +121,32 @@ export class XdsControlPlane {
       },
     });
     const retry_policy = options.retries
-      ? { retry_on: 'unavailable', num_retries: { value: options.retries }, retry_back_off: { base_interval: { nanos: 10_000_000 }, max_interval: { nanos: 10_000_000 } } }
+      ? {
+          retry_on: 'unavailable',
+          num_retries: { value: options.retries },
+          retry_back_off: { base_interval: { nanos: 10_000_000 }, max_interval: { nanos: 10_000_000 } },
+        }
       : undefined;
-    this.set(TYPE.route, route, { name: route, virtual_hosts: [{ domains: ['*'], routes: [{ match: { prefix: '' }, route: { cluster, retry_policy } }] }] });
-    this.set(TYPE.cluster, cluster, { name: cluster, type: 'EDS', eds_cluster_config: { eds_config: { ads: {} }, service_name: `${service}-endpoints` }, lb_policy: 'ROUND_ROBIN' });
+    this.set(TYPE.route, route, {
+      name: route,
+      virtual_hosts: [{ domains: ['*'], routes: [{ match: { prefix: '' }, route: { cluster, retry_policy } }] }],
+    });
+    this.set(TYPE.cluster, cluster, {
+      name: cluster,
+      type: 'EDS',
+      eds_cluster_config: { eds_config: { ads: {} }, service_name: `${service}-endpoints` },
+      lb_policy: 'ROUND_ROBIN',
+    });
     this.setEndpoints(service, ports);
   }
 
   /** Replaces the endpoints of `service` (pushed to every subscribed client at once). */
   setEndpoints(service: string, ports: number[]): void {
     const name = `${service}-endpoints`;
-    const lbEndpoints = ports.map((port) => ({ health_status: 'HEALTHY', endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }));
+    const lbEndpoints = ports.map((port) => ({
+      health_status: 'HEALTHY',
+      endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } },
+    }));
     this.set(TYPE.endpoints, name, {
       cluster_name: name,
       endpoints: [{ locality: { region: 'local', zone: 'a' }, load_balancing_weight: { value: 1 }, priority: 0, lb_endpoints: lbEndpoints }],

@@ -11,7 +11,10 @@ describe('status table', () => {
   });
 
   it('only UNAVAILABLE, RESOURCE_EXHAUSTED and ABORTED are transient', () => {
-    const transient = Object.values(STATUS_TABLE).filter((r) => r.retryable).map((r) => r.codeName).sort();
+    const transient = Object.values(STATUS_TABLE)
+      .filter((r) => r.retryable)
+      .map((r) => r.codeName)
+      .sort();
     expect(transient).toEqual(['ABORTED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE']);
   });
 
@@ -21,7 +24,17 @@ describe('status table', () => {
 });
 
 describe('error guards', () => {
-  const init = { code: 14, codeName: 'UNAVAILABLE', category: 'unavailable', retryable: true, attempts: 2, client: 'c', service: 's.S', method: 'M', details: 'down' } as const;
+  const init = {
+    code: 14,
+    codeName: 'UNAVAILABLE',
+    category: 'unavailable',
+    retryable: true,
+    attempts: 2,
+    client: 'c',
+    service: 's.S',
+    method: 'M',
+    details: 'down',
+  } as const;
 
   it('isMeshClientError recognises the class and its brand, and nothing else', () => {
     expect(isMeshClientError(new MeshClientError(init))).toBe(true);

@@ -15,7 +15,11 @@ function subscriberOf<T>(seen: string[] = []): { subscriber: Subscriber<T>; seen
   let subscriber!: Subscriber<T>;
   const subscription = new Observable<T>((s) => {
     subscriber = s;
-  }).subscribe({ next: (v) => seen.push(`next ${String(v)}`), error: (e: MeshClientError) => seen.push(`error ${e.code}`), complete: () => seen.push('complete') });
+  }).subscribe({
+    next: (v) => seen.push(`next ${String(v)}`),
+    error: (e: MeshClientError) => seen.push(`error ${e.code}`),
+    complete: () => seen.push('complete'),
+  });
   return { subscriber, seen, unsubscribe: () => subscription.unsubscribe() };
 }
 
@@ -24,7 +28,15 @@ function metadataStep(source: CallMetadata, own?: Record<string, string>, closeF
   const { subscriber, unsubscribe } = subscriberOf();
   if (closeFirst) unsubscribe();
   const result: { metadata?: Metadata; error?: MeshClientError } = {};
-  buildMetadata(source, { requestId: 'r-1', tenant: 'acme' }, own ? { metadata: own } : undefined, method, subscriber, (m) => (result.metadata = m), (e) => (result.error = e));
+  buildMetadata(
+    source,
+    { requestId: 'r-1', tenant: 'acme' },
+    own ? { metadata: own } : undefined,
+    method,
+    subscriber,
+    (m) => (result.metadata = m),
+    (e) => (result.error = e),
+  );
   return result;
 }
 
@@ -75,7 +87,8 @@ describe('pipeline step: metadata', () => {
 });
 
 describe('pipeline step: output', () => {
-  const observation = (log: string[]) => ({ received: () => log.push('obs received'), end: (e?: unknown) => log.push(e ? 'obs end error' : 'obs end') }) as unknown as CallObservation;
+  const observation = (log: string[]) =>
+    ({ received: () => log.push('obs received'), end: (e?: unknown) => log.push(e ? 'obs end error' : 'obs end') }) as unknown as CallObservation;
 
   it('tells telemetry of each message and of the end before the caller hears of it', () => {
     const log: string[] = [];

@@ -10,12 +10,25 @@ const src = join(root, 'libs/mesh-client/src');
 /** Every name an entry point exports, values and types, as the compiler sees them. */
 function exportsOf(...entries: string[]): Map<string, string[]> {
   const files = entries.map((e) => join(src, e));
-  const program = ts.createProgram(files, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, skipLibCheck: true, experimentalDecorators: true });
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    noEmit: true,
+    skipLibCheck: true,
+    experimentalDecorators: true,
+  });
   const checker = program.getTypeChecker();
   return new Map(
     files.map((file, i) => {
       const symbol = checker.getSymbolAtLocation(program.getSourceFile(file)!)!;
-      return [entries[i]!, checker.getExportsOfModule(symbol).map((s) => s.name).sort()];
+      return [
+        entries[i]!,
+        checker
+          .getExportsOfModule(symbol)
+          .map((s) => s.name)
+          .sort(),
+      ];
     }),
   );
 }
@@ -49,7 +62,35 @@ describe('the public surface', () => {
   });
 
   it("every name of the design's API.md is exported by the main entry", () => {
-    const contract = ['MeshClientModule', 'MeshClientOptions', 'MeshConfigError', 'MeshClientError', 'MeshClient', 'MeshClientRegistry', 'InjectMeshClient', 'CallOptions', 'HealthStatus', 'RetryPolicy', 'BreakerPolicy', 'MethodPolicy', 'MeshPluginRef', 'MeshClientPlugin', 'MeshMethodInfo', 'MeshCallHandler', 'MeshCall', 'MeshAttempt', 'MeshAttemptEnd', 'TokenPlugin', 'LoggingPlugin', 'FaultInjectionPlugin', 'MeshSecurityContext', 'MeshContext', 'MeshCallOptions', 'CurrentSecurityContext', 'MeshHealthIndicator'];
+    const contract = [
+      'MeshClientModule',
+      'MeshClientOptions',
+      'MeshConfigError',
+      'MeshClientError',
+      'MeshClient',
+      'MeshClientRegistry',
+      'InjectMeshClient',
+      'CallOptions',
+      'HealthStatus',
+      'RetryPolicy',
+      'BreakerPolicy',
+      'MethodPolicy',
+      'MeshPluginRef',
+      'MeshClientPlugin',
+      'MeshMethodInfo',
+      'MeshCallHandler',
+      'MeshCall',
+      'MeshAttempt',
+      'MeshAttemptEnd',
+      'TokenPlugin',
+      'LoggingPlugin',
+      'FaultInjectionPlugin',
+      'MeshSecurityContext',
+      'MeshContext',
+      'MeshCallOptions',
+      'CurrentSecurityContext',
+      'MeshHealthIndicator',
+    ];
     expect(contract.filter((name) => !exported.get('index.ts')!.includes(name))).toEqual([]);
   });
 

@@ -19,10 +19,20 @@ describe('targetProblem', () => {
     expect(targetProblem(target)).toBeUndefined();
   });
 
-  it.each(['localhost', 'localhost:0', 'localhost:65536', 'http://x:80', 'a b:1', 'dns:///nohost', 'ipv4:', 'ipv4:127.0.0.1', 'ipv4:localhost:1', 'xds://x', 'unix:', ':80'])(
-    'refuses %s',
-    (target) => {
-      expect(targetProblem(target)).toMatch(/must be 'host:port'/);
-    },
-  );
+  it.each([
+    'localhost',
+    'localhost:0',
+    'localhost:65536',
+    'http://x:80',
+    'a b:1',
+    'dns:///nohost',
+    'ipv4:',
+    'ipv4:127.0.0.1',
+    'ipv4:localhost:1',
+    'xds://x',
+    'unix:',
+    ':80',
+  ])('refuses %s', (target) => {
+    expect(targetProblem(target)).toMatch(/must be 'host:port'/);
+  });
 });

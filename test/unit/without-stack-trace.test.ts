@@ -7,7 +7,11 @@ describe('withoutStackTrace', () => {
     const inside = withoutStackTrace(() => new Error('fast'));
     expect(inside.stack).toBe('Error: fast');
     expect(Error.stackTraceLimit).toBe(before);
-    expect(() => withoutStackTrace(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      withoutStackTrace(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(Error.stackTraceLimit).toBe(before);
     expect(new Error('slow').stack!.split('\n').length).toBeGreaterThan(1);
   });

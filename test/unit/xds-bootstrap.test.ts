@@ -16,7 +16,10 @@ describe('xDS bootstrap sources', () => {
     const other = { ...BOOTSTRAP, xds_servers: [{ server_uri: 'other:1', channel_creds: [] }] };
     const found = findBootstrap(undefined, { GRPC_XDS_BOOTSTRAP: file, GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(other) });
     expect(found).toMatchObject({ source: 'GRPC_XDS_BOOTSTRAP', serverUri: 'dns:///istiod.istio-system.svc:15010' });
-    expect(findBootstrap(undefined, { GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(other) })).toMatchObject({ source: 'GRPC_XDS_BOOTSTRAP_CONFIG', serverUri: 'other:1' });
+    expect(findBootstrap(undefined, { GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(other) })).toMatchObject({
+      source: 'GRPC_XDS_BOOTSTRAP_CONFIG',
+      serverUri: 'other:1',
+    });
   });
 
   it('the option may be an object, JSON text or a file; equal bootstraps in other spellings agree', () => {

@@ -80,7 +80,8 @@ async function main(): Promise<void> {
     `curl -X POST -H 'content-type: application/json' -d '[{"id":"fig","name":"Fig","stock":4}]' ${url}/items/import`,
     `curl ${url}/health`,
     `curl ${url}/metrics`,
-  ]) console.log(`  ${line}`);
+  ])
+    console.log(`  ${line}`);
 }
 
 main().catch((error: unknown) => {

@@ -8,7 +8,15 @@ export { HedgingLoop, type HedgingLoopConfig } from './resilience/hedging-loop.j
 export { retryCall, type RetryConfig } from './resilience/retry.operator.js';
 export { retryDecision, type RetryDecisionInput, type RetryEvent } from './resilience/retry-decision.js';
 export { circuitBreaker } from './resilience/circuit-breaker.operator.js';
-export { CircuitBreaker, SERVER_FAULT_CODES, outcomeOf, type BreakerOutcome, type BreakerState, type BreakerStateName, type BreakerTransition } from './resilience/circuit-breaker.js';
+export {
+  CircuitBreaker,
+  SERVER_FAULT_CODES,
+  outcomeOf,
+  type BreakerOutcome,
+  type BreakerState,
+  type BreakerStateName,
+  type BreakerTransition,
+} from './resilience/circuit-breaker.js';
 export { BreakerSet } from './resilience/breaker-set.js';
 export { ConsecutiveFailuresRule, FailureRateRule, type TripRule } from './resilience/trip-rules.js';
 export { RetryBudget } from './resilience/retry-budget.js';

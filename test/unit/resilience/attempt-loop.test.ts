@@ -24,9 +24,21 @@ function loop$<T>(ts: TestScheduler, source: Observable<T>, extra: Partial<Attem
 }
 
 const local = (): MeshClientError =>
-  new MeshClientError({ code: 3, codeName: 'INVALID_ARGUMENT', category: 'invalid-request', retryable: false, attempts: 1, client: 't', service: 's.S', method: 'M', details: 'x', local: true });
+  new MeshClientError({
+    code: 3,
+    codeName: 'INVALID_ARGUMENT',
+    category: 'invalid-request',
+    retryable: false,
+    attempts: 1,
+    client: 't',
+    service: 's.S',
+    method: 'M',
+    details: 'x',
+    local: true,
+  });
 
-const breakerOf = (failuresToOpen: number): CircuitBreaker => new CircuitBreaker([new ConsecutiveFailuresRule(failuresToOpen)], { openMs: 1000, halfOpenMaxCalls: 1 }, () => 0);
+const breakerOf = (failuresToOpen: number): CircuitBreaker =>
+  new CircuitBreaker([new ConsecutiveFailuresRule(failuresToOpen)], { openMs: 1000, halfOpenMaxCalls: 1 }, () => 0);
 
 describe('AttemptLoop (the engine of calls and operators), marbles', () => {
   it("'replay' from the after hook: one more attempt at once, outside maxAttempts, once per call", () => {
@@ -44,7 +56,9 @@ describe('AttemptLoop (the engine of calls and operators), marbles', () => {
     const breaker = breakerOf(1);
     ts.run(({ cold, expectSubscriptions }) => {
       const source = cold('#', undefined, local());
-      loop$(ts, source, { retry: { ...DEFAULT_RETRY_POLICY, budget: false, retryableCodes: new Set([status.INVALID_ARGUMENT]) }, breaker }).subscribe({ error: () => undefined });
+      loop$(ts, source, { retry: { ...DEFAULT_RETRY_POLICY, budget: false, retryableCodes: new Set([status.INVALID_ARGUMENT]) }, breaker }).subscribe(
+        { error: () => undefined },
+      );
       expectSubscriptions(source.subscriptions).toBe('(^!)');
     });
     expect(breaker.state).toBe('closed');
@@ -60,7 +74,16 @@ describe('AttemptLoop (the engine of calls and operators), marbles', () => {
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('(a|)');
       const boom = new Error('hook');
-      expectObservable(loop$(ts, source, { breaker: halfOpen, hooks: { before: () => { throw boom; } } })).toBe('#', undefined, boom);
+      expectObservable(
+        loop$(ts, source, {
+          breaker: halfOpen,
+          hooks: {
+            before: () => {
+              throw boom;
+            },
+          },
+        }),
+      ).toBe('#', undefined, boom);
       expectSubscriptions(source.subscriptions).toBe([]);
     });
     expect(halfOpen.tryAcquire()).toBe(true); // the probe slot came back
@@ -70,7 +93,15 @@ describe('AttemptLoop (the engine of calls and operators), marbles', () => {
     const ts = scheduler();
     ts.run(({ cold, expectObservable }) => {
       const boom = new Error('after');
-      expectObservable(loop$(ts, cold('(a|)'), { hooks: { after: () => { throw boom; } } })).toBe('#', undefined, boom);
+      expectObservable(
+        loop$(ts, cold('(a|)'), {
+          hooks: {
+            after: () => {
+              throw boom;
+            },
+          },
+        }),
+      ).toBe('#', undefined, boom);
       expectObservable(loop$(ts, cold('-(a|)'))).toBe('-(a|)');
     });
   });
@@ -79,7 +110,11 @@ describe('AttemptLoop (the engine of calls and operators), marbles', () => {
     const ts = scheduler();
     ts.run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('a-#', { a: 1 }, UNAVAILABLE());
-      expectObservable(loop$(ts, source, { streamsResponses: true, retry: { ...DEFAULT_RETRY_POLICY, budget: false } })).toBe('a-#', { a: 1 }, UNAVAILABLE());
+      expectObservable(loop$(ts, source, { streamsResponses: true, retry: { ...DEFAULT_RETRY_POLICY, budget: false } })).toBe(
+        'a-#',
+        { a: 1 },
+        UNAVAILABLE(),
+      );
       expectSubscriptions(source.subscriptions).toBe('^-!');
     });
   });
@@ -90,7 +125,11 @@ describe('AttemptLoop (the engine of calls and operators), marbles', () => {
     ts.run(({ cold, expectSubscriptions }) => {
       const source = cold('#', undefined, meshError(status.UNAVAILABLE));
       let rejectedAfter = -1;
-      const out = loop$(ts, source, { breaker, retry: { ...DEFAULT_RETRY_POLICY, budget: false }, rejection: (attempts) => ((rejectedAfter = attempts), new Error('open')) });
+      const out = loop$(ts, source, {
+        breaker,
+        retry: { ...DEFAULT_RETRY_POLICY, budget: false },
+        rejection: (attempts) => ((rejectedAfter = attempts), new Error('open')),
+      });
       out.subscribe({ error: () => undefined });
       // attempt 1 fails and opens the breaker; the retry 100 ms later is refused
       expectSubscriptions(source.subscriptions).toBe('(^!)');

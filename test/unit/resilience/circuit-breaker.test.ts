@@ -12,8 +12,18 @@ function harness(rules: 'rate' | 'consecutive', timing = { openMs: 1000, halfOpe
   let now = 0;
   const changes: BreakerTransition[] = [];
   const rule = rules === 'rate' ? new FailureRateRule(0.5, 4, 1000) : new ConsecutiveFailuresRule(3);
-  const breaker = new CircuitBreaker([rule], timing, () => now, (c) => changes.push(c));
-  return { breaker, changes, advance: (ms: number) => (now += ms), run: (outcome: 'success' | 'failure' | 'ignored') => breaker.tryAcquire() && (breaker.record(outcome), true) };
+  const breaker = new CircuitBreaker(
+    [rule],
+    timing,
+    () => now,
+    (c) => changes.push(c),
+  );
+  return {
+    breaker,
+    changes,
+    advance: (ms: number) => (now += ms),
+    run: (outcome: 'success' | 'failure' | 'ignored') => breaker.tryAcquire() && (breaker.record(outcome), true),
+  };
 }
 
 describe('CircuitBreaker, failure-rate rule', () => {
@@ -113,7 +123,15 @@ describe('what counts', () => {
   it('only server faults are failures; client faults succeed; CANCELLED is ignored', () => {
     const failures = ['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'INTERNAL', 'UNKNOWN', 'DATA_LOSS', 'RESOURCE_EXHAUSTED'] as const;
     for (const name of failures) expect(outcomeOf(status[name])).toBe('failure');
-    for (const name of ['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'UNAUTHENTICATED', 'FAILED_PRECONDITION', 'UNIMPLEMENTED'] as const) {
+    for (const name of [
+      'INVALID_ARGUMENT',
+      'NOT_FOUND',
+      'ALREADY_EXISTS',
+      'PERMISSION_DENIED',
+      'UNAUTHENTICATED',
+      'FAILED_PRECONDITION',
+      'UNIMPLEMENTED',
+    ] as const) {
       expect(outcomeOf(status[name])).toBe('success');
     }
     expect(outcomeOf(status.CANCELLED)).toBe('ignored');
@@ -165,7 +183,12 @@ describe('every transition in virtual time (marbles), for both trip rules', () =
   ])('%s: closed -> open -> half-open -> open -> half-open -> closed', (_name, rule) => {
     const ts = new TestScheduler((a, e) => expect(a).toEqual(e));
     const changes: string[] = [];
-    const breaker = new CircuitBreaker([rule()], { openMs: 10, halfOpenMaxCalls: 1 }, () => ts.now(), (c) => changes.push(`${String(ts.now())}:${c.to}`));
+    const breaker = new CircuitBreaker(
+      [rule()],
+      { openMs: 10, halfOpenMaxCalls: 1 },
+      () => ts.now(),
+      (c) => changes.push(`${String(ts.now())}:${c.to}`),
+    );
     const rejection = meshError(status.UNAVAILABLE);
     ts.run(({ cold, expectObservable }) => {
       const fail = () => cold('#', undefined, UNAVAILABLE()).pipe(circuitBreaker(breaker, () => rejection));

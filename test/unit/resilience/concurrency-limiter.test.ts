@@ -64,7 +64,11 @@ describe('ConcurrencyLimiter (fixed)', () => {
 describe('AdaptiveLimit (Envoy gradient controller, smoothed)', () => {
   function run(latencyAt: (inflight: number) => number, seconds: number, every = 1000) {
     let now = 0;
-    const limit = new AdaptiveLimit({ initial: 20, min: 3, max: 1000 }, () => now, () => 0.5);
+    const limit = new AdaptiveLimit(
+      { initial: 20, min: 3, max: 1000 },
+      () => now,
+      () => 0.5,
+    );
     const seen: number[] = [];
     // a saturated caller: always `limit` calls in flight, each taking latencyAt(limit)
     for (let t = 0; t < seconds * 1000; t += 10) {

@@ -12,7 +12,13 @@ const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => e
 function hedged$<T>(ts: TestScheduler, copies: Observable<T>[], extra: Partial<HedgingLoopConfig<T>> = {}): Observable<T> {
   return new Observable<T>((subscriber) => {
     const loop = new HedgingLoop<T>(
-      { attempt: (n) => copies[n - 1]!, hedging: { maxAttempts: copies.length, delayMs: 30, nonFatalCodes: new Set([status.UNAVAILABLE]) }, deadline: Infinity, now: () => ts.now(), ...extra },
+      {
+        attempt: (n) => copies[n - 1]!,
+        hedging: { maxAttempts: copies.length, delayMs: 30, nonFatalCodes: new Set([status.UNAVAILABLE]) },
+        deadline: Infinity,
+        now: () => ts.now(),
+        ...extra,
+      },
       subscriber,
     );
     loop.start();

@@ -27,7 +27,10 @@ export class InventoryController {
     this.faults.lastDeadlineMs = Number.isFinite(at) ? at - Date.now() : undefined;
     const failOnce = metadata.get('x-demo-fail-once')[0];
     if (this.faults.outage || (failOnce !== undefined && this.faults.firstTime(String(failOnce)))) {
-      throw new RpcException({ code: status.UNAVAILABLE, message: this.faults.outage ? 'the backend is down (demo outage)' : 'injected failure (x-demo-fail-once)' });
+      throw new RpcException({
+        code: status.UNAVAILABLE,
+        message: this.faults.outage ? 'the backend is down (demo outage)' : 'injected failure (x-demo-fail-once)',
+      });
     }
     if (request.id === 'slow') return timer(1000).pipe(map(() => ({ id: 'slow', name: 'Slow', stock: 1 })));
     const item = this.items.get(request.id);

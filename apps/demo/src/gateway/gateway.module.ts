@@ -20,7 +20,11 @@ export class DemoConfig {
 @Module({})
 export class GatewayModule {
   static register(config: DemoConfig, journal = new AttemptJournal()): DynamicModule {
-    const configModule: DynamicModule = { module: class DemoConfigModule {}, providers: [{ provide: DemoConfig, useValue: config }], exports: [DemoConfig] };
+    const configModule: DynamicModule = {
+      module: class DemoConfigModule {},
+      providers: [{ provide: DemoConfig, useValue: config }],
+      exports: [DemoConfig],
+    };
     return {
       module: GatewayModule,
       imports: [
@@ -45,7 +49,12 @@ export class GatewayModule {
                 // for the tour: a breaker that opens after 3 failures in a row and probes after 1 s
                 { name: 'inventory-breaker', ...inventory, retry: false, breaker: { consecutiveFailures: 3, openMs: 1000 } },
                 // for the tour: a client that expects another workload identity than the backend's
-                { name: 'impostor-check', ...inventory, retry: false, tls: { ...inventory.tls, expectedServerIds: ['spiffe://datapunk.local/ns/demo/sa/payments'] } },
+                {
+                  name: 'impostor-check',
+                  ...inventory,
+                  retry: false,
+                  tls: { ...inventory.tls, expectedServerIds: ['spiffe://datapunk.local/ns/demo/sa/payments'] },
+                },
               ],
             };
           },

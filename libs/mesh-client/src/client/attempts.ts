@@ -122,7 +122,9 @@ function pipeRequests(call: ClientWritableStream<Buffer>, subscriber: Subscriber
         if (isMeshClientError(error)) return subscriber.error(error);
         if (error instanceof RequestProblem) return subscriber.error(callerError(a.method.site, error.message, { attempts: a.attempt }));
         const reason = describeThrown(error);
-        subscriber.error(localError(a.method.site, Status.CANCELLED, `the request stream failed: ${reason}`, { attempts: a.attempt, cause: error, local: true }));
+        subscriber.error(
+          localError(a.method.site, Status.CANCELLED, `the request stream failed: ${reason}`, { attempts: a.attempt, cause: error, local: true }),
+        );
       },
       complete: () => call.end(),
     }),
@@ -195,9 +197,15 @@ export function attempt$<T>(a: Attempt): Observable<T> {
       call = withoutStackTrace(() => startCall(channel, a, subscriber, state));
     } catch (error) {
       state.ended = true;
-      subscriber.error(localError(a.method.site, Status.UNAVAILABLE, `grpc-js refused to start the call: ${describeThrown(error)}`, { attempts: a.attempt, cause: error }));
+      subscriber.error(
+        localError(a.method.site, Status.UNAVAILABLE, `grpc-js refused to start the call: ${describeThrown(error)}`, {
+          attempts: a.attempt,
+          cause: error,
+        }),
+      );
     }
-    if (call && (kind === 'client-stream' || kind === 'bidi')) pipeRequests(call as ClientWritableStream<Buffer>, subscriber as Subscriber<unknown>, a);
+    if (call && (kind === 'client-stream' || kind === 'bidi'))
+      pipeRequests(call as ClientWritableStream<Buffer>, subscriber as Subscriber<unknown>, a);
     return () => {
       if (timer) clearTimeout(timer);
       if (!state.ended) call?.cancel(); // left early: cancel on the wire

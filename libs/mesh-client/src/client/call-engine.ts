@@ -64,7 +64,9 @@ function encodeRequest(method: MethodInfo, request: unknown): Buffer | Observabl
   if (!streamsRequests(method)) return method.encode(request);
   if (!isStreamInput(request)) {
     const got = request === null ? 'null' : Array.isArray(request) ? 'an array' : `a ${typeof request}`;
-    throw new RequestProblem(`'${method.name}' streams its requests: give an Observable (or an array, iterable or AsyncIterable) of messages, got ${got}`);
+    throw new RequestProblem(
+      `'${method.name}' streams its requests: give an Observable (or an array, iterable or AsyncIterable) of messages, got ${got}`,
+    );
   }
   return from(request).pipe(map(method.encode));
 }
@@ -121,7 +123,20 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
   const hooks = extras?.before || extras?.after ? hooksOf(extras, metadataOf, prepared) : undefined;
   const { now, random } = plan.deps;
   const loop = settings.hedging
-    ? new HedgingLoop<T>({ attempt, hedging: settings.hedging, budget: policy.budget, breaker, rejection, deadline: settings.deadline, hooks, onHedge: plan.onHedge, now }, out)
+    ? new HedgingLoop<T>(
+        {
+          attempt,
+          hedging: settings.hedging,
+          budget: policy.budget,
+          breaker,
+          rejection,
+          deadline: settings.deadline,
+          hooks,
+          onHedge: plan.onHedge,
+          now,
+        },
+        out,
+      )
     : new AttemptLoop<T>(
         {
           attempt,

@@ -76,7 +76,8 @@ export class CallPipeline {
       const context = this.deps.context?.();
       const settings = callSettings(method, options, policy, context, this.resolveCallRetry, this.deps.now());
       if (isMeshClientError(settings)) return subscriber.error(settings);
-      if (options?.signal?.aborted) return subscriber.error(localError(site, Status.CANCELLED, "aborted by the caller's AbortSignal before it started"));
+      if (options?.signal?.aborted)
+        return subscriber.error(localError(site, Status.CANCELLED, "aborted by the caller's AbortSignal before it started"));
       const security = context?.security;
       const obs = this.telemetry?.begin(method, security?.traceparent);
       const output = callOutput(subscriber, obs, options, site);

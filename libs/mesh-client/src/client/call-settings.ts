@@ -44,7 +44,11 @@ export function callSettings(
   let hedging = methodPolicy.hedging;
   const override = options?.retry ?? handler?.retry;
   if (hedging && override !== undefined) {
-    if (override !== false) return callerError(method.site, `'${method.name}' hedges (methods.${method.name}.hedging): a retry policy does not apply to it; retry: false sends a single attempt`);
+    if (override !== false)
+      return callerError(
+        method.site,
+        `'${method.name}' hedges (methods.${method.name}.hedging): a retry policy does not apply to it; retry: false sends a single attempt`,
+      );
     hedging = undefined;
   } else if (override !== undefined) {
     try {

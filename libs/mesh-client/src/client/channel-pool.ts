@@ -16,7 +16,8 @@ export interface ChannelLease {
   retired: boolean;
 }
 
-const leases = (set: ChannelSet): ChannelLease[] => set.clients.map((client) => ({ client, tlsRefusal: set.tlsRefusal, inflight: 0, retired: false }));
+const leases = (set: ChannelSet): ChannelLease[] =>
+  set.clients.map((client) => ({ client, tlsRefusal: set.tlsRefusal, inflight: 0, retired: false }));
 
 /**
  * The channels new attempts use: one, or a pool of distinct HTTP/2 connections taken in turn.

@@ -43,7 +43,6 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
   return channel;
 }
 
-
 /** Host and port a TLS refusal probe connects to: the target's (the first of an address list). */
 function probeAddressOf(target: string): { host: string; port: number } | undefined {
   const first = target.replace(/^ipv[46]:/, '').split(',')[0]!;

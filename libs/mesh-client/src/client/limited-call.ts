@@ -52,7 +52,12 @@ export function runLimited<T>(limiter: ConcurrencyLimiter | undefined, plan: Cal
       if (stopped) return granted.release();
       run = runCall(plan, request, new Releasing(out, granted, samples));
     },
-    (reason) => out.error(localError(plan.method.site, Status.RESOURCE_EXHAUSTED, `${REASONS[reason]} (concurrency.limit ${String(limiter.limit)}); nothing was sent`, { local: true })),
+    (reason) =>
+      out.error(
+        localError(plan.method.site, Status.RESOURCE_EXHAUSTED, `${REASONS[reason]} (concurrency.limit ${String(limiter.limit)}); nothing was sent`, {
+          local: true,
+        }),
+      ),
     plan.settings.deadline - plan.deps.now(),
   );
   return {

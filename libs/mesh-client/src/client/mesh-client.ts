@@ -28,8 +28,18 @@ export interface MeshClientParts {
 }
 
 /** What to call for each kind of RPC. */
-const TO_CALL: Record<CallKind, string> = { unary: 'unary()', 'server-stream': 'serverStream() or iterate()', 'client-stream': 'clientStream()', bidi: 'bidiStream() or iterate()' };
-const CALLED: Record<CallKind, string> = { unary: 'unary()', 'server-stream': 'serverStream()', 'client-stream': 'clientStream()', bidi: 'bidiStream()' };
+const TO_CALL: Record<CallKind, string> = {
+  unary: 'unary()',
+  'server-stream': 'serverStream() or iterate()',
+  'client-stream': 'clientStream()',
+  bidi: 'bidiStream() or iterate()',
+};
+const CALLED: Record<CallKind, string> = {
+  unary: 'unary()',
+  'server-stream': 'serverStream()',
+  'client-stream': 'clientStream()',
+  bidi: 'bidiStream()',
+};
 
 /** Options of `iterate()`: a call's options and how far the consumer may fall behind. */
 export type IterateOptions = CallOptions & {
@@ -80,29 +90,53 @@ export class MeshClient<S = unknown> {
    * ts-proto's `nestJs=true` client), the method name, request and response are checked:
    * `client.unary('getItem', { id })` is an `Observable<Item>`.
    */
-  unary<K extends MeshMethodName<S>>(method: K, request: MeshRequestOf<S, MeshRpcKey<S, K>>, options?: CallOptions): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  unary<K extends MeshMethodName<S>>(
+    method: K,
+    request: MeshRequestOf<S, MeshRpcKey<S, K>>,
+    options?: CallOptions,
+  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
   unary<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, request: NoInfer<Req>, options?: CallOptions): Observable<Res>;
   unary(method: string, request: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('unary', method, request, options);
   }
 
   /** One request, a stream of responses. */
-  serverStream<K extends MeshMethodName<S>>(method: K, request: MeshRequestOf<S, MeshRpcKey<S, K>>, options?: CallOptions): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  serverStream<K extends MeshMethodName<S>>(
+    method: K,
+    request: MeshRequestOf<S, MeshRpcKey<S, K>>,
+    options?: CallOptions,
+  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
   serverStream<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, request: NoInfer<Req>, options?: CallOptions): Observable<Res>;
   serverStream(method: string, request: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('server-stream', method, request, options);
   }
 
   /** A stream of requests (sent while subscribed), one response. */
-  clientStream<K extends MeshMethodName<S>>(method: K, requests: MeshRequestOf<S, MeshRpcKey<S, K>>, options?: CallOptions): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
-  clientStream<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, requests: Observable<NoInfer<Req>>, options?: CallOptions): Observable<Res>;
+  clientStream<K extends MeshMethodName<S>>(
+    method: K,
+    requests: MeshRequestOf<S, MeshRpcKey<S, K>>,
+    options?: CallOptions,
+  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  clientStream<Req = ExplicitRequest<S>, Res = unknown>(
+    method: MeshMethodName<S>,
+    requests: Observable<NoInfer<Req>>,
+    options?: CallOptions,
+  ): Observable<Res>;
   clientStream(method: string, requests: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('client-stream', method, requests, options);
   }
 
   /** Requests and responses both streamed. */
-  bidiStream<K extends MeshMethodName<S>>(method: K, requests: MeshRequestOf<S, MeshRpcKey<S, K>>, options?: CallOptions): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
-  bidiStream<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, requests: Observable<NoInfer<Req>>, options?: CallOptions): Observable<Res>;
+  bidiStream<K extends MeshMethodName<S>>(
+    method: K,
+    requests: MeshRequestOf<S, MeshRpcKey<S, K>>,
+    options?: CallOptions,
+  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  bidiStream<Req = ExplicitRequest<S>, Res = unknown>(
+    method: MeshMethodName<S>,
+    requests: Observable<NoInfer<Req>>,
+    options?: CallOptions,
+  ): Observable<Res>;
   bidiStream(method: string, requests: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('bidi', method, requests, options);
   }
@@ -117,16 +151,28 @@ export class MeshClient<S = unknown> {
    * @example
    * for await (const level of inventory.iterate<WatchRequest, StockLevel>('WatchStock', { id })) await slowWork(level);
    */
-  iterate<Req = unknown, Res = unknown>(method: string, request: Req | Observable<Req> | AsyncIterable<Req>, options?: IterateOptions): AsyncIterable<Res> {
+  iterate<Req = unknown, Res = unknown>(
+    method: string,
+    request: Req | Observable<Req> | AsyncIterable<Req>,
+    options?: IterateOptions,
+  ): AsyncIterable<Res> {
     const { highWaterMark, ...callOptions } = options ?? {};
     const found = this.lookup.get(method);
     const kind: CallKind = found?.kind === 'bidi' ? 'bidi' : 'server-stream';
     if (highWaterMark !== undefined && !(Number.isInteger(highWaterMark) && highWaterMark >= 1)) {
-      const site = found?.site ?? { client: this.name, service: this.serviceName, method: String(method), maxMessageBytes: this.state.options.maxMessageBytes };
+      const site = found?.site ?? {
+        client: this.name,
+        service: this.serviceName,
+        method: String(method),
+        maxMessageBytes: this.state.options.maxMessageBytes,
+      };
       const error = callerError(site, `iterate() highWaterMark must be a whole number >= 1, got ${String(highWaterMark)}`);
       return callIterable(() => throwError(() => error));
     }
-    return callIterable<Res>((flow) => this.start(kind, method, request, { ...callOptions, [FLOW_CONTROL]: flow } as CallOptions, 'iterate()'), highWaterMark);
+    return callIterable<Res>(
+      (flow) => this.start(kind, method, request, { ...callOptions, [FLOW_CONTROL]: flow } as CallOptions, 'iterate()'),
+      highWaterMark,
+    );
   }
 
   /**
@@ -156,7 +202,9 @@ export class MeshClient<S = unknown> {
   private assertService(name: string, caller: string): void {
     const full = this.serviceName;
     if (name === full || name === full.slice(full.lastIndexOf('.') + 1)) return;
-    throw new MeshConfigError(`${caller}('${String(name).slice(0, 100)}'): client '${this.name}' serves ${full}; each mesh client is one service (register one client per service)`);
+    throw new MeshConfigError(
+      `${caller}('${String(name).slice(0, 100)}'): client '${this.name}' serves ${full}; each mesh client is one service (register one client per service)`,
+    );
   }
 
   /**
@@ -225,10 +273,16 @@ export class MeshClient<S = unknown> {
     if (!method) {
       const known = [...this.methods.keys()].join(', ');
       const near = typeof name === 'string' ? didYouMean(name, this.lookup.keys()) : '';
-      return throwError(() => localError(site, Status.UNIMPLEMENTED, `'${shown}' is not an RPC of ${this.serviceName} (RPCs: ${known})${near}; nothing was sent`));
+      return throwError(() =>
+        localError(site, Status.UNIMPLEMENTED, `'${shown}' is not an RPC of ${this.serviceName} (RPCs: ${known})${near}; nothing was sent`),
+      );
     }
     return throwError(() =>
-      localError(site, Status.INVALID_ARGUMENT, `'${method.name}' is a ${method.kind} RPC: call ${TO_CALL[method.kind]}, not ${via}; nothing was sent`),
+      localError(
+        site,
+        Status.INVALID_ARGUMENT,
+        `'${method.name}' is a ${method.kind} RPC: call ${TO_CALL[method.kind]}, not ${via}; nothing was sent`,
+      ),
     );
   }
 }

@@ -33,16 +33,55 @@ export interface ShapeIndex {
 }
 
 const KIND: Record<number, ValueKind> = {
-  1: 'float', 2: 'float', 3: 'int64', 4: 'int64', 5: 'int32', 6: 'int64', 7: 'uint32', 8: 'bool', 9: 'string',
-  11: 'message', 12: 'bytes', 13: 'uint32', 14: 'enum', 15: 'int32', 16: 'int64', 17: 'int32', 18: 'int64',
+  1: 'float',
+  2: 'float',
+  3: 'int64',
+  4: 'int64',
+  5: 'int32',
+  6: 'int64',
+  7: 'uint32',
+  8: 'bool',
+  9: 'string',
+  11: 'message',
+  12: 'bytes',
+  13: 'uint32',
+  14: 'enum',
+  15: 'int32',
+  16: 'int64',
+  17: 'int32',
+  18: 'int64',
 };
 const LABEL_REPEATED = 3;
 
-interface FieldProto { name: string; number: number; type: number; typeName: string; label: number }
-interface MessageProto { name: string; field: FieldProto[]; nestedType: MessageProto[]; enumType: EnumProto[]; oneofDecl: { name: string }[]; options?: { mapEntry?: boolean } }
-interface EnumProto { name: string; value: { name: string }[] }
-interface ServiceProto { name: string; method: { name: string; inputType: string }[] }
-interface FileProto { package: string; messageType: MessageProto[]; enumType: EnumProto[]; service: ServiceProto[] }
+interface FieldProto {
+  name: string;
+  number: number;
+  type: number;
+  typeName: string;
+  label: number;
+}
+interface MessageProto {
+  name: string;
+  field: FieldProto[];
+  nestedType: MessageProto[];
+  enumType: EnumProto[];
+  oneofDecl: { name: string }[];
+  options?: { mapEntry?: boolean };
+}
+interface EnumProto {
+  name: string;
+  value: { name: string }[];
+}
+interface ServiceProto {
+  name: string;
+  method: { name: string; inputType: string }[];
+}
+interface FileProto {
+  package: string;
+  messageType: MessageProto[];
+  enumType: EnumProto[];
+  service: ServiceProto[];
+}
 
 const strip = (typeName: string): string => (typeName.startsWith('.') ? typeName.slice(1) : typeName);
 
@@ -84,7 +123,8 @@ export function indexShapes(fileDescriptorProtos: readonly Buffer[]): ShapeIndex
   for (const file of files) {
     const pkg = file.package ?? '';
     const prefix = pkg ? `${pkg}.` : '';
-    for (const service of file.service) for (const m of service.method) inputs.set(`${prefix}${service.name}/${m.name}`, resolveType(m.inputType, pkg, known));
+    for (const service of file.service)
+      for (const m of service.method) inputs.set(`${prefix}${service.name}/${m.name}`, resolveType(m.inputType, pkg, known));
   }
   const fieldOf = (f: FieldProto, scope: string): FieldShape => {
     const type = f.typeName ? resolveType(f.typeName, scope, known) : undefined;

@@ -53,7 +53,9 @@ function encoderOf(def: MethodDefinition<unknown, unknown>, naming: FieldNaming,
       throw new RequestProblem(`the request does not serialize as ${typeName}: ${describeThrown(error)}`);
     }
     if (bytes.length > maxMessageBytes) {
-      throw new RequestProblem(`the request message is ${String(bytes.length)} bytes, over maxMessageBytes=${String(maxMessageBytes)}; raise maxMessageBytes if larger messages are expected`);
+      throw new RequestProblem(
+        `the request message is ${String(bytes.length)} bytes, over maxMessageBytes=${String(maxMessageBytes)}; raise maxMessageBytes if larger messages are expected`,
+      );
     }
     return bytes;
   };

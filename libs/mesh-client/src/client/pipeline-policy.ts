@@ -44,7 +44,12 @@ export interface PipelinePolicy {
  * Builds a pipeline policy. The retry budget and breakers of `previous` are kept when their
  * settings did not change, so an update of, say, a timeout does not reset their state.
  */
-export function pipelinePolicy(options: ResolvedClientOptions, deps: ClientDeps, methods: ReadonlyMap<string, MethodInfo>, previous?: PipelinePolicy): PipelinePolicy {
+export function pipelinePolicy(
+  options: ResolvedClientOptions,
+  deps: ClientDeps,
+  methods: ReadonlyMap<string, MethodInfo>,
+  previous?: PipelinePolicy,
+): PipelinePolicy {
   const budgetPolicy = options.retry ? options.retry.budget : false;
   const oldBudget = previous?.budget;
   const budget =

@@ -29,7 +29,12 @@ export interface CallOutput<T> {
 }
 
 /** Step: the observer the attempts report to. */
-export function callOutput<T>(subscriber: Subscriber<T>, obs: CallObservation | undefined, options: CallOptions | undefined, site: CallSite): CallOutput<T> {
+export function callOutput<T>(
+  subscriber: Subscriber<T>,
+  obs: CallObservation | undefined,
+  options: CallOptions | undefined,
+  site: CallSite,
+): CallOutput<T> {
   const observed: Observer<T> = obs ? new ObservedCall(subscriber, obs) : subscriber;
   if (!options?.onHeader && !options?.onTrailer) return { out: observed, responseMetadata: undefined, extras: undefined };
   const metadata = new ResponseMetadata(observed, options, site);
@@ -71,7 +76,12 @@ export function buildMetadata(
   };
   if (!source.isDynamic) return build(undefined);
   const failWith = (error: unknown): void =>
-    fail(localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${describeThrown(error)}`, { category: 'internal', cause: error }));
+    fail(
+      localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${describeThrown(error)}`, {
+        category: 'internal',
+        cause: error,
+      }),
+    );
   try {
     const entries = source.dynamicEntries(security) ?? {};
     if (entries instanceof Promise) entries.then(build, failWith);
@@ -115,7 +125,12 @@ export function runAttempts<T>({ plan, request, output, subscriber, plugins, sec
   const rest = (current: MeshCall): Observable<T> =>
     new Observable<T>((inner) => {
       const hooks = plugins.attempts.length > 0 ? new AttemptPlugins(plugins.attempts, current, method.site, output.responseMetadata) : undefined;
-      const run = runLimited<T>(policy.limiter, { ...plan, metadata: current.metadata, extras: hooks ? hooks.extras() : plan.extras }, send(current.request), inner);
+      const run = runLimited<T>(
+        policy.limiter,
+        { ...plan, metadata: current.metadata, extras: hooks ? hooks.extras() : plan.extras },
+        send(current.request),
+        inner,
+      );
       progress.run = run;
       callProgress.run = run;
       return () => run.stop();
@@ -130,7 +145,9 @@ export function countSent(method: MethodInfo, request: unknown, obs: CallObserva
     obs.sent();
     return request;
   }
-  return request !== null && typeof request === 'object' && 'pipe' in request ? (request as Observable<unknown>).pipe(tap(() => obs.sent())) : request;
+  return request !== null && typeof request === 'object' && 'pipe' in request
+    ? (request as Observable<unknown>).pipe(tap(() => obs.sent()))
+    : request;
 }
 
 /** Passes a call's events to its subscriber, telling its telemetry first. */

@@ -117,7 +117,8 @@ export class RequestCheck {
   private single(value: unknown, field: FieldShape, path: string, depth: number): unknown {
     if (field.kind === 'message') {
       if (value === null || value === undefined) return value;
-      if (typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value)) throw this.wrong(path, `an object (a ${field.type ?? 'message'})`, value);
+      if (typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value))
+        throw this.wrong(path, `an object (a ${field.type ?? 'message'})`, value);
       const shape = field.type === undefined ? undefined : this.index.messages.get(field.type);
       return shape ? this.message(value as Record<string, unknown>, shape, path, depth + 1) : value;
     }
@@ -167,7 +168,10 @@ function fits(value: unknown, field: FieldShape, index: ShapeIndex): boolean {
     case 'int64':
       return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && INT.test(value)) || isLong(value);
     case 'enum':
-      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && (index.enums.get(field.type ?? '')?.has(value) ?? true));
+      return (
+        (typeof value === 'number' && Number.isInteger(value)) ||
+        (typeof value === 'string' && (index.enums.get(field.type ?? '')?.has(value) ?? true))
+      );
     case 'message':
       return true;
   }
@@ -179,5 +183,10 @@ function inRange(value: unknown, min: number, max: number): boolean {
 }
 
 function isLong(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as { low?: unknown }).low === 'number' && typeof (value as { high?: unknown }).high === 'number';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { low?: unknown }).low === 'number' &&
+    typeof (value as { high?: unknown }).high === 'number'
+  );
 }

@@ -56,7 +56,8 @@ export class ResponseMetadata<T> implements Observer<T> {
 
   error(error: unknown): void {
     // a breaker rejection or a local failure is no attempt's outcome
-    const own = isMeshClientError(error) && !isLocalFailure(error) && error.category !== 'circuit-open' ? this.received.get(error.attempts) : undefined;
+    const own =
+      isMeshClientError(error) && !isLocalFailure(error) && error.category !== 'circuit-open' ? this.received.get(error.attempts) : undefined;
     const trailers = isMeshClientError(error) && own ? (error.trailers ?? own.trailers) : undefined;
     if (!this.giveHeader(own) || (trailers && !this.give('onTrailer', trailers))) return;
     this.out.error(error);

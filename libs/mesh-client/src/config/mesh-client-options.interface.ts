@@ -132,8 +132,7 @@ export interface OutlierDetectionOptions {
 
 /** Static metadata, or a function of the caller's security context that builds it. */
 export type MetadataSource =
-  | Record<string, string>
-  | ((ctx: MeshSecurityContext | undefined) => Record<string, string> | Promise<Record<string, string>>);
+  Record<string, string> | ((ctx: MeshSecurityContext | undefined) => Record<string, string> | Promise<Record<string, string>>);
 
 /** One remote service. */
 export interface MeshClientOptions {

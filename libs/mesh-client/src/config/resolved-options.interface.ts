@@ -75,4 +75,3 @@ export interface ResolvedModuleOptions {
   readonly requireMtls: boolean;
   readonly contextExtraKeys: readonly string[];
 }
-

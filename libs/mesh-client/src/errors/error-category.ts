@@ -28,8 +28,7 @@ export interface StatusClass {
   readonly retryable: boolean;
 }
 
-const row = (codeName: string, category: MeshErrorCategory, retryable = false): StatusClass =>
-  Object.freeze({ codeName, category, retryable });
+const row = (codeName: string, category: MeshErrorCategory, retryable = false): StatusClass => Object.freeze({ codeName, category, retryable });
 
 /**
  * The one table that classifies all 17 gRPC status codes (README "Errors" documents it).

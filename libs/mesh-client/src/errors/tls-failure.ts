@@ -2,11 +2,19 @@ const REASONS: readonly [RegExp, string][] = [
   [/server identity mismatch/i, 'the server presented the wrong identity'],
   [/certificate has expired/i, 'the server certificate has expired'],
   [/certificate is not yet valid/i, 'the server certificate is not valid yet'],
-  [/self[- ]signed certificate|unable to (get|verify) (local )?issuer|unable to verify the first certificate|certificate signature failure/i,
-    'the server certificate is not signed by a CA in tls.ca'],
-  [/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/i, 'the server certificate does not name the host (set tls.serverName or expectedServerIds)'],
+  [
+    /self[- ]signed certificate|unable to (get|verify) (local )?issuer|unable to verify the first certificate|certificate signature failure/i,
+    'the server certificate is not signed by a CA in tls.ca',
+  ],
+  [
+    /ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/i,
+    'the server certificate does not name the host (set tls.serverName or expectedServerIds)',
+  ],
   [/alert certificate required/i, 'the server requires a client certificate (set tls.cert and tls.key)'],
-  [/alert (bad certificate|unknown ca|certificate (expired|unknown|revoked|unsupported))/i, 'the server refused the client certificate (expired, or not signed by a CA it trusts)'],
+  [
+    /alert (bad certificate|unknown ca|certificate (expired|unknown|revoked|unsupported))/i,
+    'the server refused the client certificate (expired, or not signed by a CA it trusts)',
+  ],
   [/wrong version number|packet length too long|unknown protocol|http request/i, 'the server does not speak TLS (a plaintext server?)'],
   [/alert handshake failure|ssl routines|tls handshake|secure tls connection/i, 'the TLS handshake failed'],
 ];

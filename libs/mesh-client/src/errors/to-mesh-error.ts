@@ -35,7 +35,11 @@ function sizeHint(code: number, details: string, site: CallSite): string | undef
  */
 function peerReset(error: StatusLike): StatusLike {
   if (error.code !== Status.CANCELLED || error.details !== 'Call cancelled') return error;
-  return { code: Status.UNAVAILABLE, details: 'the server reset the stream (RST_STREAM CANCEL: it is shutting down or restarting)', metadata: error.metadata };
+  return {
+    code: Status.UNAVAILABLE,
+    details: 'the server reset the stream (RST_STREAM CANCEL: it is shutting down or restarting)',
+    metadata: error.metadata,
+  };
 }
 
 const isKnownCode = (code: number): boolean => Number.isInteger(code) && code >= 0 && code <= 16;
@@ -62,7 +66,11 @@ const sentence = (text: string): string => (/[.?!)]$/.test(text) ? text : `${tex
  */
 function droppedConnection(error: StatusLike): StatusLike {
   if (error.code !== Status.INTERNAL || !error.details?.includes('triggered by internal client error')) return error;
-  return { code: Status.UNAVAILABLE, details: `the connection was dropped: the server broke the HTTP/2 protocol (${error.details})`, metadata: error.metadata };
+  return {
+    code: Status.UNAVAILABLE,
+    details: `the connection was dropped: the server broke the HTTP/2 protocol (${error.details})`,
+    metadata: error.metadata,
+  };
 }
 
 /**
@@ -91,7 +99,9 @@ export function toMeshError(error: unknown, site: CallSite, attempts: number): M
   // grpc-js ends a call it could not process (e.g. a compressed response without grpc-encoding)
   // with a ServiceError whose code and details are undefined
   const statusless = typeof error === 'object' && error !== null && 'details' in error && (error as StatusLike).details === undefined;
-  const details = statusless ? 'grpc-js ended the call without a status: it could not process the response (e.g. a message compressed without grpc-encoding)' : describeThrown(error);
+  const details = statusless
+    ? 'grpc-js ended the call without a status: it could not process the response (e.g. a message compressed without grpc-encoding)'
+    : describeThrown(error);
   return new MeshClientError({ ...classifyStatus(Status.UNKNOWN), ...siteOf(site), code: Status.UNKNOWN, attempts, details, cause: error });
 }
 
@@ -131,7 +141,21 @@ function siteOf(site: CallSite): { client: string; service: string; method: stri
 /** A copy of `error` with some of its fields changed (errors are immutable). */
 function changed(error: MeshClientError, change: Partial<MeshClientErrorInit>): MeshClientError {
   const { code, codeName, category, retryable, attempts, client, service, method, details, trailers, cause } = error;
-  return new MeshClientError({ code, codeName, category, retryable, attempts, client, service, method, details, trailers, cause, local: isLocalFailure(error), ...change });
+  return new MeshClientError({
+    code,
+    codeName,
+    category,
+    retryable,
+    attempts,
+    client,
+    service,
+    method,
+    details,
+    trailers,
+    cause,
+    local: isLocalFailure(error),
+    ...change,
+  });
 }
 
 /** `error` (a connection failure) as what it turned out to be: the server refused this client's TLS session. */

@@ -26,7 +26,12 @@ export interface ClientValidators {
  * asks for), gRPC health client and, with `tls.watch`, the TLS file watcher. The one place that
  * builds a client; `MeshClient` is the API over the parts.
  */
-export function createMeshClient(options: ResolvedClientOptions, validators: ClientValidators, given: Partial<ClientDeps> = {}, env: NodeJS.ProcessEnv = process.env): MeshClient {
+export function createMeshClient(
+  options: ResolvedClientOptions,
+  validators: ClientValidators,
+  given: Partial<ClientDeps> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): MeshClient {
   const metrics = options.metrics ? given.metrics : undefined;
   const onBreakerChange = metrics
     ? (change: Parameters<NonNullable<ClientDeps['onBreakerChange']>>[0]) => {

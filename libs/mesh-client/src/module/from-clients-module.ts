@@ -24,7 +24,8 @@ const KEEPALIVE_CHANNEL_OPTIONS: Record<string, string> = {
 
 /** Fields of ClientsModule's gRPC options that mesh clients have no use for, and why. */
 const REFUSED: Record<string, string> = {
-  credentials: 'give tls: { ca, cert, key } instead (a ChannelCredentials object cannot be checked at start, reloaded or bound to a server identity); insecure credentials map to insecure: true',
+  credentials:
+    'give tls: { ca, cert, key } instead (a ChannelCredentials object cannot be checked at start, reloaded or bound to a server identity); insecure credentials map to insecure: true',
   protoLoader: 'mesh clients load protos with @grpc/proto-loader',
   onLoadPackageDefinition: 'is a server hook',
   gracefulShutdown: 'is a server option (mesh clients drain with drainTimeoutMs)',
@@ -47,7 +48,8 @@ const isInsecure = (credentials: unknown): boolean => (credentials as { _isSecur
 export function meshClientsFromClientsModule(entries: readonly ClientsModuleGrpcEntry[]): MeshClientOptions[] {
   if (!Array.isArray(entries)) throw new MeshConfigError('MeshClientModule.fromClientsModule: give the array ClientsModule.register() takes');
   return entries.map((entry, i) => {
-    if (typeof entry?.name !== 'string') throw new MeshConfigError(`MeshClientModule.fromClientsModule: entry ${String(i)} needs a string name (mesh clients are injected by name)`);
+    if (typeof entry?.name !== 'string')
+      throw new MeshConfigError(`MeshClientModule.fromClientsModule: entry ${String(i)} needs a string name (mesh clients are injected by name)`);
     const name = entry.name;
     if (entry.transport !== undefined && entry.transport !== TRANSPORT_GRPC) fail(name, 'transport', 'must be Transport.GRPC');
     const o = { ...entry.options };
@@ -58,7 +60,8 @@ export function meshClientsFromClientsModule(entries: readonly ClientsModuleGrpc
       if (field === 'credentials' && isInsecure(o.credentials)) continue;
       fail(name, `options.${field}`, why);
     }
-    if (Array.isArray(o.package) && o.package.length !== 1) fail(name, 'options.package', 'must name one package: a mesh client is one service (register one entry per service)');
+    if (Array.isArray(o.package) && o.package.length !== 1)
+      fail(name, 'options.package', 'must name one package: a mesh client is one service (register one entry per service)');
     const pkg = Array.isArray(o.package) ? (o.package[0] as unknown) : o.package;
     const service = typeof o.service === 'string' ? o.service : undefined;
     client.proto = o.packageDefinition
@@ -67,7 +70,8 @@ export function meshClientsFromClientsModule(entries: readonly ClientsModuleGrpc
     if (o.credentials === undefined || isInsecure(o.credentials)) client.insecure = true;
     const send = o.maxSendMessageLength;
     const receive = o.maxReceiveMessageLength;
-    if (send !== undefined && receive !== undefined && send !== receive) fail(name, 'options.maxSendMessageLength', 'differs from maxReceiveMessageLength: a mesh client has one maxMessageBytes for both');
+    if (send !== undefined && receive !== undefined && send !== receive)
+      fail(name, 'options.maxSendMessageLength', 'differs from maxReceiveMessageLength: a mesh client has one maxMessageBytes for both');
     if ((send ?? receive) !== undefined) client.maxMessageBytes = send ?? receive;
     if (o.maxMetadataSize !== undefined) channelOptions['grpc.max_metadata_size'] = o.maxMetadataSize;
     const keepalive = (o.keepalive ?? {}) as Record<string, unknown>;
@@ -79,7 +83,20 @@ export function meshClientsFromClientsModule(entries: readonly ClientsModuleGrpc
     }
     if (keepalive.keepaliveTimeMs !== undefined) client.keepalive = { timeMs: keepalive.keepaliveTimeMs, timeoutMs: keepalive.keepaliveTimeoutMs };
     if (Object.keys(channelOptions).length > 0) client.channelOptions = channelOptions;
-    const known = new Set(['url', 'package', 'protoPath', 'packageDefinition', 'loader', 'service', 'credentials', 'maxSendMessageLength', 'maxReceiveMessageLength', 'maxMetadataSize', 'keepalive', 'channelOptions']);
+    const known = new Set([
+      'url',
+      'package',
+      'protoPath',
+      'packageDefinition',
+      'loader',
+      'service',
+      'credentials',
+      'maxSendMessageLength',
+      'maxReceiveMessageLength',
+      'maxMetadataSize',
+      'keepalive',
+      'channelOptions',
+    ]);
     const unknown = Object.keys(o).find((k) => !known.has(k) && REFUSED[k] === undefined);
     if (unknown) fail(name, `options.${unknown}`, 'is no gRPC client option of ClientsModule');
     return client as unknown as MeshClientOptions;

@@ -29,5 +29,8 @@ export const {
 } = new ConfigurableModuleBuilder<MeshModuleOptions>({ moduleName: 'MeshClient' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createMeshClientOptions')
-  .setExtras<MeshModuleExtras>({ global: false, clientNames: [], plugins: [], imports: [] }, (definition, extras) => ({ ...definition, global: extras.global }))
+  .setExtras<MeshModuleExtras>({ global: false, clientNames: [], plugins: [], imports: [] }, (definition, extras) => ({
+    ...definition,
+    global: extras.global,
+  }))
   .build();

@@ -20,7 +20,12 @@ import {
 } from './mesh-client.providers.js';
 import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
 
-function withClients(base: DynamicModule, names: readonly string[], extras: { plugins?: unknown; imports?: DynamicModule['imports'] }, expected?: readonly string[]): DynamicModule {
+function withClients(
+  base: DynamicModule,
+  names: readonly string[],
+  extras: { plugins?: unknown; imports?: DynamicModule['imports'] },
+  expected?: readonly string[],
+): DynamicModule {
   const clientProviders = createClientProviders(names);
   return {
     ...base,
@@ -35,7 +40,13 @@ function withClients(base: DynamicModule, names: readonly string[], extras: { pl
       MeshHealthIndicator,
       ...clientProviders,
     ],
-    exports: [...(base.exports ?? []), MeshClientRegistry, MeshContext, MeshHealthIndicator, ...clientProviders.map((p) => (p as { provide: string }).provide)],
+    exports: [
+      ...(base.exports ?? []),
+      MeshClientRegistry,
+      MeshContext,
+      MeshHealthIndicator,
+      ...clientProviders.map((p) => (p as { provide: string }).provide),
+    ],
   };
 }
 
@@ -54,7 +65,9 @@ async function optionsFrom(factory: unknown, type: Type): Promise<MeshModuleOpti
   const f = factory as { createMeshClientOptions?: () => unknown; create?: () => unknown };
   const method = f.createMeshClientOptions ?? f.create;
   if (typeof method !== 'function') {
-    throw new MeshConfigError(`MeshClientModule.forRootAsync: ${type.name} (useClass/useExisting) has no createMeshClientOptions() method returning the module options`);
+    throw new MeshConfigError(
+      `MeshClientModule.forRootAsync: ${type.name} (useClass/useExisting) has no createMeshClientOptions() method returning the module options`,
+    );
   }
   return (await method.call(factory)) as MeshModuleOptions;
 }
@@ -70,7 +83,10 @@ async function optionsFrom(factory: unknown, type: Type): Promise<MeshModuleOpti
 export class MeshClientModule extends MeshClientConfigurableModule {
   /** Clients from static options. Invalid options fail application start with MeshConfigError. */
   static override forRoot(options: typeof MESH_OPTIONS_TYPE): DynamicModule {
-    if (!isObject(options)) return failing(`MeshClientModule.forRoot(options): options must be an object ({ clients: [...] }), got ${options === null ? 'null' : typeof options}`);
+    if (!isObject(options))
+      return failing(
+        `MeshClientModule.forRoot(options): options must be an object ({ clients: [...] }), got ${options === null ? 'null' : typeof options}`,
+      );
     return withClients(super.forRoot(options), clientNamesOf(options), { plugins: options.plugins, imports: options.imports });
   }
 
@@ -93,7 +109,11 @@ export class MeshClientModule extends MeshClientConfigurableModule {
     }
     const module = MeshClientModule.forRoot({ ...options, clients });
     const aliases = clients.map((c) => ({ provide: c.name, useExisting: getMeshClientToken(c.name) }));
-    return { ...module, providers: [...(module.providers ?? []), ...aliases], exports: [...(module.exports ?? []), ...aliases.map((a) => a.provide)] };
+    return {
+      ...module,
+      providers: [...(module.providers ?? []), ...aliases],
+      exports: [...(module.exports ?? []), ...aliases.map((a) => a.provide)],
+    };
   }
 
   /**
@@ -102,14 +122,17 @@ export class MeshClientModule extends MeshClientConfigurableModule {
    * export). `clientNames` must list the names the factory returns.
    */
   static override forRootAsync(options: typeof MESH_ASYNC_OPTIONS_TYPE): DynamicModule {
-    if (!isObject(options)) return failing(`MeshClientModule.forRootAsync(options): options must be an object, got ${options === null ? 'null' : typeof options}`);
+    if (!isObject(options))
+      return failing(`MeshClientModule.forRootAsync(options): options must be an object, got ${options === null ? 'null' : typeof options}`);
     const names = options.clientNames ?? [];
     const type = options.useClass ?? options.useExisting;
     if (!type && typeof options.useFactory !== 'function') {
       return failing('MeshClientModule.forRootAsync: give useFactory (with inject), useClass or useExisting, and clientNames');
     }
     const base = super.forRootAsync(
-      type ? { ...options, useClass: undefined, useExisting: undefined, useFactory: (factory: unknown) => optionsFrom(factory, type), inject: [type] } : options,
+      type
+        ? { ...options, useClass: undefined, useExisting: undefined, useFactory: (factory: unknown) => optionsFrom(factory, type), inject: [type] }
+        : options,
     );
     if (options.useClass) base.providers = [...(base.providers ?? []), { provide: options.useClass, useClass: options.useClass }];
     return withClients(base, names, { plugins: options.plugins }, names);

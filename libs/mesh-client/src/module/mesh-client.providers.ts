@@ -43,12 +43,16 @@ export function createRegistryProvider(): FactoryProvider {
       const modulePlugins = await factory.resolve(options.plugins);
       const clients: MeshClient[] = [];
       for (const c of options.clients) {
-        if (c.insecure) logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
+        if (c.insecure)
+          logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
         const plugins = [...modulePlugins, ...(await factory.resolve(c.plugins))];
         const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics, plugins };
         clients.push(createMeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps));
       }
-      const lifecycle = new PluginLifecycle([...modulePlugins, ...options.clients.flatMap((c) => c.plugins.filter((p) => typeof p !== 'function'))], factory);
+      const lifecycle = new PluginLifecycle(
+        [...modulePlugins, ...options.clients.flatMap((c) => c.plugins.filter((p) => typeof p !== 'function'))],
+        factory,
+      );
       await lifecycle.init();
       return new MeshClientRegistry(clients, async () => {
         metrics.close();

@@ -18,7 +18,11 @@ const OWNED: Record<string, string> = {
  * they are. The ones this library sets are refused, naming the option that decides them; a service
  * config cannot be combined with `loadBalancing: 'round_robin'` (which writes one).
  */
-export function resolveChannelOptions(check: OptionChecks, raw: unknown, loadBalancing: string): Readonly<Record<string, string | number>> | undefined {
+export function resolveChannelOptions(
+  check: OptionChecks,
+  raw: unknown,
+  loadBalancing: string,
+): Readonly<Record<string, string | number>> | undefined {
   if (raw === undefined) return undefined;
   const options = check.object('channelOptions', raw);
   const at = check.at('channelOptions');
@@ -26,7 +30,8 @@ export function resolveChannelOptions(check: OptionChecks, raw: unknown, loadBal
     if (!/^grpc(-node)?\./.test(key)) at.fail(`'${key.slice(0, 64)}'`, "is no grpc-js channel option (they start with 'grpc.' or 'grpc-node.')", key);
     if (OWNED[key]) at.fail(`'${key}'`, `is set by the client: use ${OWNED[key]}`, value);
     if (typeof value !== 'string' && typeof value !== 'number') at.fail(`'${key}'`, 'must be a string or a number', value);
-    if (key === 'grpc.service_config' && loadBalancing === 'round_robin') at.fail(`'${key}'`, "cannot be given with loadBalancing: 'round_robin' (which writes the service config)", '(a service config)');
+    if (key === 'grpc.service_config' && loadBalancing === 'round_robin')
+      at.fail(`'${key}'`, "cannot be given with loadBalancing: 'round_robin' (which writes the service config)", '(a service config)');
   }
   return Object.freeze({ ...options }) as Record<string, string | number>;
 }

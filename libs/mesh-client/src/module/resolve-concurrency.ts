@@ -18,7 +18,8 @@ function resolveAdaptive(check: OptionChecks, raw: unknown): AdaptiveLimitPolicy
     max: at.number('max', a.max, d.max, COUNT),
   };
   if (policy.min > policy.max) at.fail('min', `must be <= max (${String(policy.max)})`, policy.min);
-  if (policy.initial < policy.min || policy.initial > policy.max) at.fail('initial', `must be within min..max (${String(policy.min)}..${String(policy.max)})`, policy.initial);
+  if (policy.initial < policy.min || policy.initial > policy.max)
+    at.fail('initial', `must be within min..max (${String(policy.min)}..${String(policy.max)})`, policy.initial);
   return Object.freeze(policy);
 }
 

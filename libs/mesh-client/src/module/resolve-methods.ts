@@ -41,7 +41,8 @@ export function resolveMethods(
   for (const [name, value] of Object.entries(check.object('methods', raw))) {
     const rpc = byAlias.get(name);
     const rpcs = [...new Set(byAlias.values())];
-    if (rpc === undefined) check.fail(`methods.${name}`, `is not an RPC of ${serviceName} (RPCs: ${rpcs.join(', ')})${didYouMean(name, byAlias.keys())}`, name);
+    if (rpc === undefined)
+      check.fail(`methods.${name}`, `is not an RPC of ${serviceName} (RPCs: ${rpcs.join(', ')})${didYouMean(name, byAlias.keys())}`, name);
     const twice = given.get(rpc);
     if (twice !== undefined) check.fail(`methods.${name}`, `names the same RPC as methods.${twice} (${rpc}); give one entry per RPC`, name);
     given.set(rpc, name);

@@ -25,7 +25,8 @@ function mergeDefaults(defaults: Record<string, unknown>, client: Record<string,
   const merged: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(client)) {
     const base = merged[key];
-    const mergeable = key !== 'proto' && key !== 'metadata' && typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+    const mergeable =
+      key !== 'proto' && key !== 'metadata' && typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
     merged[key] = mergeable && typeof base === 'object' && base !== null ? { ...base, ...value } : value;
   }
   return merged;
@@ -45,7 +46,12 @@ function resolveMetadata(check: OptionChecks, raw: unknown): MetadataSource | un
 export function resolveClient(check: OptionChecks, raw: Record<string, unknown>, requireMtls: boolean, cache: ProtoCache): ResolvedClientOptions {
   check.knownKeys(raw, CLIENT_KEYS);
   const { serviceName, definition, fieldNaming } = resolveProto(check, raw.proto, cache);
-  const maxMessageBytes = check.number('maxMessageBytes', raw.maxMessageBytes, CLIENT_DEFAULTS.maxMessageBytes, { min: 0, max: MAX_TIMER_MS, integer: true, exclusiveMin: true });
+  const maxMessageBytes = check.number('maxMessageBytes', raw.maxMessageBytes, CLIENT_DEFAULTS.maxMessageBytes, {
+    min: 0,
+    max: MAX_TIMER_MS,
+    integer: true,
+    exclusiveMin: true,
+  });
   const retry = resolveRetry(check, raw.retry, DEFAULT_RETRY_POLICY);
   const transport = resolveTransport(check, raw, requireMtls);
   const xdsBootstrapOption = resolveXdsOption(check, raw.xds);
@@ -64,7 +70,11 @@ export function resolveClient(check: OptionChecks, raw: Record<string, unknown>,
     breaker: resolveBreaker(check, raw.breaker),
     ...resolveMethods(check, raw.methods, definition, serviceName, retry),
     metadata: resolveMetadata(check, raw.metadata),
-    maxMetadataBytes: check.number('maxMetadataBytes', raw.maxMetadataBytes, CLIENT_DEFAULTS.maxMetadataBytes, { min: 64, max: 1_048_576, integer: true }),
+    maxMetadataBytes: check.number('maxMetadataBytes', raw.maxMetadataBytes, CLIENT_DEFAULTS.maxMetadataBytes, {
+      min: 64,
+      max: 1_048_576,
+      integer: true,
+    }),
     tracing: check.boolean('tracing', raw.tracing, CLIENT_DEFAULTS.tracing),
     metrics: check.boolean('metrics', raw.metrics, CLIENT_DEFAULTS.metrics),
     waitForReady: check.boolean('waitForReady', raw.waitForReady, CLIENT_DEFAULTS.waitForReady),
@@ -96,7 +106,8 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
     const bare: OptionChecks = new OptionChecks(`clients[${String(i)}]`);
     const own = bare.object('', entry);
     const name = own.name;
-    if (typeof name !== 'string' || !NAME.test(name)) bare.fail('name', 'must be a name of letters, digits, _ . - starting with a letter (at most 63)', name);
+    if (typeof name !== 'string' || !NAME.test(name))
+      bare.fail('name', 'must be a name of letters, digits, _ . - starting with a letter (at most 63)', name);
     if (seen.has(name)) bare.fail('name', 'must be unique: another client already has it', name);
     seen.add(name);
     return resolveClient(new OptionChecks(`clients[${String(i)}] ('${name}')`), mergeDefaults(defaults, own), requireMtls, cache);
@@ -108,11 +119,17 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
     if (missing.length > 0 || extra.length > 0) {
       throw new MeshConfigError(
         `MeshClientModule.forRootAsync: clientNames ${show(expectedNames.join(','))} and the clients returned by useFactory must match` +
-          (missing.length ? `; missing: ${missing.join(', ')}` : '') + (extra.length ? `; not in clientNames: ${extra.join(', ')}` : ''),
+          (missing.length ? `; missing: ${missing.join(', ')}` : '') +
+          (extra.length ? `; not in clientNames: ${extra.join(', ')}` : ''),
       );
     }
   }
-  return Object.freeze({ clients: Object.freeze(clients), plugins: Object.freeze(plugins), requireMtls, contextExtraKeys: Object.freeze([...(extraKeys as string[])]) });
+  return Object.freeze({
+    clients: Object.freeze(clients),
+    plugins: Object.freeze(plugins),
+    requireMtls,
+    contextExtraKeys: Object.freeze([...(extraKeys as string[])]),
+  });
 }
 
 /** grpc-js-xds has one bootstrap per process: clients that give their own must agree. */

@@ -6,7 +6,15 @@ import { MeshConfigError } from '../errors/mesh-config.error.js';
 import type { MeshClientPlugin, MeshPluginRef } from '../config/mesh-plugin.interface.js';
 import type { OptionChecks } from './option-checks.js';
 
-const HOOKS = ['appliesTo', 'intercept', 'beforeAttempt', 'onHeaders', 'afterAttempt', 'onModuleInit', 'onModuleDestroy'] as const satisfies readonly (keyof MeshClientPlugin)[];
+const HOOKS = [
+  'appliesTo',
+  'intercept',
+  'beforeAttempt',
+  'onHeaders',
+  'afterAttempt',
+  'onModuleInit',
+  'onModuleDestroy',
+] as const satisfies readonly (keyof MeshClientPlugin)[];
 
 const isClass = (ref: unknown): ref is Type<MeshClientPlugin> => typeof ref === 'function';
 
@@ -65,13 +73,18 @@ export class PluginFactory {
   private async create(type: Type<MeshClientPlugin>): Promise<MeshClientPlugin> {
     const scope = (Reflect.getMetadata(SCOPE_OPTIONS_METADATA, type) as { scope?: Scope } | undefined)?.scope;
     if (scope === Scope.REQUEST || scope === Scope.TRANSIENT) {
-      throw new MeshConfigError(`plugin class ${type.name} is ${scope === Scope.REQUEST ? 'request' : 'transient'}-scoped: a plugin lives as long as its client; make it a default-scoped provider`);
+      throw new MeshConfigError(
+        `plugin class ${type.name} is ${scope === Scope.REQUEST ? 'request' : 'transient'}-scoped: a plugin lives as long as its client; make it a default-scoped provider`,
+      );
     }
     let plugin: MeshClientPlugin;
     try {
       plugin = await this.moduleRef.create(type);
     } catch (error) {
-      throw new MeshConfigError(`plugin class ${type.name} could not be built by Nest: ${describeThrown(error)} (its dependencies must be global or exported by a module in MeshClientModule's imports)`, { cause: error });
+      throw new MeshConfigError(
+        `plugin class ${type.name} could not be built by Nest: ${describeThrown(error)} (its dependencies must be global or exported by a module in MeshClientModule's imports)`,
+        { cause: error },
+      );
     }
     const problem = pluginProblem(plugin as unknown as Record<string, unknown>);
     if (problem) throw new MeshConfigError(`plugin class ${type.name} ${problem}`);

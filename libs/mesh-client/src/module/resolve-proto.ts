@@ -30,7 +30,8 @@ function resolveLoader(at: OptionChecks, raw: unknown): Options | undefined {
     }
   }
   const dirs = loader.includeDirs;
-  if (dirs !== undefined && !(Array.isArray(dirs) && dirs.every((d) => typeof d === 'string'))) check.fail('includeDirs', 'must be an array of folder paths', dirs);
+  if (dirs !== undefined && !(Array.isArray(dirs) && dirs.every((d) => typeof d === 'string')))
+    check.fail('includeDirs', 'must be an array of folder paths', dirs);
   return Object.freeze({ ...loader }) as Options;
 }
 
@@ -57,7 +58,8 @@ export function resolveProto(
     definition = at.object('definition', proto.definition) as GrpcObject | PackageDefinition;
   } else {
     const paths = proto.path;
-    const valid = typeof paths === 'string' ? paths !== '' : Array.isArray(paths) && paths.length > 0 && paths.every((p) => typeof p === 'string' && p !== '');
+    const valid =
+      typeof paths === 'string' ? paths !== '' : Array.isArray(paths) && paths.length > 0 && paths.every((p) => typeof p === 'string' && p !== '');
     if (!valid) at.fail('path', "must be a .proto file path or a non-empty array of them (or give 'definition' instead)", paths);
     const includeDirs = proto.includeDirs;
     if (includeDirs !== undefined && !(Array.isArray(includeDirs) && includeDirs.every((d) => typeof d === 'string'))) {

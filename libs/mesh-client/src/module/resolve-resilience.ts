@@ -47,7 +47,8 @@ export function resolveRetry(check: OptionChecks, raw: unknown, base: ResolvedRe
     maxBackoffMs: at.number('maxBackoffMs', r.maxBackoffMs, b.maxBackoffMs, MS),
     backoffMultiplier: at.number('backoffMultiplier', r.backoffMultiplier, b.backoffMultiplier, { min: 1, max: 100 }),
     jitter: at.number('jitter', r.jitter, b.jitter, { min: 0, max: 1 }),
-    retryableCodes: codes === undefined ? b.retryableCodes : new Set((codes as unknown[]).map((c, i) => codeOf(at, `retryableCodes[${String(i)}]`, c))),
+    retryableCodes:
+      codes === undefined ? b.retryableCodes : new Set((codes as unknown[]).map((c, i) => codeOf(at, `retryableCodes[${String(i)}]`, c))),
     budget,
     perAttemptTimeoutMs: r.perAttemptTimeoutMs === undefined ? b.perAttemptTimeoutMs : at.number('perAttemptTimeoutMs', r.perAttemptTimeoutMs, 0, MS),
   });
@@ -76,7 +77,9 @@ export function resolveBreaker(check: OptionChecks, raw: unknown, base: Resolved
     halfOpenMaxCalls: at.number('halfOpenMaxCalls', r.halfOpenMaxCalls, d.halfOpenMaxCalls, { min: 1, max: 1000, integer: true }),
     scope: at.oneOf('scope', r.scope, ['client', 'method'] as const, d.scope),
     consecutiveFailures:
-      r.consecutiveFailures === undefined ? d.consecutiveFailures : at.number('consecutiveFailures', r.consecutiveFailures, 0, { min: 1, max: 1_000_000, integer: true }),
+      r.consecutiveFailures === undefined
+        ? d.consecutiveFailures
+        : at.number('consecutiveFailures', r.consecutiveFailures, 0, { min: 1, max: 1_000_000, integer: true }),
   });
 }
 
@@ -84,7 +87,12 @@ export function resolveBreaker(check: OptionChecks, raw: unknown, base: Resolved
  * Validates `methods[rpc].hedging` (gRFC A6): unary, idempotent methods only, and instead of
  * retry, never beside it.
  */
-export function resolveHedging(check: OptionChecks, policy: Record<string, unknown>, idempotent: boolean, streams: boolean): ResolvedHedgingPolicy | undefined {
+export function resolveHedging(
+  check: OptionChecks,
+  policy: Record<string, unknown>,
+  idempotent: boolean,
+  streams: boolean,
+): ResolvedHedgingPolicy | undefined {
   if (policy.hedging === undefined) return undefined;
   const h = check.object('hedging', policy.hedging);
   const at = check.at('hedging');
@@ -92,7 +100,8 @@ export function resolveHedging(check: OptionChecks, policy: Record<string, unkno
   if (streams) check.fail('hedging', 'is for unary methods only (a stream cannot be sent twice)', h);
   if (!idempotent) check.fail('hedging', 'sends copies of a call: mark the method idempotent: true', h);
   if (policy.retry !== undefined) check.fail('retry', 'cannot be given with hedging (a method has retry or hedging, not both)', policy.retry);
-  if (h.maxAttempts === undefined || h.delayMs === undefined) at.fail(h.maxAttempts === undefined ? 'maxAttempts' : 'delayMs', 'is required', undefined);
+  if (h.maxAttempts === undefined || h.delayMs === undefined)
+    at.fail(h.maxAttempts === undefined ? 'maxAttempts' : 'delayMs', 'is required', undefined);
   const codes = h.nonFatalCodes ?? HEDGING_DEFAULTS.nonFatalCodes;
   if (!Array.isArray(codes)) at.fail('nonFatalCodes', 'must be an array of status codes', codes);
   return Object.freeze({

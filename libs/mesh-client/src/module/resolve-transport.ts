@@ -65,7 +65,10 @@ export function resolveTransport(check: OptionChecks, raw: Record<string, unknow
     const at = check.at('keepalive');
     at.knownKeys(ka, keysOf(KEEPALIVE_DEFAULTS));
     keepalive = Object.freeze({
-      timeMs: ka.timeMs === undefined ? at.fail('timeMs', 'is required', undefined) : at.number('timeMs', ka.timeMs, 0, { min: 1000, max: MAX_TIMER_MS, integer: true }),
+      timeMs:
+        ka.timeMs === undefined
+          ? at.fail('timeMs', 'is required', undefined)
+          : at.number('timeMs', ka.timeMs, 0, { min: 1000, max: MAX_TIMER_MS, integer: true }),
       timeoutMs: at.number('timeoutMs', ka.timeoutMs, KEEPALIVE_DEFAULTS.timeoutMs, { min: 1, max: MAX_TIMER_MS, integer: true }),
     });
   }

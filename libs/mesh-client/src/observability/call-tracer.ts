@@ -1,6 +1,18 @@
 import { createRequire } from 'node:module';
 import type { Metadata } from '@grpc/grpc-js';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  isSpanContextValid,
+  propagation,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
 import type { RetryEvent } from '../resilience/retry.operator.js';
 import type { ObservedMethod } from './mesh-metrics.js';
@@ -27,7 +39,11 @@ export class CallTracer {
   /** Span name and start attributes of each method, built once. */
   private readonly starts = new WeakMap<ObservedMethod, { name: string; attributes: Attributes }>();
 
-  constructor(private readonly mode: SemconvMode, private readonly endpoint: ServerEndpoint, version = VERSION) {
+  constructor(
+    private readonly mode: SemconvMode,
+    private readonly endpoint: ServerEndpoint,
+    version = VERSION,
+  ) {
     this.tracer = trace.getTracer(TRACER, version);
   }
 
@@ -77,7 +93,12 @@ export class CallTracer {
 
   /** An event per retry. */
   retry(span: Span, event: RetryEvent): void {
-    span.addEvent('retry', { 'rpc.grpc.status_code': event.error.code, 'mesh.retry.attempt': event.attempt, 'mesh.retry.delay_ms': event.delayMs, 'mesh.retry.pushback': event.pushback });
+    span.addEvent('retry', {
+      'rpc.grpc.status_code': event.error.code,
+      'mesh.retry.attempt': event.attempt,
+      'mesh.retry.delay_ms': event.delayMs,
+      'mesh.retry.pushback': event.pushback,
+    });
   }
 
   /** Ends the span with the call's final status. */

@@ -19,12 +19,27 @@ interface BufferedCounter {
 
 const COUNTERS: readonly BufferedCounter[] = [
   { name: METRIC.started, help: 'RPCs started by mesh clients.', labelNames: [...CALL_LABELS], flush: (c, b) => b.flush(c, 'started') },
-  { name: METRIC.handled, help: 'RPCs completed by mesh clients, by final status code.', labelNames: [...CALL_LABELS, 'grpc_code'], flush: (c, b) => b.flushByCode(c, 'handled') },
+  {
+    name: METRIC.handled,
+    help: 'RPCs completed by mesh clients, by final status code.',
+    labelNames: [...CALL_LABELS, 'grpc_code'],
+    flush: (c, b) => b.flushByCode(c, 'handled'),
+  },
   { name: METRIC.msgSent, help: 'Messages sent by mesh clients.', labelNames: [...CALL_LABELS], flush: (c, b) => b.flush(c, 'sent') },
   { name: METRIC.msgReceived, help: 'Messages received by mesh clients.', labelNames: [...CALL_LABELS], flush: (c, b) => b.flush(c, 'received') },
-  { name: METRIC.retries, help: 'Retry attempts made by mesh clients, by the code that caused them.', labelNames: [...SHORT, 'grpc_code'], flush: (c, b) => b.flushByCode(c, 'retried') },
+  {
+    name: METRIC.retries,
+    help: 'Retry attempts made by mesh clients, by the code that caused them.',
+    labelNames: [...SHORT, 'grpc_code'],
+    flush: (c, b) => b.flushByCode(c, 'retried'),
+  },
   { name: METRIC.circuitRejected, help: 'Calls rejected by an open circuit breaker.', labelNames: SHORT, flush: (c, b) => b.flush(c, 'rejected') },
-  { name: METRIC.limited, help: 'Calls refused by a concurrency limit (queue_full, queue_timeout), nothing sent.', labelNames: ['mesh_client', 'reason'], flush: (c, b) => b.flushLimited(c) },
+  {
+    name: METRIC.limited,
+    help: 'Calls refused by a concurrency limit (queue_full, queue_timeout), nothing sent.',
+    labelNames: ['mesh_client', 'reason'],
+    flush: (c, b) => b.flushLimited(c),
+  },
   { name: METRIC.hedges, help: 'Hedged copies of calls sent by mesh clients.', labelNames: SHORT, flush: (c, b) => b.flush(c, 'hedged') },
 ];
 
@@ -55,8 +70,16 @@ export function createMetricProviders(): Provider[] {
       labelNames: [...CALL_LABELS],
       buckets: HANDLING_BUCKETS,
     }),
-    makeGaugeProvider({ name: METRIC.circuitState, help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['mesh_client', 'scope'] }),
-    makeGaugeProvider({ name: METRIC.concurrencyLimit, help: 'Concurrency limit of a mesh client (fixed, or adaptive now).', labelNames: ['mesh_client'] }),
+    makeGaugeProvider({
+      name: METRIC.circuitState,
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['mesh_client', 'scope'],
+    }),
+    makeGaugeProvider({
+      name: METRIC.concurrencyLimit,
+      help: 'Concurrency limit of a mesh client (fixed, or adaptive now).',
+      labelNames: ['mesh_client'],
+    }),
     makeGaugeProvider({
       name: METRIC.budgetExhausted,
       help: 'Whether the retry budget of a mesh client stops retries now (gRFC A6 throttling): 1 yes, 0 no.',
@@ -75,13 +98,28 @@ export function createMetricProviders(): Provider[] {
     }),
     {
       provide: MeshMetrics,
-      useFactory: (buffer: MeshMetricsBuffer, handling: Histogram, gauges: { circuitState: Gauge; inflight: Gauge; limit: Gauge; budgetExhausted: Gauge }, ...counters: Counter[]) =>
-        new MeshMetrics(buffer, handling, gauges, counters.map((counter, i) => ({ counter, flush: COUNTERS[i]!.flush }))),
+      useFactory: (
+        buffer: MeshMetricsBuffer,
+        handling: Histogram,
+        gauges: { circuitState: Gauge; inflight: Gauge; limit: Gauge; budgetExhausted: Gauge },
+        ...counters: Counter[]
+      ) =>
+        new MeshMetrics(
+          buffer,
+          handling,
+          gauges,
+          counters.map((counter, i) => ({ counter, flush: COUNTERS[i]!.flush })),
+        ),
       inject: [MeshMetricsBuffer, getToken(METRIC.handling), MESH_GAUGES, ...COUNTERS.map((c) => getToken(c.name))],
     },
     {
       provide: MESH_GAUGES,
-      useFactory: (circuitState: Gauge, inflight: Gauge, limit: Gauge, budgetExhausted: Gauge) => ({ circuitState, inflight, limit, budgetExhausted }),
+      useFactory: (circuitState: Gauge, inflight: Gauge, limit: Gauge, budgetExhausted: Gauge) => ({
+        circuitState,
+        inflight,
+        limit,
+        budgetExhausted,
+      }),
       inject: [getToken(METRIC.circuitState), getToken(METRIC.inflight), getToken(METRIC.concurrencyLimit), getToken(METRIC.budgetExhausted)],
     },
   ];

@@ -68,7 +68,6 @@ export class MeshMetricsBuffer {
       map.clear();
     }
   }
-
 }
 
 /**

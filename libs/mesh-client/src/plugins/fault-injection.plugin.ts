@@ -42,7 +42,8 @@ function seeded(seed: number): () => number {
 function codeOf(code: FaultRule['abortCode']): status {
   if (code === undefined) return status.UNAVAILABLE;
   const n = typeof code === 'number' ? code : (status as unknown as Record<string, number>)[code];
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 16) throw new TypeError(`FaultInjectionPlugin: abortCode must be a gRPC status (1..16 or its name), got ${String(code)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 16)
+    throw new TypeError(`FaultInjectionPlugin: abortCode must be a gRPC status (1..16 or its name), got ${String(code)}`);
   return n;
 }
 
@@ -65,14 +66,21 @@ export class FaultInjectionPlugin implements MeshClientPlugin {
   constructor(private readonly options: FaultInjectionOptions) {
     this.name = options.name ?? 'fault-injection';
     this.random = seeded(options.seed ?? Math.floor(Math.random() * 2 ** 32));
-    const compile = (r: FaultRule) => ({ delayMs: r.delayMs ?? 0, delay: (r.delayPercent ?? (r.delayMs ? 100 : 0)) / 100, abort: (r.abortPercent ?? 0) / 100, code: codeOf(r.abortCode) });
+    const compile = (r: FaultRule) => ({
+      delayMs: r.delayMs ?? 0,
+      delay: (r.delayPercent ?? (r.delayMs ? 100 : 0)) / 100,
+      abort: (r.abortPercent ?? 0) / 100,
+      code: codeOf(r.abortCode),
+    });
     for (const [method, rule] of Object.entries(options.methods ?? {})) this.rules.set(method, compile(rule));
     this.fallback = options.all ? compile(options.all) : undefined;
   }
 
   onModuleInit(): void {
     if (process.env.NODE_ENV === 'production' && !this.options.allowInProduction) {
-      throw new MeshConfigError(`plugin '${this.name}' (FaultInjectionPlugin) is refused when NODE_ENV=production; set allowInProduction: true to run it there on purpose`);
+      throw new MeshConfigError(
+        `plugin '${this.name}' (FaultInjectionPlugin) is refused when NODE_ENV=production; set allowInProduction: true to run it there on purpose`,
+      );
     }
   }
 

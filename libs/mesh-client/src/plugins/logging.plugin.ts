@@ -79,7 +79,9 @@ export class LoggingPlugin implements MeshClientPlugin {
   }
 
   private metadataOf(metadata: Metadata): string {
-    const entries = Object.entries(metadata.getMap()).map(([key, value]) => `${key}=${this.safe.has(key) ? safeText(String(value), 128) : '[redacted]'}`);
+    const entries = Object.entries(metadata.getMap()).map(
+      ([key, value]) => `${key}=${this.safe.has(key) ? safeText(String(value), 128) : '[redacted]'}`,
+    );
     return entries.length > 0 ? ` metadata{${entries.join(' ')}}` : '';
   }
 }

@@ -99,7 +99,8 @@ export class TokenPlugin implements MeshClientPlugin {
   private async fetch(refresh: boolean): Promise<string> {
     const raw = this.options.file !== undefined ? await this.readFile() : await this.options.source!({ refresh });
     const token = typeof raw === 'string' ? raw.trim() : '';
-    if (!PRINTABLE.test(token)) throw new Error(`the token ${this.options.file ? 'file' : 'source'} gave no token gRPC metadata can carry (printable ASCII, no spaces)`);
+    if (!PRINTABLE.test(token))
+      throw new Error(`the token ${this.options.file ? 'file' : 'source'} gave no token gRPC metadata can carry (printable ASCII, no spaces)`);
     return token;
   }
 

@@ -3,7 +3,6 @@ import type { ResolvedBreakerPolicy } from '../config/policies.js';
 import { CircuitBreaker, type BreakerStateName, type BreakerTransition } from './circuit-breaker.js';
 import { ConsecutiveFailuresRule, FailureRateRule, type TripRule } from './trip-rules.js';
 
-
 /** A breaker state change of one scope ('*' for a client-wide breaker, else the RPC name). */
 export interface ScopedTransition extends BreakerTransition {
   readonly scope: string;

@@ -15,7 +15,16 @@ export function circuitBreaker<T>(breaker: CircuitBreaker, reject: () => unknown
   return (source) =>
     new Observable<T>((subscriber) => {
       const loop = new AttemptLoop<T>(
-        { attempt: () => source, breaker, rejection: reject, deadline: Infinity, idempotent: false, streamsResponses: true, now: Date.now, random: Math.random },
+        {
+          attempt: () => source,
+          breaker,
+          rejection: reject,
+          deadline: Infinity,
+          idempotent: false,
+          streamsResponses: true,
+          now: Date.now,
+          random: Math.random,
+        },
         subscriber,
       );
       loop.start();

@@ -80,13 +80,16 @@ export class ConcurrencyLimiter {
     }
     const waiter: Waiter = { granted, refused, timer: undefined, done: false };
     const ms = Math.min(this.policy.queueTimeoutMs ?? waitMs, waitMs, MAX_TIMER_MS);
-    waiter.timer = setTimeout(() => {
-      if (waiter.done) return;
-      waiter.done = true;
-      this.queued--;
-      this.events.onLimited?.('queue_timeout');
-      refused('queue_timeout');
-    }, Math.max(0, ms));
+    waiter.timer = setTimeout(
+      () => {
+        if (waiter.done) return;
+        waiter.done = true;
+        this.queued--;
+        this.events.onLimited?.('queue_timeout');
+        refused('queue_timeout');
+      },
+      Math.max(0, ms),
+    );
     this.queue.push(waiter);
     this.queued++;
     return () => {

@@ -9,7 +9,6 @@ import { MAX_TIMER_MS } from '../config/defaults.js';
 import { readPushback } from './pushback.js';
 import type { RetryBudget } from './retry-budget.js';
 
-
 /** Everything the hedging loop needs for one unary call. */
 export interface HedgingLoopConfig<T> {
   readonly attempt: (n: number) => Observable<T>;

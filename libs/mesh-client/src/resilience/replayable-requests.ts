@@ -17,7 +17,10 @@ export class ReplayableRequests<T> {
   private current: Subscriber<T> | undefined;
   private source: Subscription | undefined;
 
-  constructor(private readonly requests: Observable<T>, private readonly limit = REPLAY_BUFFER_MESSAGES) {}
+  constructor(
+    private readonly requests: Observable<T>,
+    private readonly limit = REPLAY_BUFFER_MESSAGES,
+  ) {}
 
   /** True while every message sent so far can be sent again. */
   get replayable(): boolean {

@@ -21,7 +21,11 @@ export class FailureRateRule implements TripRule {
   private head = 0;
   private headStart = 0;
 
-  constructor(private readonly threshold: number, private readonly minimumCalls: number, windowMs: number) {
+  constructor(
+    private readonly threshold: number,
+    private readonly minimumCalls: number,
+    windowMs: number,
+  ) {
     this.bucketMs = windowMs / BUCKETS;
   }
 

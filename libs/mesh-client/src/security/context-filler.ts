@@ -21,7 +21,9 @@ export class MeshContextFiller {
     if (this.meshContext.callContext()?.incoming) return;
     const { context, refused } = incomingContext(source.read, Date.now(), source.deadline, this.extraKeys);
     if (refused.length > 0) {
-      this.logger.debug(`incoming ${refused.join(', ')} not taken: not a value that may travel on (checked: printable ASCII, length; traceparent: W3C trace-context)`);
+      this.logger.debug(
+        `incoming ${refused.join(', ')} not taken: not a value that may travel on (checked: printable ASCII, length; traceparent: W3C trace-context)`,
+      );
     }
     this.meshContext.enter(context);
   }

@@ -15,7 +15,8 @@ export const MESH_CALL_OPTIONS = '@datapunk/mesh-client:call-options';
  * @MeshCallOptions({ timeoutMs: 300, retry: false })
  * @Get('quote') quote() { ... }
  */
-export const MeshCallOptions = (options: HandlerCallOptions): ClassDecorator & MethodDecorator => SetMetadata(MESH_CALL_OPTIONS, Object.freeze({ ...options }));
+export const MeshCallOptions = (options: HandlerCallOptions): ClassDecorator & MethodDecorator =>
+  SetMetadata(MESH_CALL_OPTIONS, Object.freeze({ ...options }));
 
 /**
  * Hands the handler the caller's `MeshSecurityContext` (undefined outside of a request).

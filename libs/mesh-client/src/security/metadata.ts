@@ -16,7 +16,8 @@ export function metadataProblem(key: string, value: unknown): string | undefined
   }
   if (Buffer.isBuffer(value)) return `metadata '${key}' has a Buffer value: binary values need a key ending in '-bin'`;
   if (typeof value !== 'string') return `metadata '${key}' must have a string value`;
-  if (!PRINTABLE.test(value)) return `metadata '${key}' has a value with characters gRPC cannot send (printable ASCII only; use a '-bin' key for binary data)`;
+  if (!PRINTABLE.test(value))
+    return `metadata '${key}' has a value with characters gRPC cannot send (printable ASCII only; use a '-bin' key for binary data)`;
   if (value !== value.trim()) return `metadata '${key}' has a value with leading or trailing spaces, which HTTP/2 does not carry`;
   return undefined;
 }

@@ -86,7 +86,9 @@ export function expectServerIdentity(expected: readonly string[]): (host: string
     const ok = presented.some((id) => expected.includes(id.slice(4)));
     return ok
       ? undefined
-      : new Error(`server identity mismatch: expected one of [${expected.join(', ')}], the server presented [${presented.join(', ') || 'no SAN URI or DNS name'}]`);
+      : new Error(
+          `server identity mismatch: expected one of [${expected.join(', ')}], the server presented [${presented.join(', ') || 'no SAN URI or DNS name'}]`,
+        );
   };
 }
 

@@ -28,7 +28,9 @@ export class TlsWatcher {
     private readonly intervalMs = TLS_WATCH_INTERVAL_MS,
   ) {
     // the files as start read them (once, at start: the module already read them synchronously)
-    this.lastSeen = tlsFiles(this.tls).map((file) => readOrEmpty(() => readFileSync(file))).join('|');
+    this.lastSeen = tlsFiles(this.tls)
+      .map((file) => readOrEmpty(() => readFileSync(file)))
+      .join('|');
   }
 
   start(): void {

@@ -40,7 +40,10 @@ function check(text: string, source: string, field: string): XdsBootstrap {
   const servers = (parsed as { xds_servers?: unknown } | null)?.xds_servers;
   const first = Array.isArray(servers) ? (servers[0] as { server_uri?: unknown } | undefined) : undefined;
   if (typeof first?.server_uri !== 'string' || first.server_uri === '') {
-    throw new XdsBootstrapError(field, `the xDS bootstrap from ${source} needs xds_servers: [{ server_uri, channel_creds }] with at least one server`);
+    throw new XdsBootstrapError(
+      field,
+      `the xDS bootstrap from ${source} needs xds_servers: [{ server_uri, channel_creds }] with at least one server`,
+    );
   }
   return { source, text: JSON.stringify(parsed), serverUri: first.server_uri };
 }
@@ -66,7 +69,10 @@ export function findBootstrap(option: unknown, env: NodeJS.ProcessEnv = process.
   if (option === undefined) {
     if (file) return check(readText(file, 'target'), BOOTSTRAP_FILE_ENV, 'target');
     if (config) return check(config, BOOTSTRAP_CONFIG_ENV, 'target');
-    throw new XdsBootstrapError('target', `is an xDS target but no xDS bootstrap was given: set ${BOOTSTRAP_FILE_ENV} (a file) or ${BOOTSTRAP_CONFIG_ENV} (JSON), or the client's xds.bootstrap option`);
+    throw new XdsBootstrapError(
+      'target',
+      `is an xDS target but no xDS bootstrap was given: set ${BOOTSTRAP_FILE_ENV} (a file) or ${BOOTSTRAP_CONFIG_ENV} (JSON), or the client's xds.bootstrap option`,
+    );
   }
   const field = 'xds.bootstrap';
   let text: string;
@@ -75,9 +81,16 @@ export function findBootstrap(option: unknown, env: NodeJS.ProcessEnv = process.
   else if (typeof option === 'string' && option.trim() !== '') text = readText(option, field);
   else throw new XdsBootstrapError(field, 'must be a bootstrap object, its JSON text or the path of a bootstrap file');
   const bootstrap = check(text, field, field);
-  if (file) throw new XdsBootstrapError(field, `conflicts with ${BOOTSTRAP_FILE_ENV}, set in the environment: the xDS bootstrap is process-wide in @grpc/grpc-js-xds, give it only once`);
+  if (file)
+    throw new XdsBootstrapError(
+      field,
+      `conflicts with ${BOOTSTRAP_FILE_ENV}, set in the environment: the xDS bootstrap is process-wide in @grpc/grpc-js-xds, give it only once`,
+    );
   if (config && canonicalOf(config) !== bootstrap.text) {
-    throw new XdsBootstrapError(field, `differs from the xDS bootstrap already in use in this process (${BOOTSTRAP_CONFIG_ENV}): it is process-wide in @grpc/grpc-js-xds, every client must use the same one`);
+    throw new XdsBootstrapError(
+      field,
+      `differs from the xDS bootstrap already in use in this process (${BOOTSTRAP_CONFIG_ENV}): it is process-wide in @grpc/grpc-js-xds, every client must use the same one`,
+    );
   }
   return bootstrap;
 }

@@ -38,7 +38,14 @@ export class GrpcHealthClient {
    */
   checkHealth(service = '', timeoutMs: number = HEALTH_DEFAULTS.checkTimeoutMs): Promise<HealthStatus> {
     return new Promise((resolve, reject) => {
-      const call = { channels: this.channels, method: this.check, request: this.check.encode({ service }), metadata: new Metadata(), deadline: Date.now() + timeoutMs, attempt: 1 };
+      const call = {
+        channels: this.channels,
+        method: this.check,
+        request: this.check.encode({ service }),
+        metadata: new Metadata(),
+        deadline: Date.now() + timeoutMs,
+        attempt: 1,
+      };
       attempt$(call).subscribe({
         next: (response) => resolve(statusOf(response)),
         error: (error: MeshClientError) => (error.code === Status.NOT_FOUND ? resolve('SERVICE_UNKNOWN') : reject(error)),
@@ -62,7 +69,14 @@ export class GrpcHealthClient {
         timer = setTimeout(connect, backoffDelay(++failures, WATCH_BACKOFF, this.random));
       };
       const connect = (): void => {
-        const call = { channels: this.channels, method: this.watch, request: this.watch.encode({ service }), metadata: new Metadata(), deadline: Infinity, attempt: 1 };
+        const call = {
+          channels: this.channels,
+          method: this.watch,
+          request: this.watch.encode({ service }),
+          metadata: new Metadata(),
+          deadline: Infinity,
+          attempt: 1,
+        };
         stream = attempt$(call).subscribe({
           next: (response) => {
             failures = 0;

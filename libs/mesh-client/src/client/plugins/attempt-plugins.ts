@@ -59,7 +59,12 @@ export class AttemptPlugins {
   }
 
   private before(n: number, metadata: Metadata): void | Promise<void> {
-    const state: AttemptState = { attempt: { call: this.call, attempt: n, metadata }, startedAt: performance.now(), trailers: undefined, fault: undefined };
+    const state: AttemptState = {
+      attempt: { call: this.call, attempt: n, metadata },
+      startedAt: performance.now(),
+      trailers: undefined,
+      fault: undefined,
+    };
     this.states.set(n, state);
     let failed: unknown;
     const steps = this.plugins.map((plugin) => () => {
@@ -134,7 +139,10 @@ export class AttemptPlugins {
       try {
         const verdict = plugin.afterAttempt(attempt, end);
         if (!isPromiseLike(verdict)) return take(verdict);
-        return Promise.resolve(verdict).then(take, (e: unknown) => void (failed ??= pluginError(this.site, plugin, 'afterAttempt', e, attempt.attempt)));
+        return Promise.resolve(verdict).then(
+          take,
+          (e: unknown) => void (failed ??= pluginError(this.site, plugin, 'afterAttempt', e, attempt.attempt)),
+        );
       } catch (error) {
         failed = pluginError(this.site, plugin, 'afterAttempt', error, attempt.attempt);
         return undefined;

@@ -9,11 +9,17 @@ import { pluginError } from './plugin-error.js';
  * is the rest of the call after the last one (retry, breaker, attempts). A throw, a non-Observable
  * or a failure other than a MeshClientError becomes an 'internal' error naming the plugin.
  */
-export function intercepted<T>(interceptors: readonly MeshClientPlugin[], call: MeshCall, site: CallSite, inner: (call: MeshCall) => Observable<T>): Observable<T> {
+export function intercepted<T>(
+  interceptors: readonly MeshClientPlugin[],
+  call: MeshCall,
+  site: CallSite,
+  inner: (call: MeshCall) => Observable<T>,
+): Observable<T> {
   const at = (i: number, current: MeshCall): Observable<unknown> => {
     if (i === interceptors.length) return inner(current);
     const plugin = interceptors[i]!;
-    const fail = (thrown: unknown): Observable<never> => throwError(() => (isMeshClientError(thrown) ? thrown : pluginError(site, plugin, 'intercept', thrown, current.attempts)));
+    const fail = (thrown: unknown): Observable<never> =>
+      throwError(() => (isMeshClientError(thrown) ? thrown : pluginError(site, plugin, 'intercept', thrown, current.attempts)));
     const next: MeshCallHandler = { handle: (changed?: MeshCall) => at(i + 1, changed ?? current) };
     let out: unknown;
     try {

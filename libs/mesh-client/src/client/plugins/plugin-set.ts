@@ -54,6 +54,8 @@ function applies(plugin: MeshClientPlugin, info: MeshMethodInfo): boolean {
   try {
     return plugin.appliesTo(info) === true;
   } catch (error) {
-    throw new MeshConfigError(`plugin '${plugin.name}' failed in appliesTo(${info.client}/${info.method}): ${describeThrown(error)}`, { cause: error });
+    throw new MeshConfigError(`plugin '${plugin.name}' failed in appliesTo(${info.client}/${info.method}): ${describeThrown(error)}`, {
+      cause: error,
+    });
   }
 }
