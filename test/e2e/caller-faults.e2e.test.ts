@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
+import { register } from 'prom-client';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshClientRegistry, type MeshClient } from '@datapunk/mesh-client';
@@ -7,7 +8,8 @@ import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { failureOf } from '../support/errors.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { createTestApp, echoClient, useEchoApp } from '../support/test-app.js';
-import { eventually, sleep } from '../support/wait.js';
+import { eventually } from '../support/wait.js';
+import { parseMetrics, valueOf } from '../support/prometheus.js';
 
 interface EchoService {
   unary(request: EchoRequest, options?: unknown): Observable<EchoReply>;
@@ -131,9 +133,17 @@ describe('attempts of cancelled calls count the attempts sent', () => {
   it('an AbortSignal aborted during a retry backoff: attempts 1', async () => {
     const controller = new AbortController();
     const before = fx.server.calls.length;
-    const failure = failureOf(lastValueFrom(fx.echo.unary('Unary', {}, { signal: controller.signal, metadata: { 'x-test-status': '14' } })));
+    const retries = async (): Promise<number> =>
+      valueOf(parseMetrics(await register.metrics()), 'mesh_client_retries_total', {
+        mesh_client: 'echo',
+        grpc_method: 'Unary',
+        grpc_code: 'UNAVAILABLE',
+      });
+    const retried = await retries();
+    const options = { signal: controller.signal, metadata: { 'x-test-status': '14' }, retry: { initialBackoffMs: 10_000, maxBackoffMs: 10_000 } };
+    const failure = failureOf(lastValueFrom(fx.echo.unary('Unary', {}, options)));
     expect(await eventually(() => fx.server.calls.length > before, 5000)).toBe(true);
-    await sleep(50);
+    expect(await eventually(async () => (await retries()) > retried, 5000)).toBe(true); // the first attempt failed: waiting its backoff
     controller.abort();
     expect(await failure).toMatchObject({ category: 'cancelled', attempts: 1 });
   });

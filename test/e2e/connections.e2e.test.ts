@@ -7,6 +7,7 @@ import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
 import type { TestingModule } from '@nestjs/testing';
+import { eventually } from '../support/wait.js';
 
 /** Runs `total` unary calls, `concurrency` at a time; returns how many failed. */
 async function load(client: MeshClient, total: number, concurrency: number, onEach?: (i: number) => void | Promise<void>): Promise<number> {
@@ -171,10 +172,13 @@ describe('connections and scale-out', () => {
     const target = `ipv4:${backends.map((b) => b.target).join(',')}`;
     const outlierDetection = { intervalMs: 100, failurePercentage: { threshold: 50, minimumHosts: 3, requestVolume: 5 } };
     const echo = await app({ clients: [echoClient(target, { loadBalancing: 'round_robin', outlierDetection, retry: false, breaker: false })] });
-    for (let round = 0; round < 10; round++) {
+    // Rounds of load until one sends the bad backend nothing (ejection runs every intervalMs).
+    const ejected = await eventually(async () => {
+      const seen = calls(bad);
       await load(echo, 30, 3);
-      await new Promise((r) => setTimeout(r, 120));
-    }
+      return calls(bad) === seen;
+    }, 5000);
+    expect(ejected).toBe(true);
     const before = calls(bad);
     const failed = await load(echo, 300, 3);
     expect(calls(bad)).toBe(before); // ejected: no traffic
@@ -189,13 +193,14 @@ describe('connections and scale-out', () => {
     ] as const) {
       const a = await createTestApp({ clients: [echoClient(server.target, { drainTimeoutMs })] });
       const echo = a.get(MeshClientRegistry).get('echo');
+      const arrivedBefore = calls(server);
       const results = Array.from({ length: 200 }, () =>
         lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-delay-ms': '300' } })).then(
           () => 'ok',
           (e: { category?: string }) => e.category ?? 'other',
         ),
       );
-      await new Promise((r) => setTimeout(r, 50));
+      expect(await eventually(() => calls(server) - arrivedBefore === 200, 5000)).toBe(true); // all 200 reached the server
       const closing = performance.now();
       await a.close();
       const outcomes = await Promise.all(results);

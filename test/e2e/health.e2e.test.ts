@@ -2,12 +2,12 @@ import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { HealthImplementation } from 'grpc-health-check';
-import { take, toArray, lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshClientModule, MeshClientRegistry, MeshHealthIndicator, type MeshClient } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
+import { eventually } from '../support/wait.js';
 
 @Controller()
 class HealthController {
@@ -72,13 +72,19 @@ describe('gRPC health protocol and the Terminus indicator', () => {
   });
 
   it('Watch emits changes only: SERVING -> NOT_SERVING -> SERVING', async () => {
-    const seen = lastValueFrom(echo.watchHealth('mesh.test.Echo').pipe(take(3), toArray()));
-    await new Promise((r) => setTimeout(r, 100));
-    health.setStatus('mesh.test.Echo', 'SERVING'); // no change: not emitted
-    health.setStatus('mesh.test.Echo', 'NOT_SERVING');
-    await new Promise((r) => setTimeout(r, 50));
-    health.setStatus('mesh.test.Echo', 'SERVING');
-    expect(await seen).toEqual(['SERVING', 'NOT_SERVING', 'SERVING']);
+    const seen: string[] = [];
+    const watching = echo.watchHealth('mesh.test.Echo').subscribe((s) => seen.push(s));
+    try {
+      expect(await eventually(() => seen.length === 1, 2000)).toBe(true);
+      health.setStatus('mesh.test.Echo', 'SERVING'); // no change: not emitted
+      health.setStatus('mesh.test.Echo', 'NOT_SERVING');
+      expect(await eventually(() => seen.length === 2, 2000)).toBe(true);
+      health.setStatus('mesh.test.Echo', 'SERVING');
+      expect(await eventually(() => seen.length === 3, 2000)).toBe(true);
+      expect(seen).toEqual(['SERVING', 'NOT_SERVING', 'SERVING']);
+    } finally {
+      watching.unsubscribe();
+    }
   });
 
   it('a server that stops answering is down within timeoutMs; health calls never count in the breaker', async () => {
@@ -119,9 +125,7 @@ describe('gRPC health protocol and the Terminus indicator', () => {
       .get('echo')
       .watchHealth()
       .subscribe((s) => seen.push(s));
-    const until = async (n: number) => {
-      for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 50));
-    };
+    const until = (n: number) => eventually(() => seen.length >= n, 5000);
     try {
       await until(1);
       await first.stop();

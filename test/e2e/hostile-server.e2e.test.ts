@@ -9,6 +9,7 @@ import { failureOf } from '../support/errors.js';
 import { HostileServer, TcpPeer, grpcFrame, respond } from '../support/hostile-server.js';
 import { parseMetrics } from '../support/prometheus.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
+import { eventually, settle } from '../support/wait.js';
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 const EMPTY_REPLY = grpcFrame(Buffer.alloc(0));
@@ -131,7 +132,7 @@ describe('a hostile server', () => {
       expect(error).toMatchObject({ category: 'unavailable', attempts: 1 });
       expect(server.streams - before).toBe(1);
       expect(await call(retrying, 'pushback', '20000', 1000)).toMatchObject({ attempts: 1 });
-      await new Promise((r) => setTimeout(r, 20));
+      await settle(); // Node emits its warnings on the next tick
       expect(warnings).not.toContain('TimeoutOverflowWarning');
     } finally {
       process.off('warning', onWarning);
@@ -146,8 +147,9 @@ describe('a hostile server', () => {
     'a %s of 100 KB drops the connection: its calls and unrelated ones fail unavailable within 2 s and are retried',
     async (kind) => {
       const started = Date.now();
+      const streams = server.streams;
       const unrelated = call(keepalive, 'slow', '', 10_000);
-      await new Promise((r) => setTimeout(r, 50));
+      expect(await eventually(() => server.streams > streams, 2000)).toBe(true);
       const errors = await Promise.all([call(keepalive, kind, '', 10_000), call(keepalive, kind, '', 10_000), unrelated]);
       for (const error of errors) expect(error.category).toBe('unavailable');
       expect(Date.now() - started).toBeLessThan(2500);

@@ -4,6 +4,7 @@ import { MeshClientRegistry, isMeshClientError } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
+import { eventually } from '../support/wait.js';
 
 /** Active handles of this process by type, e.g. { TCPSocketWrap: 2, Timeout: 1 }. */
 function handles(): Record<string, number> {
@@ -59,8 +60,9 @@ describe('lifecycle: app.close()', () => {
     const app = await createTestApp({ clients: [echoClient(proxy.target, { drainTimeoutMs: 100 })] });
     const echo = app.get(MeshClientRegistry).get('echo');
     const cancelled = server.nextCancellation();
+    const arrived = server.calls.length;
     const pending = lastValueFrom(echo.serverStream('ServerStream', { count: -1 })).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    expect(await eventually(() => server.calls.length > arrived, 2000)).toBe(true);
     expect(echo.inflight).toBe(1);
     await app.close();
     const error = await pending;

@@ -8,6 +8,7 @@ import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { failureOf } from '../support/errors.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
+import { eventually } from '../support/wait.js';
 
 const failTimes = (n: number, extra: Record<string, string> = {}) => ({
   metadata: { 'x-test-fail-times': String(n), 'x-test-call-id': randomUUID(), ...extra },
@@ -169,8 +170,7 @@ describe('circuit breaker against a real server', () => {
     expect(server.calls.length).toBe(reached);
 
     server.outage = undefined;
-    await new Promise((r) => setTimeout(r, 450));
-    expect(echo.breakerState()).toBe('half-open');
+    expect(await eventually(() => echo.breakerState() === 'half-open', 3000)).toBe(true);
     await lastValueFrom(echo.unary('Unary', { message: 'probe' }));
     expect(echo.breakerState()).toBe('closed');
     expect(server.calls.length).toBe(reached + 1);
@@ -190,8 +190,9 @@ describe('update() mid-run', () => {
     const app = await createTestApp({ clients: [echoClient(server.target, { retry: { initialBackoffMs: 200, maxBackoffMs: 200, jitter: 0 } })] });
     const echo = app.get(MeshClientRegistry).get('echo');
     try {
+      const arrived = server.calls.length;
       const inflight = lastValueFrom(echo.unary('Unary', { message: 'old' }, failTimes(1)));
-      await new Promise((r) => setTimeout(r, 50)); // first attempt failed, waiting its 200 ms backoff
+      expect(await eventually(() => server.calls.length > arrived, 2000)).toBe(true); // the first attempt is out: the call is in flight
       echo.update({ retry: false, timeoutMs: 5_000 });
       expect(await inflight).toMatchObject({ message: 'old' });
       const error = await failureOf(lastValueFrom(echo.unary('Unary', {}, failTimes(1))));

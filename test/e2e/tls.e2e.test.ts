@@ -10,6 +10,7 @@ import { LogCapture } from '../support/log-capture.js';
 import { CLIENT_ID, SERVER_ID, createTestPki, serverCredentials, writeAtomic, type TestPki } from '../support/pki.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
+import { eventually } from '../support/wait.js';
 
 describe('mutual TLS', () => {
   let pki: TestPki;
@@ -183,10 +184,9 @@ describe('mutual TLS', () => {
     try {
       await lastValueFrom(echo.unary('Unary', {}));
       writeAtomic(pki.files.key, (await pki.newClient()).key); // no longer matches the cert
-      await new Promise((r) => setTimeout(r, 1200));
-      expect(logs.lines.some((l) => l.startsWith('warn') && l.includes('new TLS files were not loaded (tls.key does not belong to tls.cert)'))).toBe(
-        true,
-      );
+      const reported = () =>
+        logs.lines.some((l) => l.startsWith('warn') && l.includes('new TLS files were not loaded (tls.key does not belong to tls.cert)'));
+      expect(await eventually(reported, 3000)).toBe(true);
       await expect(lastValueFrom(echo.unary('Unary', { message: 'still' }))).resolves.toMatchObject({ message: 'still' });
       expect(server.peerSerials.at(-1)).toBe(pki.client.serial);
     } finally {

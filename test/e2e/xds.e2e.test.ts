@@ -9,7 +9,7 @@ import { CLIENT_ID, SERVER_ID, createTestPki, serverCredentials } from '../suppo
 import { parseMetrics, valueOf } from '../support/prometheus.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
 import { echoClient } from '../support/test-app.js';
-import { callUntil, eventually, sleep, useXdsFixture } from '../support/xds-fixture.js';
+import { callUntil, eventually, useXdsFixture } from '../support/xds-fixture.js';
 
 /** Unary calls, `concurrency` at a time, until stopped; counts successes and failures. */
 function backgroundLoad(client: MeshClient, concurrency: number) {
@@ -83,12 +83,15 @@ describe('xds:/// targets through an in-test xDS control plane (@grpc/grpc-js-xd
 
     const removedAt = Date.now();
     fx.plane.setEndpoints('echo-churn', [a.port]);
-    await sleep(2500);
-    const lateOnB = b.arrivedAt.filter((t) => t > removedAt + 2000);
-    expect(lateOnB).toEqual([]);
-    const aBefore = a.calls.length;
-    await sleep(200);
-    expect(a.calls.length).toBeGreaterThan(aBefore); // the load goes on, all of it to a
+    // Until 50 calls in a row went to a and none to b: b is out of the picture.
+    let bSeen = b.calls.length;
+    let aSince = a.calls.length;
+    const drained = await eventually(() => {
+      if (b.calls.length !== bSeen) [bSeen, aSince] = [b.calls.length, a.calls.length];
+      return a.calls.length - aSince >= 50;
+    }, 5000);
+    expect(drained).toBe(true);
+    expect(b.arrivedAt.filter((t) => t > removedAt + 2000)).toEqual([]); // b's last call came within 2 s of the removal
 
     const addedAt = Date.now();
     fx.plane.setEndpoints('echo-churn', [a.port, c.port]);
@@ -97,7 +100,7 @@ describe('xds:/// targets through an in-test xDS control plane (@grpc/grpc-js-xd
 
     const { ok, failed } = await load.stop();
     expect(failed).toEqual([]);
-    expect(ok).toBeGreaterThan(100);
+    expect(ok).toBeGreaterThanOrEqual(50); // at least the 50 in a row that went to a
   });
 
   it('retry, breaker and metrics work on top: the mesh_client label is the client name, never an address', async () => {
