@@ -147,7 +147,7 @@ export interface MeshClientOptions {
   insecure?: boolean;
   /** Overall deadline per call, retries included. Default 30000. */
   timeoutMs?: number;
-  /** Send and receive limit per message. Default 4 MiB (4194304). */
+  /** Send and receive limit per message. Default 4194304 (4 MiB). */
   maxMessageBytes?: number;
   /** gRFC A6 retries; default on (3 attempts, UNAVAILABLE only, budget 10/0.1); false disables. */
   retry?: Partial<RetryPolicy> | false;
