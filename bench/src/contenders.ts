@@ -7,36 +7,35 @@ import { createChannel, createClientFactory } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { retryMiddleware } from 'nice-grpc-client-middleware-retry';
 import { Subject, lastValueFrom, type Observable } from 'rxjs';
-import { MeshClientModule, MeshClientRegistry, MeshContext, type MeshClient, type MeshClientOptions } from '@datapunk/mesh-client';
+import {
+  MeshClientModule,
+  MeshClientRegistry,
+  MeshContext,
+  type MeshClient,
+  type MeshClientOptions,
+  type MeshClientPlugin,
+  type MeshModuleOptions,
+} from '@datapunk/mesh-client';
 import { ECHO_PROTO, REQUEST, echoService } from './proto.js';
 
 /** One way of calling the echo server. */
 export interface Contender {
   readonly name: string;
   unary(): Promise<unknown>;
-  /** Runs `fn` in the contender's calling context (the mesh client's CLS request context). */
-  around<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-const plain = <T>(fn: () => Promise<T>): Promise<T> => fn();
 const unaryDef = echoService.Unary!;
 
-/** grpc-js as it comes: a generic client, one makeUnaryRequest per call. */
-export function rawContender(target: string): Contender & { client: Client } {
+/** The raw floor: a plain grpc-js unary call (`Client.makeUnaryRequest`, no metadata, no options). */
+export function rawContender(target: string, name = 'raw grpc-js'): Contender & { client: Client } {
   const client = new Client(target, credentials.createInsecure(), {});
   const ser = unaryDef.requestSerialize;
   const des = unaryDef.responseDeserialize;
   return {
-    name: 'raw grpc-js',
+    name,
     client,
-    unary: () =>
-      new Promise((resolve, reject) =>
-        client.makeUnaryRequest(unaryDef.path, ser, des, REQUEST, new Metadata(), { deadline: Date.now() + 30_000 }, (e, v) =>
-          e ? reject(e) : resolve(v),
-        ),
-      ),
-    around: plain,
+    unary: () => new Promise((resolve, reject) => client.makeUnaryRequest(unaryDef.path, ser, des, REQUEST, (e, v) => (e ? reject(e) : resolve(v)))),
     close: async () => client.close(),
   };
 }
@@ -44,30 +43,61 @@ export function rawContender(target: string): Contender & { client: Client } {
 export const ALL_ON: Partial<MeshClientOptions> = {};
 export const ALL_OFF: Partial<MeshClientOptions> = { retry: false, breaker: false, metrics: false, tracing: false };
 
-/** @datapunk/mesh-client in a Nest application context. */
-export async function meshContender(
-  name: string,
+/** A plugin implementing every hook, doing nothing: what the plugin machinery itself costs. */
+export const NOOP_PLUGIN: MeshClientPlugin = {
+  name: 'noop',
+  appliesTo: () => true,
+  intercept: (call, next) => next.handle(call),
+  beforeAttempt: () => undefined,
+  onHeaders: () => undefined,
+  afterAttempt: () => undefined,
+};
+
+/** A Nest application context with one mesh client 'echo' (more options: `module`). */
+export async function meshApp(
   target: string,
   options: Partial<MeshClientOptions>,
-  withContext: boolean,
-): Promise<Contender & { mesh: MeshClient; app: INestApplicationContext }> {
+  module: Partial<MeshModuleOptions> = {},
+): Promise<{ app: INestApplicationContext; mesh: MeshClient; context: MeshContext }> {
   @Module({
     imports: [
       MeshClientModule.forRoot({
-        clients: [{ name: 'echo', target, insecure: true, proto: { path: ECHO_PROTO, package: 'mesh.test', service: 'Echo' }, ...options }],
+        ...module,
+        clients: [
+          { name: 'echo', target, insecure: true, proto: { path: ECHO_PROTO, package: 'mesh.test', service: 'Echo' }, ...options },
+          ...(module.clients ?? []),
+        ],
       }),
     ],
   })
   class BenchModule {}
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
-  const mesh = app.get(MeshClientRegistry).get('echo');
-  const context = app.get(MeshContext);
+  return { app, mesh: app.get(MeshClientRegistry).get('echo'), context: app.get(MeshContext) };
+}
+
+let requestIds = 0;
+
+/**
+ * @datapunk/mesh-client in a Nest application context. With `contextPerCall`, each call runs in its
+ * own `MeshContext.run({ token, requestId, tenant })`, as a gateway sets it per request: the
+ * context goes into the call's metadata.
+ */
+export async function meshContender(
+  name: string,
+  target: string,
+  options: Partial<MeshClientOptions>,
+  contextPerCall: boolean,
+  module: Partial<MeshModuleOptions> = {},
+): Promise<Contender & { mesh: MeshClient; app: INestApplicationContext }> {
+  const { app, mesh, context } = await meshApp(target, options, module);
+  const call = (): Promise<unknown> => lastValueFrom(mesh.unary('Unary', REQUEST));
   return {
     name,
     mesh,
     app,
-    unary: () => lastValueFrom(mesh.unary('Unary', REQUEST)),
-    around: withContext ? (fn) => context.run({ token: 'bench-token-0123456789', requestId: 'bench', tenant: 'bench' }, fn) : plain,
+    unary: contextPerCall
+      ? () => context.run({ token: 'bench-token-0123456789', requestId: `req-${String(++requestIds)}`, tenant: 'bench' }, call)
+      : call,
     close: () => app.close(),
   };
 }
@@ -76,7 +106,7 @@ export async function meshContender(
 export function nestProxyContender(target: string): Contender {
   const proxy = new ClientGrpcProxy({ url: target, package: 'mesh.test', protoPath: ECHO_PROTO });
   const svc = proxy.getService<{ Unary(req: unknown): Observable<unknown> }>('Echo');
-  return { name: 'Nest ClientGrpcProxy', unary: () => lastValueFrom(svc.Unary(REQUEST)), around: plain, close: async () => proxy.close() };
+  return { name: 'Nest ClientGrpcProxy', unary: () => lastValueFrom(svc.Unary(REQUEST)), close: async () => proxy.close() };
 }
 
 /** nice-grpc with its retry and deadline middleware. */
@@ -88,35 +118,50 @@ export function niceContender(target: string): Contender {
     .create(echoService as never, channel, { '*': { deadline: 30_000, retryMaxAttempts: 2 } }) as unknown as {
     Unary(req: unknown): Promise<unknown>;
   };
-  return { name: 'nice-grpc (retry+deadline)', unary: () => client.Unary(REQUEST), around: plain, close: async () => channel.close() };
+  return { name: 'nice-grpc (retry+deadline)', unary: () => client.Unary(REQUEST), close: async () => channel.close() };
 }
 
-/** One bidi stream with `inFlight` messages outstanding, for `ms`: messages per second. */
-export async function bidiRaw(client: Client, inFlight: number, ms: number): Promise<number> {
+/** A bidi contender: one stream with `inFlight` messages outstanding, for `ms`: messages per second. */
+export interface BidiContender {
+  readonly name: string;
+  run(inFlight: number, ms: number): Promise<number>;
+}
+
+export function bidiRaw(client: Client, name = 'raw grpc-js'): BidiContender {
   const def = echoService.Bidi!;
-  const call = client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new Metadata(), {});
-  return pump(
-    (m) => call.write(m),
-    (onData) => call.on('data', onData),
-    () => call.end(),
-    inFlight,
-    ms,
-  );
+  return {
+    name,
+    run: (inFlight, ms) => {
+      const call = client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new Metadata(), {});
+      return pump(
+        (m) => call.write(m),
+        (onData) => call.on('data', onData),
+        () => call.end(),
+        inFlight,
+        ms,
+      );
+    },
+  };
 }
 
-export async function bidiMesh(mesh: MeshClient, inFlight: number, ms: number): Promise<number> {
-  const requests = new Subject<unknown>();
-  let onData: () => void = () => undefined;
-  const sub = mesh.bidiStream('Bidi', requests).subscribe({ next: () => onData(), error: () => undefined });
-  const rate = await pump(
-    (m) => requests.next(m),
-    (f) => (onData = f),
-    () => requests.complete(),
-    inFlight,
-    ms,
-  );
-  sub.unsubscribe();
-  return rate;
+export function bidiMesh(mesh: MeshClient, name = 'mesh, every feature on'): BidiContender {
+  return {
+    name,
+    run: async (inFlight, ms) => {
+      const requests = new Subject<unknown>();
+      let onData: () => void = () => undefined;
+      const sub = mesh.bidiStream('Bidi', requests).subscribe({ next: () => onData(), error: () => undefined });
+      const rate = await pump(
+        (m) => requests.next(m),
+        (f) => (onData = f),
+        () => requests.complete(),
+        inFlight,
+        ms,
+      );
+      sub.unsubscribe();
+      return rate;
+    },
+  };
 }
 
 async function pump(write: (m: unknown) => void, listen: (f: () => void) => void, end: () => void, inFlight: number, ms: number): Promise<number> {

@@ -1,31 +1,82 @@
-import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
-import { ALL_OFF, ALL_ON, meshContender, rawContender, type Contender } from './contenders.js';
 import { timedRound } from './measure.js';
+import { startServer } from './server-process.js';
+import { contenderNamed } from './variants.js';
 
-/**
- * Runs one contender alone, for profiling its hot path:
- *   node --cpu-prof --cpu-prof-dir=bench/results bench/dist/profile.js [all|off|raw] [seconds] [concurrency]
- */
-async function main(): Promise<void> {
-  const [which = 'all', seconds = '10', concurrency = '128'] = process.argv.slice(2);
-  const child = fork(fileURLToPath(new URL('./server.js', import.meta.url)), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  const target = `127.0.0.1:${port}`;
-  const c: Contender =
-    which === 'raw'
-      ? rawContender(target)
-      : await meshContender(
-          which,
-          target,
-          which === 'off' ? ALL_OFF : which === 'retry' ? { ...ALL_OFF, retry: undefined } : ALL_ON,
-          which === 'all',
-        );
-  await c.around(() => timedRound(() => c.unary(), Number(concurrency), 1000));
-  const r = await c.around(() => timedRound(() => c.unary(), Number(concurrency), Number(seconds) * 1000));
-  process.stdout.write(`${which}: ${r.callsPerSec.toFixed(0)} calls/s, ${r.cpuUsPerCall.toFixed(1)} µs CPU/call\n`);
-  await c.close();
-  child.disconnect();
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount: number;
+  children?: number[];
 }
 
-void main();
+/** Where a frame's code lives: a package, the library, Node itself, or V8's own work. */
+export function ownerOf(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : 'native';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+  if (pkg) return pkg;
+  if (url.includes('/libs/mesh-client/')) return '@datapunk/mesh-client';
+  if (url.includes('/bench/')) return 'bench driver';
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[1] ?? url.slice(5)}`;
+  return url;
+}
+
+/**
+ * Profiles one contender alone over one measured round (warm-up excluded), pinned like the bench:
+ *   npm run bench -- --node 26 profile.js [raw|off|all|plugin] [seconds] [concurrency]
+ * Prints CPU per call, self time by owner (package, Node subsystem, GC) in µs per call, and the
+ * top frames; writes bench/results/<contender>.cpuprofile.
+ */
+const [which = 'all', seconds = '8', concurrency = '128'] = process.argv.slice(2);
+const server = await startServer();
+const c = await contenderNamed(which, server.target);
+await timedRound(() => c.unary(), Number(concurrency), 2000);
+const session = new Session();
+session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.setSamplingInterval', { interval: 250 });
+await session.post('Profiler.start');
+const round = await timedRound(() => c.unary(), Number(concurrency), Number(seconds) * 1000);
+const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number } };
+session.disconnect();
+writeFileSync(fileURLToPath(new URL(`../results/${which}.cpuprofile`, import.meta.url)), JSON.stringify(profile));
+const total = profile.nodes.reduce((s, n) => s + n.hitCount, 0);
+const usPerHit = (profile.endTime - profile.startTime) / total / round.calls;
+const byOwner = new Map<string, number>();
+const byFrame = new Map<string, number>();
+for (const n of profile.nodes) {
+  const f = n.callFrame;
+  const owner = ownerOf(f.url, f.functionName);
+  byOwner.set(owner, (byOwner.get(owner) ?? 0) + n.hitCount);
+  const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(libs|bench)\//, '$1/')}:${String(f.lineNumber + 1)}`;
+  byFrame.set(key, (byFrame.get(key) ?? 0) + n.hitCount);
+}
+const line = (hits: number, label: string): string =>
+  `${(hits * usPerHit).toFixed(1).padStart(7)} µs/call  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${label}\n`;
+process.stdout.write(
+  `${which}: ${round.callsPerSec.toFixed(0)} calls/s, ${round.cpuUsPerCall.toFixed(1)} µs CPU/call (process.cpuUsage)\n\nby owner (wall time of the samples, idle included):\n`,
+);
+for (const [owner, hits] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, 20)) process.stdout.write(line(hits, owner));
+// Inclusive time of the library's functions and of the packages it calls into, entered from outside them.
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const subtree = (n: ProfileNode): number => n.hitCount + (n.children ?? []).reduce((s, id) => s + subtree(byId.get(id)!), 0);
+const parentOf = new Map<number, ProfileNode>();
+for (const n of profile.nodes) for (const id of n.children ?? []) parentOf.set(id, n);
+const inclusive = new Map<string, number>();
+const label = (n: ProfileNode): string =>
+  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(libs|bench)\//, '$1/')}:${String(n.callFrame.lineNumber + 1)}`;
+for (const n of profile.nodes) {
+  const owner = ownerOf(n.callFrame.url, n.callFrame.functionName);
+  if (!['@datapunk/mesh-client', 'prom-client', '@opentelemetry/api', 'nestjs-cls', 'rxjs'].includes(owner)) continue;
+  const parent = parentOf.get(n.id);
+  if (parent && ownerOf(parent.callFrame.url, parent.callFrame.functionName) === owner) continue; // counted at the entry
+  inclusive.set(label(n), (inclusive.get(label(n)) ?? 0) + subtree(n));
+}
+process.stdout.write('\ninclusive time of entries into the library and the packages it uses:\n');
+for (const [frame, hits] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 30)) process.stdout.write(line(hits, frame));
+process.stdout.write('\ntop frames:\n');
+for (const [frame, hits] of [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 40)) process.stdout.write(line(hits, frame));
+await c.close();
+server.stop();

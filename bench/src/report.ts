@@ -1,5 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { AA_BAND, withinBand, type Ratio } from './compare.js';
+import { writeBenchmarksMd } from './benchmarks-md.js';
 
 /** One contender at one concurrency: medians over rounds, ratios to raw grpc-js of the same round. */
 export interface UnaryRow {
@@ -9,98 +11,163 @@ export interface UnaryRow {
   p50Us: number;
   p99Us: number;
   cpuUsPerCall: number;
-  throughputRatio: number;
-  p50Ratio: number;
-  cpuRatio: number;
+  throughput: Ratio;
+  cpu: Ratio;
+}
+
+/** One variant of a scaling group: client CPU per call, against raw and against the group's first variant. */
+export interface GroupRow {
+  variant: string;
+  cpuUsPerCall: number;
+  cpuVsRaw: Ratio;
+  cpuVsFirst: Ratio;
+  callsPerSec: number;
+  throughputVsFirst: Ratio;
 }
 
 export interface Report {
-  machine: { cores: number; cpu: string; node: string };
+  machine: { cores: number; cpu: string; node: string; pinning: string };
   date: string;
   /** Wall time of the whole run (measurements, not the build), seconds. */
   elapsedS?: number;
   rounds: number;
   roundMs: number;
   unary: UnaryRow[];
+  /** The no-op plugin's client CPU against every feature on without it, same rounds. */
+  plugin?: { concurrency: number; cpu: Ratio }[];
+  /** Every feature on against Nest's ClientGrpcProxy at c=128, throughput, same rounds. */
+  versusNest?: Ratio;
+  groups: { title: string; rows: GroupRow[] }[];
   other: {
-    bidi?: { rawMsgsPerSec: number; meshMsgsPerSec: number; ratio: number };
-    pool?: { pool1CallsPerSec: number; pool4CallsPerSec: number; ratio: number };
+    bidi?: { contender: string; msgsPerSec: number; ratio: Ratio }[];
+    startup?: { clients: number; ms: number; heapMb: number }[];
     rejection?: {
+      kind: string;
+      calls: number;
       p50Us: number;
       p99Us: number;
-      calls: number;
       serverCallsDuring: number;
       socketsBefore: number;
       socketsAfter: number;
-      state: string;
-    };
+    }[];
     heap?: { calls: number; beforeMb: number; afterMb: number; deltaMb: number; seconds: number } | { skipped: string };
   };
 }
 
 const f = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const x = (n: number): string => `${n.toFixed(2)}x`;
+/** A ratio with its spread: `1.04x (0.99..1.08)`. */
+const r = (q: Ratio): string => `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
+const CONTROL = 'raw grpc-js (A/A control)';
+
+/** Whether each concurrency's A/A control read within the band, in throughput and in CPU. */
+export function controlVerdicts(report: Report): { concurrency: number; ok: boolean; text: string }[] {
+  return report.unary
+    .filter((u) => u.contender === CONTROL)
+    .map((u) => {
+      const ok = withinBand(u.cpu) && withinBand(u.throughput);
+      return {
+        concurrency: u.concurrency,
+        ok,
+        text: `c=${String(u.concurrency)}: A/A CPU ${r(u.cpu)}, throughput ${r(u.throughput)}: ${ok ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${ok ? '' : ': the ratios at this concurrency are not quoted'}`,
+      };
+    });
+}
 
 /** The report as markdown. */
-export function markdown(r: Report): string {
+export function markdown(report: Report): string {
+  const m = report.machine;
   const lines = [
-    `# Benchmark results`,
+    `### Node ${m.node}`,
     '',
-    `${r.machine.cores} cores (${r.machine.cpu}), Node ${r.machine.node}, ${r.date}. Medians of ${String(r.rounds)} rounds of ${String(r.roundMs)} ms, contenders alternated; every ratio is against raw grpc-js in the same round.${r.elapsedS === undefined ? '' : ` The run took ${String(Math.round(r.elapsedS))} s.`}`,
-    '',
-    '## Unary, 100-byte payload',
-    '',
-    '| contender | c | calls/s | vs raw | p50 µs | p50 vs raw | p99 µs | CPU µs/call | CPU vs raw |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...r.unary.map(
-      (u) =>
-        `| ${u.contender} | ${String(u.concurrency)} | ${f(u.callsPerSec)} | ${x(u.throughputRatio)} | ${f(u.p50Us)} | ${x(u.p50Ratio)} | ${f(u.p99Us)} | ${f(u.cpuUsPerCall, 1)} | ${x(u.cpuRatio)} |`,
-    ),
+    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}. ${String(report.rounds)} rounds of ${String(report.roundMs)} ms per contender, the order changing every round; each ratio is taken per round against raw grpc-js of the same round, then the median and the spread (min..max over rounds) are shown.${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
     '',
   ];
-  const o = r.other;
-  if (o.bidi)
+  if (report.unary.length > 0) {
+    lines.push('**A/A control** (raw grpc-js against itself):', '', ...controlVerdicts(report).map((v) => `- ${v.text}`), '');
     lines.push(
-      '## Bidi stream, one stream, 128 in flight',
-      '',
-      `raw ${f(o.bidi.rawMsgsPerSec)} msgs/s, mesh ${f(o.bidi.meshMsgsPerSec)} msgs/s: **${x(o.bidi.ratio)}**`,
+      '| contender | c | calls/s | throughput vs raw | p50 µs | p99 µs | CPU µs/call | CPU vs raw |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...report.unary.map(
+        (u) =>
+          `| ${u.contender} | ${String(u.concurrency)} | ${f(u.callsPerSec)} | ${r(u.throughput)} | ${f(u.p50Us)} | ${f(u.p99Us)} | ${f(u.cpuUsPerCall, 1)} | ${r(u.cpu)} |`,
+      ),
       '',
     );
-  if (o.pool)
+  }
+  if (report.plugin) {
     lines.push(
-      '## Channel pool at c=128',
-      '',
-      `pool 1: ${f(o.pool.pool1CallsPerSec)} calls/s, pool 4: ${f(o.pool.pool4CallsPerSec)} calls/s: **${x(o.pool.ratio)}**`,
+      'One no-op plugin implementing every hook, client CPU per call against every feature on without it (same rounds): ' +
+        report.plugin.map((p) => `c=${String(p.concurrency)} ${r(p.cpu)}`).join(', ') +
+        '.',
       '',
     );
+  }
+  const o = report.other;
+  if (o.bidi) {
+    lines.push(
+      '**Bidi**, one stream, 128 messages in flight:',
+      '',
+      '| contender | msgs/s | vs raw |',
+      '|---|---:|---:|',
+      ...o.bidi.map((b) => `| ${b.contender} | ${f(b.msgsPerSec)} | ${r(b.ratio)} |`),
+      '',
+    );
+  }
+  for (const g of report.groups) {
+    lines.push(
+      `**${g.title}** (every feature on, context per call):`,
+      '',
+      '| variant | CPU µs/call | CPU vs raw | CPU vs first row | calls/s | throughput vs first row |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...g.rows.map(
+        (row) =>
+          `| ${row.variant} | ${f(row.cpuUsPerCall, 1)} | ${r(row.cpuVsRaw)} | ${r(row.cpuVsFirst)} | ${f(row.callsPerSec)} | ${r(row.throughputVsFirst)} |`,
+      ),
+      '',
+    );
+  }
+  if (o.startup) {
+    lines.push(
+      '**Start-up** (fresh process each, median of 3; clients over 10 proto files):',
+      '',
+      '| clients | ms to a started app | heap added, MB after GC |',
+      '|---:|---:|---:|',
+      ...o.startup.map((s) => `| ${String(s.clients)} | ${f(s.ms)} | ${f(s.heapMb, 1)} |`),
+      '',
+    );
+  }
   if (o.rejection) {
-    const j = o.rejection;
     lines.push(
-      '## Breaker-open rejection',
+      '**Local rejections** (10,000 warm-up, then 100,000 measured, one after another):',
       '',
-      `${f(j.calls)} rejected calls: p50 ${f(j.p50Us, 1)} µs, p99 ${f(j.p99Us, 1)} µs; server saw ${String(j.serverCallsDuring)} calls meanwhile; TCP sockets ${String(j.socketsBefore)} -> ${String(j.socketsAfter)}; breaker ${j.state}`,
+      '| kind | p50 µs | p99 µs | server calls meanwhile | TCP sockets before -> after |',
+      '|---|---:|---:|---:|---:|',
+      ...o.rejection.map(
+        (j) =>
+          `| ${j.kind} | ${f(j.p50Us, 1)} | ${f(j.p99Us, 1)} | ${String(j.serverCallsDuring)} | ${String(j.socketsBefore)} -> ${String(j.socketsAfter)} |`,
+      ),
       '',
     );
   }
   if (o.heap) {
     lines.push(
-      '## Heap after GC',
-      '',
       'skipped' in o.heap
-        ? o.heap.skipped
-        : `${f(o.heap.calls)} unary calls (every feature on, c=128) in ${f(o.heap.seconds, 1)} s: ${f(o.heap.beforeMb, 1)} MB -> ${f(o.heap.afterMb, 1)} MB (**${o.heap.deltaMb >= 0 ? '+' : ''}${f(o.heap.deltaMb, 2)} MB**)`,
+        ? `**Heap**: ${o.heap.skipped}`
+        : `**Heap** after GC, ${f(o.heap.calls)} unary calls (every feature on, context per call, c=128) in ${f(o.heap.seconds, 1)} s: ${f(o.heap.beforeMb, 1)} MB -> ${f(o.heap.afterMb, 1)} MB (**${o.heap.deltaMb >= 0 ? '+' : ''}${f(o.heap.deltaMb, 2)} MB**)`,
       '',
     );
   }
   return lines.join('\n');
 }
 
-/** Writes bench/results/latest.json and latest.md and prints the markdown. */
-export function writeReport(r: Report): void {
+/** Writes bench/results/node<major>.{json,md}, prints the markdown, and regenerates BENCHMARKS.md. */
+export function writeReport(report: Report): void {
   const dir = fileURLToPath(new URL('../results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}latest.json`, `${JSON.stringify(r, null, 2)}\n`);
-  const md = markdown(r);
-  writeFileSync(`${dir}latest.md`, `${md}\n`);
+  const name = `node${report.machine.node.replace(/^v(\d+).*$/, '$1')}`;
+  const md = markdown(report);
+  writeFileSync(`${dir}${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${dir}${name}.md`, `${md}\n`);
   process.stdout.write(`${md}\n`);
+  writeBenchmarksMd();
 }

@@ -1,162 +1,309 @@
-import { fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { Socket } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Metadata, type Client } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
-import { ALL_OFF, ALL_ON, bidiMesh, bidiRaw, meshContender, nestProxyContender, niceContender, rawContender, type Contender } from './contenders.js';
-import { median, timedRound, type RoundResult } from './measure.js';
-import { REQUEST, echoService } from './proto.js';
-import { writeReport, type Report } from './report.js';
+import type { MeshClientOptions } from '@datapunk/mesh-client';
+import { alternate, orderOf, ratioOf } from './compare.js';
+import {
+  ALL_OFF,
+  ALL_ON,
+  NOOP_PLUGIN,
+  bidiMesh,
+  bidiRaw,
+  meshContender,
+  nestProxyContender,
+  niceContender,
+  rawContender,
+  type BidiContender,
+  type Contender,
+} from './contenders.js';
+import { wideEchoProto } from './generated-protos.js';
+import { median, type RoundResult } from './measure.js';
+import { ownAffinity, pinning } from './pinning.js';
+import { ECHO_PROTO, REQUEST, echoService } from './proto.js';
+import { writeReport, type GroupRow, type Report, type UnaryRow } from './report.js';
+import { startServer } from './server-process.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const ROUNDS = arg('rounds', 3);
+const only = ((): Set<string> | undefined => {
+  const i = process.argv.indexOf('--only');
+  return i >= 0 ? new Set(process.argv[i + 1]!.split(',')) : undefined;
+})();
+const runs = (section: string): boolean => !only || only.has(section);
+/** `--concurrency 128` or `--concurrency 1,16`: the unary concurrencies (default 1, 16, 128). */
+const CONCURRENCIES = ((): number[] => {
+  const i = process.argv.indexOf('--concurrency');
+  return i >= 0 ? process.argv[i + 1]!.split(',').map(Number) : [1, 16, 128];
+})();
+/** `--skip nest,nice,off,plugin`: leave contenders out of the unary table (quicker runs while working). */
+const SKIP = new Set(
+  ((): string[] => {
+    const i = process.argv.indexOf('--skip');
+    return i >= 0 ? process.argv[i + 1]!.split(',') : [];
+  })(),
+);
+const ROUNDS = arg('rounds', 7);
 const ROUND_MS = arg('round-ms', 1500);
-const STARTED = performance.now();
 const HEAP_CALLS = arg('heap-calls', 1_000_000);
+const STARTED = performance.now();
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-async function startServer(): Promise<{ target: string; stop: () => void }> {
-  const child = fork(fileURLToPath(new URL('./server.js', import.meta.url)), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  return { target: `127.0.0.1:${port}`, stop: () => child.disconnect() };
-}
-
-/** Alternates the contenders round by round (A B A B); returns per-contender rounds. */
-async function compare(contenders: Contender[], concurrency: number): Promise<Map<string, RoundResult[]>> {
-  const results = new Map<string, RoundResult[]>(contenders.map((c) => [c.name, []]));
-  for (const c of contenders) await c.around(() => timedRound(() => c.unary(), concurrency, 300)); // warm-up
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? contenders : [...contenders].reverse();
-    for (const c of order) results.get(c.name)!.push(await c.around(() => timedRound(() => c.unary(), concurrency, ROUND_MS)));
-  }
-  return results;
-}
-
-/** Median of the per-round ratios of `key` to raw's of the same round. */
-function ratio(rounds: RoundResult[], raw: RoundResult[], key: keyof RoundResult): number {
-  return median(rounds.map((r, i) => r[key] / raw[i]![key]));
-}
+const CONTEXT_ON = 'mesh, every feature on';
+/** Before each round: garbage collected on both sides (set once the raw client exists). */
+let settle: () => Promise<void> = async () => undefined;
+const PLUGIN_ON = 'mesh, every feature on + no-op plugin';
 
 async function main(): Promise<void> {
   const server = await startServer();
+  const pin = pinning();
   const report: Report = {
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? '?',
+      node: process.version,
+      pinning: pin ? `client on core ${ownAffinity()}, server on core ${String(pin.server)} (taskset)` : 'not pinned',
+    },
     date: new Date().toISOString(),
     rounds: ROUNDS,
     roundMs: ROUND_MS,
     unary: [],
+    groups: [],
     other: {},
   };
   const raw = rawContender(server.target);
-  const meshAll = await meshContender('mesh, every feature on', server.target, ALL_ON, true);
-  const meshOff = await meshContender('mesh, everything off', server.target, ALL_OFF, false);
-  const contenders = [raw, meshAll, meshOff, nestProxyContender(server.target), niceContender(server.target)];
-
-  for (const concurrency of [1, 16, 128]) {
-    log(`unary c=${String(concurrency)} ...`);
-    const results = await compare(contenders, concurrency);
-    const rawRounds = results.get(raw.name)!;
-    for (const [name, rounds] of results) {
-      report.unary.push({
-        contender: name,
-        concurrency,
-        callsPerSec: median(rounds.map((r) => r.callsPerSec)),
-        p50Us: median(rounds.map((r) => r.p50Us)),
-        p99Us: median(rounds.map((r) => r.p99Us)),
-        cpuUsPerCall: median(rounds.map((r) => r.cpuUsPerCall)),
-        throughputRatio: ratio(rounds, rawRounds, 'callsPerSec'),
-        p50Ratio: ratio(rounds, rawRounds, 'p50Us'),
-        cpuRatio: ratio(rounds, rawRounds, 'cpuUsPerCall'),
-      });
-    }
-  }
-
-  log('bidi ...');
-  const rawBidi: number[] = [];
-  const meshBidi: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    rawBidi.push(await bidiRaw(raw.client, 128, ROUND_MS));
-    meshBidi.push(await bidiMesh(meshAll.mesh, 128, ROUND_MS));
-  }
-  report.other.bidi = { rawMsgsPerSec: median(rawBidi), meshMsgsPerSec: median(meshBidi), ratio: median(meshBidi.map((m, i) => m / rawBidi[i]!)) };
-
-  log('pool 1 vs 4 ...');
-  const pool1 = await meshContender('mesh pool 1', server.target, { pool: { size: 1 } }, true);
-  const pool4 = await meshContender('mesh pool 4', server.target, { pool: { size: 4 } }, true);
-  const pools = await compare([pool1, pool4], 128);
-  report.other.pool = {
-    pool1CallsPerSec: median(pools.get(pool1.name)!.map((r) => r.callsPerSec)),
-    pool4CallsPerSec: median(pools.get(pool4.name)!.map((r) => r.callsPerSec)),
-    ratio: ratio(pools.get(pool4.name)!, pools.get(pool1.name)!, 'callsPerSec'),
+  const control = rawContender(server.target, 'raw grpc-js (A/A control)');
+  settle = async () => {
+    await serverGc(raw.client);
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setTimeout(r, 20));
   };
-  await pool1.close();
-  await pool4.close();
 
-  log('breaker-open rejection ...');
-  report.other.rejection = await measureRejection(server.target, raw);
+  if (runs('unary')) {
+    const contenders: Contender[] = [raw, control, await meshContender(CONTEXT_ON, server.target, ALL_ON, true)];
+    if (!SKIP.has('plugin')) contenders.push(await meshContender(PLUGIN_ON, server.target, { plugins: [NOOP_PLUGIN] }, true));
+    if (!SKIP.has('off')) contenders.push(await meshContender('mesh, everything off', server.target, ALL_OFF, false));
+    if (!SKIP.has('nest')) contenders.push(nestProxyContender(server.target));
+    if (!SKIP.has('nice')) contenders.push(niceContender(server.target));
+    for (const concurrency of CONCURRENCIES) {
+      log(`unary c=${String(concurrency)} ...`);
+      const results = await alternate(contenders, concurrency, ROUNDS, ROUND_MS, settle);
+      report.unary.push(...unaryRows(results, concurrency));
+      const all = results.get(CONTEXT_ON)!;
+      if (results.has(PLUGIN_ON)) (report.plugin ??= []).push({ concurrency, cpu: ratioOf(results.get(PLUGIN_ON)!, all, 'cpuUsPerCall') });
+      if (concurrency === 128 && results.has('Nest ClientGrpcProxy'))
+        report.versusNest = ratioOf(all, results.get('Nest ClientGrpcProxy')!, 'callsPerSec');
+    }
+    for (const c of contenders.slice(2)) await c.close();
+  }
 
-  log(`heap over ${String(HEAP_CALLS)} calls ...`);
-  report.other.heap = await measureHeap(meshAll);
+  if (runs('bidi')) {
+    log('bidi ...');
+    const mesh = await meshContender(CONTEXT_ON, server.target, ALL_ON, false);
+    report.other.bidi = await compareBidi([bidiRaw(raw.client), bidiRaw(control.client, 'raw grpc-js (A/A control)'), bidiMesh(mesh.mesh)]);
+    await mesh.close();
+  }
 
-  for (const c of contenders) await c.close();
+  if (runs('scaling')) {
+    log('scaling: pool sizes ...');
+    report.groups.push(
+      await group(
+        'Channel pool, c=128',
+        128,
+        raw,
+        server.target,
+        [1, 4, 16].map((size): Variant => [`pool ${String(size)}`, { pool: { size } }]),
+      ),
+    );
+    log('scaling: clients ...');
+    const others = (n: number): MeshClientOptions[] =>
+      Array.from({ length: n }, (_, i) => ({
+        name: `other${String(i)}`,
+        target: server.target,
+        insecure: true,
+        proto: { path: ECHO_PROTO, package: 'mesh.test', service: 'Echo' },
+      }));
+    report.groups.push(
+      await group('Clients in the module, c=16', 16, raw, server.target, [
+        ['1 client', {}],
+        ['100 clients', {}, { clients: others(99) }],
+      ]),
+    );
+    log('scaling: methods ...');
+    report.groups.push(
+      await group('Methods in the service, c=16', 16, raw, server.target, [
+        ['4 methods', {}],
+        ['200 methods', { proto: { path: wideEchoProto(200), package: 'mesh.test', service: 'Echo' } }],
+      ]),
+    );
+    log('scaling: metadata ...');
+    const entries = (n: number): Record<string, string> =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`x-bench-${String(i)}`, `value-${String(i)}`]));
+    report.groups.push(
+      await group('Client metadata entries, c=16', 16, raw, server.target, [
+        ['0 entries', {}],
+        ['1 entry', { metadata: entries(1) }],
+        ['5 entries', { metadata: entries(5) }],
+      ]),
+    );
+  }
+
+  if (runs('startup')) {
+    log('start-up ...');
+    report.other.startup = [1, 10, 100].map((clients) => {
+      const samples = [0, 1, 2].map(() => startupOnce(clients));
+      return { clients, ms: median(samples.map((s) => s.ms)), heapMb: median(samples.map((s) => s.heapMb)) };
+    });
+  }
+
+  if (runs('rejection')) {
+    log('rejections ...');
+    report.other.rejection = await measureRejections(server.target, raw.client);
+  }
+
+  if (runs('heap') && HEAP_CALLS > 0) {
+    log(`heap over ${String(HEAP_CALLS)} calls ...`);
+    const mesh = await meshContender(CONTEXT_ON, server.target, ALL_ON, true);
+    report.other.heap = await measureHeap(mesh);
+    await mesh.close();
+  }
+
+  await raw.close();
+  await control.close();
   server.stop();
   report.elapsedS = (performance.now() - STARTED) / 1000;
   writeReport(report);
 }
 
-async function measureRejection(target: string, raw: Contender & { client: Client }): Promise<Report['other']['rejection']> {
-  const open = await meshContender('mesh, breaker open', target, { retry: false, breaker: { consecutiveFailures: 1, openMs: 600_000 } }, true);
-  await open.around(() => lastValueFrom(open.mesh.unary('Unary', REQUEST, { metadata: { 'x-bench-fail': '1' } })).catch(() => undefined));
-  const sockets = (): number =>
-    (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof Socket).length;
-  const servedBefore = await serverCount(raw.client);
-  const socketsBefore = sockets();
-  const samples = new Float64Array(100_000);
-  // warm-up, as for every other measurement
-  await open.around(async () => {
-    for (let i = 0; i < 10_000; i++) await lastValueFrom(open.mesh.unary('Unary', REQUEST)).catch(() => undefined);
+function unaryRows(results: Map<string, RoundResult[]>, concurrency: number): UnaryRow[] {
+  const base = results.get('raw grpc-js')!;
+  return [...results].map(([contender, rounds]) => ({
+    contender,
+    concurrency,
+    callsPerSec: median(rounds.map((r) => r.callsPerSec)),
+    p50Us: median(rounds.map((r) => r.p50Us)),
+    p99Us: median(rounds.map((r) => r.p99Us)),
+    cpuUsPerCall: median(rounds.map((r) => r.cpuUsPerCall)),
+    throughput: ratioOf(rounds, base, 'callsPerSec'),
+    cpu: ratioOf(rounds, base, 'cpuUsPerCall'),
+  }));
+}
+
+type Variant = [name: string, options: Partial<MeshClientOptions>, module?: Parameters<typeof meshContender>[4]];
+
+/** Variants of the mesh client (every feature on, context per call) against raw, alternated. */
+async function group(
+  title: string,
+  concurrency: number,
+  raw: Contender,
+  target: string,
+  variants: Variant[],
+): Promise<{ title: string; rows: GroupRow[] }> {
+  const meshes = [];
+  for (const [name, options, module] of variants) meshes.push(await meshContender(name, target, options, true, module));
+  const results = await alternate([raw, ...meshes], concurrency, ROUNDS, Math.min(ROUND_MS, 1000), settle);
+  const base = results.get(raw.name)!;
+  const first = results.get(variants[0]![0])!;
+  for (const m of meshes) await m.close();
+  return {
+    title,
+    rows: variants.map(([name]) => {
+      const rounds = results.get(name)!;
+      return {
+        variant: name,
+        cpuUsPerCall: median(rounds.map((r) => r.cpuUsPerCall)),
+        cpuVsRaw: ratioOf(rounds, base, 'cpuUsPerCall'),
+        cpuVsFirst: ratioOf(rounds, first, 'cpuUsPerCall'),
+        callsPerSec: median(rounds.map((x) => x.callsPerSec)),
+        throughputVsFirst: ratioOf(rounds, first, 'callsPerSec'),
+      };
+    }),
+  };
+}
+
+async function compareBidi(contenders: BidiContender[]): Promise<NonNullable<Report['other']['bidi']>> {
+  const rates = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (const c of contenders) await c.run(128, 300);
+  for (let r = 0; r < ROUNDS; r++) for (const c of orderOf(contenders, r)) rates.get(c.name)!.push(await c.run(128, ROUND_MS));
+  const base = rates.get(contenders[0]!.name)!;
+  return contenders.map((c) => {
+    const values = rates.get(c.name)!;
+    const ratios = values.map((v, i) => v / base[i]!);
+    return { contender: c.name, msgsPerSec: median(values), ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) } };
   });
-  await open.around(async () => {
+}
+
+function startupOnce(clients: number): { ms: number; heapMb: number } {
+  const script = fileURLToPath(new URL('./startup.js', import.meta.url));
+  const out = execFileSync(process.execPath, ['--expose-gc', script, String(clients)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; heapMb: number };
+}
+
+const sockets = (): number =>
+  (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof Socket).length;
+
+/** Local rejections: an open breaker, a full concurrency limit. Latency per rejection, and proof that no call reached the network. */
+async function measureRejections(target: string, client: Client): Promise<NonNullable<Report['other']['rejection']>> {
+  const breaker = await meshContender('breaker open', target, { retry: false, breaker: { consecutiveFailures: 1, openMs: 600_000 } }, false);
+  await lastValueFrom(breaker.mesh.unary('Unary', REQUEST, { metadata: { 'x-bench-fail': '1' } })).catch(() => undefined);
+  // A limit of 1 with no queue, held by a call the server never answers until the end.
+  const limited = await meshContender('limit full', target, { retry: false, breaker: false, concurrency: { limit: 1, maxQueue: 0 } }, false);
+  const holder = new AbortController();
+  const held = lastValueFrom(limited.mesh.serverStream('ServerStream', { count: -1 }, { signal: holder.signal })).catch(() => undefined);
+  const rows = [];
+  for (const [name, c] of [
+    ['breaker open', breaker],
+    ['concurrency limit full', limited],
+  ] as const) {
+    const servedBefore = await serverCount(client);
+    const socketsBefore = sockets();
+    const samples = new Float64Array(100_000);
+    for (let i = 0; i < 10_000; i++) await c.unary().catch(() => undefined);
     for (let i = 0; i < samples.length; i++) {
       const s = performance.now();
-      await lastValueFrom(open.mesh.unary('Unary', REQUEST)).catch(() => undefined);
+      await c.unary().catch(() => undefined);
       samples[i] = (performance.now() - s) * 1000;
     }
-  });
-  const socketsAfter = sockets();
-  const servedAfter = await serverCount(raw.client);
-  const sorted = samples.sort();
-  const result = {
-    p50Us: sorted[50_000]!,
-    p99Us: sorted[99_000]!,
-    calls: samples.length,
-    serverCallsDuring: servedAfter - servedBefore,
-    socketsBefore,
-    socketsAfter,
-    state: open.mesh.breakerState(),
-  };
-  await open.close();
-  return result;
+    const sorted = samples.sort();
+    rows.push({
+      kind: name,
+      calls: samples.length,
+      p50Us: sorted[50_000]!,
+      p99Us: sorted[99_000]!,
+      serverCallsDuring: (await serverCount(client)) - servedBefore,
+      socketsBefore,
+      socketsAfter: sockets(),
+    });
+  }
+  holder.abort();
+  await held;
+  await breaker.close();
+  await limited.close();
+  return rows;
 }
 
 /** Calls the server has served so far (the bench server answers x-bench-count with it). */
-async function serverCount(client: Client): Promise<number> {
+const serverCount = async (client: Client): Promise<number> => Number(await control(client, 'x-bench-count'));
+const serverGc = (client: Client): Promise<string> => control(client, 'x-bench-gc');
+
+/** A call the bench server answers itself (x-bench-count, x-bench-gc). */
+async function control(client: Client, key: string): Promise<string> {
   const def = echoService.Unary!;
   const md = new Metadata();
-  md.set('x-bench-count', '1');
+  md.set(key, '1');
   const reply = await new Promise<{ message: string }>((resolve, reject) =>
     client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize as (b: Buffer) => { message: string }, {}, md, (e, v) =>
       e ? reject(e) : resolve(v!),
     ),
   );
-  return Number(reply.message);
+  return reply.message;
 }
 
-async function measureHeap(mesh: Contender): Promise<Report['other']['heap']> {
+async function measureHeap(mesh: Contender): Promise<NonNullable<Report['other']['heap']>> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) return { skipped: 'run node with --expose-gc' };
   const settle = async (): Promise<number> => {
@@ -166,15 +313,14 @@ async function measureHeap(mesh: Contender): Promise<Report['other']['heap']> {
     }
     return process.memoryUsage().heapUsed;
   };
-  const run = (calls: number): Promise<unknown> =>
-    mesh.around(async () => {
-      let left = calls;
-      await Promise.all(
-        Array.from({ length: 128 }, async () => {
-          while (left-- > 0) await mesh.unary();
-        }),
-      );
-    });
+  const run = async (calls: number): Promise<void> => {
+    let left = calls;
+    await Promise.all(
+      Array.from({ length: 128 }, async () => {
+        while (left-- > 0) await mesh.unary();
+      }),
+    );
+  };
   await run(50_000);
   const before = await settle();
   const t0 = performance.now();

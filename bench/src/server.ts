@@ -3,13 +3,18 @@ import { echoService } from './proto.js';
 
 /**
  * The benchmark backend, run in its own process: echoes unary and bidi calls. `x-bench-fail`
- * fails a call with UNAVAILABLE; `x-bench-count` answers with the number of calls so far.
+ * fails a call with UNAVAILABLE; `x-bench-count` answers with the number of calls so far;
+ * `x-bench-gc` collects garbage first (so that no round pays for the previous one's).
  */
 let served = 0;
 const server = new Server();
 server.addService(echoService, {
   Unary: (call: ServerUnaryCall<{ message: string }, unknown>, cb: sendUnaryData<unknown>) => {
     if (call.metadata.get('x-bench-count').length > 0) return cb(null, { message: String(served) });
+    if (call.metadata.get('x-bench-gc').length > 0) {
+      (globalThis as { gc?: () => void }).gc?.();
+      return cb(null, { message: 'gc' });
+    }
     served++;
     if (call.metadata.get('x-bench-fail').length > 0) return cb({ code: status.UNAVAILABLE, details: 'bench failure' });
     cb(null, { message: call.request.message, index: 0 });
@@ -25,4 +30,9 @@ server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port
   if (error) throw error;
   process.stdout.write(`${String(port)}\n`);
 });
-process.on('disconnect', () => server.forceShutdown());
+// Ends with its parent: stdin closes when the bench stops it or exits.
+process.stdin.resume();
+process.stdin.on('end', () => {
+  server.forceShutdown();
+  process.exit(0);
+});

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Ratio } from './compare.js';
+import { controlVerdicts, type Report } from './report.js';
+
+const CONTEXT_ON = 'mesh, every feature on';
+
+/** `met` only when every round meets it; at the median only: says so; otherwise by how much it misses. */
+function verdict(q: Ratio, limit: number, atMost: boolean): string {
+  const meets = (v: number): boolean => (atMost ? v <= limit : v >= limit);
+  if (meets(q.min) && meets(q.max)) return 'met (every round)';
+  if (meets(q.median)) return `met at the median; rounds spread ${q.min.toFixed(2)}..${q.max.toFixed(2)}`;
+  const miss = atMost ? q.median / limit - 1 : 1 - q.median / limit;
+  return `**missed** by ${(miss * 100).toFixed(1)}%`;
+}
+const x = (q: Ratio): string => `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
+
+/** The TARGETS.md speed rows against one Node line's report. */
+export function targetRows(report: Report): string[] {
+  const rows: string[] = [];
+  const controls = new Map(controlVerdicts(report).map((v) => [v.concurrency, v.ok]));
+  const quoted = (c: number, text: string): string =>
+    controls.get(c) === false ? `not quoted: the A/A control at c=${String(c)} read outside 0.97..1.03` : text;
+  for (const c of [1, 16, 128]) {
+    const row = report.unary.find((u) => u.contender === CONTEXT_ON && u.concurrency === c);
+    if (row)
+      rows.push(
+        `| client CPU per call, every feature on, context per call, c=${String(c)} | <= 1.10x | ${x(row.cpu)} | ${quoted(c, verdict(row.cpu, 1.1, true))} |`,
+      );
+  }
+  const t128 = report.unary.find((u) => u.contender === CONTEXT_ON && u.concurrency === 128);
+  if (t128) rows.push(`| unary throughput, same, c=128 | >= 0.95x | ${x(t128.throughput)} | ${quoted(128, verdict(t128.throughput, 0.95, false))} |`);
+  for (const p of report.plugin ?? []) {
+    rows.push(
+      `| one no-op plugin with every hook, on top, c=${String(p.concurrency)} | <= 1.03x | ${x(p.cpu)} | ${quoted(p.concurrency, verdict(p.cpu, 1.03, true))} |`,
+    );
+  }
+  if (report.versusNest)
+    rows.push(`| throughput vs ClientGrpcProxy, c=128 | >= 1.0x | ${x(report.versusNest)} | ${quoted(128, verdict(report.versusNest, 1, false))} |`);
+  const bidi = report.other.bidi?.find((b) => b.contender === CONTEXT_ON);
+  if (bidi) rows.push(`| bidi, one stream, 128 in flight | >= 0.95x | ${x(bidi.ratio)} | ${verdict(bidi.ratio, 0.95, false)} |`);
+  for (const j of report.other.rejection ?? []) {
+    const clean = j.serverCallsDuring === 0 && j.socketsAfter === j.socketsBefore;
+    rows.push(
+      `| rejection, ${j.kind} | p99 < 50 µs, no socket | p99 ${j.p99Us.toFixed(1)} µs, ${String(j.serverCallsDuring)} server calls | ${j.p99Us < 50 && clean ? 'met' : '**missed**'} |`,
+    );
+  }
+  const heap = report.other.heap;
+  if (heap && !('skipped' in heap)) {
+    rows.push(
+      `| heap after ${(heap.calls / 1e6).toFixed(1)}M calls | within 5 MB | ${heap.deltaMb >= 0 ? '+' : ''}${heap.deltaMb.toFixed(2)} MB | ${Math.abs(heap.deltaMb) <= 5 ? 'met' : '**missed**'} |`,
+    );
+  }
+  const s100 = report.other.startup?.find((s) => s.clients === 100);
+  if (s100)
+    rows.push(
+      `| start-up, 100 clients over 10 proto files | < 1 s, < 50 MB | ${s100.ms.toFixed(0)} ms, ${s100.heapMb.toFixed(1)} MB | ${s100.ms < 1000 && s100.heapMb < 50 ? 'met' : '**missed**'} |`,
+    );
+  const pool = report.groups.find((g) => g.title.startsWith('Channel pool'))?.rows.find((r) => r.variant === 'pool 4');
+  if (pool) rows.push(`| channel pool of 4 vs 1, c=128 | >= 1.0x | ${x(pool.throughputVsFirst)} | ${verdict(pool.throughputVsFirst, 1, false)} |`);
+  return rows;
+}
+
+/**
+ * BENCHMARKS.md: bench/METHOD.md (method, profiles, decisions; written by hand), then for each Node
+ * line with results in bench/results, the targets verdict (computed) and the tables.
+ */
+export function writeBenchmarksMd(): void {
+  const bench = fileURLToPath(new URL('../', import.meta.url));
+  const results = `${bench}results/`;
+  const lines = (readdirSync(results).filter((n) => /^node\d+\.json$/.test(n)) as string[]).sort(
+    (a, b) => Number(a.slice(4, -5)) - Number(b.slice(4, -5)),
+  );
+  const parts = [readFileSync(`${bench}METHOD.md`, 'utf8').trimEnd(), '', '## Results', ''];
+  for (const file of lines) {
+    const report = JSON.parse(readFileSync(`${results}${file}`, 'utf8')) as Report;
+    const md = `${results}${file.replace('.json', '.md')}`;
+    parts.push(
+      `### Targets on Node ${report.machine.node}`,
+      '',
+      '| measure | target | measured (median, spread) | verdict |',
+      '|---|---|---|---|',
+      ...targetRows(report),
+      '',
+      existsSync(md) ? readFileSync(md, 'utf8').trimEnd() : '',
+      '',
+    );
+  }
+  writeFileSync(fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url)), `${parts.join('\n').trimEnd()}\n`);
+}
