@@ -40,6 +40,34 @@ export function rawContender(target: string, name = 'raw grpc-js'): Contender & 
   };
 }
 
+/**
+ * grpc-js doing the wire work the mesh client asks of it per call, and nothing else: a fresh
+ * Metadata with the context's three entries (token, request id, tenant) and a 30 s deadline. The
+ * gap between this row and the raw floor is the cost of the features on the wire; the gap between
+ * this row and the mesh client is the library's own.
+ */
+export function rawSameWireContender(target: string): Contender & { client: Client } {
+  const client = new Client(target, credentials.createInsecure(), {});
+  const ser = unaryDef.requestSerialize;
+  const des = unaryDef.responseDeserialize;
+  let n = 0;
+  return {
+    name: 'raw grpc-js + deadline + context metadata',
+    client,
+    unary: () =>
+      new Promise((resolve, reject) => {
+        const metadata = new Metadata();
+        metadata.set('authorization', 'Bearer bench-token-0123456789');
+        metadata.set('x-request-id', `req-${String(++n)}`);
+        metadata.set('x-tenant-id', 'bench');
+        client.makeUnaryRequest(unaryDef.path, ser, des, REQUEST, metadata, { deadline: Date.now() + 30_000 }, (e, v) =>
+          e ? reject(e) : resolve(v),
+        );
+      }),
+    close: async () => client.close(),
+  };
+}
+
 export const ALL_ON: Partial<MeshClientOptions> = {};
 export const ALL_OFF: Partial<MeshClientOptions> = { retry: false, breaker: false, metrics: false, tracing: false };
 

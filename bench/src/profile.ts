@@ -76,6 +76,9 @@ for (const n of profile.nodes) {
 }
 process.stdout.write('\ninclusive time of entries into the library and the packages it uses:\n');
 for (const [frame, hits] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 30)) process.stdout.write(line(hits, frame));
+process.stdout.write("\nthe library's own frames (self time):\n");
+const own = [...byFrame].filter(([frame]) => frame.includes('libs/mesh-client/'));
+for (const [frame, hits] of own.sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(line(hits, frame));
 process.stdout.write('\ntop frames:\n');
 for (const [frame, hits] of [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 40)) process.stdout.write(line(hits, frame));
 await c.close();

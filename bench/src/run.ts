@@ -16,6 +16,7 @@ import {
   nestProxyContender,
   niceContender,
   rawContender,
+  rawSameWireContender,
   type BidiContender,
   type Contender,
 } from './contenders.js';
@@ -84,7 +85,9 @@ async function main(): Promise<void> {
   };
 
   if (runs('unary')) {
-    const contenders: Contender[] = [raw, control, await meshContender(CONTEXT_ON, server.target, ALL_ON, true)];
+    const contenders: Contender[] = [raw, control];
+    if (!SKIP.has('wire')) contenders.push(rawSameWireContender(server.target));
+    contenders.push(await meshContender(CONTEXT_ON, server.target, ALL_ON, true));
     if (!SKIP.has('plugin')) contenders.push(await meshContender(PLUGIN_ON, server.target, { plugins: [NOOP_PLUGIN] }, true));
     if (!SKIP.has('off')) contenders.push(await meshContender('mesh, everything off', server.target, ALL_OFF, false));
     if (!SKIP.has('nest')) contenders.push(nestProxyContender(server.target));

@@ -44,7 +44,7 @@ describe('property: arbitrary metadata', () => {
   const key = fc.oneof(
     fc.string({ maxLength: 12 }),
     fc.stringMatching(/^[a-z0-9_.-]{1,12}(-bin)?$/),
-    fc.constantFrom('grpc-x', 'x-bin', 'Authorization', ':path'),
+    fc.constantFrom('grpc-x', 'x-bin', 'Authorization', ':path', '__proto__'),
   );
   const value = fc.oneof(
     fc.string({ maxLength: 20 }),

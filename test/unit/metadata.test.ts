@@ -30,4 +30,9 @@ describe('metadata validation', () => {
     expect(problem).not.toContain('s3cr3t');
     expect(() => addMetadata(new Metadata(), { authorization: secret })).toThrow(InvalidMetadataError);
   });
+
+  it("refuses the key '__proto__': grpc-js builds headers in a plain object, where it would vanish", () => {
+    expect(metadataProblem('__proto__', 'v')).toMatch(/'__proto__' cannot be sent/);
+    expect(() => addMetadata(new Metadata(), JSON.parse('{"__proto__":"v"}') as Record<string, string>)).toThrow(InvalidMetadataError);
+  });
 });

@@ -95,10 +95,10 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
   const perAttemptMs = retry?.perAttemptTimeoutMs;
   const connectTimeoutMs = settings.waitForReady ? 0 : policy.options.connectTimeoutMs;
   /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side). */
-  const prepared = new Map<number, Metadata>();
+  const prepared = extras?.before ? new Map<number, Metadata>() : undefined;
   const attempt = (n: number): Observable<T> => {
-    const metadata = prepared.get(n) ?? metadataOf(n);
-    prepared.delete(n);
+    const metadata = prepared?.get(n) ?? metadataOf(n);
+    prepared?.delete(n);
     return (
       extras?.override?.(n) ??
       attempt$<T>({
@@ -120,7 +120,7 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
     // a rejection is the fast path of an outage: its stack would only show RxJS and this loop
     return withoutStackTrace(() => localError(method.site, Status.UNAVAILABLE, details, { category: 'circuit-open', retryable: true, attempts }));
   };
-  const hooks = extras?.before || extras?.after ? hooksOf(extras, metadataOf, prepared) : undefined;
+  const hooks = extras?.before || extras?.after ? hooksOf(extras, metadataOf, prepared ?? new Map()) : undefined;
   const { now, random } = plan.deps;
   const loop = settings.hedging
     ? new HedgingLoop<T>(

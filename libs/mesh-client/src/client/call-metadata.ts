@@ -1,26 +1,23 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { MetadataSource } from '../config/mesh-client-options.interface.js';
 import { InvalidMetadataError, addMetadata } from '../security/metadata.js';
-import { contextMetadata } from '../security/context-metadata.js';
+import { putContext } from '../security/context-metadata.js';
 import type { MeshSecurityContext } from '../config/security-context.interface.js';
-
-interface Template {
-  readonly metadata: Metadata;
-  readonly bytes: number;
-}
 
 /**
  * Builds each call's metadata, later sources replacing earlier ones key by key: the caller's
  * security context, the client's static entries (validated once, kept as a template), a metadata
  * function's entries, then the call's own. The total is checked against `maxBytes` (grpc-js does
  * not enforce a metadata limit on the client).
+ *
+ * A gateway sets a new context per request, so the context's entries are written into each call's
+ * metadata directly (one check per value), not cached per context object.
  */
 export class CallMetadata {
   private readonly template: Metadata | undefined;
   private readonly templateBytes: number = 0;
-  private readonly staticEntries: Readonly<Record<string, string>> | undefined;
-  /** Context + static entries, validated once per security context (one per request). */
-  private readonly byContext = new WeakMap<MeshSecurityContext, Template>();
+  /** Keys of the static entries: they win over the context's. */
+  private readonly staticKeys: ReadonlySet<string> | undefined;
   private readonly dynamic: Exclude<MetadataSource, Record<string, string>> | undefined;
 
   constructor(
@@ -32,7 +29,7 @@ export class CallMetadata {
     else if (source && Object.keys(source).length > 0) {
       this.template = new Metadata();
       this.templateBytes = addMetadata(this.template, source);
-      this.staticEntries = source;
+      this.staticKeys = new Set(Object.keys(source));
     }
   }
 
@@ -52,33 +49,14 @@ export class CallMetadata {
     dynamic: Readonly<Record<string, string>> | undefined,
     own: Readonly<Record<string, string | Buffer>> | Metadata | undefined,
   ): Metadata {
-    let metadata: Metadata;
-    let bytes: number;
-    if (security) {
-      const template = this.contextTemplate(security);
-      metadata = template.metadata.clone();
-      bytes = template.bytes;
-    } else {
-      metadata = this.template ? this.template.clone() : new Metadata();
-      bytes = this.templateBytes;
-    }
+    const metadata = this.template ? this.template.clone() : new Metadata();
+    let bytes = this.templateBytes;
+    if (security) bytes += putContext(metadata, security, this.extraKeys, this.staticKeys);
     if (dynamic) bytes += addMetadata(metadata, dynamic);
     if (own) bytes += addMetadata(metadata, own);
     if (bytes > this.maxBytes) {
       throw new InvalidMetadataError(`metadata of ${String(bytes)} bytes is over the limit of ${String(this.maxBytes)} (maxMetadataBytes)`);
     }
     return metadata;
-  }
-
-  private contextTemplate(security: MeshSecurityContext): Template {
-    let template = this.byContext.get(security);
-    if (!template) {
-      const metadata = new Metadata();
-      let bytes = addMetadata(metadata, contextMetadata(security, this.extraKeys));
-      if (this.staticEntries) bytes += addMetadata(metadata, this.staticEntries);
-      template = { metadata, bytes };
-      if (Object.isFrozen(security)) this.byContext.set(security, template);
-    }
-    return template;
   }
 }

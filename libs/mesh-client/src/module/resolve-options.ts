@@ -94,8 +94,8 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
   root.knownKeys(options, keysOf(MODULE_DEFAULTS));
   const plugins = [...resolvePluginRefs(root, givenPlugins), ...resolvePluginRefs(root, options.plugins)];
   const extraKeys = options.contextExtraKeys ?? [];
-  if (!Array.isArray(extraKeys) || !extraKeys.every((k) => typeof k === 'string' && /^[0-9a-z_.-]+$/.test(k) && !k.startsWith('grpc-'))) {
-    root.fail('contextExtraKeys', "must be an array of lowercase metadata keys (not 'grpc-*')", options.contextExtraKeys);
+  if (!Array.isArray(extraKeys) || !extraKeys.every((k) => typeof k === 'string' && metadataProblem(k, '') === undefined)) {
+    root.fail('contextExtraKeys', "must be an array of lowercase metadata keys (not 'grpc-*' or '__proto__')", options.contextExtraKeys);
   }
   if (!Array.isArray(options.clients)) root.fail('clients', 'must be an array of client options', options.clients);
   const defaults = options.defaults === undefined ? {} : root.object('defaults', options.defaults);

@@ -10,6 +10,8 @@ const PRINTABLE = /^[\x20-\x7e]*$/;
 export function metadataProblem(key: string, value: unknown): string | undefined {
   if (!KEY.test(key)) return `metadata key '${key.slice(0, 64)}' is invalid: keys are lowercase letters, digits, '_', '-' and '.'`;
   if (key.startsWith('grpc-')) return `metadata key '${key}' is reserved for gRPC itself`;
+  // grpc-js writes headers into a plain object, where this key sets the prototype: it would vanish.
+  if (key === '__proto__') return "metadata key '__proto__' cannot be sent (HTTP/2 headers are built in a plain object, which drops it)";
   const binary = key.endsWith('-bin');
   if (binary) {
     return Buffer.isBuffer(value) || typeof value === 'string' ? undefined : `metadata '${key}' must be a Buffer or a string`;
