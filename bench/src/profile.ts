@@ -36,7 +36,7 @@ await timedRound(() => c.unary(), Number(concurrency), 2000);
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
-await session.post('Profiler.setSamplingInterval', { interval: 250 });
+await session.post('Profiler.setSamplingInterval', { interval: 100 });
 await session.post('Profiler.start');
 const round = await timedRound(() => c.unary(), Number(concurrency), Number(seconds) * 1000);
 const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number } };

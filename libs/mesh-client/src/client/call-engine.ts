@@ -157,15 +157,24 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
         out,
       );
   loop.start();
-  return {
-    get attempts() {
-      return loop.attempts;
-    },
-    stop() {
-      loop.stop();
-      requests?.close();
-    },
-  };
+  return new RunningCall(loop, requests);
+}
+
+/** A call's run, as its owner sees it (a class: one object, no closures, per call). */
+class RunningCall implements CallRun {
+  constructor(
+    private readonly loop: { readonly attempts: number; stop(): void },
+    private readonly requests: ReplayableRequests<Buffer> | undefined,
+  ) {}
+
+  get attempts(): number {
+    return this.loop.attempts;
+  }
+
+  stop(): void {
+    this.loop.stop();
+    this.requests?.close();
+  }
 }
 
 /** The metadata of attempt `n`: the call's own for the first, a copy naming the attempts before it after. */
@@ -181,13 +190,12 @@ function attemptMetadata(plan: CallPlan): (n: number) => Metadata {
 
 /** The loop's hooks for a call with per-attempt extras: `before` prepares the attempt's own metadata. */
 function hooksOf(extras: AttemptExtras, metadataOf: (n: number) => Metadata, prepared: Map<number, Metadata>): AttemptHooks {
-  const before = extras.before;
   return {
-    before: before
+    before: extras.before
       ? (n) => {
           const metadata = metadataOf(n);
           prepared.set(n, metadata);
-          return before(n, metadata);
+          return extras.before!(n, metadata);
         }
       : undefined,
     after: extras.after,

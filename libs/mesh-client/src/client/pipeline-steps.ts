@@ -63,18 +63,7 @@ export function buildMetadata(
   start: (metadata: Metadata) => void,
   fail: (error: MeshClientError) => void,
 ): void {
-  const build = (dynamic: Record<string, string> | undefined): void => {
-    if (subscriber.closed) return;
-    let metadata: Metadata;
-    try {
-      metadata = source.build(security, dynamic, options?.metadata);
-    } catch (error) {
-      if (!(error instanceof InvalidMetadataError)) throw error;
-      return fail(callerError(method.site, error.message));
-    }
-    start(metadata);
-  };
-  if (!source.isDynamic) return build(undefined);
+  if (!source.isDynamic) return buildThenStart(source, security, undefined, options, method, subscriber, start, fail);
   const failWith = (error: unknown): void =>
     fail(
       localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${describeThrown(error)}`, {
@@ -84,11 +73,33 @@ export function buildMetadata(
     );
   try {
     const entries = source.dynamicEntries(security) ?? {};
-    if (entries instanceof Promise) entries.then(build, failWith);
-    else build(entries);
+    if (entries instanceof Promise)
+      entries.then((dynamic) => buildThenStart(source, security, dynamic, options, method, subscriber, start, fail), failWith);
+    else buildThenStart(source, security, entries, options, method, subscriber, start, fail);
   } catch (error) {
     failWith(error);
   }
+}
+
+function buildThenStart(
+  source: CallMetadata,
+  security: MeshSecurityContext | undefined,
+  dynamic: Record<string, string> | undefined,
+  options: CallOptions | undefined,
+  method: MethodInfo,
+  subscriber: Subscriber<unknown>,
+  start: (metadata: Metadata) => void,
+  fail: (error: MeshClientError) => void,
+): void {
+  if (subscriber.closed) return; // left while an async metadata function ran
+  let metadata: Metadata;
+  try {
+    metadata = source.build(security, dynamic, options?.metadata);
+  } catch (error) {
+    if (!(error instanceof InvalidMetadataError)) throw error;
+    return fail(callerError(method.site, error.message));
+  }
+  start(metadata);
 }
 
 /** What the attempts step reports back: the run of the attempts in progress (for `attempts` counts). */
@@ -124,13 +135,8 @@ export function runAttempts<T>({ plan, request, output, subscriber, plugins, sec
   const call = new MeshCallState(plugins.info, request, plan.metadata, new Date(plan.settings.deadline), security, callProgress);
   const rest = (current: MeshCall): Observable<T> =>
     new Observable<T>((inner) => {
-      const hooks = plugins.attempts.length > 0 ? new AttemptPlugins(plugins.attempts, current, method.site, output.responseMetadata) : undefined;
-      const run = runLimited<T>(
-        policy.limiter,
-        { ...plan, metadata: current.metadata, extras: hooks ? hooks.extras() : plan.extras },
-        send(current.request),
-        inner,
-      );
+      const hooks = plugins.attempts.length > 0 ? new AttemptPlugins(plugins, current, method.site, output.responseMetadata) : undefined;
+      const run = runLimited<T>(policy.limiter, { ...plan, metadata: current.metadata, extras: hooks ?? plan.extras }, send(current.request), inner);
       progress.run = run;
       callProgress.run = run;
       return () => run.stop();

@@ -28,7 +28,8 @@ export class CallObservation {
       series.counts.started++;
       metrics!.inflight(series.client, 1);
     }
-    if (tracer) ({ span: this.span, ctx: this.ctx } = tracer.start(method, traceparent));
+    const started = tracer?.start(method, traceparent);
+    if (started) ({ span: this.span, ctx: this.ctx } = started);
   }
 
   /** Puts the call's trace context into its outgoing metadata (only a real one). */

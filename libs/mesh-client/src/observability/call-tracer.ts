@@ -8,6 +8,7 @@ import {
   isSpanContextValid,
   propagation,
   trace,
+  type ProxyTracerProvider,
   type Attributes,
   type Context,
   type Span,
@@ -50,13 +51,24 @@ export class CallTracer {
   /**
    * Starts the span of a call; `traceparent` is the incoming request's, if any. `ctx` is set only
    * when the span has a valid trace context to propagate (never with the API's no-op tracer).
+   * Undefined when there is nothing to record or carry on: no SDK registered, no incoming trace.
    */
-  start(method: ObservedMethod, traceparent: string | undefined): { span: Span; ctx: Context | undefined } {
+  start(method: ObservedMethod, traceparent: string | undefined): { span: Span; ctx: Context | undefined } | undefined {
     let parent = context.active();
+    if (!traceparent && !this.sdkRegistered() && !trace.getSpan(parent)) return undefined;
     if (traceparent && !trace.getSpan(parent)) parent = propagation.extract(ROOT_CONTEXT, { traceparent }, getter);
     const { name, attributes } = this.startOf(method);
     const span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
     return { span, ctx: isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined };
+  }
+
+  /**
+   * Whether an OpenTelemetry SDK is registered, asked per call (one may be registered, or the
+   * global reset, at any time): the global provider is a proxy until an SDK gives it a delegate.
+   */
+  private sdkRegistered(): boolean {
+    const provider = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+    return typeof provider.getDelegateTracer !== 'function' || provider.getDelegateTracer(TRACER) !== undefined;
   }
 
   /** The span name and start attributes of a method's spans, built once. */

@@ -8,28 +8,25 @@ import type { AttemptListener } from '../attempts.js';
 import type { AttemptExtras } from '../call-engine.js';
 import { isMeshAttemptFault } from '../../errors/mesh-attempt-fault.error.js';
 import type { MeshAttempt, MeshAttemptEnd, MeshCall, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
+import type { MethodPlugins } from './plugin-set.js';
 import { pluginError } from './plugin-error.js';
 
 type Verdict = void | 'replay';
 
 const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 
-/** Runs `steps` in order, synchronously while they are, waiting on each promise one returns. */
-function inOrder<T>(steps: readonly (() => T | PromiseLike<T>)[], start = 0, seen: T[] = []): T[] | Promise<T[]> {
-  for (let i = start; i < steps.length; i++) {
-    const result = steps[i]!();
-    if (isPromiseLike(result)) return Promise.resolve(result).then((value) => inOrder(steps, i + 1, [...seen, value]));
-    seen.push(result);
+/**
+ * Runs `step` for each of `items` from `start` in order, synchronously while each returns
+ * synchronously; on a promise, waits for it and goes on from the next one. Returns a promise
+ * only when some step returned one (the hot path allocates nothing).
+ */
+function eachInOrder<T>(items: readonly T[], step: (item: T) => unknown, start = 0): void | Promise<void> {
+  for (let i = start; i < items.length; i++) {
+    const result = step(items[i]!);
+    if (isPromiseLike(result)) return Promise.resolve(result).then(() => eachInOrder(items, step, i + 1));
   }
-  return seen;
 }
 
-/**
- * The per-attempt hooks of the plugins of one call, as the attempt loop's extras: `beforeAttempt`
- * in order (module plugins first), `onHeaders` as headers arrive, `afterAttempt` in reverse order
- * (the first plugin is the last to see an attempt end). A MeshAttemptFault thrown by
- * `beforeAttempt` becomes the attempt's answer; anything else thrown fails the call ('internal').
- */
 /** What the hooks know of one attempt (hedged copies run side by side). */
 interface AttemptState {
   readonly attempt: MeshAttempt;
@@ -38,27 +35,26 @@ interface AttemptState {
   fault: { code: number; details: string } | undefined;
 }
 
-export class AttemptPlugins {
+/**
+ * The per-attempt hooks of the plugins of one call, as the attempt loop's extras: `beforeAttempt`
+ * in order (module plugins first), `onHeaders` as headers arrive, `afterAttempt` in reverse order
+ * (the first plugin is the last to see an attempt end). A MeshAttemptFault thrown by
+ * `beforeAttempt` becomes the attempt's answer; anything else thrown fails the call ('internal').
+ */
+export class AttemptPlugins implements AttemptExtras {
   private readonly states = new Map<number, AttemptState>();
+  readonly after: AttemptExtras['after'];
 
   constructor(
-    private readonly plugins: readonly MeshClientPlugin[],
+    private readonly plugins: MethodPlugins,
     private readonly call: MeshCall,
     private readonly site: CallSite,
     private readonly caller: { listener(n: number): AttemptListener } | undefined,
-  ) {}
-
-  /** The loop's extras for this call. */
-  extras(): AttemptExtras {
-    return {
-      before: (n, metadata) => this.before(n, metadata),
-      after: this.plugins.some((p) => p.afterAttempt) ? (n, outcome) => this.after(n, outcome) : undefined,
-      listener: (n) => this.listener(n),
-      override: (n) => this.override(n),
-    };
+  ) {
+    this.after = plugins.afters.length > 0 ? (n, outcome) => this.afterAttempt(n, outcome) : undefined;
   }
 
-  private before(n: number, metadata: Metadata): void | Promise<void> {
+  before(n: number, metadata: Metadata): void | Promise<void> {
     const state: AttemptState = {
       attempt: { call: this.call, attempt: n, metadata },
       startedAt: performance.now(),
@@ -67,23 +63,21 @@ export class AttemptPlugins {
     };
     this.states.set(n, state);
     let failed: unknown;
-    const steps = this.plugins.map((plugin) => () => {
-      if (failed !== undefined || state.fault || !plugin.beforeAttempt) return undefined;
+    const done = eachInOrder(this.plugins.befores, (plugin) => {
+      if (failed !== undefined || state.fault) return undefined;
       try {
-        const pending = plugin.beforeAttempt(state.attempt);
-        return isPromiseLike(pending) ? Promise.resolve(pending).catch((e: unknown) => this.refuse(state, plugin, e)) : undefined;
+        const pending = plugin.beforeAttempt!(state.attempt);
+        if (isPromiseLike(pending)) return Promise.resolve(pending).then(undefined, (e: unknown) => void (failed ??= this.refuse(state, plugin, e)));
       } catch (error) {
         failed = this.refuse(state, plugin, error);
-        return undefined;
       }
+      return undefined;
     });
-    const done = inOrder(steps);
-    const settle = (results: unknown[]): void => {
-      const error = failed ?? results.find((r) => r !== undefined);
-      if (error !== undefined) throw error;
+    const settle = (): void => {
+      if (failed !== undefined) throw failed;
     };
-    if (isPromiseLike(done)) return done.then(settle);
-    settle(done);
+    if (done) return done.then(settle);
+    settle();
   }
 
   /** A fault the hook asked for becomes the attempt's answer; any other throw fails the call. */
@@ -96,29 +90,32 @@ export class AttemptPlugins {
     return pluginError(this.site, plugin, 'beforeAttempt', thrown, state.attempt.attempt - 1);
   }
 
-  private override(n: number): Observable<never> | undefined {
+  override(n: number): Observable<never> | undefined {
     const fault = this.states.get(n)?.fault;
     if (!fault) return undefined;
     return throwError(() => localError(this.site, fault.code, fault.details, { attempts: n }));
   }
 
-  private listener(n: number): AttemptListener {
+  listener(n: number): AttemptListener {
     const caller = this.caller?.listener(n);
     const state = this.states.get(n)!;
     const attempt = state.attempt;
-    const readers = this.plugins.filter((p) => p.onHeaders);
+    const readers = this.plugins.headerReaders;
     return {
-      headers: (headers) => {
-        caller?.headers?.(headers);
-        for (const plugin of readers) {
-          try {
-            plugin.onHeaders!(attempt, headers);
-          } catch (error) {
-            return pluginError(this.site, plugin, 'onHeaders', error, attempt.attempt);
-          }
-        }
-        return undefined;
-      },
+      headers:
+        readers.length > 0 || caller?.headers
+          ? (headers) => {
+              caller?.headers?.(headers);
+              for (const plugin of readers) {
+                try {
+                  plugin.onHeaders!(attempt, headers);
+                } catch (error) {
+                  return pluginError(this.site, plugin, 'onHeaders', error, attempt.attempt);
+                }
+              }
+              return undefined;
+            }
+          : undefined,
       status: (status: StatusObject) => {
         state.trailers = status.metadata;
         caller?.status?.(status);
@@ -126,18 +123,18 @@ export class AttemptPlugins {
     };
   }
 
-  private after(n: number, outcome: AttemptOutcome): Verdict | Promise<Verdict> {
+  private afterAttempt(n: number, outcome: AttemptOutcome): Verdict | Promise<Verdict> {
     const state = this.states.get(n)!;
     this.states.delete(n);
     const attempt = state.attempt;
     const end = this.endOf(state, outcome);
     let failed: unknown;
     let replay = false;
-    const steps = [...this.plugins].reverse().map((plugin) => () => {
-      if (failed !== undefined || !plugin.afterAttempt) return undefined;
-      const take = (verdict: unknown): void => void (verdict === 'replay' && (replay = true));
+    const take = (verdict: unknown): void => void (verdict === 'replay' && (replay = true));
+    const done = eachInOrder(this.plugins.afters, (plugin) => {
+      if (failed !== undefined) return undefined;
       try {
-        const verdict = plugin.afterAttempt(attempt, end);
+        const verdict = plugin.afterAttempt!(attempt, end);
         if (!isPromiseLike(verdict)) return take(verdict);
         return Promise.resolve(verdict).then(
           take,
@@ -148,14 +145,12 @@ export class AttemptPlugins {
         return undefined;
       }
     });
-    const done = inOrder(steps);
     const settle = (): Verdict => {
       if (failed !== undefined) throw failed;
       return replay ? 'replay' : undefined;
     };
-    return isPromiseLike(done) ? done.then(settle) : settle();
+    return done ? done.then(settle) : settle();
   }
-
   private endOf(state: AttemptState, outcome: AttemptOutcome): MeshAttemptEnd {
     const durationMs = performance.now() - state.startedAt;
     const error = outcome.error;

@@ -10,6 +10,12 @@ export interface MethodPlugins {
   readonly interceptors: readonly MeshClientPlugin[];
   /** Plugins with a per-attempt hook, first to see an attempt start first. */
   readonly attempts: readonly MeshClientPlugin[];
+  /** Plugins with `beforeAttempt`, in order. */
+  readonly befores: readonly MeshClientPlugin[];
+  /** Plugins with `onHeaders`, in order. */
+  readonly headerReaders: readonly MeshClientPlugin[];
+  /** Plugins with `afterAttempt`, last first (the first plugin is the last to see an attempt end). */
+  readonly afters: readonly MeshClientPlugin[];
   /** Some plugin reads response headers. */
   readonly readsHeaders: boolean;
   /** Some plugin sees attempts end (so requests must stay replayable). */
@@ -42,6 +48,9 @@ export function pluginsByMethod(
       info,
       interceptors: applying.filter((p) => p.intercept),
       attempts,
+      befores: attempts.filter((p) => p.beforeAttempt),
+      headerReaders: attempts.filter((p) => p.onHeaders),
+      afters: attempts.filter((p) => p.afterAttempt).reverse(),
       readsHeaders: attempts.some((p) => p.onHeaders),
       seesEnds: attempts.some((p) => p.afterAttempt),
     });
