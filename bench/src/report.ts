@@ -160,11 +160,14 @@ export function markdown(report: Report): string {
   return lines.join('\n');
 }
 
-/** Writes bench/results/node<major>.{json,md}, prints the markdown, and regenerates BENCHMARKS.md. */
-export function writeReport(report: Report): void {
+/**
+ * Writes bench/results/node<major>.{json,md} (a partial run: node<major>-partial), prints the
+ * markdown, and regenerates BENCHMARKS.md from the full runs.
+ */
+export function writeReport(report: Report, partial: boolean): void {
   const dir = fileURLToPath(new URL('../results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
-  const name = `node${report.machine.node.replace(/^v(\d+).*$/, '$1')}`;
+  const name = `node${report.machine.node.replace(/^v(\d+).*$/, '$1')}${partial ? '-partial' : ''}`;
   const md = markdown(report);
   writeFileSync(`${dir}${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(`${dir}${name}.md`, `${md}\n`);

@@ -48,8 +48,8 @@ const SKIP = new Set(
     return i >= 0 ? process.argv[i + 1]!.split(',') : [];
   })(),
 );
-const ROUNDS = arg('rounds', 7);
-const ROUND_MS = arg('round-ms', 1500);
+const ROUNDS = arg('rounds', 21);
+const ROUND_MS = arg('round-ms', 600);
 const HEAP_CALLS = arg('heap-calls', 1_000_000);
 const STARTED = performance.now();
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -179,7 +179,9 @@ async function main(): Promise<void> {
   await control.close();
   server.stop();
   report.elapsedS = (performance.now() - STARTED) / 1000;
-  writeReport(report);
+  // Only a run of every section with the default rounds regenerates BENCHMARKS.md's tables.
+  const partial = only !== undefined || SKIP.size > 0 || CONCURRENCIES.length < 3 || ROUNDS < 21 || HEAP_CALLS < 1_000_000;
+  writeReport(report, partial);
 }
 
 function unaryRows(results: Map<string, RoundResult[]>, concurrency: number): UnaryRow[] {
@@ -249,44 +251,53 @@ function startupOnce(clients: number): { ms: number; heapMb: number } {
 const sockets = (): number =>
   (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof Socket).length;
 
-/** Local rejections: an open breaker, a full concurrency limit. Latency per rejection, and proof that no call reached the network. */
+/**
+ * Local rejections: an open breaker, a full concurrency limit, each measured alone (its client set
+ * up and connected first). Latency per rejection, and proof that none reached the network: the
+ * server's call count and this process's TCP sockets do not move.
+ */
 async function measureRejections(target: string, client: Client): Promise<NonNullable<Report['other']['rejection']>> {
+  const rows = [];
   const breaker = await meshContender('breaker open', target, { retry: false, breaker: { consecutiveFailures: 1, openMs: 600_000 } }, false);
   await lastValueFrom(breaker.mesh.unary('Unary', REQUEST, { metadata: { 'x-bench-fail': '1' } })).catch(() => undefined);
-  // A limit of 1 with no queue, held by a call the server never answers until the end.
+  rows.push(await rejections('breaker open', breaker, client));
+  await breaker.close();
+  // A limit of 1 with no queue, held by a stream the server never ends, established before measuring.
   const limited = await meshContender('limit full', target, { retry: false, breaker: false, concurrency: { limit: 1, maxQueue: 0 } }, false);
   const holder = new AbortController();
-  const held = lastValueFrom(limited.mesh.serverStream('ServerStream', { count: -1 }, { signal: holder.signal })).catch(() => undefined);
-  const rows = [];
-  for (const [name, c] of [
-    ['breaker open', breaker],
-    ['concurrency limit full', limited],
-  ] as const) {
-    const servedBefore = await serverCount(client);
-    const socketsBefore = sockets();
-    const samples = new Float64Array(100_000);
-    for (let i = 0; i < 10_000; i++) await c.unary().catch(() => undefined);
-    for (let i = 0; i < samples.length; i++) {
-      const s = performance.now();
-      await c.unary().catch(() => undefined);
-      samples[i] = (performance.now() - s) * 1000;
-    }
-    const sorted = samples.sort();
-    rows.push({
-      kind: name,
-      calls: samples.length,
-      p50Us: sorted[50_000]!,
-      p99Us: sorted[99_000]!,
-      serverCallsDuring: (await serverCount(client)) - servedBefore,
-      socketsBefore,
-      socketsAfter: sockets(),
-    });
-  }
+  let established!: () => void;
+  const open = new Promise<void>((resolve) => (established = resolve));
+  const held = lastValueFrom(
+    limited.mesh.serverStream('ServerStream', { count: -1 }, { signal: holder.signal, onHeader: () => established() }),
+  ).catch(() => undefined);
+  await Promise.race([open, new Promise((r) => setTimeout(r, 2000))]);
+  rows.push(await rejections('concurrency limit full', limited, client));
   holder.abort();
   await held;
-  await breaker.close();
   await limited.close();
   return rows;
+}
+
+async function rejections(kind: string, c: Contender, client: Client): Promise<NonNullable<Report['other']['rejection']>[number]> {
+  const servedBefore = await serverCount(client);
+  const socketsBefore = sockets();
+  const samples = new Float64Array(100_000);
+  for (let i = 0; i < 10_000; i++) await c.unary().catch(() => undefined);
+  for (let i = 0; i < samples.length; i++) {
+    const s = performance.now();
+    await c.unary().catch(() => undefined);
+    samples[i] = (performance.now() - s) * 1000;
+  }
+  const sorted = samples.sort();
+  return {
+    kind,
+    calls: samples.length,
+    p50Us: sorted[50_000]!,
+    p99Us: sorted[99_000]!,
+    serverCallsDuring: (await serverCount(client)) - servedBefore,
+    socketsBefore,
+    socketsAfter: sockets(),
+  };
 }
 
 /** Calls the server has served so far (the bench server answers x-bench-count with it). */

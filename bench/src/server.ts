@@ -1,4 +1,13 @@
-import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import { echoService } from './proto.js';
 
 /**
@@ -19,7 +28,8 @@ server.addService(echoService, {
     if (call.metadata.get('x-bench-fail').length > 0) return cb({ code: status.UNAVAILABLE, details: 'bench failure' });
     cb(null, { message: call.request.message, index: 0 });
   },
-  ServerStream: () => undefined,
+  // Held open (headers sent, no message, never ended): what keeps a concurrency permit taken.
+  ServerStream: (call: ServerWritableStream<unknown, unknown>) => call.sendMetadata(new Metadata()),
   ClientStream: () => undefined,
   Bidi: (call: ServerDuplexStream<{ message: string }, unknown>) => {
     call.on('data', (m: { message: string }) => call.write({ message: m.message }));
