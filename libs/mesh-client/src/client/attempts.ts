@@ -45,9 +45,13 @@ export interface Attempt {
 /** Requests are encoded (checked, serialized, size-limited) before they reach grpc-js. */
 const ENCODED = (bytes: Buffer): Buffer => bytes;
 
-/** The wire side of one attempt: whether grpc-js already ended the call (nothing to cancel then). */
+/** The wire side of one attempt. */
 interface WireState {
+  /** grpc-js already ended the call (nothing to cancel then). */
   ended: boolean;
+  /** A single response held until grpc-js reports the status (see settle). */
+  holding: boolean;
+  held: unknown;
 }
 
 type Callback = (error: ServiceError | null, value?: unknown) => void;
@@ -56,22 +60,20 @@ type Emitter = Pick<EventEmitter, 'on'>;
 
 /**
  * A single response: with a status listener the value is held until grpc-js reports the status
- * (right after its callback), so trailers are known before the attempt completes.
+ * (right after its callback; see listen), so trailers are known before the attempt completes.
  */
-function settle<T>(subscriber: Subscriber<T>, a: Attempt, state: WireState, emitter: () => Emitter | undefined): Callback {
-  const listener = a.listener;
+function settle<T>(subscriber: Subscriber<T>, a: Attempt, state: WireState): Callback {
+  const holds = a.listener?.status !== undefined;
   return (error, value) => {
     state.ended = true;
     if (error) return fail(subscriber, a, error);
-    const call = listener?.status ? emitter() : undefined;
-    if (!call) {
-      subscriber.next(value as T);
-      return subscriber.complete();
+    if (holds) {
+      state.holding = true;
+      state.held = value;
+      return;
     }
-    call.on('status', () => {
-      subscriber.next(value as T);
-      subscriber.complete();
-    });
+    subscriber.next(value as T);
+    subscriber.complete();
   };
 }
 
@@ -103,14 +105,22 @@ function pipeResponses<T>(stream: Readable, subscriber: Subscriber<T>, a: Attemp
   });
 }
 
-function listen(emitter: Emitter, listener: AttemptListener | undefined, subscriber: Subscriber<unknown>): void {
+/** The attempt's listener hears headers and the status; a held single response is let go after the status. */
+function listen(emitter: Emitter, listener: AttemptListener | undefined, subscriber: Subscriber<unknown>, state: WireState): void {
   if (listener?.headers) {
     emitter.on('metadata', (headers: Metadata) => {
       const error = listener.headers!(headers);
       if (error !== undefined) subscriber.error(error);
     });
   }
-  if (listener?.status) emitter.on('status', (status: StatusObject) => listener.status!(status));
+  if (!listener?.status) return;
+  emitter.on('status', (status: StatusObject) => {
+    listener.status!(status);
+    if (!state.holding) return;
+    state.holding = false;
+    subscriber.next(state.held);
+    subscriber.complete();
+  });
 }
 
 /** Writes the request Observable into a call; a failing request stream cancels the call. */
@@ -153,10 +163,9 @@ function startCall<T>(channel: Client, a: Attempt, subscriber: Subscriber<T>, st
   const { path, deserialize } = a.method;
   const options = { deadline: a.deadline };
   let call: Emitter & { cancel(): void };
-  const self = (): Emitter | undefined => call;
   switch (a.method.kind) {
     case 'unary':
-      call = channel.makeUnaryRequest(path, ENCODED, deserialize, a.request as Buffer, a.metadata, options, settle(subscriber, a, state, self));
+      call = channel.makeUnaryRequest(path, ENCODED, deserialize, a.request as Buffer, a.metadata, options, settle(subscriber, a, state));
       break;
     case 'server-stream': {
       const stream = channel.makeServerStreamRequest(path, ENCODED, deserialize, a.request as Buffer, a.metadata, options);
@@ -165,7 +174,7 @@ function startCall<T>(channel: Client, a: Attempt, subscriber: Subscriber<T>, st
       break;
     }
     case 'client-stream':
-      call = channel.makeClientStreamRequest(path, ENCODED, deserialize, a.metadata, options, settle(subscriber, a, state, self));
+      call = channel.makeClientStreamRequest(path, ENCODED, deserialize, a.metadata, options, settle(subscriber, a, state));
       break;
     case 'bidi': {
       const stream = channel.makeBidiStreamRequest(path, ENCODED, deserialize, a.metadata, options);
@@ -174,7 +183,7 @@ function startCall<T>(channel: Client, a: Attempt, subscriber: Subscriber<T>, st
       break;
     }
   }
-  listen(call, a.listener, subscriber as Subscriber<unknown>);
+  listen(call, a.listener, subscriber as Subscriber<unknown>, state);
   return call;
 }
 
@@ -189,7 +198,7 @@ export function attempt$<T>(a: Attempt): Observable<T> {
     const channel = lease.client;
     if (lease.tlsRefusal) a = { ...a, tlsRefusal: lease.tlsRefusal };
     const timer = connectTimer(lease, subscriber as Subscriber<unknown>, a);
-    const state: WireState = { ended: false };
+    const state: WireState = { ended: false, holding: false, held: undefined };
     let call: { cancel(): void } | undefined;
     try {
       // grpc-js records a caller stack per call only to decorate its errors; here it would always

@@ -94,11 +94,11 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
   const metadataOf = attemptMetadata(plan);
   const perAttemptMs = retry?.perAttemptTimeoutMs;
   const connectTimeoutMs = settings.waitForReady ? 0 : policy.options.connectTimeoutMs;
-  /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side). */
-  const prepared = extras?.before ? new Map<number, Metadata>() : undefined;
+  /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side); an array, as a per-call Map allocates again as it shrinks. */
+  const prepared: (Metadata | undefined)[] | undefined = extras?.before ? [] : undefined;
   const attempt = (n: number): Observable<T> => {
-    const metadata = prepared?.get(n) ?? metadataOf(n);
-    prepared?.delete(n);
+    const metadata = prepared?.[n] ?? metadataOf(n);
+    if (prepared) prepared[n] = undefined;
     return (
       extras?.override?.(n) ??
       attempt$<T>({
@@ -120,7 +120,7 @@ export function runCall<T>(plan: CallPlan, request: unknown, out: Observer<T>): 
     // a rejection is the fast path of an outage: its stack would only show RxJS and this loop
     return withoutStackTrace(() => localError(method.site, Status.UNAVAILABLE, details, { category: 'circuit-open', retryable: true, attempts }));
   };
-  const hooks = extras?.before || extras?.after ? hooksOf(extras, metadataOf, prepared ?? new Map()) : undefined;
+  const hooks = extras?.before || extras?.after ? hooksOf(extras, metadataOf, prepared ?? []) : undefined;
   const { now, random } = plan.deps;
   const loop = settings.hedging
     ? new HedgingLoop<T>(
@@ -189,12 +189,12 @@ function attemptMetadata(plan: CallPlan): (n: number) => Metadata {
 }
 
 /** The loop's hooks for a call with per-attempt extras: `before` prepares the attempt's own metadata. */
-function hooksOf(extras: AttemptExtras, metadataOf: (n: number) => Metadata, prepared: Map<number, Metadata>): AttemptHooks {
+function hooksOf(extras: AttemptExtras, metadataOf: (n: number) => Metadata, prepared: (Metadata | undefined)[]): AttemptHooks {
   return {
     before: extras.before
       ? (n) => {
           const metadata = metadataOf(n);
-          prepared.set(n, metadata);
+          prepared[n] = metadata;
           return extras.before!(n, metadata);
         }
       : undefined,

@@ -42,7 +42,8 @@ interface AttemptState {
  * `beforeAttempt` becomes the attempt's answer; anything else thrown fails the call ('internal').
  */
 export class AttemptPlugins implements AttemptExtras {
-  private readonly states = new Map<number, AttemptState>();
+  /** By attempt number (an array: a per-call Map allocates again as it shrinks). */
+  private readonly states: (AttemptState | undefined)[] = [];
   readonly after: AttemptExtras['after'];
 
   constructor(
@@ -61,7 +62,7 @@ export class AttemptPlugins implements AttemptExtras {
       trailers: undefined,
       fault: undefined,
     };
-    this.states.set(n, state);
+    this.states[n] = state;
     let failed: unknown;
     const done = eachInOrder(this.plugins.befores, (plugin) => {
       if (failed !== undefined || state.fault) return undefined;
@@ -86,19 +87,19 @@ export class AttemptPlugins implements AttemptExtras {
       state.fault ??= { code: thrown.code, details: thrown.details };
       return undefined;
     }
-    this.states.delete(state.attempt.attempt);
+    this.states[state.attempt.attempt] = undefined;
     return pluginError(this.site, plugin, 'beforeAttempt', thrown, state.attempt.attempt - 1);
   }
 
   override(n: number): Observable<never> | undefined {
-    const fault = this.states.get(n)?.fault;
+    const fault = this.states[n]?.fault;
     if (!fault) return undefined;
     return throwError(() => localError(this.site, fault.code, fault.details, { attempts: n }));
   }
 
   listener(n: number): AttemptListener {
     const caller = this.caller?.listener(n);
-    const state = this.states.get(n)!;
+    const state = this.states[n]!;
     const attempt = state.attempt;
     const readers = this.plugins.headerReaders;
     return {
@@ -124,8 +125,8 @@ export class AttemptPlugins implements AttemptExtras {
   }
 
   private afterAttempt(n: number, outcome: AttemptOutcome): Verdict | Promise<Verdict> {
-    const state = this.states.get(n)!;
-    this.states.delete(n);
+    const state = this.states[n]!;
+    this.states[n] = undefined;
     const attempt = state.attempt;
     const end = this.endOf(state, outcome);
     let failed: unknown;

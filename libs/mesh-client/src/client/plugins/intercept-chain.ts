@@ -1,4 +1,4 @@
-import { catchError, defer, isObservable, throwError, type Observable } from 'rxjs';
+import { catchError, isObservable, throwError, type Observable } from 'rxjs';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import type { CallSite } from '../../errors/to-mesh-error.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
@@ -7,7 +7,8 @@ import { pluginError } from './plugin-error.js';
 /**
  * The call through its interceptors, the first outermost, each handed the rest as `next`; `inner`
  * is the rest of the call after the last one (retry, breaker, attempts). A throw, a non-Observable
- * or a failure other than a MeshClientError becomes an 'internal' error naming the plugin.
+ * or a failure other than a MeshClientError becomes an 'internal' error naming the plugin. Runs the
+ * first interceptor now: call it where the call is subscribed (each subscription builds its own chain).
  */
 export function intercepted<T>(
   interceptors: readonly MeshClientPlugin[],
@@ -30,5 +31,5 @@ export function intercepted<T>(
     if (!isObservable(out)) return fail(new TypeError('intercept() did not return an Observable'));
     return out.pipe(catchError(fail));
   };
-  return defer(() => at(0, call)) as Observable<T>;
+  return at(0, call) as Observable<T>;
 }
