@@ -1,11 +1,20 @@
 import type { Contender } from './contenders.js';
-import { median, timedRound, type RoundResult } from './measure.js';
+import { Tally, median, timedRound, type RoundResult } from './measure.js';
+
+/** A contender's rounds and, round by round, the base measured in the same blocks. */
+export interface Paired {
+  readonly rounds: RoundResult[];
+  readonly base: RoundResult[];
+}
 
 /**
- * Runs `contenders` round by round, each round in a different order (rotated, and reversed every
- * other round) so that no contender always runs first or after the same one; a short warm-up each
- * first. `settle` runs before every round (garbage collected in client and server, so that no
- * round pays for the garbage of the one before). Returns every round of every contender.
+ * Runs each contender against the base (the first of `contenders`), round by round. A round is a
+ * block per contender, the contenders in a different order each round (rotated, reversed every
+ * other round); a block is four slices of `roundMs / 2`, base and contender in the order A B B A
+ * (B A A B every other round), so that a drift of the machine's speed during a block falls on both
+ * alike. `settle` runs before every slice (garbage collected in client and server, so that no
+ * slice pays for the garbage of the one before). A short warm-up of each contender first. The
+ * base's own rounds are all its slices of the round.
  */
 export async function alternate(
   contenders: readonly Contender[],
@@ -13,20 +22,46 @@ export async function alternate(
   rounds: number,
   roundMs: number,
   settle: () => Promise<void>,
-): Promise<Map<string, RoundResult[]>> {
-  const results = new Map<string, RoundResult[]>(contenders.map((c) => [c.name, []]));
+): Promise<Map<string, Paired>> {
+  const [base, ...others] = contenders as [Contender, ...Contender[]];
+  const results = new Map<string, Paired>(contenders.map((c) => [c.name, { rounds: [], base: [] }]));
   for (const c of contenders) await timedRound(() => c.unary(), concurrency, 300);
   for (let r = 0; r < rounds; r++) {
-    for (const c of orderOf(contenders, r)) {
-      await settle();
-      results.get(c.name)!.push(await timedRound(() => c.unary(), concurrency, roundMs));
+    const baseRound = new Tally();
+    for (const c of orderOf(others, r)) {
+      const [mine, theirs] = await block(base, c, r % 2 === 1, concurrency, roundMs / 2, settle);
+      results.get(c.name)!.rounds.push(mine.result());
+      results.get(c.name)!.base.push(theirs.result());
+      baseRound.absorb(theirs);
     }
+    const own = baseRound.result();
+    results.get(base.name)!.rounds.push(own);
+    results.get(base.name)!.base.push(own);
   }
   return results;
 }
 
+/** One block: `c` and `base` in slices A B B A (B A A B when `flipped`); returns c's tally and base's. */
+async function block(
+  base: Contender,
+  c: Contender,
+  flipped: boolean,
+  concurrency: number,
+  sliceMs: number,
+  settle: () => Promise<void>,
+): Promise<[Tally, Tally]> {
+  const mine = new Tally();
+  const theirs = new Tally();
+  for (const x of flipped ? [c, base, base, c] : [base, c, c, base]) {
+    await settle();
+    await timedRound(() => x.unary(), concurrency, sliceMs, x === base ? theirs : mine);
+  }
+  return [mine, theirs];
+}
+
 /** Round `r`'s order: rotated by r, reversed on odd rounds. */
 export function orderOf<T>(items: readonly T[], r: number): T[] {
+  if (items.length === 0) return [];
   const k = r % items.length;
   const rotated = [...items.slice(k), ...items.slice(0, k)];
   return r % 2 ? rotated.reverse() : rotated;
@@ -39,10 +74,21 @@ export interface Ratio {
   max: number;
 }
 
-/** Per-round ratio of `key` between `rounds` and `base` (same rounds). */
-export function ratioOf(rounds: readonly RoundResult[], base: readonly RoundResult[], key: keyof RoundResult): Ratio {
-  const values = rounds.map((r, i) => r[key] / base[i]![key]);
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+const summary = (values: number[]): Ratio => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+
+/** Per-round ratio of `key` between a contender and the base of the same blocks. */
+export function ratioOf(p: Paired, key: keyof RoundResult): Ratio {
+  return summary(p.rounds.map((r, i) => r[key] / p.base[i]![key]));
+}
+
+/** Per-round ratio of `key` between two contenders, each taken against the base of its own block. */
+export function relative(p: Paired, q: Paired, key: keyof RoundResult): Ratio {
+  return summary(p.rounds.map((r, i) => r[key] / p.base[i]![key] / (q.rounds[i]![key] / q.base[i]![key])));
+}
+
+/** Per-round ratio of two series of the same rounds (e.g. messages per second). */
+export function ratioOfSeries(values: readonly number[], base: readonly number[]): Ratio {
+  return summary(values.map((v, i) => v / base[i]!));
 }
 
 /** The A/A control reads within this band, or the run's ratios are not quoted. */

@@ -13,18 +13,43 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
-/** Runs `call` with `concurrency` workers for `ms`, timing each call. */
-export async function timedRound(call: () => Promise<unknown>, concurrency: number, ms: number): Promise<RoundResult> {
-  let latencies = new Float64Array(1 << 16);
-  let n = 0;
-  const record = (us: number): void => {
-    if (n === latencies.length) {
-      const bigger = new Float64Array(latencies.length * 2);
-      bigger.set(latencies);
-      latencies = bigger;
+/** Calls, time, CPU and latencies summed over one or more timed slices of one contender. */
+export class Tally {
+  calls = 0;
+  elapsedMs = 0;
+  cpuUs = 0;
+  private latencies = new Float64Array(1 << 16);
+
+  record(us: number): void {
+    if (this.calls === this.latencies.length) {
+      const bigger = new Float64Array(this.latencies.length * 2);
+      bigger.set(this.latencies);
+      this.latencies = bigger;
     }
-    latencies[n++] = us;
-  };
+    this.latencies[this.calls++] = us;
+  }
+
+  /** Adds `other`'s slices to this one. */
+  absorb(other: Tally): void {
+    for (let i = 0; i < other.calls; i++) this.record(other.latencies[i]!);
+    this.elapsedMs += other.elapsedMs;
+    this.cpuUs += other.cpuUs;
+  }
+
+  result(): RoundResult {
+    const sorted = this.latencies.slice(0, this.calls).sort();
+    return {
+      calls: this.calls,
+      callsPerSec: (this.calls / this.elapsedMs) * 1000,
+      p50Us: percentile(sorted, 0.5),
+      p99Us: percentile(sorted, 0.99),
+      cpuUsPerCall: this.cpuUs / this.calls,
+    };
+  }
+}
+
+/** Runs `call` with `concurrency` workers for `ms`, timing each call into `tally` (a new one unless given). */
+export async function timedRound(call: () => Promise<unknown>, concurrency: number, ms: number, tally = new Tally()): Promise<RoundResult> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + ms;
@@ -32,20 +57,14 @@ export async function timedRound(call: () => Promise<unknown>, concurrency: numb
     while (performance.now() < end) {
       const s = performance.now();
       await call();
-      record((performance.now() - s) * 1000);
+      tally.record((performance.now() - s) * 1000);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = performance.now() - t0;
+  tally.elapsedMs += performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const sorted = latencies.subarray(0, n).sort();
-  return {
-    calls: n,
-    callsPerSec: (n / elapsed) * 1000,
-    p50Us: percentile(sorted, 0.5),
-    p99Us: percentile(sorted, 0.99),
-    cpuUsPerCall: (cpu.user + cpu.system) / n,
-  };
+  tally.cpuUs += cpu.user + cpu.system;
+  return tally.result();
 }
 
 /** Median of numbers. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { AA_BAND, withinBand, type Ratio } from './compare.js';
 import { writeBenchmarksMd } from './benchmarks-md.js';
 
-/** One contender at one concurrency: medians over rounds, ratios to raw grpc-js of the same round. */
+/** One contender at one concurrency: medians over rounds, ratios to raw grpc-js of the same block. */
 export interface UnaryRow {
   contender: string;
   concurrency: number;
@@ -79,7 +79,7 @@ export function markdown(report: Report): string {
   const lines = [
     `### Node ${m.node}`,
     '',
-    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}. ${String(report.rounds)} rounds of ${String(report.roundMs)} ms per contender, the order changing every round; each ratio is taken per round against raw grpc-js of the same round, then the median and the spread (min..max over rounds) are shown.${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
+    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}. ${String(report.rounds)} rounds; in each, every contender runs one block against raw grpc-js (slices of ${String(report.roundMs / 2)} ms in the order A B B A or B A A B), the blocks in a different order every round; each ratio is taken per block against raw grpc-js of the same block, then the median and the spread (min..max over rounds) are shown.${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
     '',
   ];
   if (report.unary.length > 0) {
@@ -96,7 +96,7 @@ export function markdown(report: Report): string {
   }
   if (report.plugin) {
     lines.push(
-      'One no-op plugin implementing every hook, client CPU per call against every feature on without it (same rounds): ' +
+      'One no-op plugin implementing every hook, client CPU per call against every feature on without it (ratio of their ratios to raw, round by round): ' +
         report.plugin.map((p) => `c=${String(p.concurrency)} ${r(p.cpu)}`).join(', ') +
         '.',
       '',

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Metadata, type Client } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
 import type { MeshClientOptions } from '@datapunk/mesh-client';
-import { alternate, orderOf, ratioOf } from './compare.js';
+import { alternate, orderOf, ratioOf, ratioOfSeries, relative, type Paired } from './compare.js';
 import {
   ALL_OFF,
   ALL_ON,
@@ -21,7 +21,7 @@ import {
   type Contender,
 } from './contenders.js';
 import { wideEchoProto } from './generated-protos.js';
-import { median, type RoundResult } from './measure.js';
+import { median } from './measure.js';
 import { ownAffinity, pinning } from './pinning.js';
 import { ECHO_PROTO, REQUEST, echoService } from './proto.js';
 import { writeReport, type GroupRow, type Report, type UnaryRow } from './report.js';
@@ -49,7 +49,7 @@ const SKIP = new Set(
   })(),
 );
 const ROUNDS = arg('rounds', 21);
-const ROUND_MS = arg('round-ms', 600);
+const ROUND_MS = arg('round-ms', 400);
 const HEAP_CALLS = arg('heap-calls', 1_000_000);
 const STARTED = performance.now();
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -97,9 +97,9 @@ async function main(): Promise<void> {
       const results = await alternate(contenders, concurrency, ROUNDS, ROUND_MS, settle);
       report.unary.push(...unaryRows(results, concurrency));
       const all = results.get(CONTEXT_ON)!;
-      if (results.has(PLUGIN_ON)) (report.plugin ??= []).push({ concurrency, cpu: ratioOf(results.get(PLUGIN_ON)!, all, 'cpuUsPerCall') });
+      if (results.has(PLUGIN_ON)) (report.plugin ??= []).push({ concurrency, cpu: relative(results.get(PLUGIN_ON)!, all, 'cpuUsPerCall') });
       if (concurrency === 128 && results.has('Nest ClientGrpcProxy'))
-        report.versusNest = ratioOf(all, results.get('Nest ClientGrpcProxy')!, 'callsPerSec');
+        report.versusNest = relative(all, results.get('Nest ClientGrpcProxy')!, 'callsPerSec');
     }
     for (const c of contenders.slice(2)) await c.close();
   }
@@ -184,17 +184,16 @@ async function main(): Promise<void> {
   writeReport(report, partial);
 }
 
-function unaryRows(results: Map<string, RoundResult[]>, concurrency: number): UnaryRow[] {
-  const base = results.get('raw grpc-js')!;
-  return [...results].map(([contender, rounds]) => ({
+function unaryRows(results: Map<string, Paired>, concurrency: number): UnaryRow[] {
+  return [...results].map(([contender, paired]) => ({
     contender,
     concurrency,
-    callsPerSec: median(rounds.map((r) => r.callsPerSec)),
-    p50Us: median(rounds.map((r) => r.p50Us)),
-    p99Us: median(rounds.map((r) => r.p99Us)),
-    cpuUsPerCall: median(rounds.map((r) => r.cpuUsPerCall)),
-    throughput: ratioOf(rounds, base, 'callsPerSec'),
-    cpu: ratioOf(rounds, base, 'cpuUsPerCall'),
+    callsPerSec: median(paired.rounds.map((r) => r.callsPerSec)),
+    p50Us: median(paired.rounds.map((r) => r.p50Us)),
+    p99Us: median(paired.rounds.map((r) => r.p99Us)),
+    cpuUsPerCall: median(paired.rounds.map((r) => r.cpuUsPerCall)),
+    throughput: ratioOf(paired, 'callsPerSec'),
+    cpu: ratioOf(paired, 'cpuUsPerCall'),
   }));
 }
 
@@ -211,35 +210,52 @@ async function group(
   const meshes = [];
   for (const [name, options, module] of variants) meshes.push(await meshContender(name, target, options, true, module));
   const results = await alternate([raw, ...meshes], concurrency, ROUNDS, Math.min(ROUND_MS, 1000), settle);
-  const base = results.get(raw.name)!;
   const first = results.get(variants[0]![0])!;
   for (const m of meshes) await m.close();
   return {
     title,
     rows: variants.map(([name]) => {
-      const rounds = results.get(name)!;
+      const paired = results.get(name)!;
       return {
         variant: name,
-        cpuUsPerCall: median(rounds.map((r) => r.cpuUsPerCall)),
-        cpuVsRaw: ratioOf(rounds, base, 'cpuUsPerCall'),
-        cpuVsFirst: ratioOf(rounds, first, 'cpuUsPerCall'),
-        callsPerSec: median(rounds.map((x) => x.callsPerSec)),
-        throughputVsFirst: ratioOf(rounds, first, 'callsPerSec'),
+        cpuUsPerCall: median(paired.rounds.map((r) => r.cpuUsPerCall)),
+        cpuVsRaw: ratioOf(paired, 'cpuUsPerCall'),
+        cpuVsFirst: relative(paired, first, 'cpuUsPerCall'),
+        callsPerSec: median(paired.rounds.map((x) => x.callsPerSec)),
+        throughputVsFirst: relative(paired, first, 'callsPerSec'),
       };
     }),
   };
 }
 
+/** Bidi streams against the first contender, in blocks of four slices (A B B A) like the unary rounds. */
 async function compareBidi(contenders: BidiContender[]): Promise<NonNullable<Report['other']['bidi']>> {
-  const rates = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  const [base, ...others] = contenders as [BidiContender, ...BidiContender[]];
+  const rates = new Map<string, { mine: number[]; theirs: number[] }>(contenders.map((c) => [c.name, { mine: [], theirs: [] }]));
   for (const c of contenders) await c.run(128, 300);
-  for (let r = 0; r < ROUNDS; r++) for (const c of orderOf(contenders, r)) rates.get(c.name)!.push(await c.run(128, ROUND_MS));
-  const base = rates.get(contenders[0]!.name)!;
-  return contenders.map((c) => {
-    const values = rates.get(c.name)!;
-    const ratios = values.map((v, i) => v / base[i]!);
-    return { contender: c.name, msgsPerSec: median(values), ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) } };
-  });
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of orderOf(others, r)) {
+      const sum = new Map<BidiContender, number>([
+        [base, 0],
+        [c, 0],
+      ]);
+      for (const x of r % 2 ? [c, base, base, c] : [base, c, c, base]) {
+        await settle();
+        sum.set(x, sum.get(x)! + (await x.run(128, ROUND_MS / 2)) / 2);
+      }
+      rates.get(c.name)!.mine.push(sum.get(c)!);
+      rates.get(c.name)!.theirs.push(sum.get(base)!);
+      rates.get(base.name)!.mine.push(sum.get(base)!);
+    }
+  }
+  const own = rates.get(base.name)!.mine;
+  return [
+    { contender: base.name, msgsPerSec: median(own), ratio: { median: 1, min: 1, max: 1 } },
+    ...others.map((c) => {
+      const { mine, theirs } = rates.get(c.name)!;
+      return { contender: c.name, msgsPerSec: median(mine), ratio: ratioOfSeries(mine, theirs) };
+    }),
+  ];
 }
 
 function startupOnce(clients: number): { ms: number; heapMb: number } {
