@@ -51,6 +51,7 @@ describe('a fixed concurrency limit', () => {
     for (const e of refusals) {
       expect(e).toMatchObject({ category: 'resource-exhausted', attempts: 0 });
       expect(e.message).toContain('the concurrency limit is reached and its queue is full (concurrency.limit 8); nothing was sent.');
+      expect(e.stack?.split('\n')).toHaveLength(1); // a refusal captures no stack trace (its cost under overload)
     }
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(18);
     expect(outcomes.filter((o) => o === 'refused')).toHaveLength(82);

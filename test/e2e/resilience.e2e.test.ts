@@ -167,6 +167,7 @@ describe('circuit breaker against a real server', () => {
     const rejected = await failureOf(lastValueFrom(echo.unary('Unary', {})));
     expect(performance.now() - started).toBeLessThan(20);
     expect(rejected).toMatchObject({ category: 'circuit-open', attempts: 0, retryable: true });
+    expect(rejected.stack?.split('\n')).toHaveLength(1); // a refusal captures no stack trace (its cost under overload)
     expect(server.calls.length).toBe(reached);
 
     server.outage = undefined;

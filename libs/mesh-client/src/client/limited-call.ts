@@ -1,6 +1,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import type { Observer } from 'rxjs';
 import { localError } from '../errors/to-mesh-error.js';
+import { withoutStackTrace } from '../errors/without-stack-trace.js';
 import type { ConcurrencyLimiter, LimitedReason, Permit } from '../resilience/concurrency-limiter.js';
 import { runCall, type CallPlan, type CallRun } from './call-engine.js';
 
@@ -52,11 +53,19 @@ export function runLimited<T>(limiter: ConcurrencyLimiter | undefined, plan: Cal
       if (stopped) return granted.release();
       run = runCall(plan, request, new Releasing(out, granted, samples));
     },
+    // a refusal is the fast path of an overload: its stack would only show RxJS and this library
     (reason) =>
       out.error(
-        localError(plan.method.site, Status.RESOURCE_EXHAUSTED, `${REASONS[reason]} (concurrency.limit ${String(limiter.limit)}); nothing was sent`, {
-          local: true,
-        }),
+        withoutStackTrace(() =>
+          localError(
+            plan.method.site,
+            Status.RESOURCE_EXHAUSTED,
+            `${REASONS[reason]} (concurrency.limit ${String(limiter.limit)}); nothing was sent`,
+            {
+              local: true,
+            },
+          ),
+        ),
       ),
     plan.settings.deadline - plan.deps.now(),
   );
