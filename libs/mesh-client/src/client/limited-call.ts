@@ -53,20 +53,11 @@ export function runLimited<T>(limiter: ConcurrencyLimiter | undefined, plan: Cal
       if (stopped) return granted.release();
       run = runCall(plan, request, new Releasing(out, granted, samples));
     },
-    // a refusal is the fast path of an overload: its stack would only show RxJS and this library
-    (reason) =>
-      out.error(
-        withoutStackTrace(() =>
-          localError(
-            plan.method.site,
-            Status.RESOURCE_EXHAUSTED,
-            `${REASONS[reason]} (concurrency.limit ${String(limiter.limit)}); nothing was sent`,
-            {
-              local: true,
-            },
-          ),
-        ),
-      ),
+    (reason) => {
+      const details = `${REASONS[reason]} (concurrency.limit ${String(limiter.limit)}); nothing was sent`;
+      // a refusal is the fast path of an overload: its stack would only show RxJS and this library
+      out.error(withoutStackTrace(() => localError(plan.method.site, Status.RESOURCE_EXHAUSTED, details, { local: true })));
+    },
     plan.settings.deadline - plan.deps.now(),
   );
   return {
