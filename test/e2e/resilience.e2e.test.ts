@@ -165,7 +165,7 @@ describe('circuit breaker against a real server', () => {
     const reached = server.calls.length;
     const started = performance.now();
     const rejected = await failureOf(lastValueFrom(echo.unary('Unary', {})));
-    expect(performance.now() - started).toBeLessThan(20);
+    expect(performance.now() - started).toBeLessThan(50); // generous for a busy CI core; the server count below proves nothing was sent
     expect(rejected).toMatchObject({ category: 'circuit-open', attempts: 0, retryable: true });
     expect(rejected.stack?.split('\n')).toHaveLength(1); // a refusal captures no stack trace (its cost under overload)
     expect(server.calls.length).toBe(reached);
