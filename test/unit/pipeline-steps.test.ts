@@ -28,15 +28,15 @@ function metadataStep(source: CallMetadata, own?: Record<string, string>, closeF
   const { subscriber, unsubscribe } = subscriberOf();
   if (closeFirst) unsubscribe();
   const result: { metadata?: Metadata; error?: MeshClientError } = {};
-  buildMetadata(
+  buildMetadata({
     source,
-    { requestId: 'r-1', tenant: 'acme' },
-    own ? { metadata: own } : undefined,
+    security: { requestId: 'r-1', tenant: 'acme' },
+    options: own ? { metadata: own } : undefined,
     method,
     subscriber,
-    (m) => (result.metadata = m),
-    (e) => (result.error = e),
-  );
+    start: (m) => (result.metadata = m),
+    fail: (e) => (result.error = e),
+  });
   return result;
 }
 

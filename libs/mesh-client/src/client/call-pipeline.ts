@@ -103,7 +103,7 @@ export class CallPipeline {
         };
         runAttempts({ plan, request, output, subscriber, plugins: policy.plugins.get(method.name), security, obs, progress });
       };
-      buildMetadata(policy.metadata, security, options, method, subscriber, start, fail);
+      buildMetadata({ source: policy.metadata, security, options, method, subscriber, start, fail });
     });
   }
 

@@ -49,21 +49,25 @@ export function linkAbortSignal(signal: AbortSignal | undefined, subscriber: Sub
   subscriber.add(() => signal.removeEventListener('abort', onAbort));
 }
 
+/** What the metadata step is given. */
+export interface MetadataInput {
+  readonly source: CallMetadata;
+  readonly security: MeshSecurityContext | undefined;
+  readonly options: CallOptions | undefined;
+  readonly method: MethodInfo;
+  readonly subscriber: Subscriber<unknown>;
+  readonly start: (metadata: Metadata) => void;
+  readonly fail: (error: MeshClientError) => void;
+}
+
 /**
  * Step: the call's outgoing metadata (context, client's static and dynamic entries, the call's
  * own). An async metadata function delays `start`; a call left meanwhile never starts. Invalid
  * metadata from the caller fails the call as a caller fault; a failing metadata function as INTERNAL.
  */
-export function buildMetadata(
-  source: CallMetadata,
-  security: MeshSecurityContext | undefined,
-  options: CallOptions | undefined,
-  method: MethodInfo,
-  subscriber: Subscriber<unknown>,
-  start: (metadata: Metadata) => void,
-  fail: (error: MeshClientError) => void,
-): void {
-  if (!source.isDynamic) return buildThenStart(source, security, undefined, options, method, subscriber, start, fail);
+export function buildMetadata(input: MetadataInput): void {
+  const { source, security, method, fail } = input;
+  if (!source.isDynamic) return buildThenStart(input, undefined);
   const failWith = (error: unknown): void =>
     fail(
       localError(method.site, Status.INTERNAL, `the client's metadata function failed: ${describeThrown(error)}`, {
@@ -73,23 +77,16 @@ export function buildMetadata(
     );
   try {
     const entries = source.dynamicEntries(security) ?? {};
-    if (entries instanceof Promise)
-      entries.then((dynamic) => buildThenStart(source, security, dynamic, options, method, subscriber, start, fail), failWith);
-    else buildThenStart(source, security, entries, options, method, subscriber, start, fail);
+    if (entries instanceof Promise) entries.then((dynamic) => buildThenStart(input, dynamic), failWith);
+    else buildThenStart(input, entries);
   } catch (error) {
     failWith(error);
   }
 }
 
 function buildThenStart(
-  source: CallMetadata,
-  security: MeshSecurityContext | undefined,
+  { source, security, options, method, subscriber, start, fail }: MetadataInput,
   dynamic: Record<string, string> | undefined,
-  options: CallOptions | undefined,
-  method: MethodInfo,
-  subscriber: Subscriber<unknown>,
-  start: (metadata: Metadata) => void,
-  fail: (error: MeshClientError) => void,
 ): void {
   if (subscriber.closed) return; // left while an async metadata function ran
   let metadata: Metadata;

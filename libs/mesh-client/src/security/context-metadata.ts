@@ -21,22 +21,16 @@ export function putContext(
   skip: ReadonlySet<string> | undefined,
 ): number {
   let bytes = 0;
-  const put = (key: string, value: string): void => {
-    if (skip?.has(key)) return;
-    if (!CARRIABLE.test(value)) throw new InvalidMetadataError(metadataProblem(key, value) ?? `metadata '${key}' has a value gRPC cannot send`);
-    target.set(key, value);
-    bytes += key.length + value.length;
-  };
-  if (ctx.token) put('authorization', `Bearer ${ctx.token}`);
-  if (ctx.requestId) put('x-request-id', ctx.requestId);
-  if (ctx.tenant) put('x-tenant-id', ctx.tenant);
-  if (ctx.traceparent) put('traceparent', ctx.traceparent);
+  if (ctx.token) bytes += put(target, skip, 'authorization', `Bearer ${ctx.token}`);
+  if (ctx.requestId) bytes += put(target, skip, 'x-request-id', ctx.requestId);
+  if (ctx.tenant) bytes += put(target, skip, 'x-tenant-id', ctx.tenant);
+  if (ctx.traceparent) bytes += put(target, skip, 'traceparent', ctx.traceparent);
   if (ctx.extra && allowedExtra.length > 0) {
     for (const key of allowedExtra) {
       const value = ctx.extra[key];
-      if (value === undefined || skip?.has(key)) continue;
-      if (!key.endsWith('-bin')) put(key, value);
-      else {
+      if (value === undefined) continue;
+      if (!key.endsWith('-bin')) bytes += put(target, skip, key, value);
+      else if (!skip?.has(key)) {
         const bytesValue = Buffer.from(value);
         target.set(key, bytesValue);
         bytes += key.length + bytesValue.length;
@@ -44,4 +38,12 @@ export function putContext(
     }
   }
   return bytes;
+}
+
+/** One text entry (unless `skip` has its key), its value checked; returns the bytes added. */
+function put(target: Metadata, skip: ReadonlySet<string> | undefined, key: string, value: string): number {
+  if (skip?.has(key)) return 0;
+  if (!CARRIABLE.test(value)) throw new InvalidMetadataError(metadataProblem(key, value) ?? `metadata '${key}' has a value gRPC cannot send`);
+  target.set(key, value);
+  return key.length + value.length;
 }
