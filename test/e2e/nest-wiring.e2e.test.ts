@@ -18,6 +18,7 @@ import {
 } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { failureOf } from '../support/errors.js';
+import { LogCapture } from '../support/log-capture.js';
 import { PEERS_PROTO, PeersServer, peersProto } from '../support/peers-server.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
 import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
@@ -221,15 +222,13 @@ describe('the security context filled by the CLS initializer the app mounts (nes
   const open: INestApplication[] = [];
   afterAll(() => Promise.all(open.map((a) => a.close())));
 
-  async function start(mount: keyof typeof mounts | 'none'): Promise<string> {
+  /** An HTTP app with the CLS initializer `mount` and MeshClientModule (unless `mesh` is false). */
+  async function start(mount: keyof typeof mounts | 'none', extraKeys = ['x-team'], mesh = true): Promise<string> {
     const cls = mount === 'none' ? [] : [ClsModule.forRoot({ global: true, ...mounts[mount] })];
-    @Module({
-      imports: [...cls, MeshClientModule.forRoot({ clients: [echoClient('127.0.0.1:1')], contextExtraKeys: ['x-team'] })],
-      controllers: [PeekController],
-      providers: [PeekGuard],
-    })
+    const meshModule = mesh ? [MeshClientModule.forRoot({ clients: [echoClient('127.0.0.1:1')], contextExtraKeys: extraKeys })] : [];
+    @Module({ imports: [...cls, ...meshModule], controllers: mesh ? [PeekController] : [], providers: mesh ? [PeekGuard] : [] })
     class PeekModule {}
-    const app = await NestFactory.create(PeekModule, { logger: false });
+    const app = await NestFactory.create(PeekModule, { logger: LogCapture.current ?? false });
     open.push(app);
     app.use((req: { guardSaw?: unknown }, res: { setHeader(k: string, v: string): void }, next: () => void) => {
       // Lets the test read what the guard saw, in a header set as the response goes out.
@@ -260,5 +259,49 @@ describe('the security context filled by the CLS initializer the app mounts (nes
     const response = await fetch(`${await start(mount)}/peek`, { headers });
     expect(await response.json()).toMatchObject({ requestId: 'req-1', tenant: 'acme', token: 't0k', extra: { 'x-team': 'blue' } });
     expect(response.headers.get('x-guard-saw')).toBe('null');
+  });
+
+  // nestjs-cls keeps one plugin host per process (the last application created) and runs its
+  // hooks for every application's requests.
+  it("two apps in one process: each app's guards and handlers see its own contextExtraKeys", async () => {
+    const logs = LogCapture.install();
+    try {
+      const first = await start('middleware', ['x-team']);
+      const second = await start('middleware', ['x-floor']);
+      const both = { ...headers, 'x-floor': '7' };
+      for (const [url, extra] of [
+        [first, { 'x-team': 'blue' }],
+        [second, { 'x-floor': '7' }],
+      ] as const) {
+        const response = await fetch(`${url}/peek`, { headers: both });
+        const guardSaw = JSON.parse(response.headers.get('x-guard-saw') ?? 'null') as MeshSecurityContext;
+        const handlerSaw = (await response.json()) as MeshSecurityContext;
+        for (const seen of [guardSaw, handlerSaw]) {
+          expect(seen).toMatchObject({ requestId: 'req-1', tenant: 'acme', token: 't0k' });
+          expect(seen.extra).toEqual(extra);
+        }
+      }
+      expect(logs.lines.filter((l) => l.includes('nestjs-cls plugin did not run'))).toEqual([]);
+    } finally {
+      LogCapture.uninstall();
+    }
+  });
+
+  it('an app created later with nestjs-cls but without MeshClientModule: handlers still get the context, and a warning says why guards did not', async () => {
+    const logs = LogCapture.install();
+    try {
+      const meshApp = await start('middleware');
+      await start('middleware', [], false);
+      for (let i = 0; i < 2; i++) {
+        const response = await fetch(`${meshApp}/peek`, { headers });
+        expect(await response.json()).toMatchObject({ requestId: 'req-1', tenant: 'acme', token: 't0k', extra: { 'x-team': 'blue' } });
+        expect(response.headers.get('x-guard-saw')).toBe('null');
+      }
+      const warnings = logs.lines.filter((l) => l.startsWith('warn') && l.includes('nestjs-cls plugin did not run'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('the last Nest application created');
+    } finally {
+      LogCapture.uninstall();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { APP_INTERCEPTOR, ModuleRef, Reflector } from '@nestjs/core';
 import type { MeshClient } from '../client/mesh-client.js';
 import { createMeshClient } from './create-mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
-import { MeshContextFiller } from '../security/context-filler.js';
+import { CONTEXT_EXTRA_KEYS } from '../security/context-filler.js';
 import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshMetrics } from '../observability/mesh-metrics.js';
@@ -64,22 +64,22 @@ export function createRegistryProvider(): FactoryProvider {
 }
 
 /**
- * The security context service, what fills it from incoming requests (found by the nestjs-cls
- * plugin), and the global interceptor applying `@MeshCallOptions` (and filling the context when
- * the app mounts no CLS initializer).
+ * The security context service (with the app's `contextExtraKeys`, read from incoming requests)
+ * and the global interceptor applying `@MeshCallOptions` (and filling the context when no CLS
+ * initializer kept the request).
  */
 export function createContextProviders(): Provider[] {
   return [
     MeshContext,
     {
-      provide: MeshContextFiller,
-      useFactory: (context: MeshContext, options: ResolvedModuleOptions) => new MeshContextFiller(context, options.contextExtraKeys),
-      inject: [MeshContext, MESH_RESOLVED_OPTIONS],
+      provide: CONTEXT_EXTRA_KEYS,
+      useFactory: (options: ResolvedModuleOptions) => options.contextExtraKeys,
+      inject: [MESH_RESOLVED_OPTIONS],
     },
     {
       provide: APP_INTERCEPTOR,
-      useFactory: (context: MeshContext, filler: MeshContextFiller, reflector: Reflector) => new MeshContextInterceptor(context, filler, reflector),
-      inject: [MeshContext, MeshContextFiller, Reflector],
+      useFactory: (context: MeshContext, reflector: Reflector) => new MeshContextInterceptor(context, reflector),
+      inject: [MeshContext, Reflector],
     },
   ];
 }

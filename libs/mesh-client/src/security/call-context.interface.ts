@@ -11,6 +11,9 @@ export interface HandlerCallOptions {
 export interface CallContext {
   readonly security: MeshSecurityContext | undefined;
   readonly callOptions: HandlerCallOptions | undefined;
-  /** Filled from the incoming request already (by the CLS plugin or the interceptor). */
-  readonly incoming?: boolean;
+  /**
+   * No incoming request's headers go into it any more: they were taken in (from the request the
+   * CLS plugin kept, or by the interceptor), or it is a scope of its own (`MeshContext.run`).
+   */
+  readonly filled?: boolean;
 }

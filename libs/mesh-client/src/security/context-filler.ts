@@ -1,30 +1,33 @@
 import { Logger } from '@nestjs/common';
+import type { MeshSecurityContext } from '../config/security-context.interface.js';
 import { incomingContext } from './incoming-context.js';
-import type { MeshContext } from './mesh-context.service.js';
 import type { RequestSource } from './request-headers.js';
 
+/** Injection token of the `contextExtraKeys` a MeshContext reads from incoming requests. */
+export const CONTEXT_EXTRA_KEYS = Symbol.for('@datapunk/mesh-client:context-extra-keys');
+
+/** An incoming request's source, as a CLS initializer saw it, and when. */
+export interface PendingRequest extends RequestSource {
+  /** Epoch ms when the request was seen (a `grpc-timeout` counts from here). */
+  readonly receivedAt: number;
+}
+
 /**
- * Fills the request scope's MeshContext from the incoming request, once per request: whichever
- * runs first (the nestjs-cls plugin inside the app's CLS initializer, or the library's
- * interceptor when the app mounts none) fills it; later ones see it filled.
+ * Reads the context of an incoming request with one application's `contextExtraKeys`; what it
+ * does not take is logged at debug level, by key, never by value.
  */
-export class MeshContextFiller {
+export class IncomingContextReader {
   private readonly logger = new Logger('MeshContext');
 
-  constructor(
-    private readonly meshContext: MeshContext,
-    private readonly extraKeys: readonly string[],
-  ) {}
+  constructor(private readonly extraKeys: readonly string[]) {}
 
-  /** Takes the request's context, unless this request's scope already has it. */
-  fill(source: RequestSource): void {
-    if (this.meshContext.callContext()?.incoming) return;
-    const { context, refused } = incomingContext(source.read, Date.now(), source.deadline, this.extraKeys);
+  read(source: PendingRequest): MeshSecurityContext {
+    const { context, refused } = incomingContext(source.read, source.receivedAt, source.deadline, this.extraKeys);
     if (refused.length > 0) {
       this.logger.debug(
         `incoming ${refused.join(', ')} not taken: not a value that may travel on (checked: printable ASCII, length; traceparent: W3C trace-context)`,
       );
     }
-    this.meshContext.enter(context);
+    return context;
   }
 }

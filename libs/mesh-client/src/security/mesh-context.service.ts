@@ -1,27 +1,38 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { CallContext, HandlerCallOptions } from './call-context.interface.js';
 import type { MeshSecurityContext } from '../config/security-context.interface.js';
+import { CONTEXT_EXTRA_KEYS, IncomingContextReader, type PendingRequest } from './context-filler.js';
 
 /** CLS key of the request's CallContext (security context + handler policy), one immutable object. */
 const CALL_CONTEXT_KEY = Symbol.for('@datapunk/mesh-client:call-context');
+/** CLS key of the incoming request kept by the nestjs-cls plugin until a MeshContext reads it. */
+export const PENDING_REQUEST_KEY = Symbol.for('@datapunk/mesh-client:pending-request');
 
-/** The current request's CallContext (one CLS lookup, no allocation); undefined outside of a request. */
+/** The current request's CallContext as stored (one CLS lookup, no allocation); undefined outside of a request. */
 export function readCallContext(cls: Pick<ClsService, 'isActive' | 'get'>): CallContext | undefined {
   return cls.isActive() ? (cls.get(CALL_CONTEXT_KEY) as CallContext | undefined) : undefined;
 }
 
 /**
  * The caller's security context for the request being handled, kept in nestjs-cls (the only
- * place this library stores per-request state). Incoming requests fill it (the nestjs-cls plugin,
- * or MeshContextInterceptor when the app mounts no CLS initializer); outgoing mesh calls read it.
+ * place this library stores per-request state). Incoming requests fill it (from the request the
+ * nestjs-cls plugin kept, when first asked, or by MeshContextInterceptor when the app mounts no
+ * CLS initializer); outgoing mesh calls read it.
  *
  * @example
  * await meshContext.run({ token, requestId: 'job-42' }, () => lastValueFrom(client.unary('Sync', {})));
  */
 @Injectable()
 export class MeshContext {
-  constructor(private readonly cls: ClsService) {}
+  private readonly incoming: IncomingContextReader;
+
+  constructor(
+    private readonly cls: ClsService,
+    @Optional() @Inject(CONTEXT_EXTRA_KEYS) extraKeys?: readonly string[],
+  ) {
+    this.incoming = new IncomingContextReader(extraKeys ?? []);
+  }
 
   /** The current context, or undefined outside of a request. */
   get(): MeshSecurityContext | undefined {
@@ -38,18 +49,23 @@ export class MeshContext {
   /** Runs `fn` with `ctx` as the security context (a new scope; the outer one is untouched). */
   run<T>(ctx: MeshSecurityContext, fn: () => T): T {
     return this.cls.run({ ifNested: 'inherit' }, () => {
-      this.store({ security: Object.freeze({ ...ctx }), callOptions: this.callContext()?.callOptions });
+      // a scope of its own: no incoming request's headers go into it
+      this.store({ security: Object.freeze({ ...ctx }), callOptions: this.callContext()?.callOptions, filled: true });
       return fn();
     });
   }
 
   /**
-   * @internal an incoming request's context. What the request's scope already holds (set by the
-   * app's CLS setup or a middleware) wins over the headers.
+   * @internal takes the incoming request's context into the request's scope, once: the request
+   * the CLS plugin kept, else `source` (the interceptor's, when no CLS initializer ran). Returns
+   * false when the scope had neither a kept request nor a filled context (the plugin's hook did
+   * not run for this request's CLS setup).
    */
-  enter(security: MeshSecurityContext): void {
+  fill(source: () => PendingRequest): boolean {
     const current = this.callContext();
-    this.store({ security: Object.freeze({ ...security, ...current?.security }), callOptions: current?.callOptions, incoming: true });
+    if (current?.filled) return true;
+    this.enter(this.incoming.read(source()), current);
+    return false;
   }
 
   /** @internal the handler's `@MeshCallOptions` for the calls it makes. */
@@ -58,9 +74,21 @@ export class MeshContext {
     this.store({ ...current, security: current?.security, callOptions });
   }
 
-  /** @internal what an outgoing call reads (one CLS lookup, no allocation); undefined outside of a request. */
+  /**
+   * @internal what an outgoing call reads; undefined outside of a request. One CLS lookup once
+   * the request's context is filled; the first read of a request takes in the request the CLS
+   * plugin kept, with this application's `contextExtraKeys`.
+   */
   callContext(): CallContext | undefined {
-    return readCallContext(this.cls);
+    const current = readCallContext(this.cls);
+    if (current?.filled) return current;
+    const pending = this.cls.isActive() ? (this.cls.get(PENDING_REQUEST_KEY) as PendingRequest | undefined) : undefined;
+    return pending ? this.enter(this.incoming.read(pending), current) : current;
+  }
+
+  /** @internal a request scope is active (a CLS initializer or `run` opened one). */
+  inScope(): boolean {
+    return this.cls.isActive();
   }
 
   /** @internal runs `fn` in a request scope: the active one, or a new one. */
@@ -68,7 +96,14 @@ export class MeshContext {
     return this.cls.isActive() ? fn() : this.cls.run(fn);
   }
 
-  private store(context: CallContext): void {
-    this.cls.set(CALL_CONTEXT_KEY, Object.freeze(context));
+  /** The incoming request's context under what the scope already holds (set by the app's CLS setup or a middleware: it wins). */
+  private enter(security: MeshSecurityContext, current: CallContext | undefined): CallContext {
+    return this.store({ security: Object.freeze({ ...security, ...current?.security }), callOptions: current?.callOptions, filled: true });
+  }
+
+  private store(context: CallContext): CallContext {
+    const frozen = Object.freeze(context);
+    this.cls.set(CALL_CONTEXT_KEY, frozen);
+    return frozen;
   }
 }

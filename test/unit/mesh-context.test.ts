@@ -1,0 +1,69 @@
+import { ClsServiceManager } from 'nestjs-cls';
+import { describe, expect, it } from 'vitest';
+import type { PendingRequest } from '../../libs/mesh-client/src/security/context-filler.js';
+import { MeshContext, PENDING_REQUEST_KEY } from '../../libs/mesh-client/src/security/mesh-context.service.js';
+
+const cls = ClsServiceManager.getClsService();
+
+/** A request as the nestjs-cls plugin keeps it: its headers and when it was seen. */
+function pending(headers: Record<string, string>, receivedAt = Date.now()): PendingRequest {
+  return { read: (k) => headers[k], deadline: undefined, receivedAt };
+}
+
+/** Runs `fn` in a request scope where the plugin kept `request`, as a CLS initializer does. */
+function inRequest<T>(request: PendingRequest, fn: () => T): T {
+  return cls.run(() => {
+    cls.set(PENDING_REQUEST_KEY, request);
+    return fn();
+  });
+}
+
+const HEADERS = { authorization: 'Bearer t0k', 'x-tenant-id': 'acme', 'x-request-id': 'req-9', 'x-team': 'blue', 'x-floor': '7' };
+
+describe('MeshContext reads the request the CLS plugin kept', () => {
+  it("with its own application's contextExtraKeys (two apps read one request each their own way)", () => {
+    const teams = new MeshContext(cls, ['x-team']);
+    const floors = new MeshContext(cls, ['x-floor']);
+    expect(inRequest(pending(HEADERS), () => teams.get())).toEqual({ token: 't0k', tenant: 'acme', requestId: 'req-9', extra: { 'x-team': 'blue' } });
+    expect(inRequest(pending(HEADERS), () => floors.get())).toEqual({ token: 't0k', tenant: 'acme', requestId: 'req-9', extra: { 'x-floor': '7' } });
+  });
+
+  it('once: later reads return the same context object', () => {
+    const context = new MeshContext(cls, []);
+    inRequest(pending(HEADERS), () => {
+      const first = context.callContext();
+      expect(first?.security?.token).toBe('t0k');
+      expect(context.callContext()).toBe(first);
+    });
+  });
+
+  it('a grpc-timeout counts from when the request was seen, not from the first read', () => {
+    const seenAt = Date.now() - 5_000;
+    const deadline = inRequest(pending({ 'grpc-timeout': '8S' }, seenAt), () => new MeshContext(cls).get()?.deadline);
+    expect(deadline?.getTime()).toBe(seenAt + 8_000);
+  });
+
+  it('what the scope holds wins over the headers: set() before the first read, and set() after it', () => {
+    const context = new MeshContext(cls, []);
+    inRequest(pending(HEADERS), () => {
+      context.set({ tenant: 'from-setup' });
+      expect(context.get()).toMatchObject({ tenant: 'from-setup', token: 't0k', requestId: 'req-9' });
+      context.set({ subject: 'alice' });
+      expect(context.get()).toMatchObject({ tenant: 'from-setup', token: 't0k', subject: 'alice' });
+    });
+  });
+
+  it("run() inside a request is a scope of its own: the request's headers do not go into it", () => {
+    const context = new MeshContext(cls, ['x-team']);
+    inRequest(pending(HEADERS), () => {
+      expect(context.run({ requestId: 'job-1' }, () => context.get())).toEqual({ requestId: 'job-1' });
+      expect(context.get()?.requestId).toBe('req-9');
+    });
+  });
+
+  it('outside of a request: nothing, and no scope', () => {
+    const context = new MeshContext(cls, []);
+    expect(context.get()).toBeUndefined();
+    expect(context.inScope()).toBe(false);
+  });
+});
