@@ -28,6 +28,8 @@ export interface GroupRow {
 export interface Report {
   machine: { cores: number; cpu: string; node: string; pinning: string };
   date: string;
+  /** The commit measured (`git rev-parse --short HEAD`), with '+' when the work tree had changes. */
+  commit?: string;
   /** Wall time of the whole run (measurements, not the build), seconds. */
   elapsedS?: number;
   rounds: number;
@@ -79,7 +81,7 @@ export function markdown(report: Report): string {
   const lines = [
     `### Node ${m.node}`,
     '',
-    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}. ${String(report.rounds)} rounds; in each, every contender runs one block against raw grpc-js (slices of ${String(report.roundMs / 2)} ms in the order A B B A or B A A B), the blocks in a different order every round; each ratio is taken per block against raw grpc-js of the same block, then the median and the spread (min..max over rounds) are shown.${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
+    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}${report.commit ? `, commit ${report.commit}` : ''}. ${String(report.rounds)} rounds; in each, every contender runs one block against raw grpc-js (slices of ${String(report.roundMs / 2)} ms in the order A B B A or B A A B), the blocks in a different order every round; each ratio is taken per block against raw grpc-js of the same block, then the median and the spread (min..max over rounds) are shown.${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
     '',
   ];
   if (report.unary.length > 0) {

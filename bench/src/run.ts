@@ -48,7 +48,7 @@ const SKIP = new Set(
     return i >= 0 ? process.argv[i + 1]!.split(',') : [];
   })(),
 );
-const ROUNDS = arg('rounds', 21);
+const ROUNDS = arg('rounds', 31);
 const ROUND_MS = arg('round-ms', 400);
 const HEAP_CALLS = arg('heap-calls', 1_000_000);
 const STARTED = performance.now();
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       pinning: pin ? `client on core ${ownAffinity()}, server on core ${String(pin.server)} (taskset)` : 'not pinned',
     },
     date: new Date().toISOString(),
+    commit: measuredCommit(),
     rounds: ROUNDS,
     roundMs: ROUND_MS,
     unary: [],
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
   server.stop();
   report.elapsedS = (performance.now() - STARTED) / 1000;
   // Only a run of every section with the default rounds regenerates BENCHMARKS.md's tables.
-  const partial = only !== undefined || SKIP.size > 0 || CONCURRENCIES.length < 3 || ROUNDS < 21 || HEAP_CALLS < 1_000_000;
+  const partial = only !== undefined || SKIP.size > 0 || CONCURRENCIES.length < 3 || ROUNDS < 31 || HEAP_CALLS < 1_000_000;
   writeReport(report, partial);
 }
 
@@ -262,6 +263,16 @@ function startupOnce(clients: number): { ms: number; heapMb: number } {
   const script = fileURLToPath(new URL('./startup.js', import.meta.url));
   const out = execFileSync(process.execPath, ['--expose-gc', script, String(clients)], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; heapMb: number };
+}
+
+/** The commit measured, '+' when the work tree differs from it (outside git: undefined). */
+function measuredCommit(): string | undefined {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+' : ''}`;
+  } catch {
+    return undefined;
+  }
 }
 
 const sockets = (): number =>
