@@ -268,7 +268,8 @@ function startupOnce(clients: number): { ms: number; heapMb: number } {
 /** The commit measured, '+' when the work tree differs from it (outside git: undefined). */
 function measuredCommit(): string | undefined {
   try {
-    const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) }).trim();
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) }).trim();
     return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+' : ''}`;
   } catch {
     return undefined;
