@@ -28,7 +28,7 @@ export interface GroupRow {
 export interface Report {
   machine: { cores: number; cpu: string; node: string; pinning: string };
   date: string;
-  /** The commit measured (`git rev-parse --short HEAD`), with '+' when the work tree had changes. */
+  /** The commit measured (`git rev-parse --short HEAD`), with '+' when the work tree had changes other than results. */
   commit?: string;
   /** Wall time of the whole run (measurements, not the build), seconds. */
   elapsedS?: number;

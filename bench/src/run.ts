@@ -265,12 +265,12 @@ function startupOnce(clients: number): { ms: number; heapMb: number } {
   return JSON.parse(out.trim().split('\n').at(-1)!) as { ms: number; heapMb: number };
 }
 
-/** The commit measured, '+' when the work tree differs from it (outside git: undefined). */
+/** The commit measured, '+' when the work tree differs from it outside the results (outside git: undefined). */
 function measuredCommit(): string | undefined {
   try {
     const git = (...args: string[]): string =>
       execFileSync('git', args, { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)) }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '+' : ''}`;
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results', ':!BENCHMARKS.md') ? '+' : ''}`;
   } catch {
     return undefined;
   }
