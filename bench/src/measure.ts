@@ -4,8 +4,26 @@ export interface RoundResult {
   callsPerSec: number;
   p50Us: number;
   p99Us: number;
-  /** Client process CPU (user + system) per call, microseconds. */
+  /** Client CPU (user + system) of the measuring thread per call, microseconds (see `CPU_MEASURE`). */
   cpuUsPerCall: number;
+  /** Client CPU of the whole process (every thread: V8's GC and compiler helpers too) per call. */
+  processCpuUsPerCall: number;
+}
+
+type Usage = { user: number; system: number };
+const threadCpuUsage = (process as { threadCpuUsage?: () => Usage }).threadCpuUsage?.bind(process);
+
+/**
+ * What `cpuUsPerCall` counts: the CPU of the thread that runs the calls (`process.threadCpuUsage()`,
+ * Node 23.9 and later), or the whole process's where Node has no per-thread figure (Node 20, 22).
+ */
+export const CPU_MEASURE = threadCpuUsage ? 'main thread' : 'process';
+
+/** CPU used so far, microseconds: the measuring thread's (where Node tells it) and the process's. */
+function cpuNow(): { thread: number; process: number } {
+  const p = process.cpuUsage();
+  const t = threadCpuUsage?.() ?? p;
+  return { thread: t.user + t.system, process: p.user + p.system };
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -18,6 +36,7 @@ export class Tally {
   calls = 0;
   elapsedMs = 0;
   cpuUs = 0;
+  processCpuUs = 0;
   private latencies = new Float64Array(1 << 16);
 
   record(us: number): void {
@@ -34,6 +53,7 @@ export class Tally {
     for (let i = 0; i < other.calls; i++) this.record(other.latencies[i]!);
     this.elapsedMs += other.elapsedMs;
     this.cpuUs += other.cpuUs;
+    this.processCpuUs += other.processCpuUs;
   }
 
   result(): RoundResult {
@@ -44,13 +64,14 @@ export class Tally {
       p50Us: percentile(sorted, 0.5),
       p99Us: percentile(sorted, 0.99),
       cpuUsPerCall: this.cpuUs / this.calls,
+      processCpuUsPerCall: this.processCpuUs / this.calls,
     };
   }
 }
 
 /** Runs `call` with `concurrency` workers for `ms`, timing each call into `tally` (a new one unless given). */
 export async function timedRound(call: () => Promise<unknown>, concurrency: number, ms: number, tally = new Tally()): Promise<RoundResult> {
-  const cpu0 = process.cpuUsage();
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   const end = t0 + ms;
   const worker = async (): Promise<void> => {
@@ -62,8 +83,9 @@ export async function timedRound(call: () => Promise<unknown>, concurrency: numb
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   tally.elapsedMs += performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  tally.cpuUs += cpu.user + cpu.system;
+  const cpu = cpuNow();
+  tally.cpuUs += cpu.thread - cpu0.thread;
+  tally.processCpuUs += cpu.process - cpu0.process;
   return tally.result();
 }
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
-import { timedRound } from './measure.js';
+import { CPU_MEASURE, timedRound } from './measure.js';
 import { startServer } from './server-process.js';
 import { contenderNamed } from './variants.js';
 
@@ -56,7 +56,7 @@ for (const n of profile.nodes) {
 const line = (hits: number, label: string): string =>
   `${(hits * usPerHit).toFixed(1).padStart(7)} µs/call  ${((hits / total) * 100).toFixed(1).padStart(5)}%  ${label}\n`;
 process.stdout.write(
-  `${which}: ${round.callsPerSec.toFixed(0)} calls/s, ${round.cpuUsPerCall.toFixed(1)} µs CPU/call (process.cpuUsage)\n\nby owner (wall time of the samples, idle included):\n`,
+  `${which}: ${round.callsPerSec.toFixed(0)} calls/s, ${round.cpuUsPerCall.toFixed(1)} µs CPU/call (${CPU_MEASURE})\n\nby owner (wall time of the samples, idle included):\n`,
 );
 for (const [owner, hits] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, 20)) process.stdout.write(line(hits, owner));
 // Inclusive time of the library's functions and of the packages it calls into, entered from outside them.

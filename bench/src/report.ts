@@ -12,7 +12,10 @@ export interface UnaryRow {
   p99Us: number;
   cpuUsPerCall: number;
   throughput: Ratio;
+  /** Client CPU per call of the thread that runs the calls (`machine.cpuMeasure`). */
   cpu: Ratio;
+  /** The whole process's client CPU per call (every thread), for comparison. */
+  processCpu?: Ratio;
 }
 
 /** One variant of a scaling group: client CPU per call, against raw and against the group's first variant. */
@@ -26,7 +29,8 @@ export interface GroupRow {
 }
 
 export interface Report {
-  machine: { cores: number; cpu: string; node: string; pinning: string };
+  /** `cpuMeasure`: what "CPU" counts, the calling thread's CPU ('main thread') or the whole process's. */
+  machine: { cores: number; cpu: string; node: string; pinning: string; cpuMeasure?: string };
   date: string;
   /** The commit measured (`git rev-parse --short HEAD`), with '+' when the work tree had changes other than results. */
   commit?: string;
@@ -70,7 +74,7 @@ export function controlVerdicts(report: Report): { concurrency: number; ok: bool
       return {
         concurrency: u.concurrency,
         ok,
-        text: `c=${String(u.concurrency)}: A/A CPU ${r(u.cpu)}, throughput ${r(u.throughput)}: ${ok ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${ok ? '' : ': the ratios at this concurrency are not quoted'}`,
+        text: `c=${String(u.concurrency)}: A/A CPU ${r(u.cpu)}, throughput ${r(u.throughput)}: ${ok ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${ok ? '' : ': the ratios at this concurrency are not quoted'}${u.processCpu && report.machine.cpuMeasure === 'main thread' ? ` (whole-process CPU, not a verdict: ${r(u.processCpu)})` : ''}`,
       };
     });
 }
@@ -86,12 +90,16 @@ export function markdown(report: Report): string {
   ];
   if (report.unary.length > 0) {
     lines.push('**A/A control** (raw grpc-js against itself):', '', ...controlVerdicts(report).map((v) => `- ${v.text}`), '');
+    // Where CPU is the calling thread's, the whole process's CPU comes as an extra column.
+    const whole = m.cpuMeasure === 'main thread';
     lines.push(
-      '| contender | c | calls/s | throughput vs raw | p50 µs | p99 µs | CPU µs/call | CPU vs raw |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      `CPU is the client's ${whole ? "main thread's (process.threadCpuUsage(): the thread that runs the calls); the last column is the whole process's (V8's GC and compiler helper threads too), shown for comparison" : "whole process's (process.cpuUsage())"}.`,
+      '',
+      `| contender | c | calls/s | throughput vs raw | p50 µs | p99 µs | CPU µs/call | CPU vs raw |${whole ? ' process CPU vs raw |' : ''}`,
+      `|---|---:|---:|---:|---:|---:|---:|---:|${whole ? '---:|' : ''}`,
       ...report.unary.map(
         (u) =>
-          `| ${u.contender} | ${String(u.concurrency)} | ${f(u.callsPerSec)} | ${r(u.throughput)} | ${f(u.p50Us)} | ${f(u.p99Us)} | ${f(u.cpuUsPerCall, 1)} | ${r(u.cpu)} |`,
+          `| ${u.contender} | ${String(u.concurrency)} | ${f(u.callsPerSec)} | ${r(u.throughput)} | ${f(u.p50Us)} | ${f(u.p99Us)} | ${f(u.cpuUsPerCall, 1)} | ${r(u.cpu)} |${whole && u.processCpu ? ` ${r(u.processCpu)} |` : ''}`,
       ),
       '',
     );

@@ -21,7 +21,7 @@ import {
   type Contender,
 } from './contenders.js';
 import { wideEchoProto } from './generated-protos.js';
-import { median } from './measure.js';
+import { CPU_MEASURE, median } from './measure.js';
 import { ownAffinity, pinning } from './pinning.js';
 import { ECHO_PROTO, REQUEST, echoService } from './proto.js';
 import { writeReport, type GroupRow, type Report, type UnaryRow } from './report.js';
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       cores: cpus().length,
       cpu: cpus()[0]?.model ?? '?',
       node: process.version,
+      cpuMeasure: CPU_MEASURE,
       pinning: pin ? `client on core ${ownAffinity()}, server on core ${String(pin.server)} (taskset)` : 'not pinned',
     },
     date: new Date().toISOString(),
@@ -195,6 +196,7 @@ function unaryRows(results: Map<string, Paired>, concurrency: number): UnaryRow[
     cpuUsPerCall: median(paired.rounds.map((r) => r.cpuUsPerCall)),
     throughput: ratioOf(paired, 'callsPerSec'),
     cpu: ratioOf(paired, 'cpuUsPerCall'),
+    processCpu: ratioOf(paired, 'processCpuUsPerCall'),
   }));
 }
 
