@@ -67,14 +67,51 @@ export function orderOf<T>(items: readonly T[], r: number): T[] {
   return r % 2 ? rotated.reverse() : rotated;
 }
 
+/** The A/A control reads within this band, or the run's ratios are not quoted. */
+export const AA_BAND = { low: 0.97, high: 1.03 } as const;
+
 /** A ratio over rounds: the median of the per-round ratios, and their spread (min..max). */
 export interface Ratio {
   median: number;
   min: number;
   max: number;
+  /** A 95% interval of the median (distribution-free, from order statistics); absent under 6 rounds. */
+  ci?: [number, number];
 }
 
-const summary = (values: number[]): Ratio => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+/**
+ * The distribution-free interval of the median of `sorted` (ascending) at 95% or more: the values
+ * of ranks k and n + 1 - k, k the largest rank with P(Binomial(n, 1/2) < k) <= 2.5%.
+ */
+export function medianInterval(sorted: readonly number[]): [number, number] | undefined {
+  const n = sorted.length;
+  let pmf = 0.5 ** n;
+  let cdf = 0;
+  let k = 0;
+  for (let j = 0; j < n / 2; j++) {
+    cdf += pmf;
+    if (2 * cdf > 0.05) break;
+    k = j + 1;
+    pmf = (pmf * (n - j)) / (j + 1);
+  }
+  return k === 0 ? undefined : [sorted[k - 1]!, sorted[n - k]!];
+}
+
+const summary = (values: number[]): Ratio => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const ci = medianInterval(sorted);
+  return { median: median(values), min: sorted[0]!, max: sorted.at(-1)!, ...(ci && { ci }) };
+};
+
+/**
+ * About how many rounds would make the median's 95% interval as narrow as the A/A band (±3%), at
+ * the noise `q` was measured with (the interval narrows as the square root of the rounds).
+ */
+export function roundsForBand(q: Ratio, rounds: number): number | undefined {
+  if (!q.ci) return undefined;
+  const half = (q.ci[1] - q.ci[0]) / 2;
+  return Math.ceil(rounds * (half / ((AA_BAND.high - AA_BAND.low) / 2)) ** 2);
+}
 
 /** Per-round ratio of `key` between a contender and the base of the same blocks. */
 export function ratioOf(p: Paired, key: keyof RoundResult): Ratio {
@@ -90,8 +127,5 @@ export function relative(p: Paired, q: Paired, key: keyof RoundResult): Ratio {
 export function ratioOfSeries(values: readonly number[], base: readonly number[]): Ratio {
   return summary(values.map((v, i) => v / base[i]!));
 }
-
-/** The A/A control reads within this band, or the run's ratios are not quoted. */
-export const AA_BAND = { low: 0.97, high: 1.03 } as const;
 
 export const withinBand = (r: Ratio): boolean => r.median >= AA_BAND.low && r.median <= AA_BAND.high;

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AA_BAND, withinBand, type Ratio } from './compare.js';
+import { AA_BAND, roundsForBand, withinBand, type Ratio } from './compare.js';
 import { writeBenchmarksMd } from './benchmarks-md.js';
 
 /** One contender at one concurrency: medians over rounds, ratios to raw grpc-js of the same block. */
@@ -65,6 +65,15 @@ const f = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximum
 const r = (q: Ratio): string => `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
 const CONTROL = 'raw grpc-js (A/A control)';
 
+/** `, median 0.97..1.02 at 95%`: the median's interval, where there is one. */
+const interval = (q: Ratio): string => (q.ci ? `, median ${q.ci[0].toFixed(2)}..${q.ci[1].toFixed(2)} at 95%` : '');
+
+/** What the A/A's noise lets this run resolve: the rounds a ±3% interval of the median would take. */
+function resolution(ratios: Ratio[], rounds: number): string {
+  const needed = Math.max(...ratios.map((q) => roundsForBand(q, rounds) ?? 0));
+  return needed > 0 ? `; a 95% interval as narrow as the band would take about ${String(needed)} rounds at this noise` : '';
+}
+
 /** Whether each concurrency's A/A control read within the band, in throughput and in CPU. */
 export function controlVerdicts(report: Report): { concurrency: number; ok: boolean; text: string }[] {
   return report.unary
@@ -74,7 +83,7 @@ export function controlVerdicts(report: Report): { concurrency: number; ok: bool
       return {
         concurrency: u.concurrency,
         ok,
-        text: `c=${String(u.concurrency)}: A/A CPU ${r(u.cpu)}, throughput ${r(u.throughput)}: ${ok ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${ok ? '' : ': the ratios at this concurrency are not quoted'}${u.processCpu && report.machine.cpuMeasure === 'main thread' ? ` (whole-process CPU, not a verdict: ${r(u.processCpu)})` : ''}`,
+        text: `c=${String(u.concurrency)}: A/A CPU ${r(u.cpu)}${interval(u.cpu)}, throughput ${r(u.throughput)}${interval(u.throughput)}: ${ok ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${ok ? '' : ': the ratios at this concurrency are not quoted'}${resolution([u.cpu, u.throughput], report.rounds)}${u.processCpu && report.machine.cpuMeasure === 'main thread' ? ` (whole-process CPU, not a verdict: ${r(u.processCpu)})` : ''}`,
       };
     });
 }
@@ -120,6 +129,13 @@ export function markdown(report: Report): string {
       '| contender | msgs/s | vs raw |',
       '|---|---:|---:|',
       ...o.bidi.map((b) => `| ${b.contender} | ${f(b.msgsPerSec)} | ${r(b.ratio)} |`),
+      '',
+      ...o.bidi
+        .filter((b) => b.contender === CONTROL)
+        .map(
+          (b) =>
+            `Bidi A/A control: ${r(b.ratio)}${interval(b.ratio)}: ${withinBand(b.ratio) ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${resolution([b.ratio], report.rounds)}.`,
+        ),
       '',
     );
   }
