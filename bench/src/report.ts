@@ -37,6 +37,8 @@ export interface Report {
   /** Wall time of the whole run (measurements, not the build), seconds. */
   elapsedS?: number;
   rounds: number;
+  /** Rounds of the scaling groups where they differ from `rounds`. */
+  scalingRounds?: number;
   roundMs: number;
   unary: UnaryRow[];
   /** The no-op plugin's client CPU against every feature on without it, same rounds. */
@@ -141,7 +143,7 @@ export function markdown(report: Report): string {
   }
   for (const g of report.groups) {
     lines.push(
-      `**${g.title}** (every feature on, context per call):`,
+      `**${g.title}** (every feature on, context per call${report.scalingRounds === undefined ? '' : `, ${String(report.scalingRounds)} rounds`}):`,
       '',
       '| variant | CPU µs/call | CPU vs raw | CPU vs first row | calls/s | throughput vs first row |',
       '|---|---:|---:|---:|---:|---:|',

@@ -49,6 +49,8 @@ const SKIP = new Set(
   })(),
 );
 const ROUNDS = arg('rounds', 31);
+/** `--scaling-rounds 31`: rounds for the scaling groups alone (default: `--rounds`), so that a long run for the A/A stays affordable. */
+const SCALING_ROUNDS = arg('scaling-rounds', ROUNDS);
 const ROUND_MS = arg('round-ms', 400);
 const HEAP_CALLS = arg('heap-calls', 1_000_000);
 const STARTED = performance.now();
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit: measuredCommit(),
     rounds: ROUNDS,
+    ...(SCALING_ROUNDS === ROUNDS ? {} : { scalingRounds: SCALING_ROUNDS }),
     roundMs: ROUND_MS,
     unary: [],
     groups: [],
@@ -182,7 +185,7 @@ async function main(): Promise<void> {
   server.stop();
   report.elapsedS = (performance.now() - STARTED) / 1000;
   // Only a run of every section with the default rounds regenerates BENCHMARKS.md's tables.
-  const partial = only !== undefined || SKIP.size > 0 || CONCURRENCIES.length < 3 || ROUNDS < 31 || HEAP_CALLS < 1_000_000;
+  const partial = only !== undefined || SKIP.size > 0 || CONCURRENCIES.length < 3 || ROUNDS < 31 || SCALING_ROUNDS < 31 || HEAP_CALLS < 1_000_000;
   writeReport(report, partial);
 }
 
@@ -212,7 +215,7 @@ async function group(
 ): Promise<{ title: string; rows: GroupRow[] }> {
   const meshes = [];
   for (const [name, options, module] of variants) meshes.push(await meshContender(name, target, options, true, module));
-  const results = await alternate([raw, ...meshes], concurrency, ROUNDS, Math.min(ROUND_MS, 1000), settle);
+  const results = await alternate([raw, ...meshes], concurrency, SCALING_ROUNDS, Math.min(ROUND_MS, 1000), settle);
   const first = results.get(variants[0]![0])!;
   for (const m of meshes) await m.close();
   return {
