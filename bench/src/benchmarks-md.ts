@@ -5,13 +5,21 @@ import { controlVerdicts, type Report } from './report.js';
 
 const CONTEXT_ON = 'mesh, every feature on';
 
-/** `met` only when every round meets it; at the median only: says so; otherwise by how much it misses. */
+/**
+ * `met` only when every round meets it, or when the 95% interval of the median lies wholly on the
+ * target's side; a median that meets it with an interval that reaches across is not resolved; a
+ * miss says by how much, and whether its interval reaches the target.
+ */
 function verdict(q: Ratio, limit: number, atMost: boolean): string {
   const meets = (v: number): boolean => (atMost ? v <= limit : v >= limit);
+  const ci = q.ci ? `${q.ci[0].toFixed(2)}..${q.ci[1].toFixed(2)}` : undefined;
   if (meets(q.min) && meets(q.max)) return 'met (every round)';
-  if (meets(q.median)) return `met at the median; rounds spread ${q.min.toFixed(2)}..${q.max.toFixed(2)}`;
+  if (q.ci && meets(q.ci[0]) && meets(q.ci[1])) return `met (median's 95% interval ${ci!})`;
+  if (meets(q.median))
+    return `not resolved: the median meets it, ${ci ? `its 95% interval ${ci} reaches across` : `the rounds spread ${q.min.toFixed(2)}..${q.max.toFixed(2)}`}`;
   const miss = atMost ? q.median / limit - 1 : 1 - q.median / limit;
-  return `**missed** by ${(miss * 100).toFixed(1)}%`;
+  const reaches = q.ci && (meets(q.ci[0]) || meets(q.ci[1]));
+  return `**missed** by ${(miss * 100).toFixed(1)}%${reaches ? ` (the median's 95% interval ${ci!} reaches the target)` : ''}`;
 }
 const x = (q: Ratio): string => `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
 
