@@ -21,7 +21,9 @@ function verdict(q: Ratio, limit: number, atMost: boolean): string {
   const reaches = q.ci && (meets(q.ci[0]) || meets(q.ci[1]));
   return `**missed** by ${(miss * 100).toFixed(1)}%${reaches ? ` (the median's 95% interval ${ci!} reaches the target)` : ''}`;
 }
-const x = (q: Ratio): string => `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
+/** `1.41x (1.23..1.99; median 1.40..1.43 at 95%)`: the median, the rounds' spread, the median's interval. */
+const x = (q: Ratio): string =>
+  `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)}${q.ci ? `; median ${q.ci[0].toFixed(2)}..${q.ci[1].toFixed(2)} at 95%` : ''})`;
 
 /** The TARGETS.md speed rows against one Node line's report. */
 export function targetRows(report: Report): string[] {
@@ -91,7 +93,7 @@ export function writeBenchmarksMd(): void {
     parts.push(
       `### Targets on Node ${report.machine.node}`,
       '',
-      '| measure | target | measured (median, spread) | verdict |',
+      "| measure | target | measured (median, spread of the rounds; the median's 95% interval) | verdict |",
       '|---|---|---|---|',
       ...targetRows(report),
       '',

@@ -59,10 +59,14 @@ async function block(
   return [mine, theirs];
 }
 
-/** Round `r`'s order: rotated by r, reversed on odd rounds. */
+/**
+ * Round `r`'s order: rotated by r / 2 (rounded down), reversed on odd rounds, so that each item
+ * takes every position equally often. (Rotated by r and reversed on odd rounds, two items kept
+ * the same order in every round: the second round's rotation was undone by its reversal.)
+ */
 export function orderOf<T>(items: readonly T[], r: number): T[] {
   if (items.length === 0) return [];
-  const k = r % items.length;
+  const k = Math.floor(r / 2) % items.length;
   const rotated = [...items.slice(k), ...items.slice(0, k)];
   return r % 2 ? rotated.reverse() : rotated;
 }
