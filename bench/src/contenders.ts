@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Client, Metadata, credentials } from '@grpc/grpc-js';
+import { Client, Metadata, credentials, type StatusObject } from '@grpc/grpc-js';
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientGrpcProxy } from '@nestjs/microservices';
@@ -159,15 +159,22 @@ export function bidiRaw(client: Client, name = 'raw grpc-js'): BidiContender {
   const def = echoService.Bidi!;
   return {
     name,
-    run: (inFlight, ms) => {
+    run: async (inFlight, ms) => {
       const call = client.makeBidiStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, new Metadata(), {});
-      return pump(
+      // The stream's end is awaited (its status, after the timed slice), so none is left open to be
+      // cancelled by the client's close, whose 'error' would be unhandled; the status carries any error.
+      const closed = new Promise<StatusObject>((resolve) => call.on('status', resolve));
+      call.on('error', () => undefined);
+      const rate = await pump(
         (m) => call.write(m),
         (onData) => call.on('data', onData),
         () => call.end(),
         inFlight,
         ms,
       );
+      const status = await closed;
+      if (status.code !== 0) throw new Error(`bidi stream ended with ${String(status.code)} ${status.details}`);
+      return rate;
     },
   };
 }
