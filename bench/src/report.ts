@@ -66,6 +66,8 @@ const f = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximum
 /** A ratio with its spread: `1.04x (0.99..1.08)`. */
 const r = (q: Ratio): string => `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
 const CONTROL = 'raw grpc-js (A/A control)';
+/** An A/A ratio, its median to three decimals, so that a verdict at the band's edge reads as it is judged: `0.967x (0.81..1.16)`. */
+const aa = (q: Ratio): string => `${q.median.toFixed(3)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
 
 /** `, median 0.97..1.02 at 95%`: the median's interval, where there is one. */
 const interval = (q: Ratio): string => (q.ci ? `, median ${q.ci[0].toFixed(2)}..${q.ci[1].toFixed(2)} at 95%` : '');
@@ -85,7 +87,7 @@ export function controlVerdicts(report: Report): { concurrency: number; ok: bool
       return {
         concurrency: u.concurrency,
         ok,
-        text: `c=${String(u.concurrency)}: A/A CPU ${r(u.cpu)}${interval(u.cpu)}, throughput ${r(u.throughput)}${interval(u.throughput)}: ${ok ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${ok ? '' : ': the ratios at this concurrency are not quoted'}${resolution([u.cpu, u.throughput], report.rounds)}${u.processCpu && report.machine.cpuMeasure === 'main thread' ? ` (whole-process CPU, not a verdict: ${r(u.processCpu)})` : ''}`,
+        text: `c=${String(u.concurrency)}: A/A CPU ${aa(u.cpu)}${interval(u.cpu)}, throughput ${aa(u.throughput)}${interval(u.throughput)}: ${ok ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${ok ? '' : ': the ratios at this concurrency are not quoted'}${resolution([u.cpu, u.throughput], report.rounds)}${u.processCpu && report.machine.cpuMeasure === 'main thread' ? ` (whole-process CPU, not a verdict: ${r(u.processCpu)})` : ''}`,
       };
     });
 }
@@ -136,7 +138,7 @@ export function markdown(report: Report): string {
         .filter((b) => b.contender === CONTROL)
         .map(
           (b) =>
-            `Bidi A/A control: ${r(b.ratio)}${interval(b.ratio)}: ${withinBand(b.ratio) ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${resolution([b.ratio], report.rounds)}.`,
+            `Bidi A/A control: ${aa(b.ratio)}${interval(b.ratio)}: ${withinBand(b.ratio) ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${resolution([b.ratio], report.rounds)}.`,
         ),
       '',
     );
