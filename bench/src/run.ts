@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   await control.close();
   server.stop();
   report.elapsedS = (performance.now() - STARTED) / 1000;
-  // Only a run of every section with the default rounds regenerates BENCHMARKS.md's tables.
+  // Only a run of every section with at least the default rounds regenerates BENCHMARKS.md's tables.
   const partial = only !== undefined || SKIP.size > 0 || CONCURRENCIES.length < 3 || ROUNDS < 31 || SCALING_ROUNDS < 31 || HEAP_CALLS < 1_000_000;
   writeReport(report, partial);
 }
