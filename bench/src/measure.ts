@@ -89,6 +89,21 @@ export async function timedRound(call: () => Promise<unknown>, concurrency: numb
   return tally.result();
 }
 
+/**
+ * One bidi stream for `ms` (`run` as a bidi contender runs it, with `inFlight` messages outstanding):
+ * its messages stand for calls, so that the profile of a stream reads per message.
+ */
+export async function timedStream(
+  run: (inFlight: number, ms: number) => Promise<number>,
+  inFlight: number,
+  ms: number,
+): Promise<Pick<RoundResult, 'calls' | 'callsPerSec' | 'cpuUsPerCall'>> {
+  const cpu0 = cpuNow();
+  const perSec = await run(inFlight, ms);
+  const calls = (perSec * ms) / 1000;
+  return { calls, callsPerSec: perSec, cpuUsPerCall: (cpuNow().thread - cpu0.thread) / calls };
+}
+
 /** Median of numbers. */
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
-import { CPU_MEASURE, timedRound } from './measure.js';
+import { CPU_MEASURE } from './measure.js';
 import { startServer } from './server-process.js';
-import { contenderNamed } from './variants.js';
+import { workloadNamed } from './variants.js';
 
 interface ProfileNode {
   id: number;
@@ -25,20 +25,20 @@ export function ownerOf(url: string, functionName: string): string {
 
 /**
  * Profiles one contender alone over one measured round (warm-up excluded), pinned like the bench:
- *   npm run bench -- --node 26 profile.js [raw|off|all|plugin] [seconds] [concurrency]
- * Prints CPU per call, self time by owner (package, Node subsystem, GC) in µs per call, and the
+ *   npm run bench -- --node 26 profile.js [raw|off|all|plugin|bidi-raw|bidi-all] [seconds] [concurrency]
+ * (bidi: one stream, `concurrency` messages in flight, each message counted as a call). Prints CPU per call, self time by owner (package, Node subsystem, GC) in µs per call, and the
  * top frames; writes bench/results/<contender>.cpuprofile.
  */
 const [which = 'all', seconds = '8', concurrency = '128'] = process.argv.slice(2);
 const server = await startServer();
-const c = await contenderNamed(which, server.target);
-await timedRound(() => c.unary(), Number(concurrency), 2000);
+const work = await workloadNamed(which, server.target, Number(concurrency));
+await work.round(2000);
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: 100 });
 await session.post('Profiler.start');
-const round = await timedRound(() => c.unary(), Number(concurrency), Number(seconds) * 1000);
+const round = await work.round(Number(seconds) * 1000);
 const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number } };
 session.disconnect();
 writeFileSync(fileURLToPath(new URL(`../results/${which}.cpuprofile`, import.meta.url)), JSON.stringify(profile));
@@ -81,5 +81,5 @@ const own = [...byFrame].filter(([frame]) => frame.includes('libs/mesh-client/')
 for (const [frame, hits] of own.sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(line(hits, frame));
 process.stdout.write('\ntop frames:\n');
 for (const [frame, hits] of [...byFrame].sort((a, b) => b[1] - a[1]).slice(0, 40)) process.stdout.write(line(hits, frame));
-await c.close();
+await work.close();
 server.stop();
