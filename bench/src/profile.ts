@@ -26,8 +26,9 @@ export function ownerOf(url: string, functionName: string): string {
 /**
  * Profiles one contender alone over one measured round (warm-up excluded), pinned like the bench:
  *   npm run bench -- --node 26 profile.js [raw|off|all|plugin|bidi-raw|bidi-all] [seconds] [concurrency]
- * (bidi: one stream, `concurrency` messages in flight, each message counted as a call). Prints CPU per call, self time by owner (package, Node subsystem, GC) in µs per call, and the
- * top frames; writes bench/results/<contender>.cpuprofile.
+ * (bidi: one stream, `concurrency` messages in flight, each message counted as a call). Prints CPU
+ * per call, self time by owner (package, Node subsystem, GC) in µs per call, and the top frames;
+ * writes bench/results/<contender>.cpuprofile.
  */
 const [which = 'all', seconds = '8', concurrency = '128'] = process.argv.slice(2);
 const server = await startServer();
