@@ -4,24 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CPU_MEASURE } from './measure.js';
 import { startServer } from './server-process.js';
 import { workloadNamed } from './variants.js';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount: number;
-  children?: number[];
-}
-
-/** Where a frame's code lives: a package, the library, Node itself, or V8's own work. */
-export function ownerOf(url: string, functionName: string): string {
-  if (!url) return functionName.startsWith('(') ? functionName : 'native';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
-  if (pkg) return pkg;
-  if (url.includes('/libs/mesh-client/')) return '@datapunk/mesh-client';
-  if (url.includes('/bench/')) return 'bench driver';
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[1] ?? url.slice(5)}`;
-  return url;
-}
+import { frameLabel, ownerOf, type ProfileNode } from './frames.js';
 
 /**
  * Profiles one contender alone over one measured round (warm-up excluded), pinned like the bench:
@@ -51,7 +34,7 @@ for (const n of profile.nodes) {
   const f = n.callFrame;
   const owner = ownerOf(f.url, f.functionName);
   byOwner.set(owner, (byOwner.get(owner) ?? 0) + n.hitCount);
-  const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(libs|bench)\//, '$1/')}:${String(f.lineNumber + 1)}`;
+  const key = frameLabel(n);
   byFrame.set(key, (byFrame.get(key) ?? 0) + n.hitCount);
 }
 const line = (hits: number, label: string): string =>
@@ -66,14 +49,12 @@ const subtree = (n: ProfileNode): number => n.hitCount + (n.children ?? []).redu
 const parentOf = new Map<number, ProfileNode>();
 for (const n of profile.nodes) for (const id of n.children ?? []) parentOf.set(id, n);
 const inclusive = new Map<string, number>();
-const label = (n: ProfileNode): string =>
-  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(libs|bench)\//, '$1/')}:${String(n.callFrame.lineNumber + 1)}`;
 for (const n of profile.nodes) {
   const owner = ownerOf(n.callFrame.url, n.callFrame.functionName);
   if (!['@datapunk/mesh-client', 'prom-client', '@opentelemetry/api', 'nestjs-cls', 'rxjs'].includes(owner)) continue;
   const parent = parentOf.get(n.id);
   if (parent && ownerOf(parent.callFrame.url, parent.callFrame.functionName) === owner) continue; // counted at the entry
-  inclusive.set(label(n), (inclusive.get(label(n)) ?? 0) + subtree(n));
+  inclusive.set(frameLabel(n), (inclusive.get(frameLabel(n)) ?? 0) + subtree(n));
 }
 process.stdout.write('\ninclusive time of entries into the library and the packages it uses:\n');
 for (const [frame, hits] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 30)) process.stdout.write(line(hits, frame));

@@ -14,9 +14,53 @@ export async function contenderNamed(which: string, target: string): Promise<Con
       return meshContender('all', target, ALL_ON, true);
     case 'plugin':
       return meshContender('plugin', target, { plugins: [NOOP_PLUGIN] }, true);
+    case 'plugin-intercept':
+      return meshContender(which, target, { plugins: [{ name: 'noop', intercept: NOOP_PLUGIN.intercept }] }, true);
+    case 'plugin-hooks':
+      return meshContender(which, target, { plugins: [{ ...NOOP_PLUGIN, intercept: undefined }] }, true);
+    case 'all+then':
+    case 'all+spin':
+    case 'all+garbage':
+      return burdened(await meshContender(which, target, ALL_ON, true), BURDENS[which]);
     default:
-      throw new Error(`unknown contender '${which}': raw, wire, off, all, plugin (profile.js also: bidi-raw, bidi-all)`);
+      throw new Error(
+        `unknown contender '${which}': raw, wire, off, all, plugin, plugin-intercept, plugin-hooks, all+then, all+spin, all+garbage (profile.js also: bidi-raw, bidi-all)`,
+      );
   }
+}
+
+/**
+ * Controls for profile-ab.js: 'all' plus work of the bench's own per call, outside the library.
+ * 'all+then' only adds the wrapper's `then`; 'all+spin' adds pure computation (no allocation);
+ * 'all+garbage' allocates about what a no-op plugin adds per call (46 small objects, 7 KB) and keeps
+ * it until the call ends. They tell whether extra per-call work, of any kind, moves the frames of
+ * grpc-js and Node beyond the tool's own noise.
+ */
+function burdened(c: Contender, burden: () => unknown): Contender {
+  return {
+    ...c,
+    unary: () => {
+      const kept = burden();
+      return c.unary().then((v) => (kept === sink ? undefined : v));
+    },
+  };
+}
+
+let sink: unknown;
+const BURDENS: Record<string, () => unknown> = {
+  'all+then': () => undefined,
+  'all+spin': () => spin(),
+  'all+garbage': () => garbage(),
+};
+function spin(): unknown {
+  let x = 0;
+  for (let i = 0; i < 4000; i++) x = (Math.imul(x, 31) + i) | 0;
+  return (sink = x);
+}
+function garbage(): unknown {
+  const objects: { n: number; next: unknown; words: number[] }[] = [];
+  for (let i = 0; i < 46; i++) objects.push({ n: i, next: objects[i - 1], words: [i, i, i, i, i] });
+  return objects;
 }
 
 /** What a single-contender tool runs: a contender's unary calls, or one bidi stream ('bidi-raw', 'bidi-all'). */
