@@ -6,8 +6,18 @@ export interface ProfileNode {
   children?: number[];
 }
 
+/** A V8 .cpuprofile: its nodes, and its samples (node ids) with the µs between them. */
+export interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
 /** Where a frame's code lives: a package, the library, Node itself, or V8's own work. */
-export function ownerOf(url: string, functionName: string): string {
+export function ownerOf(node: ProfileNode): string {
+  const { url, functionName } = node.callFrame;
   if (!url) return functionName.startsWith('(') ? functionName : 'native';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
   if (pkg) return pkg;

@@ -1,16 +1,8 @@
 import { Session } from 'node:inspector/promises';
 import { CPU_MEASURE, median } from './measure.js';
-import { frameLabel, ownerOf, type ProfileNode } from './frames.js';
+import { frameLabel, ownerOf, type Profile } from './frames.js';
 import { startServer } from './server-process.js';
 import { workloadNamed, type Workload } from './variants.js';
-
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /** One contender's share of the profile: its calls, and its samples by frame and by owner. */
 interface Side {
@@ -86,7 +78,7 @@ for (let i = 0; i < profile.samples.length; i++) {
   owner.hits++;
   const frame = frameLabel(node);
   owner.byFrame.set(frame, (owner.byFrame.get(frame) ?? 0) + 1);
-  const who = ownerOf(node.callFrame.url, node.callFrame.functionName);
+  const who = ownerOf(node);
   owner.byOwner.set(who, (owner.byOwner.get(who) ?? 0) + 1);
 }
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CPU_MEASURE } from './measure.js';
 import { startServer } from './server-process.js';
 import { workloadNamed } from './variants.js';
-import { frameLabel, ownerOf, type ProfileNode } from './frames.js';
+import { frameLabel, ownerOf, type Profile, type ProfileNode } from './frames.js';
 
 /**
  * Profiles one contender alone over one measured round (warm-up excluded), pinned like the bench:
@@ -23,7 +23,7 @@ await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: 100 });
 await session.post('Profiler.start');
 const round = await work.round(Number(seconds) * 1000);
-const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; startTime: number; endTime: number } };
+const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: Profile };
 session.disconnect();
 writeFileSync(fileURLToPath(new URL(`../results/${which}.cpuprofile`, import.meta.url)), JSON.stringify(profile));
 const total = profile.nodes.reduce((s, n) => s + n.hitCount, 0);
@@ -31,8 +31,7 @@ const usPerHit = (profile.endTime - profile.startTime) / total / round.calls;
 const byOwner = new Map<string, number>();
 const byFrame = new Map<string, number>();
 for (const n of profile.nodes) {
-  const f = n.callFrame;
-  const owner = ownerOf(f.url, f.functionName);
+  const owner = ownerOf(n);
   byOwner.set(owner, (byOwner.get(owner) ?? 0) + n.hitCount);
   const key = frameLabel(n);
   byFrame.set(key, (byFrame.get(key) ?? 0) + n.hitCount);
@@ -50,11 +49,12 @@ const parentOf = new Map<number, ProfileNode>();
 for (const n of profile.nodes) for (const id of n.children ?? []) parentOf.set(id, n);
 const inclusive = new Map<string, number>();
 for (const n of profile.nodes) {
-  const owner = ownerOf(n.callFrame.url, n.callFrame.functionName);
+  const owner = ownerOf(n);
   if (!['@datapunk/mesh-client', 'prom-client', '@opentelemetry/api', 'nestjs-cls', 'rxjs'].includes(owner)) continue;
   const parent = parentOf.get(n.id);
-  if (parent && ownerOf(parent.callFrame.url, parent.callFrame.functionName) === owner) continue; // counted at the entry
-  inclusive.set(frameLabel(n), (inclusive.get(frameLabel(n)) ?? 0) + subtree(n));
+  if (parent && ownerOf(parent) === owner) continue; // counted at the entry
+  const key = frameLabel(n);
+  inclusive.set(key, (inclusive.get(key) ?? 0) + subtree(n));
 }
 process.stdout.write('\ninclusive time of entries into the library and the packages it uses:\n');
 for (const [frame, hits] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 30)) process.stdout.write(line(hits, frame));

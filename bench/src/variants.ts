@@ -49,8 +49,8 @@ function burdened(c: Contender, burden: () => unknown): Contender {
 let sink: unknown;
 const BURDENS: Record<string, () => unknown> = {
   'all+then': () => undefined,
-  'all+spin': () => spin(),
-  'all+garbage': () => garbage(),
+  'all+spin': spin,
+  'all+garbage': garbage,
 };
 function spin(): unknown {
   let x = 0;
