@@ -30,6 +30,8 @@ export interface ShapeIndex {
   readonly enums: ReadonlyMap<string, ReadonlySet<string>>;
   /** Request type of each RPC, keyed `package.Service/Method`. */
   readonly inputs: ReadonlyMap<string, string>;
+  /** Response type of each RPC, keyed `package.Service/Method`. */
+  readonly outputs: ReadonlyMap<string, string>;
 }
 
 const KIND: Record<number, ValueKind> = {
@@ -74,7 +76,7 @@ interface EnumProto {
 }
 interface ServiceProto {
   name: string;
-  method: { name: string; inputType: string }[];
+  method: { name: string; inputType: string; outputType: string }[];
 }
 interface FileProto {
   package: string;
@@ -118,13 +120,17 @@ export function indexShapes(fileDescriptorProtos: readonly Buffer[]): ShapeIndex
     }
   };
   const inputs = new Map<string, string>();
+  const outputs = new Map<string, string>();
   for (const file of files) walk(file.package ? `${file.package}.` : '', file.messageType, file.enumType);
   const known = (name: string): boolean => raw.has(name) || enums.has(name);
   for (const file of files) {
     const pkg = file.package ?? '';
     const prefix = pkg ? `${pkg}.` : '';
     for (const service of file.service)
-      for (const m of service.method) inputs.set(`${prefix}${service.name}/${m.name}`, resolveType(m.inputType, pkg, known));
+      for (const m of service.method) {
+        inputs.set(`${prefix}${service.name}/${m.name}`, resolveType(m.inputType, pkg, known));
+        outputs.set(`${prefix}${service.name}/${m.name}`, resolveType(m.outputType, pkg, known));
+      }
   }
   const fieldOf = (f: FieldProto, scope: string): FieldShape => {
     const type = f.typeName ? resolveType(f.typeName, scope, known) : undefined;
@@ -145,25 +151,31 @@ export function indexShapes(fileDescriptorProtos: readonly Buffer[]): ShapeIndex
     const fields = new Map(m.field.map((f) => [f.name, fieldOf(f, name)] as const));
     messages.set(name, { name, fields, oneofs: new Set(m.oneofDecl.map((o) => o.name)) });
   }
-  return { messages, enums, inputs };
+  return { messages, enums, inputs, outputs };
 }
 
 const cache = new WeakMap<readonly Buffer[], ShapeIndex>();
 
 /**
- * The request shape of the RPC at `path` ('/package.Service/Method'), from the file descriptors
- * proto-loader attaches to its request type; undefined for definitions made without proto-loader
- * (their fields cannot be known). The index is built once per loaded file set: proto-loader shares
- * one array of file descriptors between every type of one load.
+ * The shape index of the file descriptors proto-loader attaches to a message type; undefined for
+ * definitions made without proto-loader (their fields cannot be known). Built once per loaded file
+ * set: proto-loader shares one array of file descriptors between every type of one load.
  */
-export function requestShapeOf(requestType: unknown, path: string): { index: ShapeIndex; shape: MessageShape } | undefined {
-  const files = (requestType as { fileDescriptorProtos?: unknown } | undefined)?.fileDescriptorProtos;
+export function shapesOf(messageType: unknown): ShapeIndex | undefined {
+  const files = (messageType as { fileDescriptorProtos?: unknown } | undefined)?.fileDescriptorProtos;
   if (!Array.isArray(files) || !files.every((f) => Buffer.isBuffer(f))) return undefined;
   let index = cache.get(files);
   if (!index) {
     index = indexShapes(files);
     cache.set(files, index);
   }
+  return index;
+}
+
+/** The request shape of the RPC at `path` ('/package.Service/Method'), when {@link shapesOf} knows it. */
+export function requestShapeOf(requestType: unknown, path: string): { index: ShapeIndex; shape: MessageShape } | undefined {
+  const index = shapesOf(requestType);
+  if (!index) return undefined;
   const input = index.inputs.get(path.slice(1));
   const shape = input === undefined ? undefined : index.messages.get(input);
   return shape ? { index, shape } : undefined;
