@@ -157,6 +157,31 @@ describe('cheap defaults: responses decode to exactly what proto-loader gives', 
     expect(loads).toBe(0);
   });
 
+  it("keeps a hostile map key '__proto__' an own key, as proto-loader does, and completes its message", () => {
+    const writer = protobuf.Writer.create();
+    const entry = (field: number, value: Uint8Array): void => {
+      writer
+        .uint32((field << 3) | 2)
+        .fork()
+        .uint32(10)
+        .string('__proto__')
+        .uint32(18)
+        .bytes(value)
+        .ldelim();
+    };
+    entry(5, wire('mesh.defaults.Inner', { label: 'evil' })); // inner_by_key
+    entry(6, b('x')); // blob_by_key
+    const bytes = Buffer.from(writer.finish());
+    const expected = methodOf(loadSync(DEFAULTS3, PROTO_LOADER_OPTIONS), 'mesh.defaults.Shapes', 'Everything').responseDeserialize as Decode;
+    const actual = methodOf(loadProtoFiles(DEFAULTS3), 'mesh.defaults.Shapes', 'Everything').responseDeserialize as Decode;
+    const got = actual(bytes) as { innerByKey: Record<string, { label: string; blobs: unknown[] }> };
+    expect(got).toStrictEqual(expected(bytes));
+    expect(layout(got)).toBe(layout(expected(bytes)));
+    expect(Object.getPrototypeOf(got.innerByKey)).toBe(Object.prototype);
+    expect(Object.keys(got.innerByKey)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(got.innerByKey, '__proto__')?.value).toMatchObject({ label: 'evil', blobs: [] });
+  });
+
   it("passes a malformed reply to proto-loader's decoder, which rejects it as before", () => {
     const loaded = loadProtoFiles(DEFAULTS3);
     const decode = methodOf(loaded, 'mesh.defaults.Shapes', 'Everything').responseDeserialize as Decode;

@@ -32,6 +32,8 @@ function complete(c: Completion, sparse: Message): Message {
       const list = value as Message[];
       for (let i = 0; i < list.length; i++) list[i] = complete(completion, list[i]!);
     } else {
+      // In place: protobufjs made each key an own property, '__proto__' from a hostile peer too,
+      // and assigning to an own property never reaches Object.prototype's setter.
       const map = value as Record<string, Message>;
       for (const k in map) map[k] = complete(completion, map[k]!);
     }
