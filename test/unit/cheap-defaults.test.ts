@@ -157,6 +157,19 @@ describe('cheap defaults: responses decode to exactly what proto-loader gives', 
     expect(loads).toBe(0);
   });
 
+  it('decodes at load only the types a response can hold', () => {
+    const options: Options = { ...PROTO_LOADER_OPTIONS };
+    const loaded = loadSync(DEFAULTS3, options);
+    const decoded: string[] = [];
+    const watched: PackageDefinition = { ...loaded };
+    for (const name of ['mesh.defaults.Unused', 'mesh.defaults.Inner']) {
+      const definition = loaded[name] as { deserialize: Decode };
+      watched[name] = { ...definition, deserialize: (bytes: Buffer) => (decoded.push(name), definition.deserialize(bytes)) } as never;
+    }
+    withCheapDefaults(watched, () => loadSync(DEFAULTS3, { ...options, defaults: false }), options);
+    expect(decoded).toEqual(['mesh.defaults.Inner']);
+  });
+
   it("keeps a hostile map key '__proto__' an own key, as proto-loader does, and completes its message", () => {
     const writer = protobuf.Writer.create();
     const entry = (field: number, value: Uint8Array): void => {

@@ -43,10 +43,30 @@ function complete(c: Completion, sparse: Message): Message {
 
 const isEmptyPlainObject = (v: object): boolean => Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length === 0;
 
-/** The completion of each type whose defaults this file can reproduce exactly, with whether it saves a Buffer. */
+/** The message types a response can hold: the RPCs' response types and every type they nest. */
+function reachableFromResponses(index: ShapeIndex): Set<string> {
+  const found = new Set<string>();
+  const visit = (name: string): void => {
+    const shape = index.messages.get(name);
+    if (!shape || found.has(name)) return;
+    found.add(name);
+    for (const field of shape.fields.values()) {
+      const value = field.mapValue ?? field;
+      if (value.kind === 'message' && value.type !== undefined) visit(value.type);
+    }
+  };
+  for (const name of index.outputs.values()) visit(name);
+  return found;
+}
+
+/**
+ * The completion of each type a response can hold whose defaults this file can reproduce exactly,
+ * with whether it saves a Buffer. Only those types are decoded here (protobufjs compiles a type's
+ * decoder on its first use): a large file set costs no more at start-up than its responses need.
+ */
 function completions(loaded: PackageDefinition, index: ShapeIndex, options: Options): Map<string, { completion: Completion; buffers: boolean }> {
   const own = new Map<string, Completion>();
-  for (const name of index.messages.keys()) {
+  for (const name of reachableFromResponses(index)) {
     const definition = loaded[name] as { deserialize?: (bytes: Buffer) => Message } | undefined;
     if (typeof definition?.deserialize !== 'function') continue;
     // With `json`, protobufjs unpacks google.protobuf.Any into the message it holds, whose type
