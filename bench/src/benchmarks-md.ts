@@ -1,11 +1,9 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { withinBand, type Ratio } from './compare.js';
+import { NAMES } from './names.js';
 import { controlVerdicts, type Report } from './report.js';
 
-const CONTEXT_ON = 'mesh, every feature on';
-const WIRE = 'raw grpc-js + deadline + context metadata';
-const NEST = 'Nest ClientGrpcProxy';
 /** Where METHOD.md explains the misses the profiles found. */
 const LEFT = 'see "What is left, and why"';
 
@@ -40,8 +38,8 @@ export function targetRows(report: Report): string[] {
     controls.get(c) === false ? `not quoted: the A/A control at c=${String(c)} read outside 0.97..1.03` : text;
   const unary = (contender: string, c: number) => report.unary.find((u) => u.contender === contender && u.concurrency === c);
   for (const c of [1, 16, 128]) {
-    const row = unary(CONTEXT_ON, c);
-    const wire = unary(WIRE, c);
+    const row = unary(NAMES.all, c);
+    const wire = unary(NAMES.wire, c);
     const why =
       (wire ? `grpc-js alone doing the same wire work (deadline, context headers) reads ${wire.cpu.median.toFixed(2)}x; ` : '') +
       `the rest is the library's frames, RxJS and the context per call${c === 1 ? ', each about twice its c=128 cost per call with one call in flight' : ''}: ${LEFT}`;
@@ -50,7 +48,7 @@ export function targetRows(report: Report): string[] {
         `| client CPU per call, every feature on, context per call, c=${String(c)} | <= 1.10x | ${x(row.cpu)} | ${judged(quoted(c, verdict(row.cpu, 1.1, true)), why)} |`,
       );
   }
-  const t128 = unary(CONTEXT_ON, 128);
+  const t128 = unary(NAMES.all, 128);
   if (t128) {
     const why = `the calling thread is the bottleneck at c=128, so throughput follows the CPU per call (${t128.cpu.median.toFixed(2)}x, above)`;
     rows.push(
@@ -64,8 +62,8 @@ export function targetRows(report: Report): string[] {
     );
   }
   if (report.versusNest) {
-    const nest = unary(NEST, 128);
-    const wire = unary(WIRE, 128);
+    const nest = unary(NAMES.nest, 128);
+    const wire = unary(NAMES.wire, 128);
     const why =
       `Nest's proxy asks grpc-js for no deadline and no metadata${nest ? ` (${nest.cpu.median.toFixed(2)}x raw's CPU)` : ''}` +
       `${wire ? `; grpc-js alone doing the mesh's wire work moves ${wire.throughput.median.toFixed(2)}x of raw` : ''}; the rest as the CPU rows`;
@@ -73,8 +71,8 @@ export function targetRows(report: Report): string[] {
       `| throughput vs ClientGrpcProxy, c=128 | >= 1.0x | ${x(report.versusNest)} | ${judged(quoted(128, verdict(report.versusNest, 1, false)), why)} |`,
     );
   }
-  const bidi = report.other.bidi?.find((b) => b.contender === CONTEXT_ON);
-  const bidiControl = report.other.bidi?.find((b) => b.contender === 'raw grpc-js (A/A control)');
+  const bidi = report.other.bidi?.find((b) => b.contender === NAMES.all);
+  const bidiControl = report.other.bidi?.find((b) => b.contender === NAMES.control);
   if (bidi) {
     const text =
       bidiControl && !withinBand(bidiControl.ratio) ? 'not quoted: the bidi A/A control read outside 0.97..1.03' : verdict(bidi.ratio, 0.95, false);

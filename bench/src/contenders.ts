@@ -16,6 +16,7 @@ import {
   type MeshClientPlugin,
   type MeshModuleOptions,
 } from '@datapunk/mesh-client';
+import { NAMES } from './names.js';
 import { ECHO_PROTO, REQUEST, echoService } from './proto.js';
 
 /** One way of calling the echo server. */
@@ -28,7 +29,7 @@ export interface Contender {
 const unaryDef = echoService.Unary!;
 
 /** The raw floor: a plain grpc-js unary call (`Client.makeUnaryRequest`, no metadata, no options). */
-export function rawContender(target: string, name = 'raw grpc-js'): Contender & { client: Client } {
+export function rawContender(target: string, name: string = NAMES.raw): Contender & { client: Client } {
   const client = new Client(target, credentials.createInsecure(), {});
   const ser = unaryDef.requestSerialize;
   const des = unaryDef.responseDeserialize;
@@ -52,7 +53,7 @@ export function rawSameWireContender(target: string): Contender & { client: Clie
   const des = unaryDef.responseDeserialize;
   let n = 0;
   return {
-    name: 'raw grpc-js + deadline + context metadata',
+    name: NAMES.wire,
     client,
     unary: () =>
       new Promise((resolve, reject) => {
@@ -134,7 +135,7 @@ export async function meshContender(
 export function nestProxyContender(target: string): Contender {
   const proxy = new ClientGrpcProxy({ url: target, package: 'mesh.test', protoPath: ECHO_PROTO });
   const svc = proxy.getService<{ Unary(req: unknown): Observable<unknown> }>('Echo');
-  return { name: 'Nest ClientGrpcProxy', unary: () => lastValueFrom(svc.Unary(REQUEST)), close: async () => proxy.close() };
+  return { name: NAMES.nest, unary: () => lastValueFrom(svc.Unary(REQUEST)), close: async () => proxy.close() };
 }
 
 /** nice-grpc with its retry and deadline middleware. */
@@ -155,7 +156,7 @@ export interface BidiContender {
   run(inFlight: number, ms: number): Promise<number>;
 }
 
-export function bidiRaw(client: Client, name = 'raw grpc-js'): BidiContender {
+export function bidiRaw(client: Client, name: string = NAMES.raw): BidiContender {
   const def = echoService.Bidi!;
   return {
     name,
@@ -179,7 +180,7 @@ export function bidiRaw(client: Client, name = 'raw grpc-js'): BidiContender {
   };
 }
 
-export function bidiMesh(mesh: MeshClient, name = 'mesh, every feature on'): BidiContender {
+export function bidiMesh(mesh: MeshClient, name: string = NAMES.all): BidiContender {
   return {
     name,
     run: async (inFlight, ms) => {

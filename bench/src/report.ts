@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AA_BAND, roundsForBand, withinBand, type Ratio } from './compare.js';
+import { NAMES } from './names.js';
 import { writeBenchmarksMd } from './benchmarks-md.js';
 
 /** One contender at one concurrency: medians over rounds, ratios to raw grpc-js of the same block. */
@@ -65,7 +66,6 @@ export interface Report {
 const f = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 /** A ratio with its spread: `1.04x (0.99..1.08)`. */
 const r = (q: Ratio): string => `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
-const CONTROL = 'raw grpc-js (A/A control)';
 /** An A/A ratio, its median to three decimals, so that a verdict at the band's edge reads as it is judged: `0.967x (0.81..1.16)`. */
 const aa = (q: Ratio): string => `${q.median.toFixed(3)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)})`;
 
@@ -81,7 +81,7 @@ function resolution(ratios: Ratio[], rounds: number): string {
 /** Whether each concurrency's A/A control read within the band, in throughput and in CPU. */
 export function controlVerdicts(report: Report): { concurrency: number; ok: boolean; text: string }[] {
   return report.unary
-    .filter((u) => u.contender === CONTROL)
+    .filter((u) => u.contender === NAMES.control)
     .map((u) => {
       const ok = withinBand(u.cpu) && withinBand(u.throughput);
       return {
@@ -135,7 +135,7 @@ export function markdown(report: Report): string {
       ...o.bidi.map((b) => `| ${b.contender} | ${f(b.msgsPerSec)} | ${r(b.ratio)} |`),
       '',
       ...o.bidi
-        .filter((b) => b.contender === CONTROL)
+        .filter((b) => b.contender === NAMES.control)
         .map(
           (b) =>
             `Bidi A/A control: ${aa(b.ratio)}${interval(b.ratio)}: ${withinBand(b.ratio) ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${resolution([b.ratio], report.rounds)}.`,

@@ -6,6 +6,7 @@ import { Metadata, type Client } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
 import type { MeshClientOptions } from '@datapunk/mesh-client';
 import { alternate, orderOf, ratioOf, ratioOfSeries, relative, type Paired } from './compare.js';
+import { NAMES } from './names.js';
 import {
   ALL_OFF,
   ALL_ON,
@@ -56,10 +57,8 @@ const HEAP_CALLS = arg('heap-calls', 1_000_000);
 const STARTED = performance.now();
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
-const CONTEXT_ON = 'mesh, every feature on';
 /** Before each round: garbage collected on both sides (set once the raw client exists). */
 let settle: () => Promise<void> = async () => undefined;
-const PLUGIN_ON = 'mesh, every feature on + no-op plugin';
 
 async function main(): Promise<void> {
   const server = await startServer();
@@ -82,7 +81,7 @@ async function main(): Promise<void> {
     other: {},
   };
   const raw = rawContender(server.target);
-  const control = rawContender(server.target, 'raw grpc-js (A/A control)');
+  const control = rawContender(server.target, NAMES.control);
   settle = async () => {
     await serverGc(raw.client);
     (globalThis as { gc?: () => void }).gc?.();
@@ -92,27 +91,26 @@ async function main(): Promise<void> {
   if (runs('unary')) {
     const contenders: Contender[] = [raw, control];
     if (!SKIP.has('wire')) contenders.push(rawSameWireContender(server.target));
-    contenders.push(await meshContender(CONTEXT_ON, server.target, ALL_ON, true));
-    if (!SKIP.has('plugin')) contenders.push(await meshContender(PLUGIN_ON, server.target, { plugins: [NOOP_PLUGIN] }, true));
-    if (!SKIP.has('off')) contenders.push(await meshContender('mesh, everything off', server.target, ALL_OFF, false));
+    contenders.push(await meshContender(NAMES.all, server.target, ALL_ON, true));
+    if (!SKIP.has('plugin')) contenders.push(await meshContender(NAMES.plugin, server.target, { plugins: [NOOP_PLUGIN] }, true));
+    if (!SKIP.has('off')) contenders.push(await meshContender(NAMES.off, server.target, ALL_OFF, false));
     if (!SKIP.has('nest')) contenders.push(nestProxyContender(server.target));
     if (!SKIP.has('nice')) contenders.push(niceContender(server.target));
     for (const concurrency of CONCURRENCIES) {
       log(`unary c=${String(concurrency)} ...`);
       const results = await alternate(contenders, concurrency, ROUNDS, ROUND_MS, settle);
       report.unary.push(...unaryRows(results, concurrency));
-      const all = results.get(CONTEXT_ON)!;
-      if (results.has(PLUGIN_ON)) (report.plugin ??= []).push({ concurrency, cpu: relative(results.get(PLUGIN_ON)!, all, 'cpuUsPerCall') });
-      if (concurrency === 128 && results.has('Nest ClientGrpcProxy'))
-        report.versusNest = relative(all, results.get('Nest ClientGrpcProxy')!, 'callsPerSec');
+      const all = results.get(NAMES.all)!;
+      if (results.has(NAMES.plugin)) (report.plugin ??= []).push({ concurrency, cpu: relative(results.get(NAMES.plugin)!, all, 'cpuUsPerCall') });
+      if (concurrency === 128 && results.has(NAMES.nest)) report.versusNest = relative(all, results.get(NAMES.nest)!, 'callsPerSec');
     }
     for (const c of contenders.slice(2)) await c.close();
   }
 
   if (runs('bidi')) {
     log('bidi ...');
-    const mesh = await meshContender(CONTEXT_ON, server.target, ALL_ON, false);
-    report.other.bidi = await compareBidi([bidiRaw(raw.client), bidiRaw(control.client, 'raw grpc-js (A/A control)'), bidiMesh(mesh.mesh)]);
+    const mesh = await meshContender(NAMES.all, server.target, ALL_ON, false);
+    report.other.bidi = await compareBidi([bidiRaw(raw.client), bidiRaw(control.client, NAMES.control), bidiMesh(mesh.mesh)]);
     await mesh.close();
   }
 
@@ -175,7 +173,7 @@ async function main(): Promise<void> {
 
   if (runs('heap') && HEAP_CALLS > 0) {
     log(`heap over ${String(HEAP_CALLS)} calls ...`);
-    const mesh = await meshContender(CONTEXT_ON, server.target, ALL_ON, true);
+    const mesh = await meshContender(NAMES.all, server.target, ALL_ON, true);
     report.other.heap = await measureHeap(mesh);
     await mesh.close();
   }
