@@ -3,7 +3,20 @@
  * your own (README "Composition"). The same code the client's calls run; a narrower promise of
  * stability than the main entry.
  */
-export { AttemptLoop, type AttemptHooks, type AttemptLoopConfig, type AttemptOutcome } from './resilience/attempt-loop.js';
+export {
+  AttemptGate,
+  GatedAttempt,
+  type AttemptAnswer,
+  type AttemptGateConfig,
+  type AttemptHooks,
+  type AttemptOutcome,
+  type AttemptRunner,
+  type AttemptSink,
+  type GateOwner,
+  type RunningAttempt,
+} from './resilience/attempt-gate.js';
+export { AttemptLoop, type AttemptLoopConfig, type CallSink, type LoopConfig } from './resilience/attempt-loop.js';
+export { observableRunner, observerSink } from './resilience/observable-runner.js';
 export { HedgingLoop, type HedgingLoopConfig } from './resilience/hedging-loop.js';
 export { retryCall, type RetryConfig } from './resilience/retry.operator.js';
 export { retryDecision, type RetryDecisionInput, type RetryEvent } from './resilience/retry-decision.js';
@@ -23,7 +36,7 @@ export { RetryBudget } from './resilience/retry-budget.js';
 export { backoffDelay } from './resilience/backoff.js';
 export { readPushback, PUSHBACK_TRAILER, type Pushback } from './resilience/pushback.js';
 export { DEFAULT_RETRY_POLICY } from './resilience/retry-policy.js';
-export { ConcurrencyLimiter, type LimitedReason, type Permit } from './resilience/concurrency-limiter.js';
+export { ConcurrencyLimiter, type LimitedReason, type Permit, type PermitWaiter, type QueueTicket } from './resilience/concurrency-limiter.js';
 export { AdaptiveLimit } from './resilience/adaptive-limit.js';
 export type {
   AdaptiveLimitPolicy,

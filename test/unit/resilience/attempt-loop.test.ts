@@ -4,6 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { MeshClientError } from '@datapunk/mesh-client';
 import { AttemptLoop, type AttemptLoopConfig } from '../../../libs/mesh-client/src/resilience/attempt-loop.js';
+import { observableRunner, observerSink } from '../../../libs/mesh-client/src/resilience/observable-runner.js';
 import { CircuitBreaker } from '../../../libs/mesh-client/src/resilience/circuit-breaker.js';
 import { DEFAULT_RETRY_POLICY } from '../../../libs/mesh-client/src/resilience/retry-policy.js';
 import { ConsecutiveFailuresRule } from '../../../libs/mesh-client/src/resilience/trip-rules.js';
@@ -15,11 +16,19 @@ const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => e
 function loop$<T>(ts: TestScheduler, source: Observable<T>, extra: Partial<AttemptLoopConfig<T>> = {}): Observable<T> {
   return new Observable<T>((subscriber) => {
     const loop = new AttemptLoop<T>(
-      { attempt: () => source, deadline: Infinity, idempotent: false, streamsResponses: false, now: () => ts.now(), random: () => 0.5, ...extra },
-      subscriber,
+      {
+        attempt: observableRunner(() => source),
+        deadline: Infinity,
+        idempotent: false,
+        streamsResponses: false,
+        now: () => ts.now(),
+        random: () => 0.5,
+        ...extra,
+      },
+      observerSink(subscriber),
     );
     loop.start();
-    return () => loop.stop();
+    return () => loop.stop(undefined);
   });
 }
 

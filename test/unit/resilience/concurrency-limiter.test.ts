@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AdaptiveLimit } from '../../../libs/mesh-client/src/resilience/adaptive-limit.js';
-import { ConcurrencyLimiter, type LimitedReason, type Permit } from '../../../libs/mesh-client/src/resilience/concurrency-limiter.js';
+import {
+  ConcurrencyLimiter,
+  type LimitedReason,
+  type Permit,
+  type PermitWaiter,
+  type QueueTicket,
+} from '../../../libs/mesh-client/src/resilience/concurrency-limiter.js';
 
 describe('ConcurrencyLimiter (fixed)', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -12,13 +18,15 @@ describe('ConcurrencyLimiter (fixed)', () => {
     const granted: number[] = [];
     const refused: [number, LimitedReason][] = [];
     const permits = new Map<number, Permit>();
-    const ask = (id: number, waitMs = 10_000) =>
+    const ask = (id: number, waitMs = 10_000): QueueTicket =>
       limiter.acquire(
-        (p) => {
-          granted.push(id);
-          permits.set(id, p);
+        {
+          granted: (p) => {
+            granted.push(id);
+            permits.set(id, p);
+          },
+          refused: (r) => refused.push([id, r]),
         },
-        (r) => refused.push([id, r]),
         waitMs,
       );
     return { limiter, limited, granted, refused, permits, ask };
@@ -40,24 +48,79 @@ describe('ConcurrencyLimiter (fixed)', () => {
     expect(h.limiter.active).toBe(2);
   });
 
-  it('a waiting call gives up after queueTimeoutMs, or its remaining deadline when that is earlier; a withdrawn one frees its place', () => {
+  it("a waiting call gives up after queueTimeoutMs (its deadline is its owner's to enforce); a withdrawn one leaves the queue at once", () => {
     const h = harness(1, 5, 100);
     h.ask(1);
     h.ask(2);
-    h.ask(3, 40);
-    const withdraw = h.ask(4);
-    withdraw();
+    h.ask(3, 40); // its deadline comes first: no queue timer, its owner withdraws it
+    h.ask(4).withdraw();
     expect(h.limiter.waiting).toBe(2);
-    vi.advanceTimersByTime(40);
-    expect(h.refused).toEqual([[3, 'queue_timeout']]);
-    vi.advanceTimersByTime(60);
-    expect(h.refused).toEqual([
-      [3, 'queue_timeout'],
-      [2, 'queue_timeout'],
-    ]);
+    vi.advanceTimersByTime(100);
+    expect(h.refused).toEqual([[2, 'queue_timeout']]);
+    expect(h.limiter.waiting).toBe(1);
     h.permits.get(1)!.release();
-    expect(h.granted).toEqual([1]);
-    expect(h.limited).toEqual(['queue_timeout', 'queue_timeout']);
+    expect(h.granted).toEqual([1, 3]);
+    expect(h.limited).toEqual(['queue_timeout']);
+  });
+
+  it('never holds more than maxQueue waiters: calls that left make room at once', () => {
+    const h = harness(1, 3);
+    h.ask(1);
+    for (let id = 2; id < 10_002; id++) h.ask(id).withdraw();
+    expect(h.limiter.waiting).toBe(0);
+    for (let id = 20_000; id < 20_003; id++) h.ask(id);
+    h.ask(30_000);
+    expect(h.refused).toEqual([[30_000, 'queue_full']]);
+  });
+
+  it('hands permits on in a loop: 100,000 waiters that each fail at once when admitted drain without recursion', () => {
+    const limiter = new ConcurrencyLimiter({ limit: 10, maxQueue: 200_000, queueTimeoutMs: undefined }, Date.now, Math.random);
+    const held: Permit[] = [];
+    for (let i = 0; i < 10; i++) limiter.acquire({ granted: (p) => held.push(p), refused: () => undefined }, 1000);
+    let admitted = 0;
+    const failsAtOnce: PermitWaiter = {
+      granted: (p) => {
+        admitted++;
+        p.release();
+      },
+      refused: () => undefined,
+    };
+    for (let i = 0; i < 100_000; i++) limiter.acquire(failsAtOnce, 1000);
+    for (const p of held) p.release();
+    expect(admitted).toBe(100_000);
+    expect([limiter.active, limiter.waiting]).toEqual([0, 0]);
+  });
+
+  it('a waiter that throws when granted does not stop the queue: its permit comes back', () => {
+    const limiter = new ConcurrencyLimiter({ limit: 1, maxQueue: 10, queueTimeoutMs: undefined }, Date.now, Math.random);
+    let first: Permit | undefined;
+    limiter.acquire({ granted: (p) => (first = p), refused: () => undefined }, 1000);
+    limiter.acquire(
+      {
+        granted: () => {
+          throw new Error('boom');
+        },
+        refused: () => undefined,
+      },
+      1000,
+    );
+    let later: Permit | undefined;
+    limiter.acquire({ granted: (p) => (later = p), refused: () => undefined }, 1000);
+    first!.release();
+    expect(later).toBeDefined();
+    expect([limiter.active, limiter.waiting]).toEqual([1, 0]);
+  });
+
+  it('tryAcquire (a hedged copy) takes a free place only when nobody waits', () => {
+    const h = harness(2, 5);
+    h.ask(1);
+    const extra = h.limiter.tryAcquire();
+    expect(extra).toBeDefined();
+    expect(h.limiter.tryAcquire()).toBeUndefined();
+    h.ask(2); // waits
+    extra!.release(); // the waiter gets it, not a copy
+    expect(h.granted).toEqual([1, 2]);
+    expect(h.limiter.tryAcquire()).toBeUndefined();
   });
 });
 

@@ -6,9 +6,10 @@ export const DEFAULT_HIGH_WATER_MARK = 16;
 
 /**
  * A call as an AsyncIterable: messages are pulled by the consumer; when it falls `highWaterMark`
- * messages behind, the stream is paused (HTTP/2 flow control then holds the server back), and
- * resumed once it caught up by half. Leaving the loop (break, return, throw) cancels the call.
- * Each iteration is one call (subscribed on the first `next()`).
+ * messages behind, reading stops (HTTP/2 flow control then holds the server back), and resumes
+ * once it caught up by half. Every message received is delivered, in order, before the call's
+ * error or end. Leaving the loop (break, return, throw) cancels the call. Each iteration is one
+ * call (subscribed on the first `next()`).
  */
 export function callIterable<T>(call: (flow: FlowControl) => Observable<T>, highWaterMark = DEFAULT_HIGH_WATER_MARK): AsyncIterable<T> {
   return {
@@ -16,12 +17,21 @@ export function callIterable<T>(call: (flow: FlowControl) => Observable<T>, high
   };
 }
 
+type Ending = { readonly error: unknown } | { readonly complete: true };
+
+interface Pending<T> {
+  resolve(result: IteratorResult<T>): void;
+  reject(error: unknown): void;
+}
+
 class CallIterator<T> implements AsyncIterator<T> {
   private readonly flow = new FlowControl();
   private readonly buffer: T[] = [];
+  /** `next()` calls waiting for a message, oldest first (they settle in order). */
+  private readonly pending: Pending<T>[] = [];
   private subscription: Subscription | undefined;
-  private end: { error: unknown } | { complete: true } | undefined;
-  private waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
+  private ending: Ending | undefined;
+  private finished = false;
 
   constructor(
     private readonly call: (flow: FlowControl) => Observable<T>,
@@ -31,42 +41,60 @@ class CallIterator<T> implements AsyncIterator<T> {
   next(): Promise<IteratorResult<T>> {
     this.subscription ??= this.call(this.flow).subscribe({
       next: (value) => this.push(value),
-      error: (error: unknown) => this.finish({ error }),
-      complete: () => this.finish({ complete: true }),
+      error: (error: unknown) => this.end({ error }),
+      complete: () => this.end({ complete: true }),
     });
-    if (this.buffer.length > 0) {
-      const value = this.buffer.shift()!;
-      if (this.buffer.length <= this.highWaterMark / 2) this.flow.resume();
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.end) return 'error' in this.end ? Promise.reject(this.end.error) : Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+    if (this.pending.length === 0 && this.buffer.length > 0) return Promise.resolve(this.take());
+    if (this.pending.length === 0 && this.ending) return this.settleEnd();
+    return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
   }
 
-  /** The consumer left the loop: cancel the call. */
+  /** The consumer left the loop: cancel the call, end every waiting `next()`. */
   return(): Promise<IteratorResult<T>> {
     this.subscription?.unsubscribe();
-    this.end ??= { complete: true };
+    this.finished = true;
+    this.ending ??= { complete: true };
     this.buffer.length = 0;
+    for (const waiting of this.pending.splice(0)) waiting.resolve({ value: undefined, done: true });
     return Promise.resolve({ value: undefined, done: true });
   }
 
   private push(value: T): void {
-    const waiting = this.waiting;
-    if (waiting) {
-      this.waiting = undefined;
-      return waiting.resolve({ value, done: false });
-    }
+    const waiting = this.pending.shift();
+    if (waiting) return waiting.resolve({ value, done: false });
     this.buffer.push(value);
     if (this.buffer.length >= this.highWaterMark) this.flow.pause();
   }
 
-  private finish(end: { error: unknown } | { complete: true }): void {
-    this.end ??= end;
-    const waiting = this.waiting;
-    if (!waiting) return;
-    this.waiting = undefined;
-    if ('error' in end) waiting.reject(end.error);
-    else waiting.resolve({ value: undefined, done: true });
+  private take(): IteratorResult<T> {
+    const value = this.buffer.shift()!;
+    if (this.buffer.length <= this.highWaterMark / 2) this.flow.resume();
+    return { value, done: false };
+  }
+
+  /** The call ended: messages still buffered go first; waiting `next()` calls get the end. */
+  private end(ending: Ending): void {
+    this.ending ??= ending;
+    while (this.pending.length > 0) {
+      const waiting = this.pending.shift()!;
+      if ('error' in ending && !this.finished) {
+        this.finished = true;
+        waiting.reject(ending.error);
+      } else {
+        this.finished = true;
+        waiting.resolve({ value: undefined, done: true });
+      }
+    }
+  }
+
+  /** The end, once: the error for the first `next()` after the messages, then done. */
+  private settleEnd(): Promise<IteratorResult<T>> {
+    const ending = this.ending!;
+    if (this.finished || !('error' in ending)) {
+      this.finished = true;
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    this.finished = true;
+    return Promise.reject(ending.error);
   }
 }

@@ -1,3 +1,4 @@
+import { describeThrown } from '../errors/describe-thrown.js';
 import { didYouMean } from '../errors/did-you-mean.js';
 import { MAX_TIMER_MS } from '../config/defaults.js';
 import { isGrpcMetadata } from '../security/metadata.js';
@@ -15,7 +16,21 @@ const KEYS = [
 ] as const satisfies readonly (keyof CallOptions)[];
 const KNOWN: ReadonlySet<string> = new Set(KEYS);
 
-const kindOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`);
+/** What a value is, never what it holds (values may be secrets). */
+const kindOf = (value: unknown): string => {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return typeof name === 'string' && name !== 'Object' ? `a ${name.slice(0, 40)}` : 'an object';
+};
+
+/** An object literal (or one without a prototype): not a Map, a class instance or a Buffer. */
+function isPlainRecord(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
 
 /**
  * Why `options` cannot be a call's options, or undefined when they can: unknown keys (with the
@@ -36,11 +51,9 @@ export function callOptionsProblem(options: unknown): string | undefined {
   }
   if (deadline !== undefined && !(deadline instanceof Date && !Number.isNaN(deadline.getTime())))
     return `CallOptions.deadline must be a valid Date, got ${kindOf(deadline)}`;
-  if (
-    metadata !== undefined &&
-    !isGrpcMetadata(metadata) &&
-    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || Buffer.isBuffer(metadata))
-  ) {
+  if (deadline !== undefined && (deadline as Date).getTime() - Date.now() > MAX_TIMER_MS)
+    return `CallOptions.deadline must be at most ${String(MAX_TIMER_MS)} ms (about 24.8 days) from now`;
+  if (metadata !== undefined && !isGrpcMetadata(metadata) && !isPlainRecord(metadata)) {
     return `CallOptions.metadata must be a record of strings (Buffers for '-bin' keys) or a grpc-js Metadata, got ${kindOf(metadata)}`;
   }
   const s = signal as Partial<AbortSignal> | undefined;
@@ -52,6 +65,27 @@ export function callOptionsProblem(options: unknown): string | undefined {
   if (waitForReady !== undefined && typeof waitForReady !== 'boolean')
     return `CallOptions.waitForReady must be true or false, got ${kindOf(waitForReady)}`;
   return undefined;
+}
+
+/**
+ * The call's options, read once: a copy holding only the known keys (so nothing later reads the
+ * caller's object again), or why they cannot be a call's options. An object that throws while
+ * read (a getter, a Proxy) is refused, never thrown on.
+ */
+export function readCallOptions(options: unknown): CallOptions | string {
+  try {
+    const problem = callOptionsProblem(options);
+    if (problem !== undefined) return problem;
+    const o = options as CallOptions;
+    const copy: CallOptions = {};
+    for (const key of KEYS) {
+      const value = o[key];
+      if (value !== undefined) (copy as Record<string, unknown>)[key] = value;
+    }
+    return copy;
+  } catch (error) {
+    return `the call options could not be read: ${describeThrown(error)}`;
+  }
 }
 
 /**

@@ -6,16 +6,14 @@ import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 import type { ResolvedHedgingPolicy } from '../config/policies.js';
 import type { CallContext } from '../security/call-context.interface.js';
 import type { CallOptions } from './call-options.interface.js';
-import { callOptionsProblem } from './call-options.js';
 import type { MethodInfo } from './method-table.js';
-import type { PipelinePolicy } from './pipeline-policy.js';
+import type { ClientPolicy } from './client-policy.js';
 
 /** Resolves a per-call retry override over the method's policy; throws MeshConfigError. */
 export type CallRetryResolver = (override: CallOptions['retry'], base: ResolvedRetryPolicy | false) => ResolvedRetryPolicy | false;
 
-/** What one call runs with, decided once when it is subscribed. */
+/** What one call runs with, decided once when it is subscribed (its deadline aside). */
 export interface CallSettings {
-  readonly deadline: number;
   readonly retry: ResolvedRetryPolicy | false;
   readonly idempotent: boolean;
   readonly waitForReady: boolean;
@@ -23,47 +21,77 @@ export interface CallSettings {
   readonly hedging: ResolvedHedgingPolicy | undefined;
 }
 
+/** The settings of a call of `method` without options of its own (one object per method and policy). */
+function defaultsOf(method: MethodInfo, policy: ClientPolicy): CallSettings {
+  const methodPolicy = policy.method(method.name);
+  return {
+    retry: methodPolicy.retry,
+    idempotent: methodPolicy.idempotent,
+    waitForReady: policy.options.waitForReady,
+    hedging: methodPolicy.hedging,
+  };
+}
+
+const cache = new WeakMap<ClientPolicy, Map<string, CallSettings>>();
+
 /**
- * Merges, for one call, in order of precedence: the call's own options, the handler's
- * `@MeshCallOptions`, the method's policy, the client's; the incoming request's deadline only
- * shortens. Returns a MeshClientError ('invalid-request') for bad per-call options.
+ * Merges, for one call (its options already read by `readCallOptions`), in order of precedence: the call's own options, the handler's
+ * `@MeshCallOptions`, the method's policy, the client's. A hedged method stays hedged under a
+ * handler's retry policy (hedging is the method's own retry; only the call's `retry: false` turns
+ * it into a single attempt). Returns a MeshClientError ('invalid-request') for bad per-call options.
  */
 export function callSettings(
   method: MethodInfo,
   options: CallOptions | undefined,
-  policy: PipelinePolicy,
+  policy: ClientPolicy,
   context: CallContext | undefined,
   resolveRetry: CallRetryResolver,
-  now: number,
 ): CallSettings | MeshClientError {
-  const problem = callOptionsProblem(options);
-  if (problem) return callerError(method.site, problem);
-  const methodPolicy = policy.method(method.name);
-  const handler = context?.callOptions;
-  let retry = methodPolicy.retry;
-  let hedging = methodPolicy.hedging;
-  const override = options?.retry ?? handler?.retry;
-  if (hedging && override !== undefined) {
-    if (override !== false)
+  const handlerRetry = context?.callOptions?.retry;
+  if (options === undefined && handlerRetry === undefined) {
+    let perMethod = cache.get(policy);
+    if (!perMethod) cache.set(policy, (perMethod = new Map()));
+    let settings = perMethod.get(method.name);
+    if (!settings) perMethod.set(method.name, (settings = defaultsOf(method, policy)));
+    return settings;
+  }
+  const base = defaultsOf(method, policy);
+  let { retry, hedging } = base;
+  const own = options?.retry;
+  if (hedging && own !== undefined) {
+    if (own !== false)
       return callerError(
         method.site,
         `'${method.name}' hedges (methods.${method.name}.hedging): a retry policy does not apply to it; retry: false sends a single attempt`,
       );
     hedging = undefined;
-  } else if (override !== undefined) {
+  } else if (!hedging && (own ?? handlerRetry) !== undefined) {
     try {
-      retry = resolveRetry(override, retry);
+      retry = resolveRetry(own ?? handlerRetry, retry);
     } catch (error) {
       if (!(error instanceof MeshConfigError)) throw error;
       return callerError(method.site, error.message);
     }
   }
-  const deadline = resolveDeadline(now, {
-    callTimeoutMs: options?.timeoutMs ?? (options?.deadline ? undefined : handler?.timeoutMs),
+  return { retry, idempotent: base.idempotent, waitForReady: options?.waitForReady ?? base.waitForReady, hedging };
+}
+
+/**
+ * The call's deadline (epoch ms): the call's own `timeoutMs` / `deadline`, else the handler's,
+ * the method's or the client's timeout; the incoming request's deadline only shortens it.
+ */
+export function callDeadline(
+  method: MethodInfo,
+  options: CallOptions | undefined,
+  policy: ClientPolicy,
+  context: CallContext | undefined,
+  now: number,
+): number {
+  return resolveDeadline(now, {
+    callTimeoutMs: options?.timeoutMs ?? (options?.deadline ? undefined : context?.callOptions?.timeoutMs),
     callDeadline: options?.deadline,
-    methodTimeoutMs: methodPolicy.timeoutMs,
+    methodTimeoutMs: policy.method(method.name).timeoutMs,
     clientTimeoutMs: policy.options.timeoutMs,
     inheritedDeadline: context?.security?.deadline,
   });
-  return { deadline, retry, idempotent: methodPolicy.idempotent, waitForReady: options?.waitForReady ?? policy.options.waitForReady, hedging };
 }

@@ -3,7 +3,7 @@ import type { TlsMaterial } from '../config/policies.js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import type { ChannelPool, ChannelSet } from './channel-pool.js';
 import type { MethodInfo } from './method-table.js';
-import { pipelinePolicy, type ClientDeps, type PipelinePolicy } from './pipeline-policy.js';
+import { clientPolicy, type ClientDeps, type ClientPolicy } from './client-policy.js';
 
 /** Validates an `update()` patch against the client's current options (supplied by the module). */
 export type PatchResolver = (current: ResolvedClientOptions, patch: MeshClientPatch) => ResolvedClientOptions;
@@ -13,7 +13,7 @@ export type PatchResolver = (current: ResolvedClientOptions, patch: MeshClientPa
  * flight keep theirs) and its channels (replaced on a new target or pool size, or new TLS files).
  */
 export class ClientState {
-  private current: PipelinePolicy;
+  private current: ClientPolicy;
 
   constructor(
     options: ResolvedClientOptions,
@@ -24,10 +24,10 @@ export class ClientState {
     private readonly resolvePatch: PatchResolver,
     private readonly makeChannels: (options: ResolvedClientOptions, material: TlsMaterial | undefined) => ChannelSet,
   ) {
-    this.current = pipelinePolicy(options, deps, methods);
+    this.current = clientPolicy(options, deps, methods);
   }
 
-  get policy(): PipelinePolicy {
+  get policy(): ClientPolicy {
     return this.current;
   }
 
@@ -38,7 +38,7 @@ export class ClientState {
   /** A validated patch becomes the policy of calls started from now on (throws MeshConfigError). */
   update(patch: MeshClientPatch): void {
     const before = this.current.options;
-    this.current = pipelinePolicy(this.resolvePatch(before, patch), this.deps, this.methods, this.current);
+    this.current = clientPolicy(this.resolvePatch(before, patch), this.deps, this.methods, this.current);
     const after = this.current.options;
     if (after.target !== before.target || after.poolSize !== before.poolSize) this.channels.replace(this.makeChannels(after, this.material));
   }

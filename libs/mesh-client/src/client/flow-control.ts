@@ -1,38 +1,43 @@
-/** The part of a grpc-js response stream flow control needs (a Node Readable). */
-interface PausableStream {
-  pause(): unknown;
-  resume(): unknown;
-  once(event: 'close', fn: () => void): unknown;
+/** A response stream that stopped reading because its consumer is behind. */
+export interface FlowReader {
+  /** The consumer caught up: read the next message. */
+  resumeReading(): void;
 }
 
 /**
- * Pauses and resumes the response stream of a call's attempts for a consumer that pulls. A paused
- * grpc-js stream stops taking messages; once its own small buffer is full grpc-js stops reading
- * the HTTP/2 stream, whose flow-control window then stops the server's writes.
+ * The consumer's side of a call's response stream (iterate()): while it is paused, an attempt
+ * that delivered a message reads no further one but parks here; grpc-js then stops reading the
+ * HTTP/2 stream, whose flow-control window stops the server's writes. Resuming lets the parked
+ * attempts read on.
  */
 export class FlowControl {
-  private paused = false;
-  private readonly streams = new Set<PausableStream>();
+  private isPaused = false;
+  private readonly parked = new Set<FlowReader>();
 
-  /** The response stream of an attempt; paused at once if the consumer is behind. */
-  attach(stream: PausableStream): void {
-    this.streams.add(stream);
-    stream.once('close', () => this.streams.delete(stream));
-    if (this.paused) stream.pause();
+  /** True while the consumer is behind. */
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  /** `reader` waits for the consumer before reading on. */
+  park(reader: FlowReader): void {
+    this.parked.add(reader);
+  }
+
+  /** `reader` ended: nothing to resume. */
+  forget(reader: FlowReader): void {
+    this.parked.delete(reader);
   }
 
   pause(): void {
-    if (this.paused) return;
-    this.paused = true;
-    for (const s of this.streams) s.pause();
+    this.isPaused = true;
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    for (const s of this.streams) s.resume();
+    if (!this.isPaused) return;
+    this.isPaused = false;
+    const readers = [...this.parked];
+    this.parked.clear();
+    for (const reader of readers) reader.resumeReading();
   }
 }
-
-/** Where a call's FlowControl travels inside its CallOptions (not an option users set). */
-export const FLOW_CONTROL = Symbol('@datapunk/mesh-client/flow-control');

@@ -2,15 +2,16 @@ import { credentials, makeGenericClientConstructor, status as Status } from '@gr
 import { throwError, type Observable } from 'rxjs';
 import { HEALTH_DEFAULTS } from '../config/defaults.js';
 import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 import { didYouMean } from '../errors/did-you-mean.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { callerError, localError } from '../errors/to-mesh-error.js';
 import { probeControlPlane, type ControlPlaneState } from '../xds/control-plane-probe.js';
 import { callIterable } from './call-iterator.js';
 import type { CallOptions } from './call-options.interface.js';
-import type { CallPipeline } from './call-pipeline.js';
+import type { CallCore } from './call/call-core.js';
 import type { ClientState } from './client-state.js';
-import { FLOW_CONTROL } from './flow-control.js';
+import type { FlowControl } from './flow-control.js';
 import type { GrpcHealthClient } from './health/grpc-health.client.js';
 import type { HealthStatus } from './health/health-status.js';
 import { methodLookup, type CallKind, type MethodInfo } from './method-table.js';
@@ -21,7 +22,7 @@ import type { ExplicitRequest, MeshMethodName, MeshRequestOf, MeshResponseOf, Me
 export interface MeshClientParts {
   readonly state: ClientState;
   readonly methods: ReadonlyMap<string, MethodInfo>;
-  readonly pipeline: CallPipeline;
+  readonly calls: CallCore;
   readonly health: GrpcHealthClient;
   /** Stops what watches for changes (TLS files) when the client closes. */
   readonly stopWatching: () => void;
@@ -59,7 +60,7 @@ export class MeshClient<S = unknown> {
   private readonly state: ClientState;
   private readonly methods: ReadonlyMap<string, MethodInfo>;
   private readonly lookup: ReadonlyMap<string, MethodInfo>;
-  private readonly pipeline: CallPipeline;
+  private readonly calls: CallCore;
   private readonly health: GrpcHealthClient;
   private readonly stopWatching: () => void;
   private closing: Promise<void> | undefined;
@@ -70,7 +71,7 @@ export class MeshClient<S = unknown> {
     this.state = parts.state;
     this.methods = parts.methods;
     this.lookup = methodLookup(parts.methods.values());
-    this.pipeline = parts.pipeline;
+    this.calls = parts.calls;
     this.health = parts.health;
     this.stopWatching = parts.stopWatching;
   }
@@ -156,23 +157,31 @@ export class MeshClient<S = unknown> {
     request: Req | Observable<Req> | AsyncIterable<Req>,
     options?: IterateOptions,
   ): AsyncIterable<Res> {
-    const { highWaterMark, ...callOptions } = options ?? {};
-    const found = this.lookup.get(method);
+    const found = typeof method === 'string' ? this.lookup.get(method) : undefined;
     const kind: CallKind = found?.kind === 'bidi' ? 'bidi' : 'server-stream';
-    if (highWaterMark !== undefined && !(Number.isInteger(highWaterMark) && highWaterMark >= 1)) {
+    const refuse = (problem: string): AsyncIterable<Res> => {
       const site = found?.site ?? {
         client: this.name,
         service: this.serviceName,
-        method: String(method),
+        method: typeof method === 'string' ? method.slice(0, 100) : `(a ${typeof method})`,
         maxMessageBytes: this.state.options.maxMessageBytes,
       };
-      const error = callerError(site, `iterate() highWaterMark must be a whole number >= 1, got ${String(highWaterMark)}`);
+      const error = callerError(site, problem);
       return callIterable(() => throwError(() => error));
+    };
+    let highWaterMark: unknown;
+    let callOptions: CallOptions | undefined;
+    try {
+      if (options !== undefined) ({ highWaterMark, ...callOptions } = options);
+    } catch (error) {
+      return refuse(`the call options could not be read: ${describeThrown(error)}`);
     }
-    return callIterable<Res>(
-      (flow) => this.start(kind, method, request, { ...callOptions, [FLOW_CONTROL]: flow } as CallOptions, 'iterate()'),
-      highWaterMark,
-    );
+    if (highWaterMark !== undefined && !(Number.isInteger(highWaterMark) && (highWaterMark as number) >= 1)) {
+      const got = typeof highWaterMark === 'number' ? String(highWaterMark) : `a ${typeof highWaterMark}`;
+      return refuse(`iterate() highWaterMark must be a whole number >= 1, got ${got}`);
+    }
+    const hwm = highWaterMark as number | undefined;
+    return callIterable<Res>((flow) => this.start(kind, method, request, callOptions, 'iterate()', flow), hwm);
   }
 
   /**
@@ -182,7 +191,7 @@ export class MeshClient<S = unknown> {
    */
   getService<T = S>(serviceName?: string): T {
     if (serviceName !== undefined) this.assertService(serviceName, 'getService');
-    this.proxy ??= buildServiceProxy(this.methods, (m, req, opts) => this.pipeline.call(m, req, opts));
+    this.proxy ??= buildServiceProxy(this.methods, (m, req, opts) => this.calls.call(m, req, opts));
     return this.proxy as T;
   }
 
@@ -223,7 +232,13 @@ export class MeshClient<S = unknown> {
    * bypassing retry and breaker. Rejects with a MeshClientError when the server is unreachable.
    */
   checkHealth(service?: string, options?: { timeoutMs?: number }): Promise<HealthStatus> {
-    return this.health.checkHealth(service, options?.timeoutMs);
+    let timeoutMs: unknown;
+    try {
+      timeoutMs = options?.timeoutMs;
+    } catch (error) {
+      timeoutMs = error; // refused below as not a number
+    }
+    return this.health.checkHealth(service, timeoutMs ?? HEALTH_DEFAULTS.checkTimeoutMs);
   }
 
   /** grpc.health.v1 Watch: status changes only, reconnecting with backoff ('UNKNOWN' while down). */
@@ -248,7 +263,7 @@ export class MeshClient<S = unknown> {
 
   /** Calls in flight right now. */
   get inflight(): number {
-    return this.pipeline.inflightCount;
+    return this.calls.inflightCount;
   }
 
   /**
@@ -258,16 +273,24 @@ export class MeshClient<S = unknown> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const reason = `client '${this.name}' is closed (the application is shutting down); no new calls are accepted`;
-      await this.pipeline.shutdown(reason, this.state.options.drainTimeoutMs);
+      this.health.close(reason);
+      await this.calls.shutdown(reason, this.state.options.drainTimeoutMs);
       this.stopWatching();
       this.state.channels.close();
     })();
     return this.closing;
   }
 
-  private start<T>(kind: CallKind, name: string, request: unknown, options: CallOptions | undefined, via = CALLED[kind]): Observable<T> {
+  private start<T>(
+    kind: CallKind,
+    name: string,
+    request: unknown,
+    options: CallOptions | undefined,
+    via = CALLED[kind],
+    flow?: FlowControl,
+  ): Observable<T> {
     const method = typeof name === 'string' ? this.lookup.get(name) : undefined;
-    if (method?.kind === kind) return this.pipeline.call<T>(method, request, options);
+    if (method?.kind === kind) return this.calls.call<T>(method, request, options, flow);
     const shown = typeof name === 'string' ? name.slice(0, 100) : `(a ${typeof name})`;
     const site = { client: this.name, service: this.serviceName, method: shown, maxMessageBytes: this.state.options.maxMessageBytes };
     if (!method) {

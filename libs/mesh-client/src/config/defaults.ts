@@ -148,6 +148,9 @@ export const TLS_WATCH_INTERVAL_MS = 500;
 /** Health checks: a Check's deadline, the control-plane probe's timeout. */
 export const HEALTH_DEFAULTS = Object.freeze({ checkTimeoutMs: 5_000, controlPlaneTimeoutMs: 1_000 });
 
+/** Reconnection backoff of a health Watch. */
+export const WATCH_BACKOFF = Object.freeze({ initialBackoffMs: 100, maxBackoffMs: 5_000, backoffMultiplier: 2, jitter: 0.2 });
+
 /** The keys a declaration accepts. */
 export function keysOf<T extends object>(declaration: T): readonly (keyof T & string)[] {
   return Object.freeze(Object.keys(declaration)) as readonly (keyof T & string)[];

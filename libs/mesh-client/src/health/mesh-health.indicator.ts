@@ -45,17 +45,21 @@ export class MeshHealthIndicator {
     const client = this.registry.get(options.client);
     const started = performance.now();
     const probeMs = HEALTH_DEFAULTS.controlPlaneTimeoutMs;
-    const controlPlane = client.checkControlPlane({ timeoutMs: Math.min(options.timeoutMs ?? probeMs, probeMs) }).then(controlPlaneDetails);
+    const timeoutMs = options.timeoutMs;
+    const probeTimeoutMs = typeof timeoutMs === 'number' && timeoutMs > 0 ? Math.min(timeoutMs, probeMs) : probeMs;
+    const controlPlane = client.checkControlPlane({ timeoutMs: probeTimeoutMs }).then(controlPlaneDetails);
     try {
       const servingStatus = await client.checkHealth(options.service, { timeoutMs: options.timeoutMs });
       const breaker = client.breakerState();
       const details = { servingStatus, breaker, latencyMs: Math.round(performance.now() - started), ...(await controlPlane) };
       return servingStatus === 'SERVING' && breaker !== 'open' ? indicator.up(details) : indicator.down(details);
     } catch (error) {
-      const servingStatus = isMeshClientError(error) && error.category === 'timeout' ? 'TIMEOUT' : 'UNREACHABLE';
-      const latencyMs = Math.round(performance.now() - started);
       const category = isMeshClientError(error) ? error.category : 'unknown';
-      return indicator.down({ servingStatus, breaker: client.breakerState(), latencyMs, error: category, ...(await controlPlane) });
+      const servingStatus = category === 'timeout' ? 'TIMEOUT' : category === 'invalid-request' ? 'NOT_CHECKED' : 'UNREACHABLE';
+      const latencyMs = Math.round(performance.now() - started);
+      // a check that could not be made says why (its message names the option, never a secret)
+      const reason = category === 'invalid-request' && isMeshClientError(error) ? { reason: error.details } : {};
+      return indicator.down({ servingStatus, breaker: client.breakerState(), latencyMs, error: category, ...reason, ...(await controlPlane) });
     }
   }
 }

@@ -1,14 +1,15 @@
 import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import { endpointOf } from '../config/target.js';
-import { CallPipeline, type CallRetryResolver } from '../client/call-pipeline.js';
+import { CallCore } from '../client/call/call-core.js';
+import type { CallRetryResolver } from '../client/call-settings.js';
 import { createChannels } from '../client/channel.js';
 import { ChannelPool } from '../client/channel-pool.js';
 import { ClientState } from '../client/client-state.js';
 import { GrpcHealthClient } from '../client/health/grpc-health.client.js';
 import { MeshClient } from '../client/mesh-client.js';
 import { buildMethodTable } from '../client/method-table.js';
-import type { ClientDeps } from '../client/pipeline-policy.js';
+import type { ClientDeps } from '../client/client-policy.js';
 import { CallTelemetry } from '../observability/call-telemetry.js';
 import { CallTracer } from '../observability/call-tracer.js';
 import { semconvMode } from '../observability/semconv.js';
@@ -22,7 +23,7 @@ export interface ClientValidators {
 
 /**
  * Wires one MeshClient from validated options: its method table, channels, policy, call
- * pipeline with telemetry (metrics and, unless off, tracing in the semconv mode the environment
+ * core with telemetry (metrics and, unless off, tracing in the semconv mode the environment
  * asks for), gRPC health client and, with `tls.watch`, the TLS file watcher. The one place that
  * builds a client; `MeshClient` is the API over the parts.
  */
@@ -46,7 +47,7 @@ export function createMeshClient(
   metrics?.retryBudget(options.name, () => state.policy.budget?.canRetry() === false);
   const tracer = options.tracing ? new CallTracer(semconvMode(env.OTEL_SEMCONV_STABILITY_OPT_IN), endpointOf(options.target)) : undefined;
   const telemetry = metrics || tracer ? new CallTelemetry(metrics, tracer) : undefined;
-  const pipeline = new CallPipeline(channels, () => state.policy, deps, validators.callRetry, telemetry);
+  const calls = new CallCore(channels, () => state.policy, deps, validators.callRetry, telemetry);
   const health = new GrpcHealthClient(channels, options.name, options.maxMessageBytes, deps.random);
   let watcher: TlsWatcher | undefined;
   if (options.tls?.watch) {
@@ -59,5 +60,5 @@ export function createMeshClient(
     });
     watcher.start();
   }
-  return new MeshClient({ state, methods, pipeline, health, stopWatching: () => watcher?.stop() });
+  return new MeshClient({ state, methods, calls, health, stopWatching: () => watcher?.stop() });
 }

@@ -1,12 +1,14 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { AttemptLoop } from './attempt-loop.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { observableRunner, observerSink } from './observable-runner.js';
 
 /**
  * Passes each subscription (one attempt) through `breaker`: rejected at once with `reject()` when
  * the circuit is open, otherwise the attempt's outcome is reported when it ends (server faults
  * fail, CANCELLED and local failures are ignored, the rest succeed). An attempt unsubscribed before
- * it ended reports 'ignored'. Runs the same engine as the client's calls (AttemptLoop).
+ * it ended reports 'ignored'. Runs the same engine as the client's calls (AttemptLoop, through the
+ * attempt gate).
  *
  * @example
  * attempt$.pipe(circuitBreaker(breaker, () => circuitOpenError()))
@@ -16,7 +18,7 @@ export function circuitBreaker<T>(breaker: CircuitBreaker, reject: () => unknown
     new Observable<T>((subscriber) => {
       const loop = new AttemptLoop<T>(
         {
-          attempt: () => source,
+          attempt: observableRunner(() => source),
           breaker,
           rejection: reject,
           deadline: Infinity,
@@ -25,9 +27,9 @@ export function circuitBreaker<T>(breaker: CircuitBreaker, reject: () => unknown
           now: Date.now,
           random: Math.random,
         },
-        subscriber,
+        observerSink(subscriber),
       );
       loop.start();
-      return () => loop.stop();
+      return () => loop.stop(undefined);
     });
 }

@@ -65,6 +65,14 @@ export class CircuitBreaker {
     return this.current.name;
   }
 
+  /** True when `tryAcquire()` would refuse now (open, or half-open with every probe out); changes nothing. */
+  rejects(): boolean {
+    const s = this.current;
+    if (s.name === 'closed') return false;
+    if (s.name === 'open') return this.now() < s.until;
+    return s.probes >= this.timing.halfOpenMaxCalls;
+  }
+
   /** Asks to let one attempt through. False means reject it without touching the network. */
   tryAcquire(): boolean {
     const s = this.current;

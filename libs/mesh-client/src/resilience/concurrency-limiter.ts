@@ -1,14 +1,26 @@
 import { MAX_TIMER_MS } from '../config/defaults.js';
 import type { ResolvedConcurrencyPolicy } from '../config/policies.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
+import { PermitQueue, type QueuedPermit } from './permit-queue.js';
 
 /** Why a call got no permit. */
 export type LimitedReason = 'queue_full' | 'queue_timeout';
 
 /** A call's right to be in flight; given back once, when the call ends. */
 export interface Permit {
-  /** `rttMs` of a successful call feeds an adaptive limit. */
+  /** Gives the place back. `rttMs` (optional) is a latency sample for an adaptive limit. */
   release(rttMs?: number): void;
+}
+
+/** Who waits for a permit: told once, either way. Neither may throw (the limiter goes on if one does). */
+export interface PermitWaiter {
+  granted(permit: Permit): void;
+  refused(reason: LimitedReason): void;
+}
+
+/** A wait in the queue: withdrawing it (the caller left, its deadline passed) frees its place at once. */
+export interface QueueTicket {
+  withdraw(): void;
 }
 
 /** What the limiter tells its owner (metrics). */
@@ -17,25 +29,34 @@ export interface LimiterEvents {
   onLimited?(reason: LimitedReason): void;
 }
 
-interface Waiter {
-  granted: (permit: Permit) => void;
-  refused: (reason: LimitedReason) => void;
-  timer: NodeJS.Timeout | undefined;
-  done: boolean;
+/** One place in flight. */
+class Place implements Permit {
+  private released = false;
+
+  constructor(private readonly limiter: ConcurrencyLimiter) {}
+
+  release(rttMs?: number): void {
+    if (this.released) return;
+    this.released = true;
+    this.limiter.returned(rttMs);
+  }
 }
 
+const NOTHING: QueueTicket = { withdraw: () => undefined };
+
 /**
- * At most `limit` calls in flight; the next ones wait in a FIFO queue of `maxQueue` for at most
- * `queueTimeoutMs` (or their remaining deadline), beyond which they are refused at once. A fixed
- * limit or an adaptive one (AdaptiveLimit). A retry keeps its call's permit: permits are per call.
+ * At most `limit` calls in flight; the next ones wait in a FIFO queue of at most `maxQueue` for
+ * at most `queueTimeoutMs`, beyond which they are refused at once. A waiter that leaves (its call
+ * cancelled or past its deadline: the call's owner withdraws it) leaves the queue at once. Permits
+ * are handed on in a loop, never by recursion, so a queue of any length drains even when every
+ * call it admits fails at once. A fixed limit or an adaptive one (AdaptiveLimit), fed by `sample`.
  */
 export class ConcurrencyLimiter {
   private inflight = 0;
-  private queued = 0;
-  private readonly queue: Waiter[] = [];
-  private head = 0;
+  private readonly queue = new PermitQueue();
   private readonly adaptive: AdaptiveLimit | undefined;
   private readonly fixed: number;
+  private draining = false;
 
   constructor(
     readonly policy: ResolvedConcurrencyPolicy,
@@ -60,74 +81,76 @@ export class ConcurrencyLimiter {
 
   /** Calls waiting for a permit now. */
   get waiting(): number {
-    return this.queued;
+    return this.queue.size;
   }
 
   /**
-   * A permit for one call, at once when one is free (`granted` runs synchronously), else after a
-   * wait in the queue. `refused` when the queue is full or the wait would pass `waitMs`. Returns
-   * a function that withdraws a waiting request (the caller left).
+   * A permit for one call: granted at once (synchronously) when one is free and nobody waits,
+   * else after a wait in the queue; refused (synchronously) when the queue is full. The wait ends
+   * with a refusal after `queueTimeoutMs` if that comes before `waitMs` (the call's remaining
+   * deadline, which the caller enforces by withdrawing).
    */
-  acquire(granted: (permit: Permit) => void, refused: (reason: LimitedReason) => void, waitMs: number): () => void {
-    if (this.inflight < this.limit && this.waiting === 0) {
-      granted(this.grant());
-      return noop;
+  acquire(waiter: PermitWaiter, waitMs: number): QueueTicket {
+    if (this.inflight < this.limit && this.queue.size === 0) {
+      waiter.granted(this.grant());
+      return NOTHING;
     }
-    if (this.waiting >= this.policy.maxQueue) {
+    if (this.queue.size >= this.policy.maxQueue) {
       this.events.onLimited?.('queue_full');
-      refused('queue_full');
-      return noop;
+      waiter.refused('queue_full');
+      return NOTHING;
     }
-    const waiter: Waiter = { granted, refused, timer: undefined, done: false };
-    const ms = Math.min(this.policy.queueTimeoutMs ?? waitMs, waitMs, MAX_TIMER_MS);
-    waiter.timer = setTimeout(
-      () => {
-        if (waiter.done) return;
-        waiter.done = true;
-        this.queued--;
-        this.events.onLimited?.('queue_timeout');
-        refused('queue_timeout');
-      },
-      Math.max(0, ms),
-    );
-    this.queue.push(waiter);
-    this.queued++;
-    return () => {
-      if (waiter.done) return;
-      waiter.done = true;
-      this.queued--;
-      clearTimeout(waiter.timer);
-    };
+    const entry = this.queue.push(waiter);
+    const timeoutMs = this.policy.queueTimeoutMs;
+    if (timeoutMs !== undefined && timeoutMs < waitMs) entry.timer = setTimeout(() => this.timedOut(entry), Math.min(timeoutMs, MAX_TIMER_MS));
+    return entry;
+  }
+
+  /** A permit now if one is free and nobody waits for it (a hedged copy never jumps the queue), else undefined. */
+  tryAcquire(): Permit | undefined {
+    return this.inflight < this.limit && this.queue.size === 0 ? this.grant() : undefined;
+  }
+
+  /** A latency sample of a call the server answered (an adaptive limit learns from it). */
+  sample(rttMs: number): void {
+    this.adaptive?.sample(rttMs, this.now() - rttMs);
+  }
+
+  /** @internal a permit came back. */
+  returned(rttMs: number | undefined): void {
+    this.inflight--;
+    if (rttMs !== undefined) this.sample(rttMs);
+    this.drain();
   }
 
   private grant(): Permit {
     this.inflight++;
-    const startedAt = this.now();
-    let released = false;
-    return {
-      release: (rttMs) => {
-        if (released) return;
-        released = true;
-        this.inflight--;
-        if (rttMs !== undefined) this.adaptive?.sample(rttMs, startedAt);
-        this.drain();
-      },
-    };
+    return new Place(this);
   }
 
-  /** Hands free permits to the longest waiting calls. */
+  private timedOut(entry: QueuedPermit): void {
+    if (!this.queue.remove(entry)) return;
+    this.events.onLimited?.('queue_timeout');
+    entry.waiter.refused('queue_timeout');
+  }
+
+  /** Hands free permits to the longest waiting calls, in a loop (re-entered calls just return). */
   private drain(): void {
-    while (this.inflight < this.limit && this.head < this.queue.length) {
-      const waiter = this.queue[this.head++]!;
-      if (waiter.done) continue;
-      waiter.done = true;
-      this.queued--;
-      clearTimeout(waiter.timer);
-      waiter.granted(this.grant());
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.inflight < this.limit) {
+        const entry = this.queue.shift();
+        if (!entry) break;
+        const permit = this.grant();
+        try {
+          entry.waiter.granted(permit);
+        } catch {
+          permit.release();
+        }
+      }
+    } finally {
+      this.draining = false;
     }
   }
 
@@ -136,5 +159,3 @@ export class ConcurrencyLimiter {
     this.drain();
   }
 }
-
-const noop = (): void => undefined;

@@ -1,202 +1,196 @@
 import { status } from '@grpc/grpc-js';
-import { asyncScheduler, type Observable, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, type Subscription } from 'rxjs';
+import { MAX_TIMER_MS } from '../config/defaults.js';
+import type { ResolvedHedgingPolicy } from '../config/policies.js';
 import { isLocalFailure, isMeshClientError } from '../errors/mesh-client.error.js';
 import { withAttempts } from '../errors/to-mesh-error.js';
-import type { ResolvedHedgingPolicy } from '../config/policies.js';
-import type { AttemptHooks } from './attempt-loop.js';
-import { outcomeOf, type CircuitBreaker } from './circuit-breaker.js';
-import { MAX_TIMER_MS } from '../config/defaults.js';
+import { AttemptGate, type GatedAttempt, type GateOwner } from './attempt-gate.js';
+import { breakerOpen, type CallSink, type LoopConfig } from './attempt-loop.js';
 import { readPushback } from './pushback.js';
-import type { RetryBudget } from './retry-budget.js';
 
 /** Everything the hedging loop needs for one unary call. */
-export interface HedgingLoopConfig<T> {
-  readonly attempt: (n: number) => Observable<T>;
+export interface HedgingLoopConfig<T> extends LoopConfig<T> {
   readonly hedging: ResolvedHedgingPolicy;
-  readonly budget?: RetryBudget;
-  readonly breaker?: CircuitBreaker;
-  readonly rejection?: (attempts: number) => unknown;
-  readonly deadline: number;
-  readonly hooks?: AttemptHooks;
   /** Told of every further copy sent (attempt 2 on). */
   readonly onHedge?: (n: number) => void;
-  readonly now: () => number;
-  readonly scheduler?: SchedulerLike;
+  /**
+   * A place for one more copy in flight, when the call's own is taken (a concurrency limit):
+   * its release, or undefined when there is none now (the copy waits for the next turn).
+   */
+  readonly extraPermit?: () => (() => void) | undefined;
+  /** The error a copy that lost sees in its `after` hooks. */
+  readonly lost?: () => unknown;
 }
 
-interface Running {
-  subscription: Subscription | undefined;
-  value: { v: unknown } | undefined;
-  ended: boolean;
+/** A copy in flight and what it holds. */
+interface Copy<T> {
+  readonly attempt: GatedAttempt<T>;
+  value: { v: T } | undefined;
+  release: (() => void) | undefined;
 }
 
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+const LOST = (): Error => new Error('another hedged copy answered first');
 
 /**
  * Hedging as gRFC A6 has it, for unary calls of idempotent methods: a copy of the call every
  * `delayMs` until one succeeds or `maxAttempts` were sent; the first answer wins and the others
- * are cancelled on the wire. A failure with a non-fatal code sends the next copy at once, a fatal
- * one ends the call (the others cancelled). Each copy passes the breaker; the retry budget
- * throttles further copies (a non-fatal failure takes a token, a success gives some back); server
- * pushback delays the next copy by its value, or stops hedging when it says so. Never past the
- * deadline. Plugins see every copy as an attempt.
+ * are cancelled on the wire (their `after` hooks run). A failure with a non-fatal code sends the
+ * next copy at once, a fatal one ends the call. Each copy passes the gate (breaker, hooks). Each
+ * further copy needs a place in the concurrency limit (it waits for the next turn without one)
+ * and takes a token of the retry budget when it is sent, given back when that copy answers first:
+ * hedging past a slow replica pays for itself, hedging that does not pay off (every replica slow)
+ * stops once it spent half the budget. Server pushback delays the next copy by its value, or
+ * stops hedging. Never past the deadline.
  */
-export class HedgingLoop<T> {
+export class HedgingLoop<T> implements GateOwner<T> {
   /** Copies started so far. */
   attempts = 0;
-  private readonly running = new Map<number, Running>();
+  private readonly gate: AttemptGate<T>;
+  private readonly copies: Copy<T>[] = [];
   private timer: Subscription | undefined;
   private stopHedging = false;
+  private replayed = false;
   private lastError: unknown;
-  /** No further copies, and the ones out are cancelled. */
   private done = false;
-  /** The subscriber was told the outcome. */
-  private delivered = false;
 
   constructor(
     private readonly c: HedgingLoopConfig<T>,
-    private readonly out: Observer<T>,
-  ) {}
+    private readonly out: CallSink<T>,
+  ) {
+    this.gate = new AttemptGate({
+      runner: c.attempt,
+      breaker: c.breaker,
+      budget: c.budget,
+      hooks: c.hooks,
+      onLatency: c.onLatency,
+      onLateHookError: c.onLateHookError,
+    });
+  }
 
   start(): void {
     this.launch();
   }
 
-  /** The subscriber left: cancel every copy and the timer. */
-  stop(): void {
-    this.delivered = true;
+  /** The call is over from outside: every copy is stopped, its `after` hooks see `error`. */
+  stop(error: unknown, counts = false): void {
     if (this.done) return;
     this.done = true;
-    this.cancelAll();
+    this.cancelAll(() => error, counts);
   }
 
-  private launch(): void {
+  committedAfter(error: unknown): boolean {
+    return error === undefined;
+  }
+
+  attemptValue(attempt: GatedAttempt<T>, value: T): void {
+    const copy = this.copyOf(attempt);
+    if (copy) copy.value = { v: value };
+  }
+
+  attemptEnded(attempt: GatedAttempt<T>, error: unknown, verdict: 'replay' | undefined): void {
+    const copy = this.remove(attempt);
+    if (!copy || this.done) return;
+    if (error === undefined) {
+      this.done = true;
+      // the copy paid off: its token comes back (only copies that did not are spent)
+      if (attempt.n > 1 && !this.replayed) this.c.budget?.refund();
+      this.cancelAll(this.c.lost ?? LOST);
+      if (copy.value) this.out.value(copy.value.v, attempt.n);
+      return this.out.end(undefined, attempt.n);
+    }
+    if (isLocalFailure(error)) return this.finish(error, attempt.n);
+    if (verdict === 'replay' && !this.replayed) {
+      this.replayed = true;
+      this.lastError = error;
+      return this.launch(true);
+    }
+    const code = isMeshClientError(error) ? error.code : status.UNKNOWN;
+    const nonFatal = this.c.hedging.nonFatalCodes.has(code) && isMeshClientError(error) && error.category !== 'tls';
+    if (!nonFatal) return this.finish(error, attempt.n);
+    this.lastError = error;
+    const pushback = readPushback(isMeshClientError(error) ? error.trailers : undefined);
+    if (pushback.kind === 'stop') this.stopHedging = true;
+    if (pushback.kind !== 'wait') return this.launch();
+    this.schedule(pushback.ms);
+    this.settleIfIdle();
+  }
+
+  hookFailed(attempt: GatedAttempt<T>, error: unknown): void {
+    this.remove(attempt);
+    this.finish(error, attempt.n);
+  }
+
+  /** Sends the next copy if hedging goes on and the budget and the limit have room; `replay` is outside maxAttempts. */
+  private launch(replay = false): void {
     this.timer?.unsubscribe();
     this.timer = undefined;
     if (this.done) return;
-    if (this.stopHedging || this.attempts >= this.c.hedging.maxAttempts) return this.settleIfIdle();
-    if (this.attempts > 0 && this.c.budget && !this.c.budget.canRetry()) {
+    if (!replay && (this.stopHedging || this.attempts >= this.c.hedging.maxAttempts)) return this.settleIfIdle();
+    const budget = this.c.budget;
+    if (!replay && this.attempts > 0 && budget && !budget.canRetry()) {
       this.stopHedging = true;
       return this.settleIfIdle();
     }
-    if (this.c.breaker && !this.c.breaker.tryAcquire()) {
+    const release = this.copies.length > 0 ? this.c.extraPermit?.() : undefined;
+    if (this.copies.length > 0 && this.c.extraPermit && !release) return this.schedule(this.c.hedging.delayMs);
+    const n = this.attempts + 1;
+    const attempt = this.gate.open(n, this);
+    if (!attempt) {
+      release?.();
       this.stopHedging = true;
-      if (this.running.size === 0) this.finish(this.c.rejection?.(this.attempts) ?? new Error('circuit breaker is open'));
+      if (this.copies.length === 0) this.finish((this.c.rejection ?? breakerOpen)(this.attempts), 0);
       return;
     }
-    const n = ++this.attempts;
-    const slot: Running = { subscription: undefined, value: undefined, ended: false };
-    this.running.set(n, slot);
-    if (n > 1) this.c.onHedge?.(n);
-    const go = (): void => {
-      if (this.done || slot.ended) return;
-      slot.subscription = this.c.attempt(n).subscribe({
-        next: (value) => (slot.value = { v: value }),
-        error: (error: unknown) => this.failed(n, slot, error),
-        complete: () => this.succeeded(n, slot),
-      });
-    };
-    const before = this.c.hooks?.before;
-    let pending: void | PromiseLike<void>;
-    try {
-      pending = before?.(n);
-    } catch (error) {
-      return this.refused(n, slot, error);
+    this.attempts = n;
+    if (n > 1 && !replay) {
+      budget?.onFailure();
+      this.c.onHedge?.(n);
     }
-    if (isPromiseLike(pending)) pending.then(go, (error: unknown) => this.refused(n, slot, error));
-    else go();
+    this.copies.push({ attempt, value: undefined, release });
     if (this.attempts < this.c.hedging.maxAttempts) this.schedule(this.c.hedging.delayMs);
+    attempt.begin();
   }
 
   private schedule(delayMs: number): void {
     this.timer?.unsubscribe();
-    if (delayMs > MAX_TIMER_MS || this.c.now() + delayMs >= this.c.deadline) {
-      this.timer = undefined;
-      return;
-    }
+    this.timer = undefined;
+    if (this.done || delayMs > MAX_TIMER_MS || this.c.now() + delayMs >= this.c.deadline) return;
     this.timer = (this.c.scheduler ?? asyncScheduler).schedule(() => this.launch(), delayMs);
-  }
-
-  /** A copy whose `before` hook threw never went out: release its admission, fail the call. */
-  private refused(n: number, slot: Running, error: unknown): void {
-    slot.ended = true;
-    this.running.delete(n);
-    this.c.breaker?.record('ignored');
-    this.finish(error);
-  }
-
-  private succeeded(n: number, slot: Running): void {
-    if (this.done || slot.ended) return;
-    slot.ended = true;
-    this.running.delete(n);
-    this.c.breaker?.record('success');
-    this.c.budget?.onSuccess();
-    this.done = true;
-    this.cancelAll();
-    this.after(n, undefined, () => {
-      if (this.delivered) return;
-      this.delivered = true;
-      if (slot.value) this.out.next(slot.value.v as T);
-      this.out.complete();
-    });
-  }
-
-  private failed(n: number, slot: Running, error: unknown): void {
-    if (this.done || slot.ended) return;
-    slot.ended = true;
-    this.running.delete(n);
-    const local = isLocalFailure(error);
-    const code = isMeshClientError(error) ? error.code : status.UNKNOWN;
-    this.c.breaker?.record(local ? 'ignored' : isMeshClientError(error) ? outcomeOf(code) : 'failure');
-    const nonFatal = !local && this.c.hedging.nonFatalCodes.has(code) && isMeshClientError(error) && error.category !== 'tls';
-    if (nonFatal) this.c.budget?.onFailure();
-    this.after(n, error, () => {
-      if (!nonFatal) return this.finish(error);
-      this.lastError = error;
-      const pushback = readPushback(isMeshClientError(error) ? error.trailers : undefined);
-      if (pushback.kind === 'stop') this.stopHedging = true;
-      if (pushback.kind !== 'wait') return this.launch();
-      this.schedule(pushback.ms);
-      this.settleIfIdle();
-    });
-  }
-
-  /** The `after` hook of copy `n`, then `then` (unless the call ended meanwhile or the hook threw). */
-  private after(n: number, error: unknown, then: () => void): void {
-    const after = this.c.hooks?.after;
-    if (!after) return then();
-    let result: unknown;
-    try {
-      result = after(n, { error, committed: error === undefined });
-    } catch (thrown) {
-      return this.finish(thrown);
-    }
-    if (!isPromiseLike(result)) return then();
-    result.then(then, (thrown: unknown) => this.finish(thrown));
   }
 
   /** Hedging is over and no copy is out: the call fails with the last copy's error. */
   private settleIfIdle(): void {
-    if (this.delivered || this.running.size > 0 || this.timer) return;
-    this.finish(this.lastError ?? new Error('no hedged attempt could be sent'));
+    if (this.done || this.copies.length > 0 || this.timer) return;
+    this.finish(this.lastError ?? new Error('no hedged attempt could be sent'), 0);
   }
 
-  private finish(error: unknown): void {
-    if (this.delivered) return;
-    this.delivered = true;
+  private finish(error: unknown, n: number): void {
+    if (this.done) return;
     this.done = true;
-    this.cancelAll();
-    this.out.error(withAttempts(error, this.attempts));
+    this.cancelAll(() => error);
+    this.out.end(withAttempts(error, this.attempts), n);
   }
 
-  private cancelAll(): void {
+  private cancelAll(errorOf: () => unknown, counts = false): void {
     this.timer?.unsubscribe();
     this.timer = undefined;
-    for (const slot of this.running.values()) {
-      slot.ended = true;
-      slot.subscription?.unsubscribe();
-      this.c.breaker?.record('ignored');
+    const copies = this.copies.splice(0);
+    for (const copy of copies) {
+      copy.release?.();
+      copy.attempt.stop(errorOf(), counts);
     }
-    this.running.clear();
+  }
+
+  private copyOf(attempt: GatedAttempt<T>): Copy<T> | undefined {
+    return this.copies.find((c) => c.attempt === attempt);
+  }
+
+  private remove(attempt: GatedAttempt<T>): Copy<T> | undefined {
+    const i = this.copies.findIndex((c) => c.attempt === attempt);
+    if (i < 0) return undefined;
+    const [copy] = this.copies.splice(i, 1);
+    copy!.release?.();
+    copy!.release = undefined;
+    return copy;
   }
 }

@@ -25,6 +25,11 @@ export class RetryBudget {
     this.tokens = Math.max(0, this.tokens - 1);
   }
 
+  /** A token taken for something that paid off after all (a hedged copy that answered first) comes back. */
+  refund(): void {
+    this.tokens = Math.min(this.policy.maxTokens, this.tokens + 1);
+  }
+
   /** A successful call. */
   onSuccess(): void {
     this.tokens = Math.min(this.policy.maxTokens, this.tokens + this.policy.tokenRatio);

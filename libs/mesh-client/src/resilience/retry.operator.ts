@@ -1,5 +1,6 @@
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
 import { AttemptLoop } from './attempt-loop.js';
+import { observableRunner, observerSink } from './observable-runner.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { RetryEvent } from './retry-decision.js';
 import type { ResolvedRetryPolicy } from './retry-policy.js';
@@ -32,7 +33,7 @@ export interface RetryConfig {
  * restarts from `initialBackoffMs` after a pushback), only while the budget allows and never past
  * the deadline: when the next wait cannot fit, the last error is delivered at once. Each
  * subscription is one call with its own backoff state. Identity when `maxAttempts` is 1. Runs the
- * same engine as the client's calls (AttemptLoop).
+ * same engine as the client's calls (AttemptLoop, through the attempt gate).
  *
  * @example
  * attempt$.pipe(retryCall({ policy, budget, deadline: Date.now() + 5000, idempotent: false, now: Date.now, random: Math.random }))
@@ -43,7 +44,7 @@ export function retryCall<T>(c: RetryConfig): MonoTypeOperatorFunction<T> {
     new Observable<T>((subscriber) => {
       const loop = new AttemptLoop<T>(
         {
-          attempt: () => source,
+          attempt: observableRunner(() => source),
           retry: c.policy,
           budget: c.budget,
           deadline: c.deadline,
@@ -55,9 +56,9 @@ export function retryCall<T>(c: RetryConfig): MonoTypeOperatorFunction<T> {
           random: c.random,
           scheduler: c.scheduler,
         },
-        subscriber,
+        observerSink(subscriber),
       );
       loop.start();
-      return () => loop.stop();
+      return () => loop.stop(undefined);
     });
 }

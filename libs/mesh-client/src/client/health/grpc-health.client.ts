@@ -1,24 +1,30 @@
-import { HEALTH_DEFAULTS } from '../../config/defaults.js';
+import { HEALTH_DEFAULTS, MAX_TIMER_MS, WATCH_BACKOFF } from '../../config/defaults.js';
 import { Metadata, status as Status } from '@grpc/grpc-js';
-import { Observable, distinctUntilChanged, type Subscription } from 'rxjs';
-import { attempt$ } from '../attempts.js';
+import { Observable, distinctUntilChanged, type Subscriber } from 'rxjs';
 import type { ChannelPool } from '../channel-pool.js';
 import { buildMethodTable, type MethodInfo } from '../method-table.js';
-import type { MeshClientError } from '../../errors/mesh-client.error.js';
+import { describeThrown } from '../../errors/describe-thrown.js';
+import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
+import { callerError, localError } from '../../errors/to-mesh-error.js';
 import { backoffDelay } from '../../resilience/backoff.js';
+import { WireAttempt } from '../call/wire-attempt.js';
 import { healthService } from './health-proto.js';
 import { statusOf, type HealthStatus } from './health-status.js';
 
-/** Reconnection backoff of a health Watch. */
-const WATCH_BACKOFF = { initialBackoffMs: 100, maxBackoffMs: 5_000, backoffMultiplier: 2, jitter: 0.2 };
+/** A health Watch in progress, ended by the client's close. */
+interface Watcher {
+  close(error: MeshClientError): void;
+}
 
 /**
  * The gRPC health protocol (grpc.health.v1) over a client's own channel. Health calls bypass retry
- * and the breaker, so they never count in breaker statistics.
+ * and the breaker, so they never count in breaker statistics. Watches end when the client closes.
  */
 export class GrpcHealthClient {
   private readonly check: MethodInfo;
   private readonly watch: MethodInfo;
+  private readonly watchers = new Set<Watcher>();
+  private closedReason: string | undefined;
 
   constructor(
     private readonly channels: ChannelPool,
@@ -34,63 +40,125 @@ export class GrpcHealthClient {
   /**
    * Health/Check with a real deadline (cancelled on the wire when it passes). A NOT_FOUND answer
    * means the server does not know the service: 'SERVICE_UNKNOWN'. Other failures reject with a
-   * MeshClientError.
+   * MeshClientError; so do a service that is no string and a timeout out of range ('invalid-request').
    */
-  checkHealth(service = '', timeoutMs: number = HEALTH_DEFAULTS.checkTimeoutMs): Promise<HealthStatus> {
+  checkHealth(service: unknown = '', timeoutMs: unknown = HEALTH_DEFAULTS.checkTimeoutMs): Promise<HealthStatus> {
+    const site = this.check.site;
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+      const got = typeof timeoutMs === 'number' ? String(timeoutMs) : `a ${typeof timeoutMs}`;
+      return Promise.reject(callerError(site, `checkHealth() timeoutMs must be a number > 0 and <= ${String(MAX_TIMER_MS)}, got ${got}`));
+    }
+    if (typeof service !== 'string') return Promise.reject(callerError(site, `checkHealth() service must be a string, got a ${typeof service}`));
+    if (this.closedReason !== undefined) return Promise.reject(localError(site, Status.UNAVAILABLE, this.closedReason, { retryable: false }));
     return new Promise((resolve, reject) => {
-      const call = {
-        channels: this.channels,
-        method: this.check,
-        request: this.check.encode({ service }),
-        metadata: new Metadata(),
-        deadline: Date.now() + timeoutMs,
-        attempt: 1,
-      };
-      attempt$(call).subscribe({
-        next: (response) => resolve(statusOf(response)),
-        error: (error: MeshClientError) => (error.code === Status.NOT_FOUND ? resolve('SERVICE_UNKNOWN') : reject(error)),
+      const wire = new WireAttempt<unknown>(this.spec(this.check), 1, {
+        value: (response) => resolve(statusOf(response)),
+        end: (error) => {
+          if (error === undefined) return;
+          if (isMeshClientError(error) && error.code === Status.NOT_FOUND) resolve('SERVICE_UNKNOWN');
+          else reject(error);
+        },
       });
+      wire.start(new Metadata(), this.check.encode({ service }), Date.now() + timeoutMs);
     });
   }
 
   /**
    * Health/Watch as an Observable of changes only. When the stream breaks (or the server is
    * unreachable) it emits 'UNKNOWN' and reconnects with jittered exponential backoff (100 ms ..
-   * 5 s). A server without the health service (UNIMPLEMENTED) ends it with that error.
+   * 5 s). A server without the health service (UNIMPLEMENTED) ends it with that error; so does the
+   * client's close ('cancelled').
    */
-  watchHealth(service = ''): Observable<HealthStatus> {
+  watchHealth(service: unknown = ''): Observable<HealthStatus> {
     return new Observable<HealthStatus>((subscriber) => {
-      let failures = 0;
-      let stream: Subscription | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const broken = (error?: MeshClientError): void => {
-        if (error?.code === Status.UNIMPLEMENTED) return subscriber.error(error);
-        subscriber.next('UNKNOWN');
-        timer = setTimeout(connect, backoffDelay(++failures, WATCH_BACKOFF, this.random));
-      };
-      const connect = (): void => {
-        const call = {
-          channels: this.channels,
-          method: this.watch,
-          request: this.watch.encode({ service }),
-          metadata: new Metadata(),
-          deadline: Infinity,
-          attempt: 1,
-        };
-        stream = attempt$(call).subscribe({
-          next: (response) => {
-            failures = 0;
-            subscriber.next(statusOf(response));
-          },
-          error: (error: MeshClientError) => broken(error),
-          complete: () => broken(),
-        });
-      };
-      connect();
+      const site = this.watch.site;
+      if (typeof service !== 'string') return subscriber.error(callerError(site, `watchHealth() service must be a string, got a ${typeof service}`));
+      if (this.closedReason !== undefined) return subscriber.error(localError(site, Status.CANCELLED, this.closedReason));
+      const watcher = new HealthWatch(this, subscriber, service);
+      this.watchers.add(watcher);
+      watcher.connect();
       return () => {
-        clearTimeout(timer);
-        stream?.unsubscribe();
+        this.watchers.delete(watcher);
+        watcher.stop();
       };
     }).pipe(distinctUntilChanged());
+  }
+
+  /** Ends every Watch ('cancelled') and refuses new health calls: the client is closing. */
+  close(reason: string): void {
+    this.closedReason = reason;
+    const error = localError(this.watch.site, Status.CANCELLED, reason);
+    for (const watcher of [...this.watchers]) watcher.close(error);
+    this.watchers.clear();
+  }
+
+  /** @internal one attempt of a health method on the client's channels. */
+  spec(method: MethodInfo): { channels: ChannelPool; method: MethodInfo; connectTimeoutMs: number; flow: undefined } {
+    return { channels: this.channels, method, connectTimeoutMs: 0, flow: undefined };
+  }
+
+  /** @internal the next reconnection delay. */
+  backoff(failures: number): number {
+    return backoffDelay(failures, WATCH_BACKOFF, this.random);
+  }
+
+  /** @internal the Watch method. */
+  get watchMethod(): MethodInfo {
+    return this.watch;
+  }
+}
+
+/** One subscription of `watchHealth()`: the stream, and the wait before the next one. */
+class HealthWatch implements Watcher {
+  private failures = 0;
+  private wire: WireAttempt<unknown> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly health: GrpcHealthClient,
+    private readonly subscriber: Subscriber<HealthStatus>,
+    private readonly service: string,
+  ) {}
+
+  connect(): void {
+    this.timer = undefined;
+    if (this.stopped) return;
+    const method = this.health.watchMethod;
+    const wire = new WireAttempt<unknown>(this.health.spec(method), 1, {
+      value: (response) => {
+        this.failures = 0;
+        this.subscriber.next(statusOf(response));
+      },
+      end: (error) => this.broken(error),
+    });
+    this.wire = wire;
+    try {
+      wire.start(new Metadata(), method.encode({ service: this.service }), Infinity);
+    } catch (error) {
+      this.close(localError(method.site, Status.INTERNAL, `the health Watch could not start: ${describeThrown(error)}`, { local: true }));
+    }
+  }
+
+  close(error: MeshClientError): void {
+    if (this.stopped) return;
+    this.stop();
+    this.subscriber.error(error);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wire?.cancel();
+    this.wire = undefined;
+  }
+
+  private broken(error: unknown): void {
+    this.wire = undefined;
+    if (this.stopped) return;
+    if (isMeshClientError(error) && error.code === Status.UNIMPLEMENTED) return this.close(error);
+    this.subscriber.next('UNKNOWN');
+    this.timer = setTimeout(() => this.connect(), this.health.backoff(++this.failures));
   }
 }

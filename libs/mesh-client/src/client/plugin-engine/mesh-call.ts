@@ -2,9 +2,9 @@ import type { Metadata } from '@grpc/grpc-js';
 import type { MeshSecurityContext } from '../../config/security-context.interface.js';
 import type { MeshCall, MeshMethodInfo } from '../../config/mesh-plugin.interface.js';
 
-/** What every copy of one call shares: the run of its attempts, once started. */
+/** What every copy of one call shares: the count of its attempts (the call's record). */
 export interface CallProgress {
-  run: { readonly attempts: number } | undefined;
+  readonly attempts: number;
 }
 
 /** The MeshCall of one call; `with()` copies share its progress. */
@@ -19,7 +19,7 @@ export class MeshCallState implements MeshCall {
   ) {}
 
   get attempts(): number {
-    return this.progress.run?.attempts ?? 0;
+    return this.progress.attempts;
   }
 
   with(change: { request?: unknown }): MeshCall {

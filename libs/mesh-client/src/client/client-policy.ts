@@ -7,7 +7,7 @@ import type { CallContext } from '../security/call-context.interface.js';
 import { CallMetadata } from './call-metadata.js';
 import type { MethodInfo } from './method-table.js';
 import type { MeshClientPlugin } from '../config/mesh-plugin.interface.js';
-import { pluginsByMethod, type MethodPlugins } from './plugins/plugin-set.js';
+import { pluginsByMethod, type MethodPlugins } from './plugin-engine/plugin-set.js';
 
 /** What a client is given to run: clock, randomness, the request context, listeners, metrics, plugins. */
 export interface ClientDeps {
@@ -26,8 +26,8 @@ export interface ClientDeps {
   readonly plugins?: readonly MeshClientPlugin[];
 }
 
-/** What the pipeline reads per call; replaced as a whole by `update()`, so in-flight calls keep theirs. */
-export interface PipelinePolicy {
+/** What the calls of a client read; replaced as a whole by `update()`, so in-flight calls keep theirs. */
+export interface ClientPolicy {
   readonly options: ResolvedClientOptions;
   readonly metadata: CallMetadata;
   readonly budget: RetryBudget | undefined;
@@ -44,12 +44,12 @@ export interface PipelinePolicy {
  * Builds a pipeline policy. The retry budget and breakers of `previous` are kept when their
  * settings did not change, so an update of, say, a timeout does not reset their state.
  */
-export function pipelinePolicy(
+export function clientPolicy(
   options: ResolvedClientOptions,
   deps: ClientDeps,
   methods: ReadonlyMap<string, MethodInfo>,
-  previous?: PipelinePolicy,
-): PipelinePolicy {
+  previous?: ClientPolicy,
+): ClientPolicy {
   const budgetPolicy = options.retry ? options.retry.budget : false;
   const oldBudget = previous?.budget;
   const budget =

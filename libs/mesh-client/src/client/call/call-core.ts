@@ -1,0 +1,88 @@
+import { Observable } from 'rxjs';
+import type { CallTelemetry } from '../../observability/call-telemetry.js';
+import type { CallOptions } from '../call-options.interface.js';
+import type { CallRetryResolver } from '../call-settings.js';
+import type { ChannelPool } from '../channel-pool.js';
+import type { ClientDeps, ClientPolicy } from '../client-policy.js';
+import type { FlowControl } from '../flow-control.js';
+import type { MethodInfo } from '../method-table.js';
+import { CallRecord } from './call-record.js';
+import { runCall } from './call-stages.js';
+
+/**
+ * The calls of one client: what every call record reads (channels, policy, dependencies,
+ * telemetry) and the calls in flight, for a graceful shutdown.
+ */
+export class CallCore {
+  readonly now: () => number;
+  private readonly inflight = new Set<CallRecord<unknown>>();
+  private closing: string | undefined;
+  private onIdle: (() => void) | undefined;
+
+  constructor(
+    readonly channels: ChannelPool,
+    private readonly policyOf: () => ClientPolicy,
+    readonly deps: ClientDeps,
+    readonly resolveCallRetry: CallRetryResolver,
+    readonly telemetry: CallTelemetry | undefined,
+  ) {
+    this.now = deps.now;
+  }
+
+  /** The policy new calls run with (replaced whole by `update()`). */
+  policy(): ClientPolicy {
+    return this.policyOf();
+  }
+
+  /** Why new calls are refused, once the client is closing. */
+  get closedReason(): string | undefined {
+    return this.closing;
+  }
+
+  /** Calls in flight right now. */
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * A cold Observable of one call of `method`: each subscription is one call record, run through
+   * the stages (call-stages.ts); unsubscribing cancels it.
+   */
+  call<T>(method: MethodInfo, request: unknown, options: CallOptions | undefined, flow?: FlowControl): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const record = new CallRecord<T>(this, method, request, options, flow, subscriber);
+      runCall(record as CallRecord<unknown>);
+      return record;
+    });
+  }
+
+  /** @internal a call armed its deadline: it is in flight until it settles. */
+  track(record: CallRecord<unknown>): void {
+    this.inflight.add(record);
+  }
+
+  /** @internal a call settled. */
+  untrack(record: CallRecord<unknown>): void {
+    if (this.inflight.delete(record) && this.inflight.size === 0) this.onIdle?.();
+  }
+
+  /**
+   * Refuses new calls from now on, waits up to `drainMs` for the calls in flight to end, then
+   * cancels whatever is left.
+   */
+  async shutdown(reason: string, drainMs: number): Promise<void> {
+    this.closing = reason;
+    if (this.inflight.size > 0 && drainMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.onIdle = undefined;
+    }
+    const left = `${reason}; the call did not finish within drainTimeoutMs=${String(drainMs)}`;
+    for (const record of [...this.inflight]) record.abort(left);
+  }
+}

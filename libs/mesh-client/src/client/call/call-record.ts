@@ -1,0 +1,265 @@
+import { status as Status, type Metadata } from '@grpc/grpc-js';
+import type { Subscriber, Subscription } from 'rxjs';
+import type { MeshSecurityContext } from '../../config/security-context.interface.js';
+import { describeThrown } from '../../errors/describe-thrown.js';
+import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
+import { callerError, localError } from '../../errors/to-mesh-error.js';
+import type { CallObservation } from '../../observability/call-telemetry.js';
+import type { CallSink } from '../../resilience/attempt-loop.js';
+import type { CallContext } from '../../security/call-context.interface.js';
+import type { CallOptions } from '../call-options.interface.js';
+import type { CallSettings } from '../call-settings.js';
+import type { FlowControl } from '../flow-control.js';
+import type { MethodInfo } from '../method-table.js';
+import type { ClientPolicy } from '../client-policy.js';
+import type { MethodPlugins } from '../plugin-engine/plugin-set.js';
+import type { CallCore } from './call-core.js';
+import type { CallRun } from './call-run.js';
+import type { WireAttempt } from './wire-attempt.js';
+
+/** Where a call is, for the message of a deadline that passed there. */
+export type CallPhase = 'starting' | 'metadata' | 'plugins' | 'queued' | 'attempts';
+
+const WHERE: Record<CallPhase, string> = {
+  starting: 'before it started',
+  metadata: "while the client's metadata function ran",
+  plugins: "while the plugins' intercept held it",
+  queued: 'while it waited for a concurrency permit (nothing was sent)',
+  attempts: 'during its attempts',
+};
+
+/** How long an intercepting plugin may take to hand on the deadline's error before the call fails without it. */
+export const DEADLINE_GRACE_MS = 20;
+
+function expire(record: CallRecord<unknown>): void {
+  record.expire();
+}
+
+/**
+ * One call: made once per subscription, with a fixed shape, and the one place that keeps the
+ * guarantees. It settles exactly once (a value then completion, or a MeshClientError); its deadline
+ * is armed before any work that may wait and ends it, as 'timeout', wherever it is (the metadata
+ * function, a plugin, the queue, a hook, the wire, a backoff); whatever ends it stops its runs,
+ * which give back their permits and breaker admissions and run their `after` hooks. The stages
+ * (call-stages.ts) fill it in order.
+ */
+export class CallRecord<T> implements CallSink<T> {
+  policy!: ClientPolicy;
+  context: CallContext | undefined;
+  settings!: CallSettings;
+  /** Epoch ms. */
+  deadline = 0;
+  metadata: Metadata | undefined;
+  obs: CallObservation | undefined;
+  plugins: MethodPlugins | undefined;
+  phase: CallPhase = 'starting';
+  /** The attempt whose response or outcome the caller gets (its headers and trailers are the call's). */
+  answered = 0;
+  /** Attempts of runs that ended (the runs in flight add theirs). */
+  private pastAttempts = 0;
+  private readonly runs: CallRun<T>[] = [];
+  private settled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Subscription | undefined;
+  private wires: (WireAttempt<unknown> | undefined)[] | undefined;
+  private headerGiven = false;
+  private onAbort: (() => void) | undefined;
+  /** The time the deadline gave the call when it was armed. */
+  private timeoutMs = 0;
+  /** The one response of a single-response call, held until the call's outcome is known. */
+  private single: { value: T } | undefined;
+
+  constructor(
+    readonly core: CallCore,
+    readonly method: MethodInfo,
+    readonly request: unknown,
+    /** The caller's options; replaced by the settings stage with a checked copy. */
+    public options: CallOptions | undefined,
+    readonly flow: FlowControl | undefined,
+    private readonly subscriber: Subscriber<T>,
+  ) {}
+
+  /** The caller's security context, when the call is made while handling a request. */
+  get security(): MeshSecurityContext | undefined {
+    return this.context?.security;
+  }
+
+  /** Attempts started so far, over every run. */
+  get attempts(): number {
+    let n = this.pastAttempts;
+    for (const run of this.runs) n += run.attempts;
+    return n;
+  }
+
+  /** True once the caller has its outcome (or left). */
+  get done(): boolean {
+    return this.settled;
+  }
+
+  /** Arms the deadline: from now on the call ends by it, wherever it waits. */
+  arm(): void {
+    this.timeoutMs = Math.max(0, this.deadline - this.core.now());
+    this.timer = setTimeout(expire, this.timeoutMs, this);
+    const signal = this.options?.signal;
+    if (signal) {
+      this.onAbort = () => this.abort("aborted by the caller's AbortSignal");
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    this.core.track(this);
+  }
+
+  /** A run of the attempts began (the call's only one, or one per `next.handle()` of an intercepting plugin). */
+  addRun(run: CallRun<T>): void {
+    this.runs.push(run);
+  }
+
+  /** A run ended: its attempts stay counted. */
+  removeRun(run: CallRun<T>): void {
+    const i = this.runs.indexOf(run);
+    if (i < 0) return;
+    this.runs.splice(i, 1);
+    this.pastAttempts += run.attempts;
+  }
+
+  /** The intercept chain's subscription, cancelled when the call ends. */
+  holdChain(chain: Subscription): void {
+    if (this.settled) chain.unsubscribe();
+    else this.chain = chain;
+  }
+
+  /** Keeps an attempt's wire for its response headers and trailers (only when the caller asked for them). */
+  noteWire(wire: WireAttempt<unknown>): void {
+    if (!this.options?.onHeader && !this.options?.onTrailer) return;
+    (this.wires ??= [])[wire.n] = wire;
+  }
+
+  value(value: T, attempt: number): void {
+    if (this.settled) return;
+    if (attempt > 0) this.answered = attempt;
+    // one response: it goes out with the outcome, so a caller that leaves on it (firstValueFrom) is no cancellation
+    if (this.method.kind === 'unary' || this.method.kind === 'client-stream') {
+      this.single = { value };
+      return;
+    }
+    if (!this.giveHeader()) return;
+    this.obs?.received();
+    this.subscriber.next(value);
+  }
+
+  end(error: unknown, attempt: number): void {
+    if (this.settled) return;
+    if (attempt > 0) this.answered = attempt;
+    this.settle(error === undefined ? undefined : this.meshError(error));
+  }
+
+  /** Fails the call (a stage's refusal, a run's failure). */
+  fail(error: MeshClientError): void {
+    this.settle(error);
+  }
+
+  /** Ends the call now as 'cancelled' (the client shuts down, the caller's AbortSignal). */
+  abort(reason: string): void {
+    if (this.settled) return;
+    const error = localError(this.method.site, Status.CANCELLED, reason, { attempts: this.attempts });
+    for (const run of [...this.runs]) run.stop(error);
+    this.settle(error);
+  }
+
+  /** The deadline passed: every run is stopped with the 'timeout' error, which settles the call. */
+  expire(): void {
+    this.timer = undefined;
+    if (this.settled) return;
+    const details = `the deadline (${String(Math.round(this.timeoutMs))} ms) passed ${WHERE[this.phase]}`;
+    const error = localError(this.method.site, Status.DEADLINE_EXCEEDED, details, { attempts: this.attempts });
+    const runs = [...this.runs];
+    for (const run of runs) run.expire(error);
+    if (this.settled) return;
+    // an intercepting plugin has the error: give it a moment to hand it (or a fallback) on
+    if (runs.length > 0 && this.chain) this.timer = setTimeout(() => this.settle(error), DEADLINE_GRACE_MS);
+    else this.settle(error);
+  }
+
+  /** RxJS teardown: the subscriber left (or the call settled and this is its cleanup). */
+  unsubscribe(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.release();
+    const error = localError(this.method.site, Status.CANCELLED, 'the caller unsubscribed', { attempts: this.attempts });
+    for (const run of [...this.runs]) run.stop(error);
+    this.chain?.unsubscribe();
+    this.obs?.cancel();
+  }
+
+  private settle(error: MeshClientError | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.release();
+    const runs = [...this.runs];
+    if (runs.length > 0) {
+      const stop = localError(this.method.site, Status.CANCELLED, 'the call ended', { attempts: this.attempts, local: true });
+      for (const run of runs) run.stop(stop);
+    }
+    this.chain?.unsubscribe();
+    const final = this.responseMetadata(error);
+    const single = this.single;
+    this.single = undefined;
+    if (single && final === undefined) this.obs?.received();
+    this.obs?.end(final);
+    if (final !== undefined) return this.subscriber.error(final);
+    if (single) this.subscriber.next(single.value);
+    this.subscriber.complete();
+  }
+
+  private release(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.onAbort) this.options!.signal!.removeEventListener('abort', this.onAbort);
+    this.onAbort = undefined;
+    this.core.untrack(this);
+  }
+
+  /** `onHeader` before the first response (or the end); false when the callback threw (the call failed). */
+  private giveHeader(): boolean {
+    if (this.headerGiven || !this.options?.onHeader) return true;
+    const headers = this.wires?.[this.answered]?.headers;
+    if (!headers) return true;
+    this.headerGiven = true;
+    const problem = this.callback('onHeader', headers);
+    if (problem) this.settle(problem);
+    return problem === undefined;
+  }
+
+  /** The outcome after `onHeader` / `onTrailer` saw the answering attempt's metadata. */
+  private responseMetadata(error: MeshClientError | undefined): MeshClientError | undefined {
+    if (!this.wires) return error;
+    const wire = this.answered > 0 ? this.wires[this.answered] : undefined;
+    if (!wire) return error;
+    if (!this.headerGiven && this.options?.onHeader && wire.headers) {
+      this.headerGiven = true;
+      const problem = this.callback('onHeader', wire.headers);
+      if (problem) return problem;
+    }
+    const trailers = error?.trailers ?? wire.trailers;
+    if (!trailers || !this.options?.onTrailer) return error;
+    return this.callback('onTrailer', trailers) ?? error;
+  }
+
+  private callback(name: 'onHeader' | 'onTrailer', metadata: Metadata): MeshClientError | undefined {
+    try {
+      this.options![name]!(metadata);
+      return undefined;
+    } catch (error) {
+      return callerError(this.method.site, `the ${name} callback threw: ${describeThrown(error)}`, { cause: error });
+    }
+  }
+
+  /** Whatever ended a run, as the caller gets it. */
+  private meshError(error: unknown): MeshClientError {
+    if (isMeshClientError(error)) return error;
+    return localError(this.method.site, Status.INTERNAL, `the call failed inside the client: ${describeThrown(error)}`, {
+      attempts: this.attempts,
+      cause: error,
+      local: true,
+    });
+  }
+}

@@ -1,0 +1,162 @@
+import { status as Status, type Metadata } from '@grpc/grpc-js';
+import type { Observable } from 'rxjs';
+import type { MeshCall } from '../../config/mesh-plugin.interface.js';
+import { localError } from '../../errors/to-mesh-error.js';
+import { withoutStackTrace } from '../../errors/without-stack-trace.js';
+import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
+import type { AttemptLoop, CallSink } from '../../resilience/attempt-loop.js';
+import type { LimitedReason, Permit, PermitWaiter, QueueTicket } from '../../resilience/concurrency-limiter.js';
+import type { HedgingLoop } from '../../resilience/hedging-loop.js';
+import type { ReplayableRequests } from '../../resilience/replayable-requests.js';
+import type { AttemptPlugins } from '../plugin-engine/attempt-plugins.js';
+import type { CallRecord } from './call-record.js';
+import { RUN_STAGES } from './call-stages.js';
+import { WireAttempt, type WireRequest, type WireSpec } from './wire-attempt.js';
+
+/** Metadata key that tells the server how many attempts came before this one (gRFC A6). */
+export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
+
+const REFUSED: Record<LimitedReason, string> = {
+  queue_full: 'the concurrency limit is reached and its queue is full',
+  queue_timeout: 'no concurrency permit became free in time (concurrency.queueTimeoutMs)',
+};
+
+/**
+ * One run of a call's attempts for one request: encoded, admitted by the concurrency limit, then
+ * run by the retry or hedging loop, each attempt on the wire. A call has one run, or one per
+ * `next.handle()` of an intercepting plugin. It owns what it holds (a permit, a place in the
+ * queue, the replayable requests, its attempts) and gives all of it back however it ends.
+ */
+export class CallRun<T> implements PermitWaiter, CallSink<T> {
+  encoded: WireRequest | undefined;
+  requests: ReplayableRequests<Buffer> | undefined;
+  loop: AttemptLoop<T> | HedgingLoop<T> | undefined;
+  hooks: AttemptPlugins | undefined;
+  spec: WireSpec | undefined;
+  permit: Permit | undefined;
+  ticket: QueueTicket | undefined;
+  private stage = 0;
+  private ended = false;
+  /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side). */
+  private prepared: (Metadata | undefined)[] | undefined;
+
+  constructor(
+    readonly record: CallRecord<T>,
+    /** The call as plugins see it (undefined when no plugin applies to the method). */
+    readonly call: MeshCall | undefined,
+    readonly request: unknown,
+    readonly metadata: Metadata,
+    private readonly sink: CallSink<T>,
+  ) {}
+
+  /** Attempts started by this run. */
+  get attempts(): number {
+    return this.loop?.attempts ?? 0;
+  }
+
+  /** Runs the stages from the next one on, while each goes on at once. */
+  proceed(): void {
+    while (!this.ended && this.stage < RUN_STAGES.length) {
+      const stage = RUN_STAGES[this.stage++]!;
+      if (!stage(this)) return;
+    }
+  }
+
+  granted(permit: Permit): void {
+    this.ticket = undefined;
+    if (this.ended) return permit.release();
+    this.permit = permit;
+    this.record.phase = 'attempts';
+    this.guarded(() => this.proceed());
+  }
+
+  refused(reason: LimitedReason): void {
+    this.ticket = undefined;
+    const limit = this.record.policy.limiter?.limit ?? 0;
+    const details = `${REFUSED[reason]} (concurrency.limit ${String(limit)}); nothing was sent`;
+    // a refusal is the fast path of an overload: its stack would only show this library
+    this.end(
+      withoutStackTrace(() => localError(this.record.method.site, Status.RESOURCE_EXHAUSTED, details, { local: true })),
+      0,
+    );
+  }
+
+  /** Starts attempt `n` on the wire (the loops' runner). */
+  readonly startAttempt = (n: number, sink: AttemptSink<T>): RunningAttempt => {
+    const wire = new WireAttempt<T>(this.spec!, n, sink);
+    this.record.noteWire(wire as WireAttempt<unknown>);
+    this.hooks?.attach(n, wire);
+    const request = this.requests ? this.requests.attempt$ : this.encoded!;
+    wire.start(this.metadataOf(n), request as Buffer | Observable<Buffer>, this.attemptDeadline());
+    return wire;
+  };
+
+  /** The metadata of attempt `n`: the call's own for a first attempt without hooks, else a copy naming the attempts before it. */
+  metadataOf(n: number): Metadata {
+    const prepared = this.prepared?.[n];
+    if (prepared) {
+      this.prepared![n] = undefined;
+      return prepared;
+    }
+    if (n === 1 && !this.hooks) return this.metadata;
+    const metadata = this.metadata.clone();
+    if (n > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(n - 1));
+    return metadata;
+  }
+
+  /** The metadata of attempt `n`, made now for its `before` hooks to change and kept for its start. */
+  prepareMetadata(n: number): Metadata {
+    const metadata = this.metadataOf(n);
+    (this.prepared ??= [])[n] = metadata;
+    return metadata;
+  }
+
+  value(value: T, attempt: number): void {
+    if (!this.ended) this.sink.value(value, attempt);
+  }
+
+  end(error: unknown, attempt: number): void {
+    if (this.ended) return;
+    this.finish();
+    this.sink.end(error, attempt);
+  }
+
+  /** The call is over from outside: its attempts are stopped (their `after` hooks see `error`). */
+  stop(error: unknown): void {
+    if (this.ended) return;
+    this.loop?.stop(error);
+    this.finish();
+  }
+
+  /** The deadline passed: attempts on the wire count as timed out; the run ends with `error`. */
+  expire(error: unknown): void {
+    if (this.ended) return;
+    this.loop?.stop(error, true);
+    this.end(error, 0);
+  }
+
+  /** Runs `work`; anything it throws fails the run instead of reaching its caller (grpc-js, the limiter, a timer). */
+  guarded(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.end(error, 0);
+    }
+  }
+
+  private attemptDeadline(): number {
+    const perAttemptMs = this.record.settings.retry ? this.record.settings.retry.perAttemptTimeoutMs : undefined;
+    const deadline = this.record.deadline;
+    return perAttemptMs === undefined ? deadline : Math.min(deadline, this.record.core.now() + perAttemptMs);
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.ticket?.withdraw();
+    this.ticket = undefined;
+    this.permit?.release();
+    this.permit = undefined;
+    this.requests?.close();
+    this.record.removeRun(this);
+  }
+}

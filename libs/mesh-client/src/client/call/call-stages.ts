@@ -1,0 +1,236 @@
+import { status as Status, type Metadata } from '@grpc/grpc-js';
+import { Observable } from 'rxjs';
+import type { MeshCall } from '../../config/mesh-plugin.interface.js';
+import { describeThrown } from '../../errors/describe-thrown.js';
+import { isMeshClientError } from '../../errors/mesh-client.error.js';
+import { callerError, localError } from '../../errors/to-mesh-error.js';
+import { InvalidMetadataError } from '../../security/metadata.js';
+import { readCallOptions } from '../call-options.js';
+import { callDeadline, callSettings } from '../call-settings.js';
+import { intercepted } from '../plugin-engine/intercept-chain.js';
+import { MeshCallState } from '../plugin-engine/mesh-call.js';
+import { RequestProblem } from '../request-check.js';
+import { circuitOpen, startLoop } from './call-loop.js';
+import type { CallRecord } from './call-record.js';
+import { CallRun } from './call-run.js';
+import { encodedStream } from './request-stream.js';
+import { ReplayableRequests } from '../../resilience/replayable-requests.js';
+import type { CallSink } from '../../resilience/attempt-loop.js';
+
+/** A stage: true to go on at once; false when it failed the call or goes on later by itself. */
+type Stage<R> = (subject: R) => boolean;
+
+/**
+ * THE order of a call. Every call runs these stages once, from its subscription:
+ * 1. closed: a closing client refuses it;
+ * 2. settings: per-call options, the handler's policy, the method's and client's, the deadline;
+ * 3. deadline: armed now; from here everything (metadata, plugins, queue, hooks, wire, backoff) is bounded by it;
+ * 4. telemetry: metrics and tracing begin (outermost: they see the call's final outcome);
+ * 5. metadata: context, client and call entries (a metadata function may be async), trace context;
+ * 6. plugins: the intercept chain, whose innermost `next.handle()` starts a run (or a run at once).
+ */
+export const CALL_STAGES: readonly Stage<CallRecord<unknown>>[] = [refuseWhenClosed, settle, armDeadline, observe, buildMetadata, intercept];
+
+/**
+ * Then each run of the attempts (one per call, or one per `next.handle()`), in order:
+ * 1. encode: the request checked and encoded (nothing is sent when it does not fit its type);
+ * 2. admit: an open breaker refuses at once; a concurrency permit, waiting in the queue if need be;
+ * 3. attempts: the retry loop or hedging, every attempt through the attempt gate
+ *    (breaker -> beforeAttempt -> wire -> outcome -> afterAttempt).
+ */
+export const RUN_STAGES: readonly Stage<CallRun<unknown>>[] = [encode, admit, attempts];
+
+/** Runs a call's stages from `from` on. Nothing a stage throws escapes: it fails the call. */
+export function runCall(record: CallRecord<unknown>, from = 0): void {
+  try {
+    for (let i = from; i < CALL_STAGES.length; i++) if (!CALL_STAGES[i]!(record)) return;
+  } catch (error) {
+    record.end(error, 0);
+  }
+}
+
+function refuseWhenClosed(record: CallRecord<unknown>): boolean {
+  const reason = record.core.closedReason;
+  if (reason === undefined) return true;
+  record.fail(localError(record.method.site, Status.UNAVAILABLE, reason, { category: 'unavailable', retryable: false }));
+  return false;
+}
+
+function settle(record: CallRecord<unknown>): boolean {
+  const { core, method } = record;
+  if (record.options !== undefined) {
+    const read = readCallOptions(record.options);
+    if (typeof read === 'string') {
+      record.fail(callerError(method.site, read));
+      return false;
+    }
+    record.options = read;
+  }
+  const options = record.options;
+  record.policy = core.policy();
+  record.context = core.deps.context?.();
+  const settings = callSettings(method, options, record.policy, record.context, core.resolveCallRetry);
+  if (isMeshClientError(settings)) {
+    record.fail(settings);
+    return false;
+  }
+  record.settings = settings;
+  record.deadline = callDeadline(method, options, record.policy, record.context, core.now());
+  record.plugins = record.policy.plugins.get(method.name);
+  if (!options?.signal?.aborted) return true;
+  record.fail(localError(method.site, Status.CANCELLED, "aborted by the caller's AbortSignal before it started"));
+  return false;
+}
+
+function armDeadline(record: CallRecord<unknown>): boolean {
+  record.arm();
+  return true;
+}
+
+function observe(record: CallRecord<unknown>): boolean {
+  record.obs = record.core.telemetry?.begin(record.method, record.security?.traceparent);
+  return true;
+}
+
+/**
+ * The call's outgoing metadata. An async metadata function holds the call (up to its deadline);
+ * a call that ended meanwhile goes no further. Invalid metadata is the caller's fault
+ * ('invalid-request'); a failing metadata function is 'internal'.
+ */
+function buildMetadata(record: CallRecord<unknown>): boolean {
+  const source = record.policy.metadata;
+  if (!source.isDynamic) return withMetadata(record, undefined);
+  const failed = (error: unknown): void =>
+    record.fail(
+      localError(record.method.site, Status.INTERNAL, `the client's metadata function failed: ${describeThrown(error)}`, {
+        category: 'internal',
+        cause: error,
+        local: true,
+      }),
+    );
+  let entries: ReturnType<typeof source.dynamicEntries>;
+  try {
+    entries = source.dynamicEntries(record.security);
+  } catch (error) {
+    failed(error);
+    return false;
+  }
+  if (!isPromiseLike(entries)) return withMetadata(record, entries);
+  record.phase = 'metadata';
+  const next = CALL_STAGES.indexOf(buildMetadata) + 1;
+  entries.then(
+    (dynamic) => {
+      if (!record.done && withMetadata(record, dynamic ?? undefined)) runCall(record, next);
+    },
+    (error: unknown) => !record.done && failed(error),
+  );
+  return false;
+}
+
+const isPromiseLike = <V>(value: unknown): value is PromiseLike<V> => typeof (value as PromiseLike<V> | null)?.then === 'function';
+
+function withMetadata(record: CallRecord<unknown>, dynamic: Record<string, string> | undefined): boolean {
+  let metadata: Metadata;
+  try {
+    metadata = record.policy.metadata.build(record.security, dynamic, record.options?.metadata);
+  } catch (error) {
+    if (error instanceof InvalidMetadataError) record.fail(callerError(record.method.site, error.message));
+    else throw error;
+    return false;
+  }
+  if (record.settings.waitForReady) metadata.setOptions({ waitForReady: true });
+  record.obs?.inject(metadata);
+  record.metadata = metadata;
+  return true;
+}
+
+/** The intercept chain of the method's plugins, or the run at once when none intercepts. */
+function intercept(record: CallRecord<unknown>): boolean {
+  const plugins = record.plugins;
+  const call = plugins
+    ? new MeshCallState(plugins.info, record.request, record.metadata!, new Date(record.deadline), record.security, record)
+    : undefined;
+  if (!plugins || plugins.interceptors.length === 0) {
+    record.phase = 'attempts';
+    startRun(record, call, record.request, record.metadata!, record);
+    return false;
+  }
+  record.phase = 'plugins';
+  const inner = (current: MeshCall): Observable<unknown> =>
+    new Observable<unknown>((subscriber) => {
+      record.phase = 'attempts';
+      const sink: CallSink<unknown> = {
+        value: (value, n) => {
+          if (n > 0) record.answered = n;
+          subscriber.next(value);
+        },
+        end: (error, n) => {
+          if (n > 0) record.answered = n;
+          if (error === undefined) subscriber.complete();
+          else subscriber.error(error);
+        },
+      };
+      const run = startRun(record, current, current.request, current.metadata, sink);
+      return () => run.stop(localError(record.method.site, Status.CANCELLED, 'the plugin left the call', { local: true }));
+    });
+  const chain = intercepted(plugins.interceptors, call!, record.method.site, inner).subscribe({
+    next: (value) => record.value(value, 0),
+    error: (error: unknown) => record.end(error, 0),
+    complete: () => record.end(undefined, 0),
+  });
+  record.holdChain(chain);
+  return false;
+}
+
+function startRun(
+  record: CallRecord<unknown>,
+  call: MeshCall | undefined,
+  request: unknown,
+  metadata: Metadata,
+  sink: CallSink<unknown>,
+): CallRun<unknown> {
+  const run = new CallRun(record, call, request, metadata, sink);
+  record.addRun(run);
+  run.guarded(() => run.proceed());
+  return run;
+}
+
+function encode(run: CallRun<unknown>): boolean {
+  const { method, obs, settings } = run.record;
+  try {
+    if (method.kind === 'unary' || method.kind === 'server-stream') {
+      run.encoded = method.encode(run.request);
+      obs?.sent();
+      return true;
+    }
+    const stream = encodedStream(method, run.request, obs && (() => obs.sent()));
+    const replays = (settings.retry !== false && settings.retry.maxAttempts > 1) || run.record.plugins?.seesEnds === true;
+    if (replays) run.requests = new ReplayableRequests(stream);
+    else run.encoded = stream;
+    return true;
+  } catch (error) {
+    if (!(error instanceof RequestProblem)) throw error;
+    run.end(callerError(method.site, error.message), 0);
+    return false;
+  }
+}
+
+function admit(run: CallRun<unknown>): boolean {
+  const { policy, method } = run.record;
+  const limiter = policy.limiter;
+  if (!limiter) return true;
+  // an open breaker refuses at once, even when every permit is taken
+  if (policy.breakers?.for(method.name).rejects()) {
+    run.end(circuitOpen(method.site, 0), 0);
+    return false;
+  }
+  run.record.phase = 'queued';
+  run.ticket = limiter.acquire(run, run.record.deadline - run.record.core.now());
+  return false;
+}
+
+function attempts(run: CallRun<unknown>): boolean {
+  run.record.phase = 'attempts';
+  startLoop(run);
+  return false;
+}

@@ -1,0 +1,297 @@
+import type { InterceptingListener, Metadata, StatusObject } from '@grpc/grpc-js';
+import { connectivityState, status as Status } from '@grpc/grpc-js';
+import type { Observable, Subscription } from 'rxjs';
+import { describeThrown } from '../../errors/describe-thrown.js';
+import type { MeshClientError } from '../../errors/mesh-client.error.js';
+import { localError, tlsRefused, toMeshError } from '../../errors/to-mesh-error.js';
+import { withoutStackTrace } from '../../errors/without-stack-trace.js';
+import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
+import type { ChannelLease, ChannelPool } from '../channel-pool.js';
+import type { FlowControl, FlowReader } from '../flow-control.js';
+import type { MethodInfo } from '../method-table.js';
+import { requestStreamFailure } from './request-stream.js';
+
+/** What every attempt of one call shares on the wire. */
+export interface WireSpec {
+  readonly channels: ChannelPool;
+  readonly method: MethodInfo;
+  /** Fail with UNAVAILABLE when no connection is up this long after the start (0 = off, e.g. waitForReady). */
+  readonly connectTimeoutMs: number;
+  /** The consumer's flow control of the response stream (iterate()). */
+  readonly flow: FlowControl | undefined;
+  /** Response headers of attempt `n`; returns an error to end the attempt with (a plugin hook failed). */
+  readonly onHeaders?: (n: number, headers: Metadata) => unknown;
+}
+
+/** One attempt's request: the encoded message, or the stream of encoded messages. */
+export type WireRequest = Buffer | Observable<Buffer>;
+
+type GrpcCall = ReturnType<ReturnType<ChannelLease['client']['getChannel']>['createCall']>;
+
+/** grpc-js's words for a connection that closed before HTTP/2 began (after TLS, if any). */
+const CONNECT_FAILURE = /Failed to connect|closed before starting HTTP\/2 handshake/;
+const NO_MESSAGE = Symbol('no message');
+
+/**
+ * One attempt on the wire, made on grpc-js's channel directly (`Channel.createCall`), with this
+ * object as the call's listener: requests are encoded already, responses decoded here; a response
+ * stream is read one message at a time, so a consumer that pulls (iterate()) holds the server back
+ * through HTTP/2 flow control and nothing grpc-js handed over is ever dropped. Every callback of
+ * grpc-js is guarded: nothing thrown here reaches grpc-js.
+ */
+export class WireAttempt<T> implements InterceptingListener, RunningAttempt, FlowReader {
+  headers: Metadata | undefined;
+  trailers: Metadata | undefined;
+  private call: GrpcCall | undefined;
+  private lease: ChannelLease | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private requests: Subscription | undefined;
+  private writer: RequestWriter | undefined;
+  /** 'open' while the attempt runs; 'reporting' once its outcome is decided; 'done' once told or cancelled. */
+  private state: 'open' | 'reporting' | 'done' = 'open';
+  private message: unknown = NO_MESSAGE;
+
+  constructor(
+    private readonly spec: WireSpec,
+    readonly n: number,
+    private readonly sink: AttemptSink<T>,
+  ) {}
+
+  /** Starts the call: returns at once; the outcome comes to the sink. */
+  start(metadata: Metadata, request: WireRequest, deadline: number): void {
+    const { method, channels } = this.spec;
+    const lease = (this.lease = channels.acquire());
+    try {
+      // grpc-js records a caller stack per call only to decorate its errors; it would always point here
+      const call = withoutStackTrace(() => lease.client.getChannel().createCall(method.path, deadline, undefined, null, undefined));
+      this.call = call;
+      this.timer = this.connectTimer(lease);
+      call.start(metadata, this);
+      if (Buffer.isBuffer(request)) {
+        call.sendMessageWithContext({}, request);
+        call.halfClose();
+      } else {
+        this.writer = new RequestWriter(call);
+        const writer = this.writer;
+        this.requests = request.subscribe({
+          next: (message) => this.state === 'open' && writer.write(message),
+          error: (error: unknown) => this.fail(requestStreamFailure(method.site, error, this.n)),
+          complete: () => this.state === 'open' && writer.end(),
+        });
+      }
+      if (this.state === 'open') call.startRead();
+    } catch (error) {
+      this.fail(
+        localError(method.site, Status.UNAVAILABLE, `grpc-js refused to start the call: ${describeThrown(error)}`, {
+          attempts: this.n,
+          cause: error,
+        }),
+      );
+    }
+  }
+
+  cancel(): void {
+    if (this.state === 'done') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'done';
+    this.cleanup();
+    if (wasOpen) this.call?.cancelWithStatus(Status.CANCELLED, 'Cancelled on client');
+  }
+
+  /** The consumer caught up: read the next message. */
+  resumeReading(): void {
+    if (this.state === 'open') this.call?.startRead();
+  }
+
+  onReceiveMetadata(headers: Metadata): void {
+    if (this.state !== 'open') return;
+    this.headers = headers;
+    const onHeaders = this.spec.onHeaders;
+    if (!onHeaders) return;
+    this.guard(() => {
+      const error = onHeaders(this.n, headers);
+      if (error !== undefined) this.fail(error);
+    });
+  }
+
+  onReceiveMessage(bytes: Buffer): void {
+    if (this.state !== 'open') return;
+    this.guard(() => {
+      let message: unknown;
+      try {
+        message = this.spec.method.deserialize(bytes);
+      } catch (error) {
+        const details = `the response does not decode as its message type: ${describeThrown(error)}`;
+        return this.fail(localError(this.spec.method.site, Status.INTERNAL, details, { attempts: this.n, cause: error }));
+      }
+      const kind = this.spec.method.kind;
+      if (kind === 'unary' || kind === 'client-stream') {
+        if (this.message !== NO_MESSAGE) {
+          const details = 'the server sent more than one response to a single-response call';
+          return this.fail(localError(this.spec.method.site, Status.UNIMPLEMENTED, details, { attempts: this.n }));
+        }
+        this.message = message;
+        this.call?.startRead(); // a second message is a protocol error; reading on lets the status through
+        return;
+      }
+      this.sink.value(message as T);
+      const flow = this.spec.flow;
+      if (this.state !== 'open') return;
+      if (flow?.paused) flow.park(this);
+      else this.call?.startRead();
+    });
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    if (this.state !== 'open') return;
+    this.guard(() => {
+      this.trailers = status.metadata;
+      if (status.code !== Status.OK) return this.failWithStatus(status);
+      const single = this.spec.method.kind === 'unary' || this.spec.method.kind === 'client-stream';
+      if (single && this.message === NO_MESSAGE) {
+        const details = 'the server answered OK without a response message';
+        return this.fail(localError(this.spec.method.site, Status.UNIMPLEMENTED, details, { attempts: this.n }));
+      }
+      this.state = 'done';
+      this.cleanup();
+      if (single) this.sink.value(this.message as T);
+      this.message = NO_MESSAGE;
+      this.sink.end(undefined);
+    });
+  }
+
+  /**
+   * A failure status. A TLS client's connection failure is first checked for a refused client
+   * certificate (grpc-js cannot tell it from any other dropped connection): that is 'tls', not
+   * retryable, instead of 'unavailable'.
+   */
+  private failWithStatus(status: StatusObject): void {
+    const error = toMeshError(status, this.spec.method.site, this.n);
+    const check = this.lease?.tlsRefusal;
+    if (!check || error.category !== 'unavailable' || !CONNECT_FAILURE.test(error.details)) return this.fail(error);
+    this.state = 'reporting';
+    this.cleanup();
+    check.refusal().then(
+      (reason) => this.report(reason ? tlsRefused(error, reason) : error),
+      () => this.report(error),
+    );
+  }
+
+  /** Ends the attempt with `error` (cancelling the call if it still runs). */
+  private fail(error: unknown): void {
+    if (this.state !== 'open') return;
+    this.state = 'reporting';
+    this.cleanup();
+    this.call?.cancelWithStatus(Status.CANCELLED, 'Cancelled on client');
+    this.report(error);
+  }
+
+  private report(error: unknown): void {
+    if (this.state !== 'reporting') return;
+    this.state = 'done';
+    this.sink.end(error);
+  }
+
+  private cleanup(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.requests?.unsubscribe();
+    this.requests = undefined;
+    this.writer?.close();
+    this.writer = undefined;
+    this.spec.flow?.forget(this);
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) this.spec.channels.release(lease);
+  }
+
+  /** Runs a listener's work; an unexpected throw ends the attempt instead of reaching grpc-js. */
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      const details = `the client failed while handling the response: ${describeThrown(error)}`;
+      const failure: MeshClientError = localError(this.spec.method.site, Status.INTERNAL, details, { attempts: this.n, cause: error, local: true });
+      if (this.state === 'open') this.fail(failure);
+      else if (this.state === 'reporting') this.report(failure);
+    }
+  }
+
+  /**
+   * grpc-js has no connect timeout: an attempt on a channel that cannot connect waits in its pick
+   * queue until the deadline. This fails it with a retryable UNAVAILABLE after `connectTimeoutMs`
+   * if the channel is still not connected then. Costs nothing on a connected channel.
+   */
+  private connectTimer(lease: ChannelLease): NodeJS.Timeout | undefined {
+    const ms = this.spec.connectTimeoutMs;
+    if (!ms) return undefined;
+    const channel = lease.client.getChannel();
+    if (channel.getConnectivityState(false) === connectivityState.READY) return undefined;
+    return setTimeout(() => {
+      this.timer = undefined;
+      if (channel.getConnectivityState(false) === connectivityState.READY) return;
+      const details = `no connection to ${channel.getTarget()} within connectTimeoutMs=${String(ms)}`;
+      this.fail(localError(this.spec.method.site, Status.UNAVAILABLE, details, { attempts: this.n }));
+    }, ms);
+  }
+}
+
+/**
+ * Writes a request stream into a grpc-js call one message at a time, as grpc-js takes them: the
+ * next message goes when the previous one was written (its callback), the half-close after the
+ * last. Messages the caller's stream gives meanwhile wait here.
+ */
+class RequestWriter {
+  private readonly waiting: Buffer[] = [];
+  private writing = false;
+  private ending = false;
+  private ended = false;
+  private closed = false;
+
+  constructor(private readonly call: GrpcCall) {}
+
+  write(message: Buffer): void {
+    this.waiting.push(message);
+    this.pump();
+  }
+
+  end(): void {
+    this.ending = true;
+    this.pump();
+  }
+
+  /** The attempt is over: nothing more is written. */
+  close(): void {
+    this.closed = true;
+    this.waiting.length = 0;
+  }
+
+  /** Sends what waits, one message per write callback; a loop, so a callback made at once never recurses. */
+  private pump(): void {
+    while (!this.writing && !this.closed) {
+      const next = this.waiting.shift();
+      if (next === undefined) {
+        if (this.ending && !this.ended) {
+          this.ended = true;
+          this.call.halfClose();
+        }
+        return;
+      }
+      this.writing = true;
+      let inline = true;
+      let writtenInline = false;
+      this.call.sendMessageWithContext(
+        {
+          callback: () => {
+            this.writing = false;
+            if (inline) writtenInline = true;
+            else this.pump();
+          },
+        },
+        next,
+      );
+      inline = false;
+      if (!writtenInline) return;
+    }
+  }
+}

@@ -1,0 +1,191 @@
+import { status as Status, type Metadata } from '@grpc/grpc-js';
+import type { MeshAttempt, MeshAttemptEnd, MeshCall, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
+import { classifyStatus } from '../../errors/error-category.js';
+import { isMeshAttemptFault } from '../../errors/mesh-attempt-fault.error.js';
+import { isMeshClientError } from '../../errors/mesh-client.error.js';
+import { localError, type CallSite } from '../../errors/to-mesh-error.js';
+import type { AttemptAnswer, AttemptHooks, AttemptOutcome } from '../../resilience/attempt-gate.js';
+import { pluginError } from './plugin-error.js';
+import type { MethodPlugins } from './plugin-set.js';
+
+type Verdict = void | 'replay';
+
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+
+/** A status a plugin may answer an attempt with (MeshAttemptFault): a failure code, 1..16. */
+const isFaultCode = (code: unknown): code is number => typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= 16;
+
+/** What the hooks know of one attempt (hedged copies run side by side). */
+class AttemptState {
+  readonly startedAt = performance.now();
+  /** Plugins (of `plugins.attempts`) the `before` pass reached: they, and only they, see the end. */
+  reached = 0;
+  /** Plugins whose `afterAttempt` was called. */
+  readonly ended: boolean[] = [];
+  /** Where the attempt's trailers are once it ended (its wire). */
+  received: { readonly trailers: Metadata | undefined } | undefined;
+  answer: AttemptAnswer | undefined;
+  failed: unknown;
+  /** The attempt is over for good (its final end was seen): no further `beforeAttempt` starts. */
+  closed = false;
+
+  constructor(readonly attempt: MeshAttempt) {}
+}
+
+/**
+ * The per-attempt hooks of the plugins of one call, as the attempt gate's hooks: `beforeAttempt`
+ * in order (module plugins first), `onHeaders` as headers arrive, `afterAttempt` in reverse order
+ * (the first plugin is the last to see an attempt end), once for every plugin whose turn came
+ * before the attempt, whatever ended it (an answer, a cancellation, the deadline, a lost hedge).
+ * A MeshAttemptFault thrown by `beforeAttempt` becomes the attempt's answer; anything else thrown
+ * fails the call ('internal', naming the plugin).
+ */
+export class AttemptPlugins implements AttemptHooks {
+  /** By attempt number (an array: a per-call Map allocates again as it shrinks). */
+  private readonly states: (AttemptState | undefined)[] = [];
+
+  constructor(
+    private readonly plugins: MethodPlugins,
+    private readonly call: MeshCall,
+    private readonly site: CallSite,
+    private readonly metadataOf: (n: number) => Metadata,
+  ) {}
+
+  before(n: number): void | AttemptAnswer | Promise<void | AttemptAnswer> {
+    const state = new AttemptState({ call: this.call, attempt: n, metadata: this.metadataOf(n) });
+    this.states[n] = state;
+    return this.beforeFrom(state, 0);
+  }
+
+  /** Runs `beforeAttempt` from plugin `i` on; synchronously while each hook returns synchronously. */
+  private beforeFrom(state: AttemptState, i: number): void | AttemptAnswer | Promise<void | AttemptAnswer> {
+    const list = this.plugins.attempts;
+    for (; i < list.length; i++) {
+      if (state.closed) return undefined;
+      if (state.failed !== undefined || state.answer) break;
+      const plugin = list[i]!;
+      state.reached = i + 1;
+      if (!plugin.beforeAttempt) continue;
+      let pending: unknown;
+      try {
+        pending = plugin.beforeAttempt(state.attempt);
+      } catch (error) {
+        this.refuse(state, plugin, error);
+        continue;
+      }
+      if (!isPromiseLike(pending)) continue;
+      const next = i + 1;
+      return Promise.resolve(pending).then(
+        () => this.beforeFrom(state, next),
+        (error: unknown) => {
+          this.refuse(state, plugin, error);
+          return this.beforeFrom(state, next);
+        },
+      );
+    }
+    if (state.failed !== undefined) throw state.failed;
+    return state.answer;
+  }
+
+  /** A fault the hook asked for becomes the attempt's answer; any other throw fails the call. */
+  private refuse(state: AttemptState, plugin: MeshClientPlugin, thrown: unknown): void {
+    const n = state.attempt.attempt;
+    if (isMeshAttemptFault(thrown) && isFaultCode(thrown.code)) {
+      state.answer ??= { answer: localError(this.site, thrown.code, thrown.details, { attempts: n }) };
+      return;
+    }
+    const reason = isMeshAttemptFault(thrown)
+      ? new TypeError(`its MeshAttemptFault has code ${String(thrown.code)}; a fault's code is a failure status, 1..16`)
+      : thrown;
+    state.failed ??= pluginError(this.site, plugin, 'beforeAttempt', reason, n - 1);
+  }
+
+  /** `onHeaders` of every plugin that reads them; the error of the first that throws. */
+  headers(n: number, headers: Metadata): unknown {
+    const attempt = this.states[n]?.attempt;
+    if (!attempt) return undefined;
+    for (const plugin of this.plugins.headerReaders) {
+      try {
+        plugin.onHeaders!(attempt, headers);
+      } catch (error) {
+        return pluginError(this.site, plugin, 'onHeaders', error, n);
+      }
+    }
+    return undefined;
+  }
+
+  /** Where attempt `n`'s trailers will be (its wire), for its end as the hooks see it. */
+  attach(n: number, received: { readonly trailers: Metadata | undefined }): void {
+    const state = this.states[n];
+    if (state) state.received = received;
+  }
+
+  after(n: number, outcome: AttemptOutcome): Verdict | Promise<Verdict> {
+    const state = this.states[n];
+    if (!state) return undefined;
+    if (outcome.final) {
+      state.closed = true;
+      this.states[n] = undefined;
+    }
+    const end = this.endOf(state, outcome);
+    const list = this.plugins.attempts;
+    let failed: unknown;
+    let replay = false;
+    const run = (i: number): Verdict | Promise<Verdict> => {
+      for (; i >= 0; i--) {
+        const plugin = list[i]!;
+        if (!plugin.afterAttempt || state.ended[i]) continue;
+        state.ended[i] = true;
+        let verdict: unknown;
+        try {
+          verdict = plugin.afterAttempt(state.attempt, end);
+        } catch (error) {
+          failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n);
+          continue;
+        }
+        if (!isPromiseLike(verdict)) {
+          if (verdict === 'replay') replay = true;
+          continue;
+        }
+        const fail = (error: unknown): void => void (failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n));
+        // the call is over: every hook runs now, none is waited for
+        if (outcome.final) {
+          Promise.resolve(verdict).then(undefined, fail);
+          continue;
+        }
+        const rest = i - 1;
+        return Promise.resolve(verdict).then(
+          (v) => {
+            if (v === 'replay') replay = true;
+            return run(rest);
+          },
+          (error: unknown) => {
+            fail(error);
+            return run(rest);
+          },
+        );
+      }
+      if (!outcome.final) this.states[n] = undefined;
+      if (failed !== undefined) throw failed;
+      return replay ? 'replay' : undefined;
+    };
+    return run(state.reached - 1);
+  }
+
+  private endOf(state: AttemptState, outcome: AttemptOutcome): MeshAttemptEnd {
+    const durationMs = performance.now() - state.startedAt;
+    const error = outcome.error;
+    const trailers = state.received?.trailers;
+    if (error === undefined) return { code: Status.OK, codeName: 'OK', details: '', trailers, committed: true, durationMs };
+    const mesh = isMeshClientError(error) ? error : undefined;
+    const code = mesh?.code ?? Status.UNKNOWN;
+    return {
+      code,
+      codeName: classifyStatus(code).codeName,
+      details: mesh?.details ?? '',
+      trailers: mesh?.trailers ?? trailers,
+      committed: outcome.committed,
+      durationMs,
+    };
+  }
+}

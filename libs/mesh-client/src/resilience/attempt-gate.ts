@@ -1,0 +1,253 @@
+import { status } from '@grpc/grpc-js';
+import { isLocalFailure, isMeshClientError } from '../errors/mesh-client.error.js';
+import { outcomeOf, type CircuitBreaker } from './circuit-breaker.js';
+import type { RetryBudget } from './retry-budget.js';
+
+/** Where one attempt reports: its responses, then its end (`undefined`: it succeeded). */
+export interface AttemptSink<T> {
+  value(value: T): void;
+  end(error: unknown): void;
+}
+
+/** A started attempt. */
+export interface RunningAttempt {
+  /** Stops it (on the wire: cancels the call); its sink hears nothing more. */
+  cancel(): void;
+}
+
+/** Starts attempt `n` (1-based), which reports to `sink`, possibly before this returns. */
+export type AttemptRunner<T> = (n: number, sink: AttemptSink<T>) => RunningAttempt;
+
+/** What a `before` hook may give instead of letting the attempt go out: its outcome, as if the server had sent it. */
+export interface AttemptAnswer {
+  readonly answer: unknown;
+}
+
+/** How one attempt ended, as the `after` hook sees it. */
+export interface AttemptOutcome {
+  /** The attempt's error; undefined when it succeeded. */
+  readonly error: unknown;
+  /** A response already reached the caller, or the requests cannot be sent again. */
+  readonly committed: boolean;
+  /**
+   * The call is over (cancelled, past its deadline, failed by a hook, or this copy lost a hedge):
+   * the verdict is ignored and nothing waits for the hook.
+   */
+  readonly final: boolean;
+}
+
+/**
+ * Work around each attempt (the plugins' per-attempt hooks). `after` runs once for every attempt
+ * whose `before` ran; it may be called a second time with `final` while its first run is pending
+ * (the call ended meanwhile): the hooks must then finish without waiting, each hook once.
+ */
+export interface AttemptHooks {
+  /** After the breaker admitted attempt `n`, before it starts. Throwing fails the call. */
+  before?(n: number): void | AttemptAnswer | PromiseLike<void | AttemptAnswer>;
+  /** When attempt `n` ended; 'replay' asks for one more attempt of an uncommitted call. Throwing fails the call. */
+  after?(n: number, outcome: AttemptOutcome): void | 'replay' | PromiseLike<void | 'replay'>;
+}
+
+/** What the gate is made of: the same for the retry loop, hedging and the operators. */
+export interface AttemptGateConfig<T> {
+  readonly runner: AttemptRunner<T>;
+  readonly breaker?: CircuitBreaker;
+  readonly budget?: RetryBudget;
+  /** Whether a failure with `code` takes a token of the budget (the retry loop: its retryable codes). */
+  readonly takesToken?: (code: number) => boolean;
+  readonly hooks?: AttemptHooks;
+  /** Told how long each attempt the server answered took (streams: until their first response). */
+  readonly onLatency?: (ms: number) => void;
+  /** The first response of a stream tells the latency, not its end. */
+  readonly streamsResponses?: boolean;
+  /** Where a hook that fails after its call ended is reported (there is no caller to tell). */
+  readonly onLateHookError?: (error: unknown) => void;
+}
+
+/** Who runs attempts through the gate (the retry loop, hedging). */
+export interface GateOwner<T> {
+  attemptValue(attempt: GatedAttempt<T>, value: T): void;
+  /** The attempt ended and its `after` hooks ran: `error` undefined on success. */
+  attemptEnded(attempt: GatedAttempt<T>, error: unknown, verdict: 'replay' | undefined): void;
+  /** A hook of the attempt failed: the call fails with `error`. */
+  hookFailed(attempt: GatedAttempt<T>, error: unknown): void;
+  /** Whether the call is committed once the attempt ended with `error`. */
+  committedAfter(error: unknown): boolean;
+}
+
+type Phase = 'before' | 'running' | 'after' | 'done';
+
+const isPromiseLike = <V>(value: unknown): value is PromiseLike<V> => typeof (value as PromiseLike<V> | null)?.then === 'function';
+const isAnswer = (value: unknown): value is AttemptAnswer => typeof value === 'object' && value !== null && 'answer' in value;
+
+/**
+ * The one way an attempt is made, whoever makes it: breaker admission, the `before` hooks, the
+ * attempt itself, its outcome recorded (breaker, budget, latency) as soon as it is known, then the
+ * `after` hooks, then the owner's decision. An attempt stopped at any point (the call cancelled or
+ * past its deadline, a hedge lost) gives its breaker admission back and still has its `after`
+ * hooks run. Nothing a hook throws or rejects escapes: it becomes the owner's `hookFailed`.
+ */
+export class AttemptGate<T> {
+  constructor(readonly config: AttemptGateConfig<T>) {}
+
+  /**
+   * Attempt `n` admitted by the breaker, or undefined when the breaker refuses it. The owner keeps
+   * it, then calls `begin()` (it may end inside).
+   */
+  open(n: number, owner: GateOwner<T>): GatedAttempt<T> | undefined {
+    if (this.config.breaker && !this.config.breaker.tryAcquire()) return undefined;
+    return new GatedAttempt(this, n, owner);
+  }
+
+  /** Runs the `after` hooks of an attempt that is over for good, waiting for nothing. */
+  finalAfter(n: number, error: unknown): void {
+    const hooks = this.config.hooks;
+    if (!hooks?.after) return;
+    try {
+      const result = hooks.after(n, { error, committed: true, final: true });
+      if (isPromiseLike(result)) result.then(undefined, (e: unknown) => this.config.onLateHookError?.(e));
+    } catch (e) {
+      this.config.onLateHookError?.(e);
+    }
+  }
+}
+
+/** One attempt in the gate, with its phase. */
+export class GatedAttempt<T> implements AttemptSink<T> {
+  private phase: Phase = 'before';
+  private running: RunningAttempt | undefined;
+  private startedAt = 0;
+  private sampled = false;
+
+  constructor(
+    private readonly gate: AttemptGate<T>,
+    readonly n: number,
+    private readonly owner: GateOwner<T>,
+  ) {}
+
+  /** Runs the `before` hooks, then the attempt. */
+  begin(): void {
+    const hooks = this.gate.config.hooks;
+    if (!hooks?.before) return this.launch();
+    let result: ReturnType<NonNullable<AttemptHooks['before']>>;
+    try {
+      result = hooks.before(this.n);
+    } catch (error) {
+      return this.refuse(error);
+    }
+    if (!isPromiseLike(result)) return this.admitted(result);
+    result.then(
+      (value) => this.phase === 'before' && this.admitted(value),
+      (error: unknown) => this.phase === 'before' && this.refuse(error),
+    );
+  }
+
+  /** True until the attempt's outcome is known. */
+  get pending(): boolean {
+    return this.phase === 'before' || this.phase === 'running';
+  }
+
+  value(value: T): void {
+    if (this.phase !== 'running') return;
+    if (this.gate.config.streamsResponses && !this.sampled) this.sample();
+    this.owner.attemptValue(this, value);
+  }
+
+  end(error: unknown): void {
+    if (this.phase !== 'running' && this.phase !== 'before') return;
+    this.phase = 'after';
+    this.running = undefined;
+    this.record(error);
+    const hooks = this.gate.config.hooks;
+    if (!hooks?.after) return this.finish(error, undefined);
+    let verdict: void | 'replay' | PromiseLike<void | 'replay'>;
+    try {
+      verdict = hooks.after(this.n, { error, committed: this.owner.committedAfter(error), final: false });
+    } catch (thrown) {
+      return this.hookFailed(thrown);
+    }
+    if (!isPromiseLike(verdict)) return this.finish(error, verdict);
+    verdict.then(
+      (v) => this.phase === 'after' && this.finish(error, v),
+      (thrown: unknown) => this.phase === 'after' && this.hookFailed(thrown),
+    );
+  }
+
+  /**
+   * Stops the attempt wherever it is: `error` is what its `after` hooks see. `counts`: the server
+   * is to blame (the deadline passed while it was on the wire), so the breaker counts it.
+   */
+  stop(error: unknown, counts = false): void {
+    const phase = this.phase;
+    if (phase === 'done') return;
+    this.phase = 'done';
+    if (phase === 'running') {
+      const running = this.running;
+      this.running = undefined;
+      running?.cancel();
+      this.gate.config.breaker?.record(counts && isMeshClientError(error) ? outcomeOf(error.code) : 'ignored');
+    } else if (phase === 'before') {
+      this.gate.config.breaker?.record('ignored');
+    }
+    this.gate.finalAfter(this.n, error);
+  }
+
+  private admitted(result: void | AttemptAnswer): void {
+    if (isAnswer(result)) return this.end(result.answer);
+    this.launch();
+  }
+
+  private launch(): void {
+    this.phase = 'running';
+    this.startedAt = performance.now();
+    let running: RunningAttempt;
+    try {
+      running = this.gate.config.runner(this.n, this);
+    } catch (error) {
+      return this.end(error);
+    }
+    // the attempt may have ended (and the next begun) inside the runner
+    if (this.phase === 'running') this.running = running;
+  }
+
+  /** A `before` hook threw: the admission is given back, the call fails. */
+  private refuse(error: unknown): void {
+    if (this.phase !== 'before') return;
+    this.phase = 'done';
+    this.gate.config.breaker?.record('ignored');
+    this.gate.finalAfter(this.n, error);
+    this.owner.hookFailed(this, error);
+  }
+
+  private hookFailed(error: unknown): void {
+    this.phase = 'done';
+    this.owner.hookFailed(this, error);
+  }
+
+  private finish(error: unknown, verdict: void | 'replay'): void {
+    this.phase = 'done';
+    this.owner.attemptEnded(this, error, verdict === 'replay' ? 'replay' : undefined);
+  }
+
+  /** The outcome as the breaker, the budget and the latency feed count it. */
+  private record(error: unknown): void {
+    const { breaker, budget, takesToken } = this.gate.config;
+    if (error === undefined) {
+      breaker?.record('success');
+      budget?.onSuccess();
+      if (!this.sampled) this.sample();
+      return;
+    }
+    if (isLocalFailure(error)) return breaker?.record('ignored');
+    const code = isMeshClientError(error) ? error.code : status.UNKNOWN;
+    breaker?.record(isMeshClientError(error) ? outcomeOf(code) : 'failure');
+    if (budget && takesToken?.(code)) budget.onFailure();
+    if (!this.sampled && code !== status.CANCELLED && code !== status.DEADLINE_EXCEEDED) this.sample();
+  }
+
+  private sample(): void {
+    this.sampled = true;
+    if (this.startedAt === 0) return; // answered by a hook, never sent
+    this.gate.config.onLatency?.(performance.now() - this.startedAt);
+  }
+}
