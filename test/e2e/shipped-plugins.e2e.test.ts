@@ -99,19 +99,34 @@ describe('LoggingPlugin', () => {
     await server.stop();
   });
 
-  it('one line per call: successes at debug, failures and slow calls at warn, metadata values redacted unless safe', async () => {
+  it('one line per call by outcome: successes and expected answers (NOT_FOUND) at debug, failures of the callee and slow calls at warn, metadata values redacted unless safe', async () => {
     const app = await createTestApp({ plugins: [new LoggingPlugin({ slowMs: 100 })], clients: [echoClient(server.target, { retry: false })] });
     const echo = app.get(MeshClientRegistry).get('echo');
     logs.lines.length = 0;
     await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-request-id': 'req-1', 'x-secret': 'hush' } }));
     await failureOf(lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': '5' } })));
+    await failureOf(lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': '14' } })));
     await lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-delay-ms': '150' } }));
     const lines = logs.lines.filter((l) => l.includes('echo Unary'));
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^debug echo Unary OK attempts=1 [\d.]+ms metadata\{x-request-id=req-1 x-secret=\[redacted\]\}/);
-    expect(lines[1]).toMatch(/^warn echo Unary NOT_FOUND attempts=1 .*: \[echo\] \/mesh\.test\.Echo\/Unary failed: NOT_FOUND/);
-    expect(lines[2]).toMatch(/^warn echo Unary OK attempts=1 .*\(slower than 100ms\)/);
+    expect(lines[1]).toMatch(/^debug echo Unary NOT_FOUND attempts=1 .*: \[echo\] \/mesh\.test\.Echo\/Unary failed: NOT_FOUND/);
+    expect(lines[2]).toMatch(/^warn echo Unary UNAVAILABLE attempts=1 .*: \[echo\] \/mesh\.test\.Echo\/Unary failed: UNAVAILABLE/);
+    expect(lines[3]).toMatch(/^warn echo Unary OK attempts=1 .*\(slower than 100ms\)/);
     expect(logs.lines.join('\n')).not.toContain('hush');
+    await app.close();
+  });
+
+  it('levels are configurable by outcome: NOT_FOUND as a warning, successes not at all', async () => {
+    const plugin = new LoggingPlugin({ levels: { 'not-found': 'warn', ok: 'off' } });
+    const app = await createTestApp({ plugins: [plugin], clients: [echoClient(server.target, { retry: false })] });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    logs.lines.length = 0;
+    await lastValueFrom(echo.unary('Unary', {}));
+    await failureOf(lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-test-status': '5' } })));
+    const lines = logs.lines.filter((l) => l.includes('echo Unary'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^warn echo Unary NOT_FOUND/);
     await app.close();
   });
 });

@@ -45,5 +45,5 @@ export { MeshCallOptions, CurrentSecurityContext } from './security/mesh-call-op
 export type { HandlerCallOptions } from './security/call-context.interface.js';
 export { MeshHealthIndicator, type MeshHealthCheckOptions } from './health/mesh-health.indicator.js';
 export { TokenPlugin, type TokenPluginOptions } from './plugins/token.plugin.js';
-export { LoggingPlugin, type LoggingPluginOptions } from './plugins/logging.plugin.js';
+export { LOGGING_LEVELS, LoggingPlugin, type LoggingLevel, type LoggingOutcome, type LoggingPluginOptions } from './plugins/logging.plugin.js';
 export { FaultInjectionPlugin, type FaultInjectionOptions, type FaultRule } from './plugins/fault-injection.plugin.js';

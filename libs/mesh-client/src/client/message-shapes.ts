@@ -1,7 +1,7 @@
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 
 /** What a field's value must be, as protobufjs' `fromObject` reads it. */
-export type ValueKind = 'string' | 'bool' | 'bytes' | 'int32' | 'uint32' | 'int64' | 'float' | 'enum' | 'message';
+export type ValueKind = 'string' | 'bool' | 'bytes' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float' | 'enum' | 'message';
 
 /** One field of a message, under the name it was loaded with. */
 export interface FieldShape {
@@ -38,9 +38,9 @@ const KIND: Record<number, ValueKind> = {
   1: 'float',
   2: 'float',
   3: 'int64',
-  4: 'int64',
+  4: 'uint64',
   5: 'int32',
-  6: 'int64',
+  6: 'uint64',
   7: 'uint32',
   8: 'bool',
   9: 'string',

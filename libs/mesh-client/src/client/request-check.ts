@@ -1,6 +1,8 @@
 import type { FieldNaming } from '../config/policies.js';
 import type { FieldShape, MessageShape, ShapeIndex, ValueKind } from './message-shapes.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 import { nearestName } from '../errors/did-you-mean.js';
+import { describeValue, fitsScalar } from './value-rules.js';
 
 /** A request that cannot be sent as its message type; the message never quotes field values. */
 export class RequestProblem extends Error {
@@ -10,14 +12,10 @@ export class RequestProblem extends Error {
 export type { FieldNaming } from '../config/policies.js';
 
 const MAX_DEPTH = 64;
-const INT = /^-?\d+$/;
 
 /** protobufjs' camelCase of a proto field name. */
 const camel = (s: string): string => s.charAt(0) + s.slice(1).replace(/_([a-z])(?=[a-z]|$)/g, (_, c: string) => c.toUpperCase());
 const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-const typeName = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'an array' : Buffer.isBuffer(value) ? 'a Buffer' : `a ${typeof value}`;
 
 const EXPECTED: Record<ValueKind, string> = {
   string: 'a string',
@@ -25,16 +23,26 @@ const EXPECTED: Record<ValueKind, string> = {
   bytes: 'a Buffer, Uint8Array or base64 string',
   int32: 'a whole number in the int32 range',
   uint32: 'a whole number in the uint32 range',
-  int64: 'a whole number (or a string of digits, or a Long)',
+  int64: 'a whole number in the int64 range (a number, a string of digits, or a Long)',
+  uint64: 'a whole number in the uint64 range (a number, a string of digits, or a Long)',
   float: 'a number',
   enum: 'an enum value (number or name)',
   message: 'an object',
 };
 
+/** An object that is a message: a plain object or a class instance, never a built-in such as a Date or a Map. */
+function isMessageObject(value: object): boolean {
+  if (Array.isArray(value) || value instanceof Uint8Array || value instanceof Date || value instanceof Map || value instanceof Set) return false;
+  return !(value instanceof RegExp || value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof Error);
+}
+
 /**
  * Checks a request against its message type before anything is sent: every key must be a field
- * (at any depth), every value of the field's type. protobufjs would silently drop an unknown key
- * (`delay_ms` where the field is `delayMs`) and coerce a wrong type (`'abc'` -> 0).
+ * (at any depth), every value of the field's type and range, every message an object that holds
+ * its fields itself (protobufjs would also read a field from the prototype chain, silently drop an
+ * unknown key such as `delay_ms` where the field is `delayMs`, coerce `'abc'` to 0, wrap an int64
+ * past its range, and send a Date or a Map as an empty message). A request that throws while it is
+ * read (a getter, a Proxy) is refused the same way.
  */
 export class RequestCheck {
   private readonly aliases = new WeakMap<MessageShape, ReadonlyMap<string, string>>();
@@ -48,14 +56,18 @@ export class RequestCheck {
   /** The request to serialize (a renamed copy when another spelling was used); throws RequestProblem. */
   check(request: unknown): unknown {
     if (request === undefined) return {};
-    if (typeof request !== 'object' || request === null || Array.isArray(request) || Buffer.isBuffer(request)) {
-      throw new RequestProblem(`the request must be an object (a ${this.shape.name} message), got ${typeName(request)}`);
+    try {
+      return this.single(request, { name: 'request', kind: 'message', type: this.shape.name, repeated: false, mapValue: undefined }, 'request', 0);
+    } catch (error) {
+      if (error instanceof RequestProblem) throw error;
+      throw new RequestProblem(`the request could not be read: ${describeThrown(error)}`);
     }
-    return this.message(request as Record<string, unknown>, this.shape, 'request', 0);
   }
 
   private message(value: Record<string, unknown>, shape: MessageShape, path: string, depth: number): Record<string, unknown> {
     if (depth > MAX_DEPTH) throw new RequestProblem(`${path} is nested deeper than ${String(MAX_DEPTH)} levels (a cycle?)`);
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) this.ownFieldsOnly(value, shape, path);
     let out = value;
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
@@ -80,10 +92,19 @@ export class RequestCheck {
     return out;
   }
 
+  /** A class instance (or an object made from a prototype) must hold its fields itself. */
+  private ownFieldsOnly(value: Record<string, unknown>, shape: MessageShape, path: string): void {
+    for (const name of shape.fields.keys()) {
+      if (!Object.hasOwn(value, name) && value[name] !== undefined) {
+        throw new RequestProblem(`${path}.${name} comes from the prototype of ${path}, not from ${path} itself: give it as an own property`);
+      }
+    }
+  }
+
   private field(value: unknown, field: FieldShape, path: string, depth: number): unknown {
     if (value === null) return value;
     if (field.mapValue) {
-      if (typeof value !== 'object' || Array.isArray(value)) throw this.wrong(path, 'an object (a map)', value);
+      if (typeof value !== 'object' || !isMessageObject(value)) throw this.wrong(path, 'a plain object (a map field)', value);
       return this.entries(value as Record<string, unknown>, field.mapValue, path, depth);
     }
     if (field.repeated) {
@@ -117,12 +138,13 @@ export class RequestCheck {
   private single(value: unknown, field: FieldShape, path: string, depth: number): unknown {
     if (field.kind === 'message') {
       if (value === null || value === undefined) return value;
-      if (typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value))
-        throw this.wrong(path, `an object (a ${field.type ?? 'message'})`, value);
+      if (typeof value !== 'object' || !isMessageObject(value)) throw this.wrong(path, `an object (a ${field.type ?? 'message'} message)`, value);
       const shape = field.type === undefined ? undefined : this.index.messages.get(field.type);
       return shape ? this.message(value as Record<string, unknown>, shape, path, depth + 1) : value;
     }
-    if (!fits(value, field, this.index)) throw this.wrong(path, EXPECTED[field.kind], value);
+    if (!fitsScalar(value, field.kind, field.kind === 'enum' ? this.index.enums.get(field.type ?? '') : undefined)) {
+      throw this.wrong(path, EXPECTED[field.kind], value);
+    }
     return value;
   }
 
@@ -147,46 +169,6 @@ export class RequestCheck {
   }
 
   private wrong(path: string, expected: string, value: unknown): RequestProblem {
-    return new RequestProblem(`${path} must be ${expected}, got ${typeName(value)}`);
+    return new RequestProblem(`${path} must be ${expected}, got ${describeValue(value)}`);
   }
-}
-
-function fits(value: unknown, field: FieldShape, index: ShapeIndex): boolean {
-  switch (field.kind) {
-    case 'string':
-      return typeof value === 'string';
-    case 'bool':
-      return typeof value === 'boolean';
-    case 'bytes':
-      return typeof value === 'string' || value instanceof Uint8Array;
-    case 'float':
-      return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)));
-    case 'int32':
-      return inRange(value, -2_147_483_648, 2_147_483_647);
-    case 'uint32':
-      return inRange(value, 0, 4_294_967_295);
-    case 'int64':
-      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && INT.test(value)) || isLong(value);
-    case 'enum':
-      return (
-        (typeof value === 'number' && Number.isInteger(value)) ||
-        (typeof value === 'string' && (index.enums.get(field.type ?? '')?.has(value) ?? true))
-      );
-    case 'message':
-      return true;
-  }
-}
-
-function inRange(value: unknown, min: number, max: number): boolean {
-  const n = typeof value === 'string' && INT.test(value) ? Number(value) : value;
-  return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
-}
-
-function isLong(value: unknown): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { low?: unknown }).low === 'number' &&
-    typeof (value as { high?: unknown }).high === 'number'
-  );
 }

@@ -63,6 +63,7 @@ export const MODULE_DEFAULTS = Object.freeze({
   requireMtls: NONE,
   contextExtraKeys: NONE,
   plugins: NONE,
+  pluginInitTimeoutMs: 10_000,
 } as const satisfies { [K in keyof Required<MeshModuleOptions>]: unknown });
 
 /** `retry` (gRFC A6, AIP-194). */

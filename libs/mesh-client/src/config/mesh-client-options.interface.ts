@@ -241,6 +241,8 @@ export interface MeshModuleOptions {
   contextExtraKeys?: string[];
   /** Plugins of every client, outside each client's own (listed first = outermost). */
   plugins?: MeshPluginRef[];
+  /** Longest a plugin's `onModuleInit` may take before start-up fails naming it. Default 10000. */
+  pluginInitTimeoutMs?: number;
 }
 
 /** The fields `MeshClient.update()` may change at run time. */

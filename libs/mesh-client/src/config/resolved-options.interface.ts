@@ -74,4 +74,5 @@ export interface ResolvedModuleOptions {
   readonly plugins: readonly MeshPluginRef[];
   readonly requireMtls: boolean;
   readonly contextExtraKeys: readonly string[];
+  readonly pluginInitTimeoutMs: number;
 }

@@ -52,8 +52,15 @@ export function createRegistryProvider(): FactoryProvider {
       const lifecycle = new PluginLifecycle(
         [...modulePlugins, ...options.clients.flatMap((c) => c.plugins.filter((p) => typeof p !== 'function'))],
         factory,
+        options.pluginInitTimeoutMs,
       );
-      await lifecycle.init();
+      try {
+        await lifecycle.init();
+      } catch (error) {
+        // start-up fails: nothing the clients opened (channels, certificate watchers) may stay behind
+        await Promise.all(clients.map((c) => c.close()));
+        throw error;
+      }
       return new MeshClientRegistry(clients, async () => {
         metrics.close();
         await lifecycle.destroy();

@@ -6,7 +6,7 @@ import { resolveConnection, resolvePoolSize } from './resolve-connection.js';
 import { resolveMethods } from './resolve-methods.js';
 import { resolveProto, type ProtoCache } from './resolve-proto.js';
 import { resolveBreaker, resolveRetry } from './resolve-resilience.js';
-import { targetProblem } from '../config/target.js';
+import { checkedTarget } from './checked-target.js';
 import { resolveTransport } from './resolve-transport.js';
 import { resolveChannelOptions } from './resolve-channel-options.js';
 import { resolveConcurrency } from './resolve-concurrency.js';
@@ -129,6 +129,7 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
     plugins: Object.freeze(plugins),
     requireMtls,
     contextExtraKeys: Object.freeze([...(extraKeys as string[])]),
+    pluginInitTimeoutMs: root.number('pluginInitTimeoutMs', options.pluginInitTimeoutMs, MODULE_DEFAULTS.pluginInitTimeoutMs, TIMEOUT),
   });
 }
 
@@ -155,9 +156,7 @@ export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPa
   check.knownKeys(raw, ['timeoutMs', 'retry', 'breaker', 'methods', 'metadata', 'target', 'pool']);
   let target = current.target;
   if (raw.target !== undefined) {
-    target = check.nonEmptyString('target', raw.target);
-    const problem = targetProblem(target);
-    if (problem) check.fail('target', problem, target);
+    target = checkedTarget(check, raw.target);
   }
   const xds = raw.target === undefined ? current.xds : resolveXdsTarget(check, target, current.xdsBootstrapOption);
   // a partial retry patch applies over the client's current policy

@@ -12,9 +12,22 @@ const BOOLEAN_LOADER_KEYS = ['keepCase', 'defaults', 'arrays', 'objects', 'oneof
 const LOADER_KEYS = [...BOOLEAN_LOADER_KEYS, 'longs', 'enums', 'bytes', 'includeDirs'];
 const CONVERSIONS: Record<string, readonly unknown[]> = { longs: [String, Number], enums: [String, Number], bytes: [String, Array, Buffer] };
 
+/**
+ * Why a proto file set did not load. A parse error names the file and line but never quotes the
+ * file's content (protobufjs quotes the token it stumbled on: a path pointing at a secret would
+ * leak it).
+ */
 function describeLoadError(error: unknown): string {
   const message = describeThrown(error);
-  return (error as { code?: unknown }).code === 'ENOENT' ? `cannot be read (${message})` : `cannot be parsed (${message})`;
+  if ((error as { code?: unknown } | null)?.code === 'ENOENT') return `cannot be read (${message})`;
+  return `cannot be parsed as .proto (${message.replace(/'[^']*'|"[^"]*"/g, "'...'").slice(0, 300)})`;
+}
+
+/** A list of names for a message: the first few, and how many there are in all. */
+export function fewOf(names: readonly string[], shown = 8): string {
+  if (names.length === 0) return 'none';
+  if (names.length <= shown) return names.join(', ');
+  return `${names.slice(0, shown).join(', ')}, ... (${String(names.length)} in all)`;
 }
 
 /** Validates `proto.loader` (proto-loader options, as Nest's `loader`). */
@@ -83,7 +96,7 @@ export function resolveProto(
   const serviceName = pkg ? `${pkg}.${service}` : service;
   if (!found) {
     const known = listServices(definition);
-    at.fail('service', `names no service in the proto (looked for '${serviceName}'; found: ${known.join(', ') || 'none'})`, service);
+    at.fail('service', `names no service in the proto (looked for '${serviceName}'; found: ${fewOf(known)})`, service);
   }
   return { serviceName, definition: found, fieldNaming: given ? 'either' : 'exact' };
 }
@@ -93,7 +106,7 @@ function onlyServiceOf(at: OptionChecks, definition: GrpcObject | PackageDefinit
   const prefix = pkg ? `${pkg}.` : '';
   const inPackage = listServices(definition).filter((name) => name.startsWith(prefix) && !name.slice(prefix.length).includes('.'));
   if (inPackage.length !== 1) {
-    at.fail('service', `is needed: package '${pkg}' has ${inPackage.length === 0 ? 'no service' : `several (${inPackage.join(', ')})`}`, undefined);
+    at.fail('service', `is needed: package '${pkg}' has ${inPackage.length === 0 ? 'no service' : `several (${fewOf(inPackage)})`}`, undefined);
   }
   return inPackage[0]!.slice(prefix.length);
 }

@@ -8,12 +8,16 @@ const RETRY_KEYS = keysOf(RETRY_DEFAULTS);
 const BREAKER_KEYS = keysOf(BREAKER_DEFAULTS);
 const MS = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
 
+/** A failure status code given by number or name: 1..16 (OK is no failure to retry or hedge past). */
 function codeOf(check: OptionChecks, field: string, value: unknown): number {
-  if (typeof value === 'number' && typeof status[value] === 'string') return value;
-  if (typeof value === 'string' && typeof (status as unknown as Record<string, unknown>)[value] === 'number') {
-    return (status as unknown as Record<string, number>)[value]!;
+  let code: number | undefined;
+  if (typeof value === 'number' && typeof status[value] === 'string') code = value;
+  else if (typeof value === 'string' && typeof (status as unknown as Record<string, unknown>)[value] === 'number') {
+    code = (status as unknown as Record<string, number>)[value]!;
   }
-  return check.fail(field, "must hold gRPC status codes (numbers 0..16 or names like 'UNAVAILABLE')", value);
+  if (code === undefined) return check.fail(field, "must hold gRPC status codes (numbers 1..16 or names like 'UNAVAILABLE')", value);
+  if (code === status.OK) return check.fail(field, 'must hold failure codes: OK (0) is a success, never retried', value);
+  return code;
 }
 
 /**

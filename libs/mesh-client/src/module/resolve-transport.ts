@@ -4,7 +4,7 @@ import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js'
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { CLIENT_DEFAULTS, KEEPALIVE_DEFAULTS, TLS_DEFAULTS, keysOf } from '../config/defaults.js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
-import { targetProblem } from '../config/target.js';
+import { checkedTarget } from './checked-target.js';
 
 type Transport = Pick<ResolvedClientOptions, 'target' | 'tls' | 'tlsMaterial' | 'insecure' | 'loadBalancing' | 'keepalive' | 'compression'>;
 
@@ -47,9 +47,7 @@ function loadMaterial(check: OptionChecks, tls: MeshTlsOptions): TlsMaterial {
 
 /** Validates where and how the client connects. */
 export function resolveTransport(check: OptionChecks, raw: Record<string, unknown>, requireMtls: boolean): Transport {
-  const target = check.nonEmptyString('target', raw.target);
-  const problem = targetProblem(target);
-  if (problem) check.fail('target', problem, target);
+  const target = checkedTarget(check, raw.target);
   const insecure = check.boolean('insecure', raw.insecure, CLIENT_DEFAULTS.insecure);
   if (insecure && raw.tls !== undefined) check.fail('insecure', 'cannot be true together with tls (choose one)', insecure);
   if (!insecure && raw.tls === undefined) check.fail('tls', 'is required unless insecure: true (plaintext) is set explicitly', undefined);

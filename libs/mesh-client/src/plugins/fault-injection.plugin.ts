@@ -98,12 +98,14 @@ export class FaultInjectionPlugin implements MeshClientPlugin {
       if (fault) throw fault;
       return undefined;
     }
+    // the delay ends at the call's deadline at the latest: the call is over by then anyway
+    const ms = Math.max(0, Math.min(delay, attempt.call.deadline.getTime() - Date.now()));
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         if (fault) reject(fault);
         else resolve();
-      }, delay);
+      }, ms);
       this.timers.add(timer);
     });
   }

@@ -1,14 +1,47 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import type { Metadata } from '@grpc/grpc-js';
 import { Observable, type Subscriber } from 'rxjs';
+import type { MeshErrorCategory } from '../errors/error-category.js';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 import { safeText } from '../errors/safe-text.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 
+/** A level of Nest's Logger, or 'off' for no line. */
+export type LoggingLevel = 'debug' | 'verbose' | 'log' | 'warn' | 'error' | 'off';
+
+/** What a call's line is logged by: its error's category, or 'ok', 'slow' (a success past slowMs), 'cancelled' (the caller left). */
+export type LoggingOutcome = MeshErrorCategory | 'ok' | 'slow';
+
+/**
+ * Default levels: what a caller expects as an answer (not found, conflict, its own invalid
+ * request), successes and cancellations at debug; what says the callee or the mesh is unwell at warn.
+ */
+export const LOGGING_LEVELS: Readonly<Record<LoggingOutcome, LoggingLevel>> = Object.freeze({
+  ok: 'debug',
+  slow: 'warn',
+  cancelled: 'debug',
+  'not-found': 'debug',
+  conflict: 'debug',
+  'invalid-request': 'debug',
+  unavailable: 'warn',
+  timeout: 'warn',
+  'circuit-open': 'warn',
+  unauthenticated: 'warn',
+  'permission-denied': 'warn',
+  'resource-exhausted': 'warn',
+  unimplemented: 'warn',
+  internal: 'warn',
+  tls: 'warn',
+  unknown: 'warn',
+});
+
 /** How a LoggingPlugin writes. */
 export interface LoggingPluginOptions {
-  /** A successful call slower than this is logged at warn. Default 1000. */
+  /** A successful call slower than this is logged at the 'slow' level. Default 1000. */
   slowMs?: number;
+  /** Levels by outcome, over LOGGING_LEVELS (e.g. `{ 'not-found': 'warn', ok: 'off' }`). */
+  levels?: Partial<Record<LoggingOutcome, LoggingLevel>>;
   /** Metadata keys whose values may be logged; every other value is '[redacted]'. Default ['x-request-id']. */
   safeMetadata?: string[];
   /** Where lines go. Default Nest's Logger with the context 'MeshClient'. */
@@ -19,8 +52,10 @@ export interface LoggingPluginOptions {
 
 /**
  * One line per call through Nest's Logger: client, method, final code, attempts, duration and the
- * call's metadata keys (values redacted unless listed as safe). Failures and calls slower than
- * `slowMs` at warn, the rest at debug; a call its caller left is logged as CANCELLED at debug.
+ * call's metadata keys (values redacted unless listed as safe), at the level of its outcome
+ * (LOGGING_LEVELS, changed by `levels`): an answer a caller expects (NOT_FOUND, ALREADY_EXISTS,
+ * INVALID_ARGUMENT ...) is no warning; a failure of the callee or the mesh is. A call its caller
+ * left is logged as CANCELLED.
  *
  * @example
  * MeshClientModule.forRoot({ plugins: [new LoggingPlugin({ slowMs: 500 })], clients })
@@ -30,8 +65,10 @@ export class LoggingPlugin implements MeshClientPlugin {
   private readonly slowMs: number;
   private readonly safe: ReadonlySet<string>;
   private readonly logger: LoggerService;
+  private readonly levels: Readonly<Record<LoggingOutcome, LoggingLevel>>;
 
   constructor(options: LoggingPluginOptions = {}) {
+    this.levels = { ...LOGGING_LEVELS, ...options.levels };
     this.name = options.name ?? 'logging';
     this.slowMs = options.slowMs ?? 1000;
     this.safe = new Set(options.safeMetadata ?? ['x-request-id']);
@@ -67,15 +104,25 @@ export class LoggingPlugin implements MeshClientPlugin {
   private write(call: MeshCall, error: unknown, ms: number): void {
     const { client, method } = call.method;
     const code = error === undefined ? 'OK' : error === 'cancelled' ? 'CANCELLED' : isMeshClientError(error) ? error.codeName : 'UNKNOWN';
-    const line = `${client} ${method} ${code} attempts=${String(call.attempts)} ${ms.toFixed(1)}ms${this.metadataOf(call.metadata)}`;
-    if (error !== undefined && error !== 'cancelled') {
-      const why = isMeshClientError(error) ? error.message : safeText(String(error), 300);
-      this.logger.warn(`${line}: ${why}`);
-    } else if (error === undefined && ms > this.slowMs) {
-      this.logger.warn(`${line} (slower than ${String(this.slowMs)}ms)`);
-    } else {
-      this.logger.debug?.(line);
-    }
+    const outcome: LoggingOutcome =
+      error === undefined
+        ? ms > this.slowMs
+          ? 'slow'
+          : 'ok'
+        : error === 'cancelled'
+          ? 'cancelled'
+          : isMeshClientError(error)
+            ? error.category
+            : 'unknown';
+    const level = this.levels[outcome];
+    if (level === 'off') return;
+    let line = `${client} ${method} ${code} attempts=${String(call.attempts)} ${ms.toFixed(1)}ms${this.metadataOf(call.metadata)}`;
+    if (outcome === 'slow') line += ` (slower than ${String(this.slowMs)}ms)`;
+    else if (error !== undefined && error !== 'cancelled')
+      line += `: ${isMeshClientError(error) ? error.message : safeText(describeThrown(error), 300)}`;
+    const write = this.logger[level];
+    if (write) write.call(this.logger, line);
+    else this.logger.log(line);
   }
 
   private metadataOf(metadata: Metadata): string {

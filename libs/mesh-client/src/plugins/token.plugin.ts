@@ -29,8 +29,9 @@ const PRINTABLE = /^[\x21-\x7e]+$/;
 /**
  * Puts this service's own token on every attempt (workload identity), from a function or a token
  * file. When the server answers UNAUTHENTICATED, the token is refreshed once for all the calls
- * that failed with it (single flight) and each of them is replayed once with the new token. The
- * token is never logged nor put in an error.
+ * that failed with it (single flight) and each of them is replayed once with the new token. A
+ * source that hangs holds no call past its deadline, and is asked again by the next call once
+ * every call that waited for it gave up. The token is never logged nor put in an error.
  *
  * With the default `authorization` key it replaces the caller's token that the security context
  * propagates: the call then authenticates as this service. Set `header` (e.g.
@@ -44,7 +45,8 @@ export class TokenPlugin implements MeshClientPlugin {
   private readonly header: string;
   private readonly scheme: string;
   private current: string | undefined;
-  private loading: Promise<string> | undefined;
+  /** The fetch in progress, shared by the calls waiting for it until the last of their deadlines. */
+  private flight: { readonly promise: Promise<string>; until: number } | undefined;
   private stale = true;
   private watcher: FSWatcher | undefined;
   private readonly used = new WeakMap<MeshAttempt, string>();
@@ -58,7 +60,7 @@ export class TokenPlugin implements MeshClientPlugin {
 
   beforeAttempt(attempt: MeshAttempt): void | Promise<void> {
     if (!this.stale && this.current !== undefined) return this.apply(attempt, this.current);
-    return this.load(false).then((token) => this.apply(attempt, token));
+    return this.load(false, attempt.call.deadline).then((token) => this.apply(attempt, token));
   }
 
   afterAttempt(attempt: MeshAttempt, end: MeshAttemptEnd): void | 'replay' | Promise<'replay'> {
@@ -66,7 +68,7 @@ export class TokenPlugin implements MeshClientPlugin {
     const used = this.used.get(attempt);
     // another call refreshed it since this attempt left: just try the new one
     if (used !== this.current) return 'replay';
-    return this.load(true).then(() => 'replay');
+    return this.load(true, attempt.call.deadline).then(() => 'replay');
   }
 
   onModuleDestroy(): void {
@@ -79,21 +81,38 @@ export class TokenPlugin implements MeshClientPlugin {
     attempt.metadata.set(this.header, `${this.scheme}${token}`);
   }
 
-  /** The token, fetched once for everybody waiting on it. */
-  private load(refresh: boolean): Promise<string> {
-    this.loading ??= this.fetch(refresh).then(
-      (token) => {
-        this.current = token;
-        this.stale = false;
-        this.loading = undefined;
-        return token;
-      },
-      (error: unknown) => {
-        this.loading = undefined;
-        throw error;
-      },
-    );
-    return this.loading;
+  /**
+   * The token, fetched once for every call waiting on it (single flight). The flight is shared
+   * until the last deadline of the calls that waited for it; a call that comes later, when every
+   * one of them gave up (the source hangs), asks the source again instead of joining a fetch that
+   * may never end.
+   */
+  private load(refresh: boolean, deadline: Date): Promise<string> {
+    const now = Date.now();
+    const flight = this.flight;
+    if (flight && now < flight.until) {
+      flight.until = Math.max(flight.until, deadline.getTime());
+      return flight.promise;
+    }
+    const next: { promise: Promise<string>; until: number } = {
+      promise: this.fetch(refresh).then(
+        (token) => {
+          if (this.flight === next) {
+            this.current = token;
+            this.stale = false;
+            this.flight = undefined;
+          }
+          return token;
+        },
+        (error: unknown) => {
+          if (this.flight === next) this.flight = undefined;
+          throw error;
+        },
+      ),
+      until: deadline.getTime(),
+    };
+    this.flight = next;
+    return next.promise;
   }
 
   private async fetch(refresh: boolean): Promise<string> {

@@ -1,0 +1,70 @@
+import type { ValueKind } from './message-shapes.js';
+
+const INT = /^-?\d+$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** What a value is, for a message that must not quote it (values may be secrets): its type, never its content. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (Buffer.isBuffer(value)) return 'a Buffer';
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) return 'a whole number';
+    return Number.isFinite(value) ? 'a number with a fraction' : String(value);
+  }
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return typeof name === 'string' && name !== 'Object' ? `a ${name.slice(0, 40)}` : 'an object';
+}
+
+function inRange(value: unknown, min: number, max: number): boolean {
+  const n = typeof value === 'string' && INT.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
+}
+
+/**
+ * A 64-bit integer: a whole number (as exact as a double holds it), a string of digits or a Long,
+ * within [min, max]. A bigint is no such value: protobufjs would read it as 0.
+ */
+function fits64(value: unknown, min: bigint, max: bigint): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && BigInt(value) >= min && BigInt(value) <= max;
+  if (typeof value === 'string') return INT.test(value) && value.length <= 21 && BigInt(value) >= min && BigInt(value) <= max;
+  return isLong(value);
+}
+
+function isLong(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Number.isInteger((value as { low?: unknown }).low) &&
+    Number.isInteger((value as { high?: unknown }).high)
+  );
+}
+
+/** Whether `value` is what protobufjs' `fromObject` reads, exactly, for a scalar field of `kind`. */
+export function fitsScalar(value: unknown, kind: ValueKind, enumNames: ReadonlySet<string> | undefined): boolean {
+  switch (kind) {
+    case 'string':
+      return typeof value === 'string';
+    case 'bool':
+      return typeof value === 'boolean';
+    case 'bytes':
+      return typeof value === 'string' || value instanceof Uint8Array;
+    case 'float':
+      return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)));
+    case 'int32':
+      return inRange(value, -2_147_483_648, 2_147_483_647);
+    case 'uint32':
+      return inRange(value, 0, 4_294_967_295);
+    case 'int64':
+      return fits64(value, INT64_MIN, INT64_MAX);
+    case 'uint64':
+      return fits64(value, 0n, UINT64_MAX);
+    case 'enum':
+      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && (enumNames?.has(value) ?? true));
+    case 'message':
+      return true;
+  }
+}
