@@ -261,6 +261,15 @@ export class MeshClient<S = unknown> {
     return this.state.policy.breakers?.state(method) ?? 'closed';
   }
 
+  /**
+   * The client's concurrency limit now: the limit, the calls holding a permit and those waiting
+   * for one; undefined without a limit (`concurrency` off).
+   */
+  get concurrency(): { readonly limit: number; readonly active: number; readonly waiting: number } | undefined {
+    const limiter = this.state.policy.limiter;
+    return limiter && { limit: limiter.limit, active: limiter.active, waiting: limiter.waiting };
+  }
+
   /** Calls in flight right now. */
   get inflight(): number {
     return this.calls.inflightCount;
