@@ -6,7 +6,7 @@ export default mergeConfig(
   base,
   defineConfig({
     test: {
-      include: ['test/soak/*.run.ts', 'test/e2e/chaos.e2e.test.ts'],
+      include: ['test/soak/*.run.ts', 'test/e2e/chaos.e2e.test.ts', 'test/property/call-core.property.test.ts'],
       testTimeout: 0,
       execArgv: ['--expose-gc'],
     },

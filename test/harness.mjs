@@ -1,5 +1,6 @@
-// npm run chaos -- --calls N --seed S      npm run soak -- --minutes M
-// Runs the chaos or soak harness (test/support/chaos.ts) under vitest and prints its verdict last.
+// npm run chaos -- --calls N --seed S --compositions R      npm run soak -- --minutes M
+// Runs the chaos harness (test/support/chaos.ts) and the composition property test with R runs
+// (test/property/call-core.property.test.ts), or the soak harness, under vitest; prints the verdict last.
 import { spawn } from 'node:child_process';
 
 const [mode, ...args] = process.argv.slice(2);
@@ -8,20 +9,22 @@ const arg = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const env = { ...process.env };
-let file;
+let files;
 if (mode === 'chaos') {
   env.CHAOS_CALLS = arg('calls', '10000');
   env.CHAOS_SEED = arg('seed', String(Math.floor(Math.random() * 2 ** 31)));
-  file = 'test/e2e/chaos.e2e.test.ts';
-  process.stdout.write(`chaos: ${env.CHAOS_CALLS} calls, seed ${env.CHAOS_SEED}\n`);
+  env.COMPOSITION_RUNS = arg('compositions', '300');
+  env.COMPOSITION_SEED = env.CHAOS_SEED;
+  files = ['test/e2e/chaos.e2e.test.ts', 'test/property/call-core.property.test.ts'];
+  process.stdout.write(`chaos: ${env.CHAOS_CALLS} calls and ${env.COMPOSITION_RUNS} compositions, seed ${env.CHAOS_SEED}\n`);
 } else if (mode === 'soak') {
   env.SOAK_MINUTES = arg('minutes', '10');
-  file = 'test/soak/soak.run.ts';
+  files = ['test/soak/soak.run.ts'];
 } else {
   process.stderr.write('usage: node test/harness.mjs chaos|soak [--calls N] [--seed S] [--minutes M]\n');
   process.exit(2);
 }
-const child = spawn('npx', ['vitest', 'run', '--config', 'vitest.harness.config.ts', file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn('npx', ['vitest', 'run', '--config', 'vitest.harness.config.ts', ...files], { env, stdio: ['ignore', 'pipe', 'inherit'] });
 let verdict = '';
 child.stdout.on('data', (chunk) => {
   const text = chunk.toString();

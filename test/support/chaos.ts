@@ -5,6 +5,7 @@ import { startEchoServer, type EchoServer } from './echo-server.js';
 import { seeded } from './errors.js';
 import type { EchoReply } from './protos.js';
 import { TcpProxy } from './tcp-proxy.js';
+import { compositionPlugin } from './composition.js';
 import { createTestApp, echoClient } from './test-app.js';
 
 /** What a chaos run found. */
@@ -125,8 +126,9 @@ async function injectFault(rand: () => number, backends: Backend[], stopped: () 
 }
 
 /**
- * The chaos run: 3 backends, each behind a fault proxy, round_robin with retry and breaker on;
- * a seeded schedule of the four call kinds with deadlines of 50 ms .. 2 s and steered failures,
+ * The chaos run: 3 backends, each behind a fault proxy; three clients of them (round_robin with
+ * retry and breaker; hedged unary calls through a fixed concurrency limit and its queue; an
+ * adaptive limit), under plugins that delay, fault, replay, hang or fail a few attempts; a seeded schedule of the four call kinds with deadlines of 50 ms .. 2 s and steered failures,
  * while faults hit the backends (blackhole, reset, refuse, kill and restart). Every call must
  * settle (value or MeshClientError) by its deadline + 100 ms, and a success must be the right
  * answer; nothing may be thrown unhandled; after `app.close()` (and the backends' shutdown) no
@@ -146,18 +148,35 @@ export async function runChaos(calls: number, seed: number, concurrency = 32): P
     backends.push({ server, proxy: await new TcpProxy(server.port).start(), port: server.port });
   }
   const target = `ipv4:${backends.map((b) => b.proxy.target).join(',')}`;
+  // plugins that slow, fail, fault, hang or replay a few attempts (never change an answer)
+  const hooks = { before: 0, after: 0 };
+  const plugins = (['delay-before', 'fault', 'replay', 'hang-before', 'throw-before'] as const).map((b, i) =>
+    compositionPlugin(i, b, b === 'hang-before' || b === 'throw-before' ? 0.002 : 0.03, seed, hooks),
+  );
+  const resilient = {
+    loadBalancing: 'round_robin' as const,
+    retry: { initialBackoffMs: 20, maxBackoffMs: 200 },
+    breaker: { minimumCalls: 50, openMs: 300 },
+    connectTimeoutMs: 300,
+    drainTimeoutMs: 200,
+  };
   const app: TestingModule = await createTestApp({
+    plugins,
     clients: [
+      echoClient(target, resilient),
+      // hedged unary calls through a fixed limit with its queue
       echoClient(target, {
-        loadBalancing: 'round_robin',
-        retry: { initialBackoffMs: 20, maxBackoffMs: 200 },
-        breaker: { minimumCalls: 50, openMs: 300 },
-        connectTimeoutMs: 300,
-        drainTimeoutMs: 200,
+        ...resilient,
+        name: 'echo-hedged',
+        methods: { Unary: { idempotent: true, hedging: { maxAttempts: 3, delayMs: 40 } } },
+        concurrency: { limit: 8, maxQueue: 64 },
       }),
+      // an adaptive limit learning from every answer
+      echoClient(target, { ...resilient, name: 'echo-adaptive', concurrency: { limit: { adaptive: { initial: 8, min: 3, max: 32 } } } }),
     ],
   });
-  const client = app.get(MeshClientRegistry).get('echo');
+  const registry = app.get(MeshClientRegistry);
+  const clients = ['echo', 'echo-hedged', 'echo-adaptive'].map((name) => registry.get(name));
   let settled = 0;
   let late = 0;
   let hung = 0;
@@ -181,6 +200,7 @@ export async function runChaos(calls: number, seed: number, concurrency = 32): P
       const outcome = await new Promise<'ok' | 'error' | 'hung'>((resolve) => {
         // errors may arrive synchronously (an open breaker rejects at subscription)
         let watchdog: NodeJS.Timeout | undefined;
+        const client = clients[i % clients.length]!;
         const sub = plan.run(client, { timeoutMs: plan.timeoutMs, metadata: plan.metadata }).subscribe({
           next: (r) => replies.push(r),
           error: (e: unknown) => {
@@ -223,6 +243,14 @@ export async function runChaos(calls: number, seed: number, concurrency = 32): P
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   done = true;
+  for (const client of clients) {
+    const limit = client.concurrency;
+    if (limit && (limit.active !== 0 || limit.waiting !== 0))
+      violations.push(
+        `client '${client.name}': the limit holds ${String(limit.active)} active, ${String(limit.waiting)} waiting after every call ended`,
+      );
+  }
+  if (hooks.before !== hooks.after) violations.push(`beforeAttempt ran ${String(hooks.before)} times, afterAttempt ${String(hooks.after)}`);
   await chaos;
   await app.close();
   for (const b of backends) {
