@@ -1,4 +1,4 @@
-// npm run chaos -- --calls N --seed S --compositions R      npm run soak -- --minutes M
+// npm run chaos -- --calls N --seed S --compositions R --heap-calls H      npm run soak -- --minutes M
 // Runs the chaos harness (test/support/chaos.ts) and the composition property test with R runs
 // (test/property/call-core.property.test.ts), or the soak harness, under vitest; prints the verdict last.
 import { spawn } from 'node:child_process';
@@ -15,6 +15,7 @@ if (mode === 'chaos') {
   env.CHAOS_SEED = arg('seed', String(Math.floor(Math.random() * 2 ** 31)));
   env.COMPOSITION_RUNS = arg('compositions', '300');
   env.COMPOSITION_SEED = env.CHAOS_SEED;
+  env.COMPOSITION_HEAP_CALLS = arg('heap-calls', '100000');
   files = ['test/e2e/chaos.e2e.test.ts', 'test/property/call-core.property.test.ts'];
   process.stdout.write(`chaos: ${env.CHAOS_CALLS} calls and ${env.COMPOSITION_RUNS} compositions, seed ${env.CHAOS_SEED}\n`);
 } else if (mode === 'soak') {

@@ -75,6 +75,8 @@ export interface EchoServerOptions {
   requireToken?: () => string;
   /** Every answer of this server waits this long (a slow replica); `x-test-delay-ms` adds to it. */
   delayMs?: number;
+  /** Keep nothing per request (calls, metadata, peers...): for runs that measure the client's memory. Default false. */
+  forgetful?: boolean;
 }
 
 /**
@@ -152,6 +154,7 @@ export class EchoServer extends EventEmitter {
       | ServerReadableStream<EchoRequest, EchoReply>
       | ServerDuplexStream<EchoRequest, EchoReply>,
   ): Steering {
+    if (this.options.forgetful) return this.steeringOf(call.metadata);
     this.calls.push(method);
     this.metadataSeen.push(call.metadata);
     this.deadlines.push(call.getDeadline());
