@@ -3,6 +3,7 @@
  * "Testing your service", docs/guide/testing.md). A separate entry point: the main entry never loads it.
  */
 export { MeshFake } from './mesh-fake.js';
+export { MeshTestingModule } from './mesh-testing.module.js';
 export { fakeStatus, isFakeStatus } from './fake-status.js';
 export type {
   FakeCall,
