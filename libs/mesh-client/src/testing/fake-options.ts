@@ -24,7 +24,7 @@ function servesClient(fake: MeshFake, proto: unknown): boolean {
 /** The client's transport replaced by the fake's: plaintext, or mutual TLS with the fake's generated material (every tls field set, so none of `defaults.tls` is merged in). */
 function transportOf(fake: MeshFake): Raw {
   if (!fake.tls) return { target: fake.target, insecure: true, tls: undefined };
-  const tls: Required<MeshTlsOptions> = { ...fake.tls, expectedServerIds: undefined as unknown as string[], watch: false };
+  const tls: Record<keyof MeshTlsOptions, unknown> = { ...fake.tls, expectedServerIds: undefined, watch: false };
   return { target: fake.target, insecure: false, tls };
 }
 
@@ -43,7 +43,7 @@ export function pointAtFakes(raw: unknown, fakes: ReadonlyMap<string, MeshFake>,
     seen.add(client.name);
     const fake = fakes.get(client.name);
     if (!fake) return client;
-    const name = client.name as string;
+    const name = client.name;
     if (!servesClient(fake, client.proto ?? defaults.proto)) {
       const proto = serviceOfClient(client.proto ?? defaults.proto)!;
       const wanted = 'exact' in proto ? proto.exact : `a service of package '${proto.inPackage}'`;
