@@ -35,12 +35,13 @@ export default tseslint.config(
 /**
  * The library's folders are layers: module -> client -> resilience / security / observability /
  * xds -> config, errors. health/ (the Terminus indicator) uses clients; the shipped plugins/ see
- * only the public plugin API (config/) and errors/. A folder may import the folders listed for it
- * (and itself); anything else fails lint, naming the rule.
+ * only the public plugin API (config/) and errors/. testing/ (the `/testing` entry: fakes for users'
+ * tests) sits above module/ and may use any folder; no folder and no other entry may import it.
+ * A folder may import the folders listed for it (and itself); anything else fails lint, naming the rule.
  */
 function layers() {
   const src = 'libs/mesh-client/src';
-  const folders = ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins', 'module'];
+  const folders = ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins', 'module', 'testing'];
   const allowed = {
     config: [],
     errors: [],
@@ -52,25 +53,38 @@ function layers() {
     health: ['config', 'errors', 'client', 'xds'],
     plugins: ['config', 'errors'],
     module: ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins'],
+    testing: ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins', 'module'],
   };
-  return folders.map((folder) => {
-    const forbidden = folders.filter((f) => f !== folder && !allowed[folder].includes(f));
-    return {
-      files: [`${src}/${folder}/**/*.ts`],
-      rules: {
-        'no-restricted-imports': [
-          'error',
-          {
-            patterns: [
-              {
-                regex: `^(\\.\\./)+(${forbidden.join('|')})/`,
-                message: `layers: ${folder}/ may import ${allowed[folder].join(', ') || 'no other folder'} (see eslint.config.js)`,
-              },
-              { regex: '^(\\.\\./)+(index|advanced)\\.js$', message: 'layers: the entry points are for users, not for the library' },
-            ],
-          },
-        ],
-      },
-    };
-  });
+  const entries = {
+    files: [`${src}/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\./testing/', message: 'layers: the main and advanced entries never load testing/ (it has its own entry point)' }] },
+      ],
+    },
+  };
+  return [
+    entries,
+    ...folders.map((folder) => {
+      const forbidden = folders.filter((f) => f !== folder && !allowed[folder].includes(f));
+      return {
+        files: [`${src}/${folder}/**/*.ts`],
+        rules: {
+          'no-restricted-imports': [
+            'error',
+            {
+              patterns: [
+                {
+                  regex: `^(\\.\\./)+(${forbidden.join('|')})/`,
+                  message: `layers: ${folder}/ may import ${allowed[folder].join(', ') || 'no other folder'} (see eslint.config.js)`,
+                },
+                { regex: '^(\\.\\./)+(index|advanced)\\.js$', message: 'layers: the entry points are for users, not for the library' },
+              ],
+            },
+          ],
+        },
+      };
+    }),
+  ];
 }

@@ -17,6 +17,7 @@ export default defineConfig({
     alias: [
       { find: /^@datapunk\/mesh-client$/, replacement: fileURLToPath(new URL('./libs/mesh-client/src/index.ts', import.meta.url)) },
       { find: /^@datapunk\/mesh-client\/advanced$/, replacement: fileURLToPath(new URL('./libs/mesh-client/src/advanced.ts', import.meta.url)) },
+      { find: /^@datapunk\/mesh-client\/testing$/, replacement: fileURLToPath(new URL('./libs/mesh-client/src/testing/index.ts', import.meta.url)) },
     ],
   },
   test: {

@@ -1,8 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMeshClientError, type MeshErrorCategory } from '@datapunk/mesh-client';
-import { useEchoApp } from '../support/test-app.js';
+import { MeshFake, fakeStatus } from '@datapunk/mesh-client/testing';
+import { clientOfFake, type FakeClientApp } from '../support/fake-client.js';
+import { echoProto, type EchoRequest } from '../support/protos.js';
 
 /** The documented table (README "Errors"), restated here so that a change to either is noticed. */
 const DOCUMENTED: [keyof typeof status, MeshErrorCategory, boolean][] = [
@@ -25,7 +27,24 @@ const DOCUMENTED: [keyof typeof status, MeshErrorCategory, boolean][] = [
 ];
 
 describe('every gRPC status code from a real server', () => {
-  const fx = useEchoApp({ retry: false, breaker: false });
+  let fake: MeshFake;
+  let fx: FakeClientApp;
+
+  beforeAll(async () => {
+    fake = await MeshFake.start(echoProto, {
+      // the request names the status to answer with ('ok' answers)
+      Unary: ({ message = '' }: EchoRequest) => {
+        if (message === 'ok') return { message };
+        throw fakeStatus(message, `server says ${message.toLowerCase()}`, { 'x-test-trailer': 'kept' });
+      },
+      ServerStream: () => [{ index: 0 }, { index: 1 }, { index: 2 }],
+    });
+    fx = await clientOfFake(fake);
+  });
+  afterAll(async () => {
+    await fx.app.close();
+    await fake.close();
+  });
 
   it('OK is a success, not an error', async () => {
     await expect(lastValueFrom(fx.echo.unary('Unary', { message: 'ok' }))).resolves.toMatchObject({ message: 'ok' });
@@ -34,9 +53,7 @@ describe('every gRPC status code from a real server', () => {
   it.each(DOCUMENTED)('%s maps to category %s, retryable %s, keeping details, trailers and cause', async (name, category, retryable) => {
     const code = status[name];
     const details = `server says ${name.toLowerCase()}`;
-    const error: unknown = await lastValueFrom(
-      fx.echo.unary('Unary', {}, { metadata: { 'x-test-status': String(code), 'x-test-details': details } }),
-    ).catch((e: unknown) => e);
+    const error: unknown = await lastValueFrom(fx.echo.unary('Unary', { message: name })).catch((e: unknown) => e);
     expect(isMeshClientError(error)).toBe(true);
     if (!isMeshClientError(error)) return;
     expect(error).toMatchObject({
@@ -56,12 +73,9 @@ describe('every gRPC status code from a real server', () => {
   });
 
   it('a server stream ending with a status after messages reports it the same way', async () => {
+    fake.sendAfter(2, fakeStatus('NOT_FOUND'));
     const seen: unknown[] = [];
-    const error = await new Promise((resolve) =>
-      fx.echo
-        .serverStream('ServerStream', { count: 2 }, { metadata: { 'x-test-status': String(status.NOT_FOUND) } })
-        .subscribe({ next: (v) => seen.push(v), error: resolve }),
-    );
+    const error = await new Promise((resolve) => fx.echo.serverStream('ServerStream', {}).subscribe({ next: (v) => seen.push(v), error: resolve }));
     expect(seen).toHaveLength(2);
     expect(error).toMatchObject({ category: 'not-found', code: status.NOT_FOUND });
   });

@@ -9,7 +9,13 @@ import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { MeshModuleOptions } from '../config/mesh-client-options.interface.js';
 import { MESH_MODULE_OPTIONS } from './mesh-client.module-definition.js';
-import { MESH_MODULE_PLUGINS, MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
+import {
+  MESH_MODULE_PLUGINS,
+  MESH_OPTIONS_OVERRIDE,
+  MESH_RESOLVED_OPTIONS,
+  getMeshClientToken,
+  type MeshOptionsOverride,
+} from './mesh-client.tokens.js';
 import { PluginFactory } from './resolve-plugins.js';
 import { PluginLifecycle } from './plugin-lifecycle.js';
 import { resolveCallRetry, resolveModuleOptions, resolvePatch } from './resolve-options.js';
@@ -20,12 +26,13 @@ export function createModulePluginsProvider(plugins: unknown): ValueProvider {
   return { provide: MESH_MODULE_PLUGINS, useValue: plugins ?? [] };
 }
 
-/** Validates the raw options once, when the module starts. */
+/** Validates the raw options once, when the module starts (after the optional override, see MESH_OPTIONS_OVERRIDE). */
 export function createResolvedOptionsProvider(expectedNames?: readonly string[]): FactoryProvider {
   return {
     provide: MESH_RESOLVED_OPTIONS,
-    useFactory: (raw: MeshModuleOptions, plugins: unknown) => resolveModuleOptions(raw, expectedNames, plugins),
-    inject: [MESH_MODULE_OPTIONS, MESH_MODULE_PLUGINS],
+    useFactory: (raw: MeshModuleOptions, plugins: unknown, override?: MeshOptionsOverride) =>
+      resolveModuleOptions(override ? override(raw) : raw, expectedNames, plugins),
+    inject: [MESH_MODULE_OPTIONS, MESH_MODULE_PLUGINS, { token: MESH_OPTIONS_OVERRIDE, optional: true }],
   };
 }
 

@@ -8,3 +8,13 @@ export function getMeshClientToken(name: string): string {
 
 /** @internal injection token of the module plugins given beside the options (forRoot, forRootAsync). */
 export const MESH_MODULE_PLUGINS = Symbol.for('@datapunk/mesh-client:module-plugins');
+
+/**
+ * A rewrite of the module options before they are validated. Optional: when a global module
+ * provides it (the testing kit's `MeshTestingModule.withFakes()` does, to point clients at fakes),
+ * every MeshClientModule of the application applies it to its raw options (never mutating them).
+ */
+export type MeshOptionsOverride = (options: unknown) => unknown;
+
+/** @internal injection token of the optional {@link MeshOptionsOverride}. */
+export const MESH_OPTIONS_OVERRIDE = Symbol.for('@datapunk/mesh-client:options-override');
