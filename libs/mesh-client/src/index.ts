@@ -20,7 +20,7 @@ export type {
   ProtoSource,
   RetryPolicy,
 } from './config/mesh-client-options.interface.js';
-export type { MeshSecurityContext } from './config/security-context.interface.js';
+export type { MeshSecurityContext, MeshTrustedHeader } from './config/security-context.interface.js';
 export type {
   MeshAttempt,
   MeshAttemptEnd,

@@ -107,7 +107,8 @@ export class MeshClientModule extends MeshClientConfigurableModule {
       if (!isMeshConfigError(error)) throw error;
       return failing(error.message);
     }
-    const module = MeshClientModule.forRoot({ ...options, clients });
+    // as ClientGrpc: nothing of incoming requests is forwarded unless the app says what
+    const module = MeshClientModule.forRoot({ ...options, trustIncoming: options.trustIncoming ?? [], clients });
     const aliases = clients.map((c) => ({ provide: c.name, useExisting: getMeshClientToken(c.name) }));
     return {
       ...module,

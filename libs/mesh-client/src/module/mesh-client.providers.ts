@@ -3,7 +3,7 @@ import { APP_INTERCEPTOR, ModuleRef, Reflector } from '@nestjs/core';
 import type { MeshClient } from '../client/mesh-client.js';
 import { createMeshClient } from './create-mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
-import { CONTEXT_EXTRA_KEYS } from '../security/context-filler.js';
+import { CONTEXT_EXTRA_KEYS, CONTEXT_TRUSTED } from '../security/context-filler.js';
 import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshMetrics } from '../observability/mesh-metrics.js';
@@ -64,7 +64,8 @@ export function createRegistryProvider(): FactoryProvider {
 }
 
 /**
- * The security context service (with the app's `contextExtraKeys`, read from incoming requests)
+ * The security context service (with the app's `contextExtraKeys` and `trustIncoming`: what it
+ * reads from incoming requests)
  * and the global interceptor applying `@MeshCallOptions` (and filling the context when no CLS
  * initializer kept the request).
  */
@@ -74,6 +75,11 @@ export function createContextProviders(): Provider[] {
     {
       provide: CONTEXT_EXTRA_KEYS,
       useFactory: (options: ResolvedModuleOptions) => options.contextExtraKeys,
+      inject: [MESH_RESOLVED_OPTIONS],
+    },
+    {
+      provide: CONTEXT_TRUSTED,
+      useFactory: (options: ResolvedModuleOptions) => options.trustIncoming,
       inject: [MESH_RESOLVED_OPTIONS],
     },
     {
