@@ -4,7 +4,13 @@
  */
 export { MeshClientModule } from './module/mesh-client.module.js';
 export type { MeshModuleExtras } from './module/mesh-client.module-definition.js';
-export type { ClientsModuleGrpcEntry } from './module/from-clients-module.js';
+export type {
+  ClientsModuleGrpcAsyncEntry,
+  ClientsModuleGrpcEntry,
+  ClientsModuleGrpcOptions,
+  ClientsModuleGrpcOptionsFactory,
+  ClientsModuleGrpcProvider,
+} from './module/clients-module.interface.js';
 export { InjectMeshClient } from './module/inject-mesh-client.decorator.js';
 export { getMeshClientToken } from './module/mesh-client.tokens.js';
 export type {
