@@ -17,24 +17,28 @@ import {
   createClientProviders,
   createContextProviders,
   createModulePluginsProvider,
+  createPluginProviders,
   createRegistryProvider,
   createResolvedOptionsProvider,
 } from './mesh-client.providers.js';
 import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
+import { pluginClassesOf } from './resolve-plugins.js';
 
 function withClients(
   base: DynamicModule,
   names: readonly string[],
-  extras: { plugins?: unknown; imports?: DynamicModule['imports'] },
+  extras: { plugins?: unknown; imports?: DynamicModule['imports']; clientPlugins?: unknown[] },
   expected?: readonly string[],
 ): DynamicModule {
   const clientProviders = createClientProviders(names);
+  const pluginClasses = pluginClassesOf(extras.plugins, ...(extras.clientPlugins ?? []));
   return {
     ...base,
     imports: [...(base.imports ?? []), ...(extras.imports ?? []), ClsModule.registerPlugins([new MeshContextClsPlugin()]), TerminusModule],
     providers: [
       ...(base.providers ?? []),
       createModulePluginsProvider(extras.plugins),
+      ...createPluginProviders(pluginClasses),
       createResolvedOptionsProvider(expected),
       createRegistryProvider(),
       ...createContextProviders(),
@@ -47,6 +51,7 @@ function withClients(
       MeshClientRegistry,
       MeshContext,
       MeshHealthIndicator,
+      ...pluginClasses,
       ...clientProviders.map((p) => (p as { provide: string }).provide),
     ],
   };
@@ -102,7 +107,8 @@ export class MeshClientModule extends MeshClientConfigurableModule {
       return failing(
         `MeshClientModule.forRoot(options): options must be an object ({ clients: [...] }), got ${options === null ? 'null' : typeof options}`,
       );
-    return withClients(super.forRoot(options), clientNamesOf(options), { plugins: options.plugins, imports: options.imports });
+    const clientPlugins = Array.isArray(options.clients) ? options.clients.map((c) => (c as { plugins?: unknown } | null)?.plugins) : [];
+    return withClients(super.forRoot(options), clientNamesOf(options), { plugins: options.plugins, imports: options.imports, clientPlugins });
   }
 
   /**
