@@ -37,7 +37,7 @@ export type {
   MeshPluginRef,
 } from './config/mesh-plugin.interface.js';
 export { MeshClient, type IterateOptions } from './client/mesh-client.js';
-export type { MeshMethodName, MeshRequestOf, MeshResponseOf, MeshRpcName } from './client/typed-client.js';
+export type { MeshCallKind, MeshMethodName, MeshMethodOf, MeshRequestOf, MeshResponseOf, MeshRpcName } from './client/typed-client.js';
 export { MeshClientRegistry } from './client/mesh-client.registry.js';
 export type { CallOptions } from './client/call-options.interface.js';
 export type { HealthStatus } from './client/health/health-status.js';
