@@ -56,17 +56,6 @@ export const CLIENT_DEFAULTS = Object.freeze({
 /** `pool`: channels (HTTP/2 connections) per client. */
 export const POOL_DEFAULTS = Object.freeze({ size: 1 } as const satisfies { [K in keyof Required<NonNullable<MeshClientOptions['pool']>>]: unknown });
 
-/** Module options (`MeshModuleOptions`). */
-export const MODULE_DEFAULTS = Object.freeze({
-  clients: NONE,
-  defaults: NONE,
-  /** true when NODE_ENV === 'production' */
-  requireMtls: NONE,
-  contextExtraKeys: NONE,
-  trustIncoming: NONE,
-  plugins: NONE,
-} as const satisfies { [K in keyof Required<MeshModuleOptions>]: unknown });
-
 /**
  * `trustIncoming` of forRoot / forRootAsync: what any caller may set without harm (a trace, a
  * correlation id, a shorter deadline). The end user's token and a caller-supplied tenant cross
@@ -76,6 +65,17 @@ export const TRUSTED_INCOMING_DEFAULT: readonly MeshTrustedHeader[] = Object.fre
 
 /** Every part of the context an incoming request may fill, in the order documented. */
 export const TRUSTED_INCOMING_ALL: readonly MeshTrustedHeader[] = Object.freeze(['traceparent', 'requestId', 'deadline', 'token', 'tenant']);
+
+/** Module options (`MeshModuleOptions`). */
+export const MODULE_DEFAULTS = Object.freeze({
+  clients: NONE,
+  defaults: NONE,
+  /** true when NODE_ENV === 'production' */
+  requireMtls: NONE,
+  contextExtraKeys: NONE,
+  trustIncoming: TRUSTED_INCOMING_DEFAULT,
+  plugins: NONE,
+} as const satisfies { [K in keyof Required<MeshModuleOptions>]: unknown });
 
 /** `retry` (gRFC A6, AIP-194). */
 export const RETRY_DEFAULTS = Object.freeze({
