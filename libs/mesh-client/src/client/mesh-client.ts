@@ -15,15 +15,7 @@ import type { GrpcHealthClient } from './health/grpc-health.client.js';
 import type { HealthStatus } from './health/health-status.js';
 import { methodLookup, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
-import type {
-  ExplicitIterateRequest,
-  ExplicitRequest,
-  MeshIterateRequest,
-  MeshMethodOf,
-  MeshRequestOf,
-  MeshResponseOf,
-  MeshRpcKey,
-} from './typed-client.js';
+import type { ExplicitIterateRequest, ExplicitRequest, MeshIterateRequest, MeshMethodOf, MeshReq, MeshRes } from './typed-client.js';
 
 /** The parts a client is made of (module/create-mesh-client.ts builds them). */
 export interface MeshClientParts {
@@ -59,10 +51,9 @@ export type IterateOptions = CallOptions & {
  * The client of one remote service. Every call is a cold Observable: nothing is sent before
  * subscription, each subscription is one call, unsubscribing cancels it on the wire.
  *
- * Typed by a service interface `S` (ts-proto `nestJs=true`: `HeroesServiceClient`), its calls
- * check method names, requests and responses; with the service's controller interface `C` as
- * well (`HeroesServiceController`, which tells server streams from unary RPCs), each call kind
- * takes only the RPCs of that kind.
+ * Typed by a ts-proto (`nestJs=true`) client interface `S`, calls check method names, requests and
+ * responses; with its controller interface `C` too (it tells server streams from unary RPCs), each
+ * call kind takes only the RPCs of that kind.
  *
  * @example
  * constructor(@InjectMeshClient('inventory') private readonly inventory: MeshClient) {}
@@ -105,11 +96,7 @@ export class MeshClient<S = unknown, C = unknown> {
    * (`MeshClient<S, C>`), only unary RPCs are accepted.
    */
   unary<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodOf<S, C, 'unary'>, request: NoInfer<Req>, options?: CallOptions): Observable<Res>;
-  unary<K extends MeshMethodOf<S, C, 'unary'>>(
-    method: K,
-    request: MeshRequestOf<S, MeshRpcKey<S, K>>,
-    options?: CallOptions,
-  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  unary<K extends MeshMethodOf<S, C, 'unary'>>(method: K, request: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
   unary(method: string, request: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('unary', method, request, options);
   }
@@ -120,11 +107,7 @@ export class MeshClient<S = unknown, C = unknown> {
     request: NoInfer<Req>,
     options?: CallOptions,
   ): Observable<Res>;
-  serverStream<K extends MeshMethodOf<S, C, 'server-stream'>>(
-    method: K,
-    request: MeshRequestOf<S, MeshRpcKey<S, K>>,
-    options?: CallOptions,
-  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  serverStream<K extends MeshMethodOf<S, C, 'server-stream'>>(method: K, request: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
   serverStream(method: string, request: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('server-stream', method, request, options);
   }
@@ -135,11 +118,7 @@ export class MeshClient<S = unknown, C = unknown> {
     requests: Observable<NoInfer<Req>>,
     options?: CallOptions,
   ): Observable<Res>;
-  clientStream<K extends MeshMethodOf<S, C, 'client-stream'>>(
-    method: K,
-    requests: MeshRequestOf<S, MeshRpcKey<S, K>>,
-    options?: CallOptions,
-  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  clientStream<K extends MeshMethodOf<S, C, 'client-stream'>>(method: K, requests: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
   clientStream(method: string, requests: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('client-stream', method, requests, options);
   }
@@ -150,11 +129,7 @@ export class MeshClient<S = unknown, C = unknown> {
     requests: Observable<NoInfer<Req>>,
     options?: CallOptions,
   ): Observable<Res>;
-  bidiStream<K extends MeshMethodOf<S, C, 'bidi'>>(
-    method: K,
-    requests: MeshRequestOf<S, MeshRpcKey<S, K>>,
-    options?: CallOptions,
-  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  bidiStream<K extends MeshMethodOf<S, C, 'bidi'>>(method: K, requests: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
   bidiStream(method: string, requests: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('bidi', method, requests, options);
   }
@@ -178,9 +153,9 @@ export class MeshClient<S = unknown, C = unknown> {
   ): AsyncIterable<Res>;
   iterate<K extends MeshMethodOf<S, C, 'server-stream' | 'bidi'>>(
     method: K,
-    request: MeshIterateRequest<S, MeshRpcKey<S, K>>,
+    request: MeshIterateRequest<S, K>,
     options?: IterateOptions,
-  ): AsyncIterable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  ): AsyncIterable<MeshRes<S, K>>;
   iterate<Req = unknown, Res = unknown>(
     method: string,
     request: Req | Observable<Req> | AsyncIterable<Req>,

@@ -99,10 +99,16 @@ export interface MeshTypedRequest {
  */
 export type ExplicitRequest<S> = IsUntyped<S> extends true ? unknown : MeshTypedRequest;
 
-/** What `iterate()` takes as the request of RPC `K`: its message, or for a bidi RPC an Observable, AsyncIterable or iterable of them. */
-export type MeshIterateRequest<S, K extends keyof S> =
+/** The request type of method name `K` (the interface's name or the RPC name) of `S`. */
+export type MeshReq<S, K extends string> = MeshRequestOf<S, MeshRpcKey<S, K>>;
+
+/** The response type of method name `K` of `S`. */
+export type MeshRes<S, K extends string> = MeshResponseOf<S, MeshRpcKey<S, K>>;
+
+/** What `iterate()` takes as the request of method `K`: its message, or for a bidi RPC an Observable, AsyncIterable or iterable of them. */
+export type MeshIterateRequest<S, K extends string> =
   // the array first: a wrong element's error then names its field (TypeScript 7 elaborates only the first fit)
-  MeshRequestOf<S, K> extends Observable<infer Q> ? readonly Q[] | Iterable<Q> | AsyncIterable<Q> | Observable<Q> : MeshRequestOf<S, K>;
+  MeshReq<S, K> extends Observable<infer Q> ? readonly Q[] | Iterable<Q> | AsyncIterable<Q> | Observable<Q> : MeshReq<S, K>;
 
 /** What `iterate<Req, Res>()` takes as the request: a message, an Observable or an AsyncIterable of them. */
 export type ExplicitIterateRequest<Req> = [Req] extends [MeshTypedRequest] ? MeshTypedRequest : Req | Observable<Req> | AsyncIterable<Req>;
