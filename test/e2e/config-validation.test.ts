@@ -45,7 +45,16 @@ describe('option validation fails module start with MeshConfigError naming clien
       { clients: [good({ proto: { ...echoProto, service: 'Echoo' } })] },
       /proto\.service names no service in the proto \(looked for 'mesh\.test\.Echoo'; found: mesh\.test\.Echo\)/,
     ],
-    ['unknown package', { clients: [good({ proto: { ...echoProto, package: 'mesh.nope' } })] }, /proto\.service names no service/],
+    [
+      'unknown package',
+      { clients: [good({ proto: { ...echoProto, package: 'mesh.tset' } })] },
+      /\('inventory'\)\.proto\.package names no package of the proto \(packages with services: mesh\.test; did you mean 'mesh\.test'\?\), got 'mesh\.tset'/,
+    ],
+    [
+      'unknown package of a loaded definition, without a service named',
+      { clients: [good({ proto: { definition: loadServerProto(ECHO_PROTO), package: 'nope' } })] },
+      /\.proto\.package names no package of the proto \(packages with services: mesh\.test\), got 'nope'/,
+    ],
     ['maxMessageBytes 0', { clients: [good({ maxMessageBytes: 0 })] }, /clients\[0\] \('inventory'\)\.maxMessageBytes must be an integer > 0.*got 0/],
     ['maxMessageBytes negative', { clients: [good({ maxMessageBytes: -1 })] }, /\.maxMessageBytes must be an integer > 0/],
     ['timeoutMs 0', { clients: [good({ timeoutMs: 0 })] }, /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got 0/],

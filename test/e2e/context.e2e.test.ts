@@ -18,6 +18,7 @@ import {
   isMeshClientError,
   type MeshClient,
   type MeshSecurityContext,
+  type MeshTrustedHeader,
 } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { LogCapture } from '../support/log-capture.js';
@@ -25,8 +26,14 @@ import { ECHO_PROTO, type EchoReply, type EchoRequest } from '../support/protos.
 import { createTestApp, echoClient } from '../support/test-app.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+/** Every part of an incoming request's context: these hops trust their callers (opted in; the default trusts no token or tenant). */
+const TRUST_ALL: MeshTrustedHeader[] = ['traceparent', 'requestId', 'deadline', 'token', 'tenant'];
 const meshTo = (target: string, extra = {}) =>
-  MeshClientModule.forRoot({ contextExtraKeys: ['x-feature'], clients: [echoClient(target, { name: 'next', retry: false, ...extra })] });
+  MeshClientModule.forRoot({
+    contextExtraKeys: ['x-feature'],
+    trustIncoming: TRUST_ALL,
+    clients: [echoClient(target, { name: 'next', retry: false, ...extra })],
+  });
 
 /** App B: a Nest gRPC microservice whose Unary handler calls the next hop. */
 @Controller()

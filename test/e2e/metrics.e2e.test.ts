@@ -104,3 +104,47 @@ describe('Prometheus metrics', () => {
     expect(secrets.some((s) => labelText.includes(s))).toBe(false);
   });
 });
+
+describe('gauges before the first call', () => {
+  it("every client's breaker state (0 closed), in-flight count and concurrency limit have a sample from start", async () => {
+    register.clear();
+    const server = await startEchoServer();
+    @Module({
+      imports: [
+        PrometheusModule.register({ defaultMetrics: { enabled: false } }),
+        MeshClientModule.forRoot({
+          clients: [
+            echoClient(server.target, { name: 'whole' }),
+            echoClient(server.target, { name: 'per-method', breaker: { scope: 'method' } }),
+            echoClient(server.target, { name: 'limited', concurrency: { limit: 8 } }),
+            echoClient(server.target, { name: 'adaptive', concurrency: { limit: { adaptive: { initial: 12, min: 4 } } } }),
+            echoClient(server.target, { name: 'no-breaker', breaker: false }),
+            echoClient(server.target, { name: 'quiet', metrics: false }),
+          ],
+        }),
+      ],
+    })
+    class FreshApp {}
+    const app = await NestFactory.create(FreshApp, { logger: false });
+    try {
+      await app.listen(0, '127.0.0.1');
+      const m = parseMetrics(await (await fetch(`${await app.getUrl()}/metrics`)).text());
+      const samples = (name: string, client: string) => m.filter((s) => s.name === name && s.labels.mesh_client === client);
+      const circuit = (client: string) => samples('mesh_client_circuit_state', client).map((s) => `${s.labels.scope!}=${String(s.value)}`);
+      expect(circuit('whole')).toEqual(['*=0']);
+      expect(circuit('per-method').sort()).toEqual(['Bidi=0', 'ClientStream=0', 'ServerStream=0', 'Unary=0']);
+      expect(circuit('no-breaker')).toEqual([]);
+      for (const client of ['whole', 'per-method', 'limited', 'adaptive', 'no-breaker']) {
+        expect(samples('mesh_client_inflight', client).map((s) => s.value)).toEqual([0]);
+      }
+      expect(samples('mesh_client_concurrency_limit', 'limited').map((s) => s.value)).toEqual([8]);
+      // adaptive: the limit it starts with, `min` while it measures the latency floor
+      expect(samples('mesh_client_concurrency_limit', 'adaptive').map((s) => s.value)).toEqual([4]);
+      expect(m.filter((s) => s.labels.mesh_client === 'quiet')).toEqual([]);
+    } finally {
+      await app.close();
+      await server.stop();
+      register.clear();
+    }
+  });
+});

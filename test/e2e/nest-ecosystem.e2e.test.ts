@@ -77,6 +77,11 @@ describe('a ts-proto typed client (nestJs=true) against a Nest gRPC backend', ()
     md.set('x-from', 'ts-proto');
     expect(await lastValueFrom(heroes.getService().findOne({ id: 2 }, md))).toEqual(HEROES[1]);
     expect(backend.get(HeroesBackend).seen.at(-1)?.get('x-from')).toEqual(['ts-proto']);
+    // with the controller interface too, the call kind is checked (test/types/typed-client.types.ts) and iterate() is typed
+    const kinded = app.get(MeshClientRegistry).get<HeroesServiceClient, HeroesServiceController>('heroes');
+    const names: string[] = [];
+    for await (const hero of kinded.iterate('listAll', {})) names.push(hero.name);
+    expect(names).toEqual(['John', 'Doe']);
     await app.close();
   });
 });

@@ -15,6 +15,7 @@ import {
   isMeshConfigError,
   type MeshModuleOptions,
   type MeshSecurityContext,
+  type MeshTrustedHeader,
 } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { failureOf } from '../support/errors.js';
@@ -175,7 +176,11 @@ describe('the security context with ClsModule mounted by the app', () => {
   let app: INestApplication;
   beforeAll(async () => {
     @Module({
-      imports: [ClsModule.forRoot({ global: true, middleware: { mount: true } }), MeshClientModule.forRoot({ clients: [echoClient('127.0.0.1:1')] })],
+      imports: [
+        ClsModule.forRoot({ global: true, middleware: { mount: true } }),
+        // opted in: the token and tenant of incoming requests fill the context (the default trusts neither)
+        MeshClientModule.forRoot({ trustIncoming: ['requestId', 'token', 'tenant'], clients: [echoClient('127.0.0.1:1')] }),
+      ],
       controllers: [WhoController],
       providers: [SubjectGuard],
     })
@@ -225,7 +230,8 @@ describe('the security context filled by the CLS initializer the app mounts (nes
   /** An HTTP app with the CLS initializer `mount` and MeshClientModule (unless `mesh` is false). */
   async function start(mount: keyof typeof mounts | 'none', extraKeys = ['x-team'], mesh = true): Promise<string> {
     const cls = mount === 'none' ? [] : [ClsModule.forRoot({ global: true, ...mounts[mount] })];
-    const meshModule = mesh ? [MeshClientModule.forRoot({ clients: [echoClient('127.0.0.1:1')], contextExtraKeys: extraKeys })] : [];
+    const trustIncoming: MeshTrustedHeader[] = ['requestId', 'token', 'tenant']; // opted in (the default trusts neither token nor tenant)
+    const meshModule = mesh ? [MeshClientModule.forRoot({ clients: [echoClient('127.0.0.1:1')], contextExtraKeys: extraKeys, trustIncoming })] : [];
     @Module({ imports: [...cls, ...meshModule], controllers: mesh ? [PeekController] : [], providers: mesh ? [PeekGuard] : [] })
     class PeekModule {}
     const app = await NestFactory.create(PeekModule, { logger: LogCapture.current ?? false });

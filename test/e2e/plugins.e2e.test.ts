@@ -168,6 +168,66 @@ describe('forRootAsync', () => {
   });
 });
 
+/** Counts the attempts of the calls it sees; the app reads the count. */
+@Injectable()
+class AttemptCounter implements MeshClientPlugin {
+  readonly name: string = 'attempt-counter';
+  count = 0;
+  beforeAttempt(): void {
+    this.count++;
+  }
+}
+/** The same, listed for one client only. */
+@Injectable()
+class ClientAttemptCounter extends AttemptCounter {
+  override readonly name = 'client-attempt-counter';
+}
+/** The app's own provider, injecting the plugins. */
+@Injectable()
+class AttemptReport {
+  constructor(
+    readonly all: AttemptCounter,
+    readonly one: ClientAttemptCounter,
+  ) {}
+}
+
+describe('plugin classes are injectable in the app', () => {
+  it('forRoot exports each plugin class (module and client lists): the app gets the instance the library calls', async () => {
+    const server = await startEchoServer();
+    const moduleRef = await Test.createTestingModule({
+      imports: [MeshClientModule.forRoot({ plugins: [AttemptCounter], clients: [echoClient(server.target, { plugins: [ClientAttemptCounter] })] })],
+      providers: [AttemptReport],
+    }).compile();
+    const app = await moduleRef.init();
+    const report = app.get(AttemptReport);
+    await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));
+    await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));
+    expect([report.all.count, report.one.count]).toEqual([2, 2]);
+    await app.close();
+    await server.stop();
+  });
+
+  it('forRootAsync exports the plugin classes given beside clientNames', async () => {
+    const server = await startEchoServer();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        MeshClientModule.forRootAsync({
+          clientNames: ['echo'],
+          plugins: [AttemptCounter, ClientAttemptCounter],
+          useFactory: () => ({ clients: [echoClient(server.target)] }),
+        }),
+      ],
+      providers: [AttemptReport],
+    }).compile();
+    const app = await moduleRef.init();
+    await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));
+    expect(app.get(AttemptReport).all.count).toBe(1);
+    expect(app.get(AttemptReport).one.count).toBe(1);
+    await app.close();
+    await server.stop();
+  });
+});
+
 describe('the attempt tier', () => {
   let server: EchoServer;
   beforeAll(async () => {

@@ -70,7 +70,14 @@ describe('the incoming request context is checked before it travels on', () => {
     logs = LogCapture.install();
     server = await startEchoServer();
     @Module({
-      imports: [MeshClientModule.forRoot({ contextExtraKeys: ['x-feature'], clients: [echoClient(server.target, { retry: false })] })],
+      imports: [
+        MeshClientModule.forRoot({
+          contextExtraKeys: ['x-feature'],
+          // opted in, so that the checks of a token and a tenant are seen (the default trusts neither)
+          trustIncoming: ['traceparent', 'requestId', 'deadline', 'token', 'tenant'],
+          clients: [echoClient(server.target, { retry: false })],
+        }),
+      ],
       controllers: [RelayController],
     })
     class RelayModule {}

@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMeshClientError, type MeshErrorCategory } from '@datapunk/mesh-client';
@@ -78,5 +78,24 @@ describe('every gRPC status code from a real server', () => {
     const error = await new Promise((resolve) => fx.echo.serverStream('ServerStream', {}).subscribe({ next: (v) => seen.push(v), error: resolve }));
     expect(seen).toHaveLength(2);
     expect(error).toMatchObject({ category: 'not-found', code: status.NOT_FOUND });
+  });
+
+  it("has grpc-js ServiceError's shape: a ClientGrpc-era handler reads err.metadata (the trailers; empty, never undefined, when none)", async () => {
+    // what code written against ClientGrpc does with the error it gets
+    const handler = (err: Pick<ServiceError, 'code' | 'details' | 'metadata'>): string =>
+      `${String(err.code)} ${err.details} ${String(err.metadata.get('x-test-trailer'))}`;
+    const failed: unknown = await lastValueFrom(fx.echo.unary('Unary', {}, { metadata: { 'x-test-status': '5', 'x-test-details': 'gone' } })).catch(
+      (e: unknown) => e,
+    );
+    if (!isMeshClientError(failed)) throw new Error('expected a MeshClientError');
+    expect(handler(failed)).toBe('5 gone kept');
+    expect(failed.metadata).toBe(failed.trailers);
+    const local: unknown = await lastValueFrom(fx.echo.unary('NoSuchRpc', {})).catch((e: unknown) => e);
+    if (!isMeshClientError(local)) throw new Error('expected a MeshClientError');
+    expect(local.trailers).toBeUndefined();
+    expect(local.metadata).toBeInstanceOf(Metadata);
+    expect(local.metadata.getMap()).toEqual({});
+    expect(local.metadata).toBe(local.metadata);
+    expect(handler(local)).toMatch(/^12 .* $/);
   });
 });

@@ -47,11 +47,11 @@ function runCall(client: MeshClient, plan: CallPlan, i: number, violations: stri
           ? client.clientStream('ClientStream', requestStream(plan.count, `m${String(i)}`), options)
           : client.bidiStream('Bidi', requestStream(plan.count, `m${String(i)}`), options);
   return new Promise((resolve) => {
-    let subscription: Subscription | undefined;
+    const held: { subscription?: Subscription } = {};
     let cancel: NodeJS.Timeout | undefined;
     const watchdog = setTimeout(() => {
       violations.push(`call ${String(i)} (${plan.kind}, deadline ${String(plan.timeoutMs)} ms) never settled`);
-      subscription?.unsubscribe();
+      held.subscription?.unsubscribe();
       resolve('hung');
     }, plan.timeoutMs + HUNG_MS);
     const done = (outcome: string): void => {
@@ -59,10 +59,11 @@ function runCall(client: MeshClient, plan: CallPlan, i: number, violations: stri
       clearTimeout(cancel);
       resolve(outcome);
     };
-    subscription = call$.subscribe({ error: (e: unknown) => done(failed(e)), complete: () => done(settled('ok')) });
+    const subscription = call$.subscribe({ error: (e: unknown) => done(failed(e)), complete: () => done(settled('ok')) });
+    held.subscription = subscription;
     if (plan.cancelAfterMs !== undefined && !subscription.closed) {
       cancel = setTimeout(() => {
-        subscription!.unsubscribe();
+        subscription.unsubscribe();
         done('cancelled');
       }, plan.cancelAfterMs);
     }
@@ -79,9 +80,12 @@ async function iterateCall(
   violations: string[],
 ): Promise<string> {
   const started = performance.now();
-  const iterator = client
-    .iterate<unknown, { index: number }>('ServerStream', { message: `m${String(i)}`, count: plan.count }, { ...options, highWaterMark: 1 })
-    [Symbol.asyncIterator]();
+  const iterable = client.iterate<unknown, { index: number }>(
+    'ServerStream',
+    { message: `m${String(i)}`, count: plan.count },
+    { ...options, highWaterMark: 1 },
+  );
+  const iterator = iterable[Symbol.asyncIterator]();
   let watchdog: NodeJS.Timeout | undefined;
   const hung = new Promise<'hung'>((resolve) => (watchdog = setTimeout(() => resolve('hung'), plan.timeoutMs + HUNG_MS)));
   let seen = 0;

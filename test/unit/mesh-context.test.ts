@@ -1,5 +1,6 @@
 import { ClsServiceManager } from 'nestjs-cls';
 import { describe, expect, it } from 'vitest';
+import type { MeshTrustedHeader } from '@datapunk/mesh-client';
 import type { PendingRequest } from '../../libs/mesh-client/src/security/context-filler.js';
 import { MeshContext, PENDING_REQUEST_KEY } from '../../libs/mesh-client/src/security/mesh-context.service.js';
 
@@ -19,17 +20,19 @@ function inRequest<T>(request: PendingRequest, fn: () => T): T {
 }
 
 const HEADERS = { authorization: 'Bearer t0k', 'x-tenant-id': 'acme', 'x-request-id': 'req-9', 'x-team': 'blue', 'x-floor': '7' };
+/** These tests read the token and tenant too: opted in (the default trusts neither). */
+const ALL: MeshTrustedHeader[] = ['traceparent', 'requestId', 'deadline', 'token', 'tenant'];
 
 describe('MeshContext reads the request the CLS plugin kept', () => {
   it("with its own application's contextExtraKeys (two apps read one request each their own way)", () => {
-    const teams = new MeshContext(cls, ['x-team']);
-    const floors = new MeshContext(cls, ['x-floor']);
+    const teams = new MeshContext(cls, ['x-team'], ALL);
+    const floors = new MeshContext(cls, ['x-floor'], ALL);
     expect(inRequest(pending(HEADERS), () => teams.get())).toEqual({ token: 't0k', tenant: 'acme', requestId: 'req-9', extra: { 'x-team': 'blue' } });
     expect(inRequest(pending(HEADERS), () => floors.get())).toEqual({ token: 't0k', tenant: 'acme', requestId: 'req-9', extra: { 'x-floor': '7' } });
   });
 
   it('once: later reads return the same context object', () => {
-    const context = new MeshContext(cls, []);
+    const context = new MeshContext(cls, [], ALL);
     inRequest(pending(HEADERS), () => {
       const first = context.callContext();
       expect(first?.security?.token).toBe('t0k');
@@ -44,7 +47,7 @@ describe('MeshContext reads the request the CLS plugin kept', () => {
   });
 
   it('what the scope holds wins over the headers: set() before the first read, and set() after it', () => {
-    const context = new MeshContext(cls, []);
+    const context = new MeshContext(cls, [], ALL);
     inRequest(pending(HEADERS), () => {
       context.set({ tenant: 'from-setup' });
       expect(context.get()).toMatchObject({ tenant: 'from-setup', token: 't0k', requestId: 'req-9' });
@@ -54,7 +57,7 @@ describe('MeshContext reads the request the CLS plugin kept', () => {
   });
 
   it("run() inside a request is a scope of its own: the request's headers do not go into it", () => {
-    const context = new MeshContext(cls, ['x-team']);
+    const context = new MeshContext(cls, ['x-team'], ALL);
     inRequest(pending(HEADERS), () => {
       expect(context.run({ requestId: 'job-1' }, () => context.get())).toEqual({ requestId: 'job-1' });
       expect(context.get()?.requestId).toBe('req-9');
@@ -62,8 +65,37 @@ describe('MeshContext reads the request the CLS plugin kept', () => {
   });
 
   it('outside of a request: nothing, and no scope', () => {
-    const context = new MeshContext(cls, []);
+    const context = new MeshContext(cls, [], ALL);
     expect(context.get()).toBeUndefined();
     expect(context.inScope()).toBe(false);
+  });
+});
+
+describe('what incoming requests may fill (trustIncoming)', () => {
+  const trace = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
+
+  it("by default: the trace context, a request id and the deadline; never the end user's token or a caller-supplied tenant", () => {
+    const seenAt = Date.now();
+    const headers = { ...HEADERS, traceparent: trace, 'grpc-timeout': '2S' };
+    expect(inRequest(pending(headers, seenAt), () => new MeshContext(cls, []).get())).toEqual({
+      requestId: 'req-9',
+      traceparent: trace,
+      deadline: new Date(seenAt + 2000),
+    });
+  });
+
+  it('each part only when named: none at all takes nothing (not even a generated request id)', () => {
+    const headers = { ...HEADERS, traceparent: trace, 'grpc-timeout': '2S' };
+    expect(inRequest(pending(headers), () => new MeshContext(cls, [], []).get())).toEqual({});
+    expect(inRequest(pending(headers), () => new MeshContext(cls, [], ['tenant']).get())).toEqual({ tenant: 'acme' });
+    expect(inRequest(pending(headers), () => new MeshContext(cls, [], ['token']).get())).toEqual({ token: 't0k' });
+  });
+
+  it('what the app sets itself after verifying it (a guard) travels, whatever is trusted', () => {
+    const context = new MeshContext(cls, [], []);
+    inRequest(pending(HEADERS), () => {
+      context.set({ token: 'verified', tenant: 'from-claims' });
+      expect(context.get()).toEqual({ token: 'verified', tenant: 'from-claims' });
+    });
   });
 });

@@ -4,7 +4,13 @@
  */
 export { MeshClientModule } from './module/mesh-client.module.js';
 export type { MeshModuleExtras } from './module/mesh-client.module-definition.js';
-export type { ClientsModuleGrpcEntry } from './module/from-clients-module.js';
+export type {
+  ClientsModuleGrpcAsyncEntry,
+  ClientsModuleGrpcEntry,
+  ClientsModuleGrpcOptions,
+  ClientsModuleGrpcOptionsFactory,
+  ClientsModuleGrpcProvider,
+} from './module/clients-module.interface.js';
 export { InjectMeshClient } from './module/inject-mesh-client.decorator.js';
 export { getMeshClientToken } from './module/mesh-client.tokens.js';
 export type {
@@ -20,7 +26,7 @@ export type {
   ProtoSource,
   RetryPolicy,
 } from './config/mesh-client-options.interface.js';
-export type { MeshSecurityContext } from './config/security-context.interface.js';
+export type { MeshSecurityContext, MeshTrustedHeader } from './config/security-context.interface.js';
 export type {
   MeshAttempt,
   MeshAttemptEnd,
@@ -31,7 +37,7 @@ export type {
   MeshPluginRef,
 } from './config/mesh-plugin.interface.js';
 export { MeshClient, type IterateOptions } from './client/mesh-client.js';
-export type { MeshMethodName, MeshRequestOf, MeshResponseOf, MeshRpcName } from './client/typed-client.js';
+export type { MeshCallKind, MeshMethodName, MeshMethodOf, MeshRequestOf, MeshResponseOf, MeshRpcName } from './client/typed-client.js';
 export { MeshClientRegistry } from './client/mesh-client.registry.js';
 export type { CallOptions } from './client/call-options.interface.js';
 export type { HealthStatus } from './client/health/health-status.js';

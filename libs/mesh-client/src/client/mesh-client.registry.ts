@@ -17,13 +17,16 @@ export class MeshClientRegistry implements OnApplicationShutdown {
     this.clients = new Map(clients.map((c) => [c.name, c]));
   }
 
-  /** The client named `name`; throws MeshConfigError naming the known clients otherwise. */
-  get<S = unknown>(name: string): MeshClient<S> {
+  /**
+   * The client named `name`, typed by its service interface `S` (and controller interface `C`,
+   * see MeshClient); throws MeshConfigError naming the known clients otherwise.
+   */
+  get<S = unknown, C = unknown>(name: string): MeshClient<S, C> {
     const client = this.clients.get(name);
     if (!client) {
       throw new MeshConfigError(`MeshClientRegistry: no mesh client named '${name}' (known: ${[...this.clients.keys()].join(', ') || 'none'})`);
     }
-    return client as MeshClient<S>;
+    return client as MeshClient<S, C>;
   }
 
   /** Names of all clients. */

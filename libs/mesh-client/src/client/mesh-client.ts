@@ -16,7 +16,7 @@ import type { GrpcHealthClient } from './health/grpc-health.client.js';
 import type { HealthStatus } from './health/health-status.js';
 import { methodLookup, type CallKind, type MethodInfo } from './method-table.js';
 import { buildServiceProxy } from './service-proxy.js';
-import type { ExplicitRequest, MeshMethodName, MeshRequestOf, MeshResponseOf, MeshRpcKey } from './typed-client.js';
+import type { ExplicitIterateRequest, ExplicitRequest, MeshIterateRequest, MeshMethodOf, MeshReq, MeshRes } from './typed-client.js';
 
 /** The parts a client is made of (module/create-mesh-client.ts builds them). */
 export interface MeshClientParts {
@@ -52,11 +52,15 @@ export type IterateOptions = CallOptions & {
  * The client of one remote service. Every call is a cold Observable: nothing is sent before
  * subscription, each subscription is one call, unsubscribing cancels it on the wire.
  *
+ * Typed by a ts-proto (`nestJs=true`) client interface `S`, calls check method names, requests and
+ * responses; with its controller interface `C` too (it tells server streams from unary RPCs), each
+ * call kind takes only the RPCs of that kind.
+ *
  * @example
  * constructor(@InjectMeshClient('inventory') private readonly inventory: MeshClient) {}
  * getItem(id: string) { return this.inventory.unary<GetItemRequest, Item>('GetItem', { id }); }
  */
-export class MeshClient<S = unknown> {
+export class MeshClient<S = unknown, C = unknown> {
   private readonly state: ClientState;
   private readonly methods: ReadonlyMap<string, MethodInfo>;
   private readonly lookup: ReadonlyMap<string, MethodInfo>;
@@ -89,55 +93,44 @@ export class MeshClient<S = unknown> {
   /**
    * One request, one response. On a client typed by a service interface (`MeshClient<S>`, e.g.
    * ts-proto's `nestJs=true` client), the method name, request and response are checked:
-   * `client.unary('getItem', { id })` is an `Observable<Item>`.
+   * `client.unary('getItem', { id })` is an `Observable<Item>`; with the controller interface too
+   * (`MeshClient<S, C>`), only unary RPCs are accepted.
    */
-  unary<K extends MeshMethodName<S>>(
-    method: K,
-    request: MeshRequestOf<S, MeshRpcKey<S, K>>,
-    options?: CallOptions,
-  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
-  unary<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, request: NoInfer<Req>, options?: CallOptions): Observable<Res>;
+  unary<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodOf<S, C, 'unary'>, request: NoInfer<Req>, options?: CallOptions): Observable<Res>;
+  unary<K extends MeshMethodOf<S, C, 'unary'>>(method: K, request: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
   unary(method: string, request: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('unary', method, request, options);
   }
 
-  /** One request, a stream of responses. */
-  serverStream<K extends MeshMethodName<S>>(
-    method: K,
-    request: MeshRequestOf<S, MeshRpcKey<S, K>>,
+  /** One request, a stream of responses (typed clients: server-streaming RPCs). */
+  serverStream<Req = ExplicitRequest<S>, Res = unknown>(
+    method: MeshMethodOf<S, C, 'server-stream'>,
+    request: NoInfer<Req>,
     options?: CallOptions,
-  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
-  serverStream<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodName<S>, request: NoInfer<Req>, options?: CallOptions): Observable<Res>;
+  ): Observable<Res>;
+  serverStream<K extends MeshMethodOf<S, C, 'server-stream'>>(method: K, request: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
   serverStream(method: string, request: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('server-stream', method, request, options);
   }
 
-  /** A stream of requests (sent while subscribed), one response. */
-  clientStream<K extends MeshMethodName<S>>(
-    method: K,
-    requests: MeshRequestOf<S, MeshRpcKey<S, K>>,
-    options?: CallOptions,
-  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  /** A stream of requests (sent while subscribed), one response (typed clients: client-streaming RPCs). */
   clientStream<Req = ExplicitRequest<S>, Res = unknown>(
-    method: MeshMethodName<S>,
+    method: MeshMethodOf<S, C, 'client-stream'>,
     requests: Observable<NoInfer<Req>>,
     options?: CallOptions,
   ): Observable<Res>;
+  clientStream<K extends MeshMethodOf<S, C, 'client-stream'>>(method: K, requests: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
   clientStream(method: string, requests: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('client-stream', method, requests, options);
   }
 
-  /** Requests and responses both streamed. */
-  bidiStream<K extends MeshMethodName<S>>(
-    method: K,
-    requests: MeshRequestOf<S, MeshRpcKey<S, K>>,
-    options?: CallOptions,
-  ): Observable<MeshResponseOf<S, MeshRpcKey<S, K>>>;
+  /** Requests and responses both streamed (typed clients: bidi RPCs). */
   bidiStream<Req = ExplicitRequest<S>, Res = unknown>(
-    method: MeshMethodName<S>,
+    method: MeshMethodOf<S, C, 'bidi'>,
     requests: Observable<NoInfer<Req>>,
     options?: CallOptions,
   ): Observable<Res>;
+  bidiStream<K extends MeshMethodOf<S, C, 'bidi'>>(method: K, requests: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
   bidiStream(method: string, requests: unknown, options?: CallOptions): Observable<unknown> {
     return this.start('bidi', method, requests, options);
   }
@@ -147,11 +140,23 @@ export class MeshClient<S = unknown> {
    * `highWaterMark` messages behind (default 16), the stream is paused and HTTP/2 flow control
    * holds the server back; Observable consumers (e.g. `concatMap`) would buffer without limit.
    * Leaving the loop cancels the call. Requests of a bidi call: an Observable, array, iterable or
-   * AsyncIterable.
+   * AsyncIterable. On a typed client the method is one of its streaming RPCs and the elements are
+   * its response type.
    *
    * @example
-   * for await (const level of inventory.iterate<WatchRequest, StockLevel>('WatchStock', { id })) await slowWork(level);
+   * for await (const level of inventory.iterate('watchStock', { id })) await slowWork(level); // StockLevel
+   * for await (const level of untyped.iterate<WatchRequest, StockLevel>('WatchStock', { id })) await slowWork(level);
    */
+  iterate<Req = ExplicitRequest<S>, Res = unknown>(
+    method: MeshMethodOf<S, C, 'server-stream' | 'bidi'>,
+    request: ExplicitIterateRequest<NoInfer<Req>>,
+    options?: IterateOptions,
+  ): AsyncIterable<Res>;
+  iterate<K extends MeshMethodOf<S, C, 'server-stream' | 'bidi'>>(
+    method: K,
+    request: MeshIterateRequest<S, K>,
+    options?: IterateOptions,
+  ): AsyncIterable<MeshRes<S, K>>;
   iterate<Req = unknown, Res = unknown>(
     method: string,
     request: Req | Observable<Req> | AsyncIterable<Req>,

@@ -7,6 +7,7 @@ import type {
   OutlierDetectionOptions,
   RetryPolicy,
 } from './mesh-client-options.interface.js';
+import type { MeshTrustedHeader } from './security-context.interface.js';
 
 /**
  * Every option group, declared once: its defaults, and (from the same declaration) the keys it
@@ -55,6 +56,16 @@ export const CLIENT_DEFAULTS = Object.freeze({
 /** `pool`: channels (HTTP/2 connections) per client. */
 export const POOL_DEFAULTS = Object.freeze({ size: 1 } as const satisfies { [K in keyof Required<NonNullable<MeshClientOptions['pool']>>]: unknown });
 
+/**
+ * `trustIncoming` of forRoot / forRootAsync: what any caller may set without harm (a trace, a
+ * correlation id, a shorter deadline). The end user's token and a caller-supplied tenant cross
+ * only when the app opts in. `fromClientsModule` takes none (as ClientGrpc forwards nothing).
+ */
+export const TRUSTED_INCOMING_DEFAULT: readonly MeshTrustedHeader[] = Object.freeze(['traceparent', 'requestId', 'deadline']);
+
+/** Every part of the context an incoming request may fill, in the order documented. */
+export const TRUSTED_INCOMING_ALL: readonly MeshTrustedHeader[] = Object.freeze(['traceparent', 'requestId', 'deadline', 'token', 'tenant']);
+
 /** Module options (`MeshModuleOptions`). */
 export const MODULE_DEFAULTS = Object.freeze({
   clients: NONE,
@@ -62,6 +73,7 @@ export const MODULE_DEFAULTS = Object.freeze({
   /** true when NODE_ENV === 'production' */
   requireMtls: NONE,
   contextExtraKeys: NONE,
+  trustIncoming: TRUSTED_INCOMING_DEFAULT,
   plugins: NONE,
   pluginInitTimeoutMs: 10_000,
 } as const satisfies { [K in keyof Required<MeshModuleOptions>]: unknown });

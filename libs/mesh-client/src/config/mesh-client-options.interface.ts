@@ -1,7 +1,7 @@
 import type { GrpcObject, status } from '@grpc/grpc-js';
 import type { Options as ProtoLoaderOptions, PackageDefinition } from '@grpc/proto-loader';
 import type { MeshPluginRef } from './mesh-plugin.interface.js';
-import type { MeshSecurityContext } from './security-context.interface.js';
+import type { MeshSecurityContext, MeshTrustedHeader } from './security-context.interface.js';
 
 /** Where the service's proto comes from: `.proto` files, or a definition loaded by the caller. */
 export type ProtoSource =
@@ -239,6 +239,14 @@ export interface MeshModuleOptions {
    * outgoing calls. Default none: only token, request id, tenant and traceparent travel.
    */
   contextExtraKeys?: string[];
+  /**
+   * Which parts of incoming requests (HTTP headers, gRPC metadata) fill the security context that
+   * outgoing calls carry. Default `['traceparent', 'requestId', 'deadline']` (`fromClientsModule`:
+   * `[]`, nothing, as ClientGrpc). Add `'token'` (`authorization: Bearer`) and `'tenant'`
+   * (`x-tenant-id`) only where every caller is trusted to set them (behind a gateway that checks
+   * them); at an internet-facing gateway, verify them in a guard and `MeshContext.set()` them.
+   */
+  trustIncoming?: MeshTrustedHeader[];
   /** Plugins of every client, outside each client's own (listed first = outermost). */
   plugins?: MeshPluginRef[];
   /** Longest a plugin's `onModuleInit` may take before start-up fails naming it. Default 10000. */

@@ -10,6 +10,7 @@ import type {
   XdsBootstrap,
 } from './policies.js';
 import type { MeshClientOptions, MeshTlsOptions, MetadataSource, MethodPolicy } from './mesh-client-options.interface.js';
+import type { MeshTrustedHeader } from './security-context.interface.js';
 
 /** A method's policy after validation, its retry policy resolved over the client's. */
 export interface ResolvedMethodPolicy {
@@ -75,4 +76,6 @@ export interface ResolvedModuleOptions {
   readonly requireMtls: boolean;
   readonly contextExtraKeys: readonly string[];
   readonly pluginInitTimeoutMs: number;
+  /** The parts of the context incoming requests fill. */
+  readonly trustIncoming: readonly MeshTrustedHeader[];
 }

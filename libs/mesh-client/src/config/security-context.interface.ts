@@ -19,3 +19,10 @@ export interface MeshSecurityContext {
   /** Further keys, sent only when allowed by configuration. */
   extra?: Record<string, string>;
 }
+
+/**
+ * A part of the security context an incoming request (HTTP headers, gRPC metadata) may fill:
+ * `traceparent` (W3C trace context), `requestId` (`x-request-id`), `deadline` (a gRPC call's own,
+ * or an HTTP `grpc-timeout`), `token` (`authorization: Bearer`), `tenant` (`x-tenant-id`).
+ */
+export type MeshTrustedHeader = 'traceparent' | 'requestId' | 'deadline' | 'token' | 'tenant';

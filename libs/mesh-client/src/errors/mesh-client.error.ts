@@ -1,4 +1,4 @@
-import type { Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import type { MeshErrorCategory } from './error-category.js';
 import { safeText } from './safe-text.js';
 
@@ -77,6 +77,19 @@ export class MeshClientError extends Error {
     this.details = init.details;
     if (init.trailers) this.trailers = init.trailers;
     if (init.local) Object.defineProperty(this, LOCAL, { value: true });
+  }
+
+  /**
+   * The trailers as grpc-js's `ServiceError` has them (`code`, `details`, `metadata`), so error
+   * handlers written against Nest's `ClientGrpc` keep working: `err.metadata.get('x-reason')`.
+   * The same object as `trailers`; an empty `Metadata` when the server sent none (made on first
+   * read, so refusals that nobody inspects cost nothing).
+   */
+  get metadata(): Metadata {
+    if (this.trailers) return this.trailers;
+    const empty = new Metadata();
+    Object.defineProperty(this, 'metadata', { value: empty, enumerable: false });
+    return empty;
   }
 
   /** @internal brand checked by {@link isMeshClientError}, survives duplicated package copies. */

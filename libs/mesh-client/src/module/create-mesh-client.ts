@@ -45,6 +45,8 @@ export function createMeshClient(
   const channels = new ChannelPool(createChannels(options, options.tlsMaterial));
   const state = new ClientState(options, deps, methods, channels, options.tlsMaterial, validators.patch, createChannels);
   metrics?.retryBudget(options.name, () => state.policy.budget?.canRetry() === false);
+  const breakerScopes = options.breaker === false ? [] : options.breaker.scope === 'method' ? [...methods.keys()] : ['*'];
+  metrics?.clientStarted(options.name, breakerScopes);
   const tracer = options.tracing ? new CallTracer(semconvMode(env.OTEL_SEMCONV_STABILITY_OPT_IN), endpointOf(options.target)) : undefined;
   const telemetry = metrics || tracer ? new CallTelemetry(metrics, tracer) : undefined;
   const calls = new CallCore(channels, () => state.policy, deps, validators.callRetry, telemetry);

@@ -1,8 +1,10 @@
-import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ClsModule } from 'nestjs-cls';
 import { MeshConfigError, isMeshConfigError } from '../errors/mesh-config.error.js';
-import { meshClientsFromClientsModule, type ClientsModuleGrpcEntry } from './from-clients-module.js';
+import { meshClientsFromClientsModule } from './from-clients-module.js';
+import { clientsModuleAsyncParts, type ClientsModuleAsyncParts } from './from-clients-module-async.js';
+import type { ClientsModuleGrpcAsyncEntry, ClientsModuleGrpcEntry, ClientsModuleGrpcProvider } from './clients-module.interface.js';
 import { MeshHealthIndicator } from '../health/mesh-health.indicator.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { MeshContextClsPlugin } from '../security/mesh-context.cls-plugin.js';
@@ -15,24 +17,28 @@ import {
   createClientProviders,
   createContextProviders,
   createModulePluginsProvider,
+  createPluginProviders,
   createRegistryProvider,
   createResolvedOptionsProvider,
 } from './mesh-client.providers.js';
 import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
+import { pluginClassesOf } from './resolve-plugins.js';
 
 function withClients(
   base: DynamicModule,
   names: readonly string[],
-  extras: { plugins?: unknown; imports?: DynamicModule['imports'] },
+  extras: { plugins?: unknown; imports?: DynamicModule['imports']; clientPlugins?: unknown[] },
   expected?: readonly string[],
 ): DynamicModule {
   const clientProviders = createClientProviders(names);
+  const pluginClasses = pluginClassesOf(extras.plugins, ...(extras.clientPlugins ?? []));
   return {
     ...base,
     imports: [...(base.imports ?? []), ...(extras.imports ?? []), ClsModule.registerPlugins([new MeshContextClsPlugin()]), TerminusModule],
     providers: [
       ...(base.providers ?? []),
       createModulePluginsProvider(extras.plugins),
+      ...createPluginProviders(pluginClasses),
       createResolvedOptionsProvider(expected),
       createRegistryProvider(),
       ...createContextProviders(),
@@ -45,6 +51,7 @@ function withClients(
       MeshClientRegistry,
       MeshContext,
       MeshHealthIndicator,
+      ...pluginClasses,
       ...clientProviders.map((p) => (p as { provide: string }).provide),
     ],
   };
@@ -57,6 +64,19 @@ function failing(message: string): DynamicModule {
     providers: [{ provide: MESH_RESOLVED_OPTIONS, useFactory: () => Promise.reject(new MeshConfigError(message)) }],
   };
 }
+
+/** `module` with each client injectable under its bare name too, as ClientsModule registers them. */
+function withNameAliases(module: DynamicModule, names: readonly string[], extra: Provider[] = []): DynamicModule {
+  const aliases = names.map((name) => ({ provide: name, useExisting: getMeshClientToken(name) }));
+  return {
+    ...module,
+    providers: [...(module.providers ?? []), ...extra, ...aliases],
+    exports: [...(module.exports ?? []), ...names],
+  };
+}
+
+/** The module options beside ClientsModule entries; nothing of incoming requests is forwarded unless `trustIncoming` says what (as ClientGrpc). */
+type ClientsModuleMeshOptions = Omit<typeof MESH_OPTIONS_TYPE, 'clients'>;
 
 const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -87,33 +107,75 @@ export class MeshClientModule extends MeshClientConfigurableModule {
       return failing(
         `MeshClientModule.forRoot(options): options must be an object ({ clients: [...] }), got ${options === null ? 'null' : typeof options}`,
       );
-    return withClients(super.forRoot(options), clientNamesOf(options), { plugins: options.plugins, imports: options.imports });
+    const clientPlugins = Array.isArray(options.clients) ? options.clients.map((c) => (c as { plugins?: unknown } | null)?.plugins) : [];
+    return withClients(super.forRoot(options), clientNamesOf(options), { plugins: options.plugins, imports: options.imports, clientPlugins });
   }
 
   /**
    * The one-line move from Nest's `ClientsModule.register([...])`: the same gRPC entries, mapped
    * field by field (or refused by name), one mesh client per entry, injectable under the entry's
    * name as well (`@Inject('HERO_PACKAGE') client: ClientGrpc` keeps working: a MeshClient has
-   * `getService(name)` and `getClientByServiceName(name)`). `options` are the other module options.
+   * `getService(name)` and `getClientByServiceName(name)`). An entry's `tls` (or `defaults.tls`
+   * in `options`) makes it a TLS client, checked and reloadable as in `forRoot`. `options` are the
+   * other module options; nothing of incoming requests is forwarded unless `trustIncoming` is set.
    *
    * @example
-   * MeshClientModule.fromClientsModule([{ name: 'HERO_PACKAGE', transport: Transport.GRPC, options: { url, package: 'hero', protoPath } }])
+   * MeshClientModule.fromClientsModule([{ name: 'HERO_PACKAGE', transport: Transport.GRPC, options: { url, package: 'hero', protoPath }, tls }])
    */
-  static fromClientsModule(entries: ClientsModuleGrpcEntry[], options: Omit<typeof MESH_OPTIONS_TYPE, 'clients'> = {}): DynamicModule {
+  static fromClientsModule(entries: ClientsModuleGrpcEntry[], options: ClientsModuleMeshOptions = {}): DynamicModule {
     let clients: MeshClientOptions[];
     try {
-      clients = meshClientsFromClientsModule(entries);
+      clients = meshClientsFromClientsModule(entries, options.defaults);
     } catch (error) {
       if (!isMeshConfigError(error)) throw error;
       return failing(error.message);
     }
-    const module = MeshClientModule.forRoot({ ...options, clients });
-    const aliases = clients.map((c) => ({ provide: c.name, useExisting: getMeshClientToken(c.name) }));
-    return {
-      ...module,
-      providers: [...(module.providers ?? []), ...aliases],
-      exports: [...(module.exports ?? []), ...aliases.map((a) => a.provide)],
-    };
+    // as ClientGrpc: nothing of incoming requests is forwarded unless the app says what
+    const module = MeshClientModule.forRoot({ ...options, trustIncoming: options.trustIncoming ?? [], clients });
+    return withNameAliases(
+      module,
+      clients.map((c) => c.name),
+    );
+  }
+
+  /**
+   * The move from `ClientsModule.registerAsync([...])`: each entry's name now, its options (as
+   * `fromClientsModule` takes them, `tls` included) from `useFactory` (with `inject`), `useClass`
+   * or `useExisting` (a class with `createClientOptions()`), with the entry's `imports` and
+   * `extraProviders`. `options` are the other module options, given now.
+   *
+   * @example
+   * MeshClientModule.fromClientsModuleAsync([{ name: 'HERO_PACKAGE', imports: [ConfigModule], inject: [ConfigService],
+   *   useFactory: (c: ConfigService) => ({ transport: Transport.GRPC, options: { url: c.get('HERO_URL'), package: 'hero', protoPath }, tls }) }])
+   */
+  static fromClientsModuleAsync(entries: ClientsModuleGrpcAsyncEntry[], options: ClientsModuleMeshOptions = {}): DynamicModule {
+    let parts: ClientsModuleAsyncParts;
+    try {
+      parts = clientsModuleAsyncParts(entries);
+    } catch (error) {
+      if (!isMeshConfigError(error)) throw error;
+      return failing(error.message);
+    }
+    // clientNames come from the entries
+    const { global, plugins, imports, clientNames, ...moduleOptions } = options;
+    void clientNames;
+    const { names, tokens } = parts;
+    const module = MeshClientModule.forRootAsync({
+      clientNames: names,
+      global,
+      plugins,
+      imports: [...(imports ?? []), ...parts.imports],
+      inject: tokens,
+      useFactory: (...given: ClientsModuleGrpcProvider[]) => ({
+        ...moduleOptions,
+        trustIncoming: moduleOptions.trustIncoming ?? [],
+        clients: meshClientsFromClientsModule(
+          given.map((entry, i) => ({ ...entry, name: names[i]! })),
+          moduleOptions.defaults,
+        ),
+      }),
+    });
+    return withNameAliases(module, names, parts.providers);
   }
 
   /**

@@ -1,13 +1,14 @@
-import { Logger, type FactoryProvider, type Provider, type ValueProvider } from '@nestjs/common';
+import { Logger, type FactoryProvider, type Provider, type Type, type ValueProvider } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModuleRef, Reflector } from '@nestjs/core';
 import type { MeshClient } from '../client/mesh-client.js';
 import { createMeshClient } from './create-mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
-import { CONTEXT_EXTRA_KEYS } from '../security/context-filler.js';
+import { CONTEXT_EXTRA_KEYS, CONTEXT_TRUSTED } from '../security/context-filler.js';
 import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { MeshModuleOptions } from '../config/mesh-client-options.interface.js';
+import type { MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import { MESH_MODULE_OPTIONS } from './mesh-client.module-definition.js';
 import {
   MESH_MODULE_PLUGINS,
@@ -24,6 +25,18 @@ import type { ResolvedModuleOptions } from '../config/resolved-options.interface
 /** The module plugins given beside the options (validated with them). */
 export function createModulePluginsProvider(plugins: unknown): ValueProvider {
   return { provide: MESH_MODULE_PLUGINS, useValue: plugins ?? [] };
+}
+
+/**
+ * The module's plugin factory, and a provider of each plugin class known now (the module's
+ * `plugins`, forRoot's clients' `plugins`) under the class itself, exported by the module: the app
+ * injects the very instance the clients call.
+ */
+export function createPluginProviders(classes: readonly Type<MeshClientPlugin>[]): Provider[] {
+  return [
+    { provide: PluginFactory, useFactory: (moduleRef: ModuleRef) => new PluginFactory(moduleRef), inject: [ModuleRef] },
+    ...classes.map((type) => ({ provide: type, useFactory: (factory: PluginFactory) => factory.build(type), inject: [PluginFactory] })),
+  ];
 }
 
 /** Validates the raw options once, when the module starts (after the optional override, see MESH_OPTIONS_OVERRIDE). */
@@ -44,9 +57,8 @@ export function createResolvedOptionsProvider(expectedNames?: readonly string[])
 export function createRegistryProvider(): FactoryProvider {
   return {
     provide: MeshClientRegistry,
-    useFactory: async (options: ResolvedModuleOptions, context: MeshContext, metrics: MeshMetrics, moduleRef: ModuleRef) => {
+    useFactory: async (options: ResolvedModuleOptions, context: MeshContext, metrics: MeshMetrics, factory: PluginFactory) => {
       const logger = new Logger('MeshClient');
-      const factory = new PluginFactory(moduleRef);
       const modulePlugins = await factory.resolve(options.plugins);
       const clients: MeshClient[] = [];
       for (const c of options.clients) {
@@ -73,12 +85,13 @@ export function createRegistryProvider(): FactoryProvider {
         await lifecycle.destroy();
       });
     },
-    inject: [MESH_RESOLVED_OPTIONS, MeshContext, MeshMetrics, ModuleRef],
+    inject: [MESH_RESOLVED_OPTIONS, MeshContext, MeshMetrics, PluginFactory],
   };
 }
 
 /**
- * The security context service (with the app's `contextExtraKeys`, read from incoming requests)
+ * The security context service (with the app's `contextExtraKeys` and `trustIncoming`: what it
+ * reads from incoming requests)
  * and the global interceptor applying `@MeshCallOptions` (and filling the context when no CLS
  * initializer kept the request).
  */
@@ -88,6 +101,11 @@ export function createContextProviders(): Provider[] {
     {
       provide: CONTEXT_EXTRA_KEYS,
       useFactory: (options: ResolvedModuleOptions) => options.contextExtraKeys,
+      inject: [MESH_RESOLVED_OPTIONS],
+    },
+    {
+      provide: CONTEXT_TRUSTED,
+      useFactory: (options: ResolvedModuleOptions) => options.trustIncoming,
       inject: [MESH_RESOLVED_OPTIONS],
     },
     {

@@ -13,6 +13,7 @@ import { resolveConcurrency } from './resolve-concurrency.js';
 import { resolvePluginRefs } from './resolve-plugins.js';
 import { resolveXdsOption, resolveXdsTarget } from './resolve-xds.js';
 import { CLIENT_DEFAULTS, MODULE_DEFAULTS, keysOf } from '../config/defaults.js';
+import { resolveContextExtraKeys, resolveTrustIncoming } from './resolve-context.js';
 import type { ResolvedClientOptions, ResolvedModuleOptions } from '../config/resolved-options.interface.js';
 import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
 
@@ -93,10 +94,8 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
   const options = root.object('', raw);
   root.knownKeys(options, keysOf(MODULE_DEFAULTS));
   const plugins = [...resolvePluginRefs(root, givenPlugins), ...resolvePluginRefs(root, options.plugins)];
-  const extraKeys = options.contextExtraKeys ?? [];
-  if (!Array.isArray(extraKeys) || !extraKeys.every((k) => typeof k === 'string' && metadataProblem(k, '') === undefined)) {
-    root.fail('contextExtraKeys', "must be an array of lowercase metadata keys (not 'grpc-*' or '__proto__')", options.contextExtraKeys);
-  }
+  const contextExtraKeys = resolveContextExtraKeys(root, options.contextExtraKeys);
+  const trustIncoming = resolveTrustIncoming(root, options.trustIncoming);
   if (!Array.isArray(options.clients)) root.fail('clients', 'must be an array of client options', options.clients);
   const defaults = options.defaults === undefined ? {} : root.object('defaults', options.defaults);
   const requireMtls = root.boolean('requireMtls', options.requireMtls, process.env.NODE_ENV === 'production');
@@ -128,7 +127,8 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
     clients: Object.freeze(clients),
     plugins: Object.freeze(plugins),
     requireMtls,
-    contextExtraKeys: Object.freeze([...(extraKeys as string[])]),
+    contextExtraKeys,
+    trustIncoming,
     pluginInitTimeoutMs: root.number('pluginInitTimeoutMs', options.pluginInitTimeoutMs, MODULE_DEFAULTS.pluginInitTimeoutMs, TIMEOUT),
   });
 }

@@ -43,8 +43,9 @@ export function resolvePluginRefs(check: OptionChecks, raw: unknown): readonly M
 
 /**
  * Builds the plugin classes among `refs` with Nest DI in the module's scope (once per class, so a
- * class listed for the module and for a client is one instance). A request- or transient-scoped
- * class cannot be: a plugin lives as long as the client.
+ * class listed for the module and for a client is one instance, and the module's provider of a
+ * class gives the app that instance too). A request- or transient-scoped class cannot be: a plugin
+ * lives as long as the client.
  */
 export class PluginFactory {
   private readonly built = new Map<Type<MeshClientPlugin>, Promise<MeshClientPlugin>>();
@@ -61,7 +62,8 @@ export class PluginFactory {
     return Promise.all(this.built.values());
   }
 
-  private build(type: Type<MeshClientPlugin>): Promise<MeshClientPlugin> {
+  /** The one instance of plugin class `type`, built on first ask (by a client or by the app injecting it). */
+  build(type: Type<MeshClientPlugin>): Promise<MeshClientPlugin> {
     let plugin = this.built.get(type);
     if (!plugin) {
       plugin = this.create(type);
@@ -90,4 +92,13 @@ export class PluginFactory {
     if (problem) throw new MeshConfigError(`plugin class ${type.name} ${problem}`);
     return plugin;
   }
+}
+
+/**
+ * The plugin classes among `lists` (each once), to provide and export under the class itself: the
+ * app injects the instance the clients call. Objects and malformed entries are left to validation.
+ */
+export function pluginClassesOf(...lists: unknown[]): Type<MeshClientPlugin>[] {
+  const classes = lists.flatMap((list) => (Array.isArray(list) ? (list as unknown[]).filter(isClass) : []));
+  return [...new Set(classes)];
 }

@@ -3,6 +3,7 @@ import type { Options, PackageDefinition } from '@grpc/proto-loader';
 import { findService, listServices, loadProtoFiles } from '../client/proto.js';
 import type { FieldNaming } from '../client/request-check.js';
 import { describeThrown } from '../errors/describe-thrown.js';
+import { didYouMean } from '../errors/did-you-mean.js';
 import type { OptionChecks } from './option-checks.js';
 
 /** Parsed proto files, shared by the clients of one module so that each file set is parsed once. */
@@ -91,6 +92,7 @@ export function resolveProto(
     }
     definition = loaded;
   }
+  checkPackage(at, definition, pkg);
   const service = named ?? onlyServiceOf(at, definition, pkg);
   const found = findService(definition, pkg, service);
   const serviceName = pkg ? `${pkg}.${service}` : service;
@@ -109,4 +111,22 @@ function onlyServiceOf(at: OptionChecks, definition: GrpcObject | PackageDefinit
     at.fail('service', `is needed: package '${pkg}' has ${inPackage.length === 0 ? 'no service' : `several (${fewOf(inPackage)})`}`, undefined);
   }
   return inPackage[0]!.slice(prefix.length);
+}
+
+/** Whether `pkg` names a namespace of the definition (flat: a key under it; nested: the path). */
+function hasNamespace(definition: GrpcObject | PackageDefinition, pkg: string): boolean {
+  if (Object.keys(definition).some((key) => key.startsWith(`${pkg}.`))) return true;
+  let node: unknown = definition;
+  for (const part of pkg.split('.')) {
+    if (typeof node !== 'object' || node === null) return false;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return typeof node === 'object' && node !== null;
+}
+
+/** A package the proto does not have fails on `package` (not `service`), listing the packages that have services. */
+function checkPackage(at: OptionChecks, definition: GrpcObject | PackageDefinition, pkg: string): void {
+  if (pkg === '' || hasNamespace(definition, pkg)) return;
+  const packages = [...new Set(listServices(definition).map((name) => name.slice(0, Math.max(0, name.lastIndexOf('.')))))].filter(Boolean);
+  at.fail('package', `names no package of the proto (packages with services: ${packages.join(', ') || 'none'}${didYouMean(pkg, packages)})`, pkg);
 }

@@ -54,7 +54,7 @@ export function resolveTransport(check: OptionChecks, raw: Record<string, unknow
   const tls = insecure ? undefined : resolveTls(check, raw.tls);
   if (requireMtls && (insecure || tls?.cert === undefined)) {
     throw new MeshConfigError(
-      `${check.where(insecure ? 'insecure' : 'tls.cert')}: mutual TLS is required (requireMtls, the default when NODE_ENV=production); give tls.ca, tls.cert and tls.key`,
+      `${check.where(insecure ? 'insecure' : 'tls.cert')}: mutual TLS is required (requireMtls, the default when NODE_ENV=production); give tls.ca, tls.cert and tls.key (fromClientsModule: tls on the entry, or defaults.tls in its second argument)`,
     );
   }
   let keepalive: Transport['keepalive'];

@@ -43,6 +43,17 @@ export class MeshMetrics {
     attachBuffer(gauges.budgetExhausted, buffer);
   }
 
+  /**
+   * A client started: each of its breakers (`breakerScopes`: '*' for a client-wide one, else the
+   * RPC names) reads closed (0) and its calls in flight 0 from now, so a healthy client that
+   * never changed state still has a sample (dashboards read "no data" otherwise). The
+   * concurrency limit gauge gets its first sample when the limiter is built.
+   */
+  clientStarted(client: string, breakerScopes: readonly string[]): void {
+    for (const scope of breakerScopes) this.circuit(client, scope, 'closed');
+    if (!this.buffer.inflight.has(client)) this.buffer.inflight.set(client, 0);
+  }
+
   /** `exhausted` tells, when scraped, whether the retry budget of `client` stops retries now. */
   retryBudget(client: string, exhausted: () => boolean): void {
     this.buffer.budgets.set(client, exhausted);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { MeshSecurityContext } from '../config/security-context.interface.js';
+import { TRUSTED_INCOMING_DEFAULT } from '../config/defaults.js';
+import type { MeshSecurityContext, MeshTrustedHeader } from '../config/security-context.interface.js';
 import { parseGrpcTimeout } from './grpc-timeout.js';
 
 /** Reads the first value of one header or metadata key (a repeated header's first value counts). */
@@ -20,15 +21,22 @@ export interface IncomingContext {
 }
 
 /**
- * The security context of an incoming request (HTTP headers or gRPC metadata): bearer token from
- * `authorization`, `x-request-id` (a new UUID when absent or unusable), `x-tenant-id`,
- * `traceparent`, the deadline from `deadline` (a gRPC call's own) or the `grpc-timeout` header,
- * and the `extra` keys allowed by configuration. What travels on is checked, since it comes from
- * outside: a traceparent that is not W3C trace-context is dropped (a new trace starts), a request
- * id that is not printable ASCII of at most 128 characters is replaced, a token, tenant or extra
- * value that gRPC metadata cannot carry is dropped (it would fail every outgoing call).
+ * The security context of an incoming request (HTTP headers or gRPC metadata), from the parts the
+ * application trusts (`trusted`, the module's `trustIncoming`): `traceparent`, `x-request-id` (a
+ * new UUID when absent or unusable), the deadline from `deadline` (a gRPC call's own) or the
+ * `grpc-timeout` header, the bearer token from `authorization`, `x-tenant-id`; and the `extra`
+ * keys allowed by configuration. Nothing else is read. What travels on is checked, since it comes
+ * from outside: a traceparent that is not W3C trace-context is dropped (a new trace starts), a
+ * request id that is not printable ASCII of at most 128 characters is replaced, a token, tenant or
+ * extra value that gRPC metadata cannot carry is dropped (it would fail every outgoing call).
  */
-export function incomingContext(read: HeaderReader, now: number, deadline: Date | undefined, extraKeys: readonly string[]): IncomingContext {
+export function incomingContext(
+  read: HeaderReader,
+  now: number,
+  deadline: Date | undefined,
+  extraKeys: readonly string[],
+  trusted: readonly MeshTrustedHeader[] = TRUSTED_INCOMING_DEFAULT,
+): IncomingContext {
   const refused: string[] = [];
   const take = (key: string, value: string | undefined, max: number): string | undefined => {
     if (value === undefined || value === '') return undefined;
@@ -36,18 +44,20 @@ export function incomingContext(read: HeaderReader, now: number, deadline: Date 
     refused.push(key);
     return undefined;
   };
-  const requestId = take('x-request-id', read('x-request-id'), 128);
-  const ctx: MeshSecurityContext = { requestId: requestId ?? randomUUID() };
-  const token = take('authorization', BEARER.exec(read('authorization') ?? '')?.[1], 8192);
+  const ctx: MeshSecurityContext = {};
+  if (trusted.includes('requestId')) ctx.requestId = take('x-request-id', read('x-request-id'), 128) ?? randomUUID();
+  const token = trusted.includes('token') ? take('authorization', BEARER.exec(read('authorization') ?? '')?.[1], 8192) : undefined;
   if (token) ctx.token = token;
-  const tenant = take('x-tenant-id', read('x-tenant-id'), 128);
+  const tenant = trusted.includes('tenant') ? take('x-tenant-id', read('x-tenant-id'), 128) : undefined;
   if (tenant) ctx.tenant = tenant;
-  const traceparent = read('traceparent');
+  const traceparent = trusted.includes('traceparent') ? read('traceparent') : undefined;
   if (traceparent !== undefined && TRACEPARENT.test(traceparent)) ctx.traceparent = traceparent;
   else if (traceparent !== undefined) refused.push('traceparent');
-  const timeoutMs = parseGrpcTimeout(read('grpc-timeout'));
-  const effective = deadline && Number.isFinite(deadline.getTime()) ? deadline : timeoutMs === undefined ? undefined : new Date(now + timeoutMs);
-  if (effective) ctx.deadline = effective;
+  if (trusted.includes('deadline')) {
+    const timeoutMs = parseGrpcTimeout(read('grpc-timeout'));
+    const effective = deadline && Number.isFinite(deadline.getTime()) ? deadline : timeoutMs === undefined ? undefined : new Date(now + timeoutMs);
+    if (effective) ctx.deadline = effective;
+  }
   if (extraKeys.length > 0) {
     const extra: Record<string, string> = {};
     for (const key of extraKeys) {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { CallContext, HandlerCallOptions } from './call-context.interface.js';
-import type { MeshSecurityContext } from '../config/security-context.interface.js';
-import { CONTEXT_EXTRA_KEYS, IncomingContextReader, type PendingRequest } from './context-filler.js';
+import type { MeshSecurityContext, MeshTrustedHeader } from '../config/security-context.interface.js';
+import { CONTEXT_EXTRA_KEYS, CONTEXT_TRUSTED, IncomingContextReader, type PendingRequest } from './context-filler.js';
 
 /** CLS key of the request's CallContext (security context + handler policy), one immutable object. */
 const CALL_CONTEXT_KEY = Symbol.for('@datapunk/mesh-client:call-context');
@@ -16,12 +16,15 @@ export function readCallContext(cls: Pick<ClsService, 'isActive' | 'get'>): Call
 
 /**
  * The caller's security context for the request being handled, kept in nestjs-cls (the only
- * place this library stores per-request state). Incoming requests fill it (from the request the
- * nestjs-cls plugin kept, when first asked, or by MeshContextInterceptor when the app mounts no
- * CLS initializer); outgoing mesh calls read it.
+ * place this library stores per-request state). Incoming requests fill the parts the module's
+ * `trustIncoming` names (from the request the nestjs-cls plugin kept, when first asked, or by
+ * MeshContextInterceptor when the app mounts no CLS initializer); what the app sets itself
+ * (`set()` in a guard, after verifying it) wins; outgoing mesh calls read it.
  *
  * @example
  * await meshContext.run({ token, requestId: 'job-42' }, () => lastValueFrom(client.unary('Sync', {})));
+ * // in a guard, once the caller's token was verified:
+ * meshContext.set({ token: verified.token, tenant: verified.tenant });
  */
 @Injectable()
 export class MeshContext {
@@ -30,8 +33,9 @@ export class MeshContext {
   constructor(
     private readonly cls: ClsService,
     @Optional() @Inject(CONTEXT_EXTRA_KEYS) extraKeys?: readonly string[],
+    @Optional() @Inject(CONTEXT_TRUSTED) trusted?: readonly MeshTrustedHeader[],
   ) {
-    this.incoming = new IncomingContextReader(extraKeys ?? []);
+    this.incoming = new IncomingContextReader(extraKeys ?? [], trusted);
   }
 
   /** The current context, or undefined outside of a request. */
