@@ -57,7 +57,10 @@ export class RequestCheck {
   check(request: unknown): unknown {
     if (request === undefined) return {};
     try {
-      return this.single(request, { name: 'request', kind: 'message', type: this.shape.name, repeated: false, mapValue: undefined }, 'request', 0);
+      if (typeof request !== 'object' || request === null || !isMessageObject(request)) {
+        throw new RequestProblem(`the request must be an object (a ${this.shape.name} message), got ${describeValue(request)}`);
+      }
+      return this.message(request as Record<string, unknown>, this.shape, 'request', 0);
     } catch (error) {
       if (error instanceof RequestProblem) throw error;
       throw new RequestProblem(`the request could not be read: ${describeThrown(error)}`);
