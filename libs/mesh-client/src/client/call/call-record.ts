@@ -3,7 +3,7 @@ import type { Subscriber, Subscription } from 'rxjs';
 import type { MeshSecurityContext } from '../../config/security-context.interface.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
-import { callerError, localError } from '../../errors/to-mesh-error.js';
+import { localError } from '../../errors/to-mesh-error.js';
 import type { CallObservation } from '../../observability/call-telemetry.js';
 import type { CallSink } from '../../resilience/attempt-loop.js';
 import type { CallContext } from '../../security/call-context.interface.js';
@@ -15,6 +15,7 @@ import type { ClientPolicy } from '../client-policy.js';
 import type { MethodPlugins } from '../plugin-engine/plugin-set.js';
 import type { CallCore } from './call-core.js';
 import type { CallRun } from './call-run.js';
+import { ResponseMetadata } from './response-metadata.js';
 import type { WireAttempt } from './wire-attempt.js';
 
 /** Where a call is, for the message of a deadline that passed there. */
@@ -61,8 +62,8 @@ export class CallRecord<T> implements CallSink<T> {
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Subscription | undefined;
-  private wires: (WireAttempt<unknown> | undefined)[] | undefined;
-  private headerGiven = false;
+  /** The caller's onHeader / onTrailer, when it gave them. */
+  private responses: ResponseMetadata | undefined;
   private onAbort: (() => void) | undefined;
   /** The time the deadline gave the call when it was armed. */
   private timeoutMs = 0;
@@ -129,8 +130,9 @@ export class CallRecord<T> implements CallSink<T> {
 
   /** Keeps an attempt's wire for its response headers and trailers (only when the caller asked for them). */
   noteWire(wire: WireAttempt<unknown>): void {
-    if (!this.options?.onHeader && !this.options?.onTrailer) return;
-    (this.wires ??= [])[wire.n] = wire;
+    const options = this.options;
+    if (!options?.onHeader && !options?.onTrailer) return;
+    (this.responses ??= new ResponseMetadata(options, this.method.site)).note(wire.n, wire);
   }
 
   value(value: T, attempt: number): void {
@@ -141,7 +143,8 @@ export class CallRecord<T> implements CallSink<T> {
       this.single = { value };
       return;
     }
-    if (!this.giveHeader()) return;
+    const problem = this.responses?.beforeValue(this.answered);
+    if (problem) return this.settle(problem);
     this.obs?.received();
     this.subscriber.next(value);
   }
@@ -200,7 +203,7 @@ export class CallRecord<T> implements CallSink<T> {
       for (const run of runs) run.stop(stop);
     }
     this.chain?.unsubscribe();
-    const final = this.responseMetadata(error);
+    const final = this.responses ? this.responses.atEnd(error, this.answered) : error;
     const single = this.single;
     this.single = undefined;
     if (single && final === undefined) this.obs?.received();
@@ -216,41 +219,6 @@ export class CallRecord<T> implements CallSink<T> {
     if (this.onAbort) this.options!.signal!.removeEventListener('abort', this.onAbort);
     this.onAbort = undefined;
     this.core.untrack(this);
-  }
-
-  /** `onHeader` before the first response (or the end); false when the callback threw (the call failed). */
-  private giveHeader(): boolean {
-    if (this.headerGiven || !this.options?.onHeader) return true;
-    const headers = this.wires?.[this.answered]?.headers;
-    if (!headers) return true;
-    this.headerGiven = true;
-    const problem = this.callback('onHeader', headers);
-    if (problem) this.settle(problem);
-    return problem === undefined;
-  }
-
-  /** The outcome after `onHeader` / `onTrailer` saw the answering attempt's metadata. */
-  private responseMetadata(error: MeshClientError | undefined): MeshClientError | undefined {
-    if (!this.wires) return error;
-    const wire = this.answered > 0 ? this.wires[this.answered] : undefined;
-    if (!wire) return error;
-    if (!this.headerGiven && this.options?.onHeader && wire.headers) {
-      this.headerGiven = true;
-      const problem = this.callback('onHeader', wire.headers);
-      if (problem) return problem;
-    }
-    const trailers = error?.trailers ?? wire.trailers;
-    if (!trailers || !this.options?.onTrailer) return error;
-    return this.callback('onTrailer', trailers) ?? error;
-  }
-
-  private callback(name: 'onHeader' | 'onTrailer', metadata: Metadata): MeshClientError | undefined {
-    try {
-      this.options![name]!(metadata);
-      return undefined;
-    } catch (error) {
-      return callerError(this.method.site, `the ${name} callback threw: ${describeThrown(error)}`, { cause: error });
-    }
   }
 
   /** Whatever ended a run, as the caller gets it. */

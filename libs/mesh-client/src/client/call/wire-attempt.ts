@@ -10,6 +10,7 @@ import type { ChannelLease, ChannelPool } from '../channel-pool.js';
 import type { FlowControl, FlowReader } from '../flow-control.js';
 import type { MethodInfo } from '../method-table.js';
 import { requestStreamFailure } from './request-stream.js';
+import { RequestWriter } from './request-writer.js';
 
 /** What every attempt of one call shares on the wire. */
 export interface WireSpec {
@@ -26,7 +27,8 @@ export interface WireSpec {
 /** One attempt's request: the encoded message, or the stream of encoded messages. */
 export type WireRequest = Buffer | Observable<Buffer>;
 
-type GrpcCall = ReturnType<ReturnType<ChannelLease['client']['getChannel']>['createCall']>;
+/** A call of grpc-js's channel layer. */
+export type GrpcCall = ReturnType<ReturnType<ChannelLease['client']['getChannel']>['createCall']>;
 
 /** grpc-js's words for a connection that closed before HTTP/2 began (after TLS, if any). */
 const CONNECT_FAILURE = /Failed to connect|closed before starting HTTP\/2 handshake/;
@@ -233,65 +235,5 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
       const details = `no connection to ${channel.getTarget()} within connectTimeoutMs=${String(ms)}`;
       this.fail(localError(this.spec.method.site, Status.UNAVAILABLE, details, { attempts: this.n }));
     }, ms);
-  }
-}
-
-/**
- * Writes a request stream into a grpc-js call one message at a time, as grpc-js takes them: the
- * next message goes when the previous one was written (its callback), the half-close after the
- * last. Messages the caller's stream gives meanwhile wait here.
- */
-class RequestWriter {
-  private readonly waiting: Buffer[] = [];
-  private writing = false;
-  private ending = false;
-  private ended = false;
-  private closed = false;
-
-  constructor(private readonly call: GrpcCall) {}
-
-  write(message: Buffer): void {
-    this.waiting.push(message);
-    this.pump();
-  }
-
-  end(): void {
-    this.ending = true;
-    this.pump();
-  }
-
-  /** The attempt is over: nothing more is written. */
-  close(): void {
-    this.closed = true;
-    this.waiting.length = 0;
-  }
-
-  /** Sends what waits, one message per write callback; a loop, so a callback made at once never recurses. */
-  private pump(): void {
-    while (!this.writing && !this.closed) {
-      const next = this.waiting.shift();
-      if (next === undefined) {
-        if (this.ending && !this.ended) {
-          this.ended = true;
-          this.call.halfClose();
-        }
-        return;
-      }
-      this.writing = true;
-      let inline = true;
-      let writtenInline = false;
-      this.call.sendMessageWithContext(
-        {
-          callback: () => {
-            this.writing = false;
-            if (inline) writtenInline = true;
-            else this.pump();
-          },
-        },
-        next,
-      );
-      inline = false;
-      if (!writtenInline) return;
-    }
   }
 }
