@@ -84,6 +84,34 @@ describe('Prometheus metrics', () => {
     expect(buckets).toEqual(['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
   });
 
+  it('a breaker replaced by update() reads closed again: its gauge follows', async () => {
+    const down = { metadata: { 'x-test-status': '14' }, retry: false } as const;
+    for (let i = 0; i < 2; i++) await lastValueFrom(echo.unary('Unary', {}, down)).catch(() => undefined);
+    expect(echo.breakerState('Unary')).toBe('open');
+    expect(valueOf(await scrape(), 'mesh_client_circuit_state', { mesh_client: 'echo', scope: 'Unary' })).toBe(2);
+    echo.update({ breaker: { scope: 'method', consecutiveFailures: 3 } });
+    expect(echo.breakerState('Unary')).toBe('closed');
+    expect(valueOf(await scrape(), 'mesh_client_circuit_state', { mesh_client: 'echo', scope: 'Unary' })).toBe(0);
+  });
+
+  it('grpc_client_msg_sent_total counts the messages of every request-stream form: Observable, array, Set, iterable, AsyncIterable', async () => {
+    const sent = async (): Promise<number> =>
+      valueOf(await scrape(), 'grpc_client_msg_sent_total', { grpc_type: 'client_stream', grpc_method: 'ClientStream', mesh_client: 'echo' });
+    echo.update({ breaker: { scope: 'method', consecutiveFailures: 50 } });
+    const before = await sent();
+    function* generated(): Iterable<{ message: string }> {
+      yield { message: 'a' };
+      yield { message: 'b' };
+    }
+    async function* pulled(): AsyncIterable<{ message: string }> {
+      yield { message: 'a' };
+      yield { message: 'b' };
+    }
+    const forms: unknown[] = [of({}, {}), [{}, {}], new Set([{}, {}]), generated(), pulled()];
+    for (const requests of forms) await lastValueFrom(echo.clientStream('ClientStream', requests as never));
+    expect((await sent()) - before).toBe(10);
+  });
+
   it('1,000 calls with random request ids and tokens: the series do not grow and no label holds them', async () => {
     await lastValueFrom(echo.unary('Unary', {}));
     const before = (await scrape()).length;

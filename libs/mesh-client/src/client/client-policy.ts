@@ -64,6 +64,10 @@ export function clientPolicy(
       : previous?.breakers?.policy === options.breaker
         ? previous.breakers
         : new BreakerSet(options.breaker, deps.now, deps.onBreakerChange);
+  // breakers replaced by an update start closed: whoever watched the old ones hears so
+  if (previous?.breakers && previous.breakers !== breakers) {
+    for (const [scope, from] of previous.breakers.states()) if (from !== 'closed') deps.onBreakerChange?.({ scope, from, to: 'closed' });
+  }
   const fallback: ResolvedMethodPolicy = { timeoutMs: undefined, retry: options.retry, idempotent: false };
   const method = (name: string): ResolvedMethodPolicy => options.methods.get(name) ?? fallback;
   return {

@@ -33,6 +33,11 @@ export class BreakerSet {
     return breaker;
   }
 
+  /** Every breaker made so far, by scope, with its state. */
+  states(): [scope: string, state: BreakerStateName][] {
+    return [...this.breakers].map(([scope, breaker]) => [scope, breaker.state]);
+  }
+
   /** State of the breaker of `method` (or the client's). */
   state(method = '*'): BreakerStateName {
     return this.breakers.get(this.keyOf(method))?.state ?? 'closed';
