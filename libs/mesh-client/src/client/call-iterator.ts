@@ -1,8 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import { FlowControl } from './flow-control.js';
 
-/** Messages a consumer may fall behind before the stream is paused. */
-export const DEFAULT_HIGH_WATER_MARK = 16;
+import { DEFAULT_HIGH_WATER_MARK } from '../config/defaults.js';
 
 /**
  * A call as an AsyncIterable: messages are pulled by the consumer; when it falls `highWaterMark`

@@ -6,17 +6,23 @@ export interface FlowReader {
 
 /**
  * The consumer's side of a call's response stream (iterate()): while it is paused, an attempt
- * that delivered a message reads no further one but parks here; grpc-js then stops reading the
- * HTTP/2 stream, whose flow-control window stops the server's writes. Resuming lets the parked
- * attempts read on.
+ * reads on only what the server already sent (READ_AHEAD_BYTES, about one HTTP/2 window), then
+ * parks here; grpc-js then stops reading the HTTP/2 stream, whose flow-control window stops the
+ * server's writes. Resuming lets the parked attempts read on.
  */
 export class FlowControl {
   private isPaused = false;
+  private pauses = 0;
   private readonly parked = new Set<FlowReader>();
 
   /** True while the consumer is behind. */
   get paused(): boolean {
     return this.isPaused;
+  }
+
+  /** Counts the pauses: a reader tells one pause from the next by it. */
+  get epoch(): number {
+    return this.pauses;
   }
 
   /** `reader` waits for the consumer before reading on. */
@@ -30,6 +36,7 @@ export class FlowControl {
   }
 
   pause(): void {
+    if (!this.isPaused) this.pauses++;
     this.isPaused = true;
   }
 

@@ -161,6 +161,17 @@ export const TLS_WATCH_INTERVAL_MS = 500;
 /** Health checks: a Check's deadline, the control-plane probe's timeout. */
 export const HEALTH_DEFAULTS = Object.freeze({ checkTimeoutMs: 5_000, controlPlaneTimeoutMs: 1_000 });
 
+/**
+ * Bytes a paused response stream (iterate()) still reads before it stops: one HTTP/2 window
+ * (65,535 bytes by default). What the server sent before it saw the pause is taken in, so the last
+ * messages of a stream that fails meanwhile are not left inside grpc-js, which drops the messages
+ * it holds when a stream fails (grpc/grpc-node#2764).
+ */
+export const READ_AHEAD_BYTES = 64 * 1024;
+
+/** Messages an iterate() consumer may fall behind before the stream is paused (IterateOptions.highWaterMark). */
+export const DEFAULT_HIGH_WATER_MARK = 16;
+
 /** Reconnection backoff of a health Watch. */
 export const WATCH_BACKOFF = Object.freeze({ initialBackoffMs: 100, maxBackoffMs: 5_000, backoffMultiplier: 2, jitter: 0.2 });
 

@@ -86,7 +86,9 @@ export function resolveProto(
       try {
         loaded = loadProtoFiles(paths as string | string[], includeDirs as string[] | undefined, loader);
       } catch (error) {
-        at.fail('path', describeLoadError(error), paths, { cause: error });
+        // a parse error quotes the file's content: it is told (sanitised), never kept as the cause
+        const readable = (error as { code?: unknown } | null)?.code === 'ENOENT';
+        at.fail('path', describeLoadError(error), paths, readable ? { cause: error } : {});
       }
       cache.set(key, loaded);
     }

@@ -30,8 +30,8 @@ const PRINTABLE = /^[\x21-\x7e]+$/;
  * Puts this service's own token on every attempt (workload identity), from a function or a token
  * file. When the server answers UNAUTHENTICATED, the token is refreshed once for all the calls
  * that failed with it (single flight) and each of them is replayed once with the new token. A
- * source that hangs holds no call past its deadline, and is asked again by the next call once
- * every call that waited for it gave up. The token is never logged nor put in an error.
+ * source that hangs holds no call past its deadline, and is asked again by the first call that
+ * comes after the deadline of the call that started the hung fetch. The token is never logged nor put in an error.
  *
  * With the default `authorization` key it replaces the caller's token that the security context
  * propagates: the call then authenticates as this service. Set `header` (e.g.
@@ -46,7 +46,7 @@ export class TokenPlugin implements MeshClientPlugin {
   private readonly scheme: string;
   private current: string | undefined;
   /** The fetch in progress, shared by the calls waiting for it until the last of their deadlines. */
-  private flight: { readonly promise: Promise<string>; until: number } | undefined;
+  private flight: { readonly promise: Promise<string>; readonly until: number } | undefined;
   private stale = true;
   private watcher: FSWatcher | undefined;
   private readonly used = new WeakMap<MeshAttempt, string>();
@@ -82,19 +82,15 @@ export class TokenPlugin implements MeshClientPlugin {
   }
 
   /**
-   * The token, fetched once for every call waiting on it (single flight). The flight is shared
-   * until the last deadline of the calls that waited for it; a call that comes later, when every
-   * one of them gave up (the source hangs), asks the source again instead of joining a fetch that
-   * may never end.
+   * The token, fetched once for every call waiting on it (single flight). A fetch is shared until
+   * the deadline of the call that started it: one that takes longer than a whole call may take is
+   * hung, and a call that comes after that asks the source again instead of joining a fetch that
+   * may never end (every call waits up to its own deadline, never longer).
    */
   private load(refresh: boolean, deadline: Date): Promise<string> {
-    const now = Date.now();
     const flight = this.flight;
-    if (flight && now < flight.until) {
-      flight.until = Math.max(flight.until, deadline.getTime());
-      return flight.promise;
-    }
-    const next: { promise: Promise<string>; until: number } = {
+    if (flight && Date.now() < flight.until) return flight.promise;
+    const next: { promise: Promise<string>; readonly until: number } = {
       promise: this.fetch(refresh).then(
         (token) => {
           if (this.flight === next) {

@@ -1,6 +1,7 @@
 import type { InterceptingListener, Metadata, StatusObject } from '@grpc/grpc-js';
 import { connectivityState, status as Status } from '@grpc/grpc-js';
 import type { Observable, Subscription } from 'rxjs';
+import { READ_AHEAD_BYTES } from '../../config/defaults.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MeshClientError } from '../../errors/mesh-client.error.js';
 import { localError, tlsRefused, toMeshError } from '../../errors/to-mesh-error.js';
@@ -52,6 +53,9 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   /** 'open' while the attempt runs; 'reporting' once its outcome is decided; 'done' once told or cancelled. */
   private state: 'open' | 'reporting' | 'done' = 'open';
   private message: unknown = NO_MESSAGE;
+  /** Bytes read since the consumer last fell behind (the pause it fell behind in: `aheadEpoch`). */
+  private aheadBytes = 0;
+  private aheadEpoch = -1;
 
   constructor(
     private readonly spec: WireSpec,
@@ -100,6 +104,21 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     if (wasOpen) this.call?.cancelWithStatus(Status.CANCELLED, 'Cancelled on client');
   }
 
+  /**
+   * Whether to read on after a message of `size` bytes: yes unless the consumer is behind and
+   * this attempt already read READ_AHEAD_BYTES since it fell behind.
+   */
+  private readsAhead(size: number): boolean {
+    const flow = this.spec.flow;
+    if (!flow?.paused) return true;
+    if (this.aheadEpoch !== flow.epoch) {
+      this.aheadEpoch = flow.epoch;
+      this.aheadBytes = 0;
+    }
+    this.aheadBytes += size;
+    return this.aheadBytes < READ_AHEAD_BYTES;
+  }
+
   /** The consumer caught up: read the next message. */
   resumeReading(): void {
     if (this.state === 'open') this.call?.startRead();
@@ -137,10 +156,9 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
         return;
       }
       this.sink.value(message as T);
-      const flow = this.spec.flow;
       if (this.state !== 'open') return;
-      if (flow?.paused) flow.park(this);
-      else this.call?.startRead();
+      if (this.readsAhead(bytes.length)) this.call?.startRead();
+      else this.spec.flow!.park(this);
     });
   }
 

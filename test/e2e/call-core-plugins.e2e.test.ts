@@ -1,0 +1,147 @@
+import type { TestingModule } from '@nestjs/testing';
+import { register } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MeshAttemptFault, MeshClientRegistry, type MeshAttempt, type MeshClient, type MeshClientPlugin } from '@datapunk/mesh-client';
+import { messagesOf, settleOf, summary, useUncaughtCollector } from '../support/call-guards.js';
+import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { parseMetrics } from '../support/prometheus.js';
+import { createTestApp, echoClient } from '../support/test-app.js';
+import { eventually } from '../support/wait.js';
+
+// Issue #30 "plugin contract holes": on da6cde0 afterAttempt was skipped for hedge losers and for
+// calls unsubscribed mid-attempt, and MeshAttemptFault codes were unchecked (code 0 failed a call
+// with codeName OK; 99, -1, NaN, 1.5, 2^40 each minted a grpc_code label).
+const uncaught = useUncaughtCollector();
+
+/** Pairs the hooks as a plugin keeping per-attempt state would: every `before` must meet its `after`. */
+class Pairing implements MeshClientPlugin {
+  readonly name = 'pairing';
+  before = 0;
+  after = 0;
+  readonly open = new Set<string>();
+
+  /** Calls marked `x-hang-before` wait in this hook for good (the deadline must end them). */
+  beforeAttempt(attempt: MeshAttempt): void | Promise<void> {
+    this.before++;
+    this.open.add(`${String(attempt.call.metadata.get('x-call')[0])}#${String(attempt.attempt)}`);
+    if (attempt.metadata.get('x-hang-before').length > 0) return new Promise<void>(() => undefined);
+  }
+
+  afterAttempt(attempt: MeshAttempt): void {
+    this.after++;
+    this.open.delete(`${String(attempt.call.metadata.get('x-call')[0])}#${String(attempt.attempt)}`);
+  }
+}
+
+/** The grpc_code label values of every series of the registry. */
+async function grpcCodeLabels(): Promise<Set<string>> {
+  const codes = new Set<string>();
+  for (const sample of parseMetrics(await register.metrics())) if (sample.labels.grpc_code !== undefined) codes.add(sample.labels.grpc_code);
+  return codes;
+}
+
+const STATUS_NAMES = new Set([
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+]);
+
+describe('the plugin contract', () => {
+  let server: EchoServer;
+  let app: TestingModule;
+  const hedgedPairs = new Pairing();
+  const plainPairs = new Pairing();
+  const client = (name: string): MeshClient => app.get(MeshClientRegistry).get(name);
+
+  beforeAll(async () => {
+    register.clear();
+    server = await startEchoServer({ delayMs: 300 });
+    /** Fails every attempt with the code given in `x-fault-code` (a number, or 'NaN'). */
+    const faulty: MeshClientPlugin = {
+      name: 'faulty',
+      beforeAttempt: (attempt) => {
+        const code = attempt.metadata.get('x-fault-code')[0];
+        if (code !== undefined) throw new MeshAttemptFault(Number(code), 'injected');
+      },
+    };
+    app = await createTestApp({
+      clients: [
+        echoClient(server.target, {
+          name: 'hedged',
+          plugins: [hedgedPairs],
+          methods: { Unary: { idempotent: true, hedging: { maxAttempts: 3, delayMs: 30 } } },
+        }),
+        echoClient(server.target, { name: 'plain', retry: false, plugins: [plainPairs] }),
+        echoClient(server.target, { name: 'faulty', retry: false, plugins: [faulty] }),
+      ],
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await server.stop();
+    register.clear();
+  });
+
+  it('afterAttempt runs for hedge losers: once per attempt whose beforeAttempt ran', async () => {
+    const settled = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => settleOf(client('hedged').unary('Unary', {}, { metadata: { 'x-call': `h${String(i)}` } }), 5000)),
+    );
+    expect(settled.map((s) => s.kind)).toEqual(Array.from({ length: 5 }, () => 'complete'));
+    expect(hedgedPairs.before).toBeGreaterThan(5); // copies went out (every answer takes 300 ms)
+    expect(await eventually(() => hedgedPairs.after === hedgedPairs.before, 2000)).toBe(true);
+    expect([...hedgedPairs.open]).toEqual([]);
+  });
+
+  it('afterAttempt runs for a call unsubscribed mid-attempt', async () => {
+    const before = server.calls.length;
+    const subscription = client('plain')
+      .unary('Unary', {}, { metadata: { 'x-call': 'left', 'x-test-delay-ms': '3000' } })
+      .subscribe({ error: () => undefined });
+    expect(await eventually(() => server.calls.length > before, 3000)).toBe(true);
+    expect(plainPairs.open.has('left#1')).toBe(true);
+    subscription.unsubscribe();
+    expect(await eventually(() => plainPairs.after === plainPairs.before, 2000)).toBe(true);
+    expect([...plainPairs.open]).toEqual([]);
+  });
+
+  it.each([
+    ['the deadline passes while it is on the wire', { 'x-call': 'late', 'x-test-delay-ms': '3000' }],
+    ['the deadline passes while its beforeAttempt is pending', { 'x-call': 'stuck', 'x-hang-before': '1' }],
+  ])('afterAttempt runs when %s', async (_what, metadata) => {
+    const settled = await settleOf(client('plain').unary('Unary', {}, { timeoutMs: 300, metadata }), 3000);
+    expect(summary(settled)).toMatchObject({ kind: 'error', category: 'timeout' });
+    expect(await eventually(() => plainPairs.after === plainPairs.before, 2000)).toBe(true);
+    expect([...plainPairs.open]).toEqual([]);
+  });
+
+  it.each([['0'], ['99'], ['-1'], ['NaN'], ['1.5'], [String(2 ** 40)]])(
+    "MeshAttemptFault with code %s: the call fails 'internal' naming the plugin, and no new grpc_code label appears",
+    async (code) => {
+      const settled = await settleOf(client('faulty').unary('Unary', {}, { metadata: { 'x-fault-code': code } }), 3000);
+      expect(summary(settled)).toMatchObject({ kind: 'error', category: 'internal' });
+      expect(summary(settled).message).toContain("'faulty'");
+      const unknown = [...(await grpcCodeLabels())].filter((c) => !STATUS_NAMES.has(c));
+      expect(unknown).toEqual([]);
+      expect(messagesOf(uncaught.errors)).toEqual([]);
+    },
+  );
+
+  it('a fault with a valid code (14) still answers the attempt as the server would', async () => {
+    const settled = await settleOf(client('faulty').unary('Unary', {}, { metadata: { 'x-fault-code': '14' } }), 3000);
+    expect(summary(settled)).toMatchObject({ kind: 'error', category: 'unavailable' });
+  });
+});
