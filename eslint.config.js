@@ -41,19 +41,36 @@ export default tseslint.config(
  */
 function layers() {
   const src = 'libs/mesh-client/src';
-  const folders = ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins', 'module', 'testing'];
+  const folders = [
+    'config',
+    'errors',
+    'proto',
+    'resilience',
+    'security',
+    'observability',
+    'xds',
+    'options',
+    'client',
+    'health',
+    'plugins',
+    'module',
+    'testing',
+  ];
+  const below = ['config', 'errors', 'proto', 'resilience', 'security', 'observability', 'xds'];
   const allowed = {
     config: [],
     errors: [],
+    proto: ['config', 'errors'],
     resilience: ['config', 'errors'],
     security: ['config', 'errors'],
     xds: ['config', 'errors'],
     observability: ['config', 'errors', 'resilience'],
-    client: ['config', 'errors', 'resilience', 'security', 'observability', 'xds'],
+    options: below,
+    client: [...below, 'options'],
     health: ['config', 'errors', 'client', 'xds'],
     plugins: ['config', 'errors'],
-    module: ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins'],
-    testing: ['config', 'errors', 'resilience', 'security', 'observability', 'xds', 'client', 'health', 'plugins', 'module'],
+    module: [...below, 'options', 'client', 'health', 'plugins'],
+    testing: [...below, 'options', 'client', 'health', 'plugins', 'module'],
   };
   const entries = {
     files: [`${src}/*.ts`],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callOptionsProblem } from '../../libs/mesh-client/src/client/call-options.js';
+import { callOptionsProblem } from '../../libs/mesh-client/src/options/call-options.js';
 import { resolveDeadline } from '../../libs/mesh-client/src/resilience/deadline.js';
 
 describe('resolveDeadline', () => {

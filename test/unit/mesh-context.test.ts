@@ -1,7 +1,7 @@
 import { ClsServiceManager } from 'nestjs-cls';
 import { describe, expect, it } from 'vitest';
 import type { MeshTrustedHeader } from '@datapunk/mesh-client';
-import type { PendingRequest } from '../../libs/mesh-client/src/security/context-filler.js';
+import type { PendingRequest } from '../../libs/mesh-client/src/security/incoming-context-reader.js';
 import { MeshContext, PENDING_REQUEST_KEY } from '../../libs/mesh-client/src/security/mesh-context.service.js';
 
 const cls = ClsServiceManager.getClsService();

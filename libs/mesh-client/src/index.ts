@@ -39,8 +39,8 @@ export type {
 export { MeshClient, type IterateOptions } from './client/mesh-client.js';
 export type { MeshCallKind, MeshMethodName, MeshMethodOf, MeshRequestOf, MeshResponseOf, MeshRpcName } from './client/typed-client.js';
 export { MeshClientRegistry } from './client/mesh-client.registry.js';
-export type { CallOptions } from './client/call-options.interface.js';
-export type { HealthStatus } from './client/health/health-status.js';
+export type { CallOptions } from './config/call-options.interface.js';
+export type { HealthStatus } from './client/grpc-health/health-status.js';
 export type { ControlPlaneState } from './xds/control-plane-probe.js';
 export { MeshClientError, isMeshClientError } from './errors/mesh-client.error.js';
 export { MeshConfigError, isMeshConfigError } from './errors/mesh-config.error.js';

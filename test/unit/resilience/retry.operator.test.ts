@@ -4,7 +4,8 @@ import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../libs/mesh-client/src/resilience/backoff.js';
 import { RetryBudget } from '../../../libs/mesh-client/src/resilience/retry-budget.js';
-import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../../../libs/mesh-client/src/resilience/retry-policy.js';
+import type { ResolvedRetryPolicy } from '../../../libs/mesh-client/src/config/policies.js';
+import { DEFAULT_RETRY_POLICY } from '../../../libs/mesh-client/src/resilience/retry-policy.js';
 import { retryCall, type RetryConfig } from '../../../libs/mesh-client/src/resilience/retry.operator.js';
 import { UNAVAILABLE, meshError, seeded, sequence } from '../../support/errors.js';
 

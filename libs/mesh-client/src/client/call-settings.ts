@@ -1,16 +1,14 @@
+import { resolveCallRetry } from '../options/resolve-options.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { callerError } from '../errors/to-mesh-error.js';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
 import { resolveDeadline } from '../resilience/deadline.js';
-import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import type { ResolvedRetryPolicy } from '../config/policies.js';
 import type { ResolvedHedgingPolicy } from '../config/policies.js';
 import type { CallContext } from '../security/call-context.interface.js';
-import type { CallOptions } from './call-options.interface.js';
-import type { MethodInfo } from './method-table.js';
+import type { CallOptions } from '../config/call-options.interface.js';
+import type { MethodInfo } from '../proto/method-table.js';
 import type { ClientPolicy } from './client-policy.js';
-
-/** Resolves a per-call retry override over the method's policy; throws MeshConfigError. */
-export type CallRetryResolver = (override: CallOptions['retry'], base: ResolvedRetryPolicy | false) => ResolvedRetryPolicy | false;
 
 /** What one call runs with, decided once when it is subscribed (its deadline aside). */
 export interface CallSettings {
@@ -45,7 +43,6 @@ export function callSettings(
   options: CallOptions | undefined,
   policy: ClientPolicy,
   context: CallContext | undefined,
-  resolveRetry: CallRetryResolver,
 ): CallSettings | MeshClientError {
   const handlerRetry = context?.callOptions?.retry;
   if (options === undefined && handlerRetry === undefined) {
@@ -67,7 +64,7 @@ export function callSettings(
     hedging = undefined;
   } else if (!hedging && (own ?? handlerRetry) !== undefined) {
     try {
-      retry = resolveRetry(own ?? handlerRetry, retry);
+      retry = resolveCallRetry(own ?? handlerRetry, retry);
     } catch (error) {
       if (!(error instanceof MeshConfigError)) throw error;
       return callerError(method.site, error.message);

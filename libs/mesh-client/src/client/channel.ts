@@ -1,8 +1,9 @@
+import type { TlsMaterial } from '../config/policies.js';
 import { Client, credentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import { isIP } from 'node:net';
 import { endpointOf, isXdsTarget } from '../config/target.js';
-import { createTlsCredentials, expectServerIdentity, loadTlsMaterial, type TlsMaterial } from '../security/tls-credentials.js';
+import { createTlsCredentials, expectServerIdentity, loadTlsMaterial } from '../security/tls-credentials.js';
 import { TlsRefusalCheck } from '../security/tls-refusal.js';
 import type { ChannelSet } from './channel-pool.js';
 import { installBootstrap } from '../xds/xds-bootstrap.js';

@@ -1,12 +1,10 @@
+import { resolvePatch } from '../options/resolve-options.js';
 import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
 import type { TlsMaterial } from '../config/policies.js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import type { ChannelPool, ChannelSet } from './channel-pool.js';
-import type { MethodInfo } from './method-table.js';
+import type { MethodInfo } from '../proto/method-table.js';
 import { clientPolicy, type ClientDeps, type ClientPolicy } from './client-policy.js';
-
-/** Validates an `update()` patch against the client's current options (supplied by the module). */
-export type PatchResolver = (current: ResolvedClientOptions, patch: MeshClientPatch) => ResolvedClientOptions;
 
 /**
  * What changes in a client while it lives: its policy (replaced whole by `update()`, so calls in
@@ -21,7 +19,6 @@ export class ClientState {
     private readonly methods: ReadonlyMap<string, MethodInfo>,
     readonly channels: ChannelPool,
     private material: TlsMaterial | undefined,
-    private readonly resolvePatch: PatchResolver,
     private readonly makeChannels: (options: ResolvedClientOptions, material: TlsMaterial | undefined) => ChannelSet,
   ) {
     this.current = clientPolicy(options, deps, methods);
@@ -38,7 +35,7 @@ export class ClientState {
   /** A validated patch becomes the policy of calls started from now on (throws MeshConfigError). */
   update(patch: MeshClientPatch): void {
     const before = this.current.options;
-    this.current = clientPolicy(this.resolvePatch(before, patch), this.deps, this.methods, this.current);
+    this.current = clientPolicy(resolvePatch(before, patch), this.deps, this.methods, this.current);
     const after = this.current.options;
     if (after.target !== before.target || after.poolSize !== before.poolSize) this.channels.replace(this.makeChannels(after, this.material));
   }

@@ -1,20 +1,20 @@
-import { credentials, makeGenericClientConstructor, status as Status } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { throwError, type Observable } from 'rxjs';
 import { HEALTH_DEFAULTS } from '../config/defaults.js';
 import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
-import { describeThrown } from '../errors/describe-thrown.js';
-import { didYouMean } from '../errors/did-you-mean.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { callerError, localError } from '../errors/to-mesh-error.js';
 import { probeControlPlane, type ControlPlaneState } from '../xds/control-plane-probe.js';
 import { callIterable } from './call-iterator.js';
-import type { CallOptions } from './call-options.interface.js';
+import type { CallOptions } from '../config/call-options.interface.js';
 import type { CallCore } from './call/call-core.js';
 import type { ClientState } from './client-state.js';
 import type { FlowControl } from './flow-control.js';
-import type { GrpcHealthClient } from './health/grpc-health.client.js';
-import type { HealthStatus } from './health/health-status.js';
-import { methodLookup, type CallKind, type MethodInfo } from './method-table.js';
+import type { GrpcHealthClient } from './grpc-health/grpc-health.client.js';
+import type { HealthStatus } from './grpc-health/health-status.js';
+import type { CallKind, MethodInfo } from '../proto/method-table.js';
+import { readIterateOptions } from '../options/call-options.js';
+import { isMeshClientError } from '../errors/mesh-client.error.js';
+import { CALL_OF_KIND, MethodResolver } from './method-resolver.js';
 import { buildServiceProxy } from './service-proxy.js';
 import type { ExplicitIterateRequest, ExplicitRequest, MeshIterateRequest, MeshMethodOf, MeshReq, MeshRes } from './typed-client.js';
 
@@ -27,20 +27,6 @@ export interface MeshClientParts {
   /** Stops what watches for changes (TLS files) when the client closes. */
   readonly stopWatching: () => void;
 }
-
-/** What to call for each kind of RPC. */
-const TO_CALL: Record<CallKind, string> = {
-  unary: 'unary()',
-  'server-stream': 'serverStream() or iterate()',
-  'client-stream': 'clientStream()',
-  bidi: 'bidiStream() or iterate()',
-};
-const CALLED: Record<CallKind, string> = {
-  unary: 'unary()',
-  'server-stream': 'serverStream()',
-  'client-stream': 'clientStream()',
-  bidi: 'bidiStream()',
-};
 
 /** Options of `iterate()`: a call's options and how far the consumer may fall behind. */
 export type IterateOptions = CallOptions & {
@@ -63,7 +49,7 @@ export type IterateOptions = CallOptions & {
 export class MeshClient<S = unknown, C = unknown> {
   private readonly state: ClientState;
   private readonly methods: ReadonlyMap<string, MethodInfo>;
-  private readonly lookup: ReadonlyMap<string, MethodInfo>;
+  private readonly resolver: MethodResolver;
   private readonly calls: CallCore;
   private readonly health: GrpcHealthClient;
   private readonly stopWatching: () => void;
@@ -74,7 +60,8 @@ export class MeshClient<S = unknown, C = unknown> {
   constructor(parts: MeshClientParts) {
     this.state = parts.state;
     this.methods = parts.methods;
-    this.lookup = methodLookup(parts.methods.values());
+    const { name, serviceName, maxMessageBytes } = parts.state.options;
+    this.resolver = new MethodResolver(parts.methods, { client: name, service: serviceName, maxMessageBytes });
     this.calls = parts.calls;
     this.health = parts.health;
     this.stopWatching = parts.stopWatching;
@@ -162,31 +149,13 @@ export class MeshClient<S = unknown, C = unknown> {
     request: Req | Observable<Req> | AsyncIterable<Req>,
     options?: IterateOptions,
   ): AsyncIterable<Res> {
-    const found = typeof method === 'string' ? this.lookup.get(method) : undefined;
-    const kind: CallKind = found?.kind === 'bidi' ? 'bidi' : 'server-stream';
-    const refuse = (problem: string): AsyncIterable<Res> => {
-      const site = found?.site ?? {
-        client: this.name,
-        service: this.serviceName,
-        method: typeof method === 'string' ? method.slice(0, 100) : `(a ${typeof method})`,
-        maxMessageBytes: this.state.options.maxMessageBytes,
-      };
-      const error = callerError(site, problem);
+    const kind: CallKind = this.resolver.find(method)?.kind === 'bidi' ? 'bidi' : 'server-stream';
+    const read = readIterateOptions(options);
+    if (typeof read === 'string') {
+      const error = this.resolver.refuse(method, read);
       return callIterable(() => throwError(() => error));
-    };
-    let highWaterMark: unknown;
-    let callOptions: CallOptions | undefined;
-    try {
-      if (options !== undefined) ({ highWaterMark, ...callOptions } = options);
-    } catch (error) {
-      return refuse(`the call options could not be read: ${describeThrown(error)}`);
     }
-    if (highWaterMark !== undefined && !(Number.isInteger(highWaterMark) && (highWaterMark as number) >= 1)) {
-      const got = typeof highWaterMark === 'number' ? String(highWaterMark) : `a ${typeof highWaterMark}`;
-      return refuse(`iterate() highWaterMark must be a whole number >= 1, got ${got}`);
-    }
-    const hwm = highWaterMark as number | undefined;
-    return callIterable<Res>((flow) => this.start(kind, method, request, callOptions, 'iterate()', flow), hwm);
+    return callIterable<Res>((flow) => this.start(kind, method, request, read.call, 'iterate()', flow), read.highWaterMark);
   }
 
   /**
@@ -300,26 +269,10 @@ export class MeshClient<S = unknown, C = unknown> {
     name: string,
     request: unknown,
     options: CallOptions | undefined,
-    via = CALLED[kind],
+    via = CALL_OF_KIND[kind],
     flow?: FlowControl,
   ): Observable<T> {
-    const method = typeof name === 'string' ? this.lookup.get(name) : undefined;
-    if (method?.kind === kind) return this.calls.call<T>(method, request, options, flow);
-    const shown = typeof name === 'string' ? name.slice(0, 100) : `(a ${typeof name})`;
-    const site = { client: this.name, service: this.serviceName, method: shown, maxMessageBytes: this.state.options.maxMessageBytes };
-    if (!method) {
-      const known = [...this.methods.keys()].join(', ');
-      const near = typeof name === 'string' ? didYouMean(name, this.lookup.keys()) : '';
-      return throwError(() =>
-        localError(site, Status.UNIMPLEMENTED, `'${shown}' is not an RPC of ${this.serviceName} (RPCs: ${known})${near}; nothing was sent`),
-      );
-    }
-    return throwError(() =>
-      localError(
-        site,
-        Status.INVALID_ARGUMENT,
-        `'${method.name}' is a ${method.kind} RPC: call ${TO_CALL[method.kind]}, not ${via}; nothing was sent`,
-      ),
-    );
+    const method = this.resolver.resolve(kind, name, via);
+    return isMeshClientError(method) ? throwError(() => method) : this.calls.call<T>(method, request, options, flow);
   }
 }

@@ -1,8 +1,8 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
-import type { CallOptions } from './call-options.interface.js';
-import { toCallOptions } from './call-options.js';
-import type { MethodInfo } from './method-table.js';
+import type { CallOptions } from '../config/call-options.interface.js';
+import { toCallOptions } from '../options/call-options.js';
+import type { MethodInfo } from '../proto/method-table.js';
 
 /** Starts a call of a method with a request (message or Observable of messages). */
 export type MethodCaller = (method: MethodInfo, request: unknown, options?: CallOptions) => Observable<unknown>;

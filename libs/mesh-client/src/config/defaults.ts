@@ -53,6 +53,17 @@ export const CLIENT_DEFAULTS = Object.freeze({
   channelOptions: NONE,
 } as const satisfies { [K in keyof Required<MeshClientOptions>]: unknown });
 
+/** The options `MeshClient.update()` may change, declared once (`MeshClientPatch` and its check derive from it). */
+export const PATCH_KEYS = Object.freeze([
+  'timeoutMs',
+  'retry',
+  'breaker',
+  'methods',
+  'metadata',
+  'target',
+  'pool',
+] as const) satisfies readonly (keyof MeshClientOptions)[];
+
 /** `pool`: channels (HTTP/2 connections) per client. */
 export const POOL_DEFAULTS = Object.freeze({ size: 1 } as const satisfies { [K in keyof Required<NonNullable<MeshClientOptions['pool']>>]: unknown });
 

@@ -1,3 +1,4 @@
+import type { PATCH_KEYS } from './defaults.js';
 import type { GrpcObject, status } from '@grpc/grpc-js';
 import type { Options as ProtoLoaderOptions, PackageDefinition } from '@grpc/proto-loader';
 import type { MeshPluginRef } from './mesh-plugin.interface.js';
@@ -254,4 +255,4 @@ export interface MeshModuleOptions {
 }
 
 /** The fields `MeshClient.update()` may change at run time. */
-export type MeshClientPatch = Partial<Pick<MeshClientOptions, 'timeoutMs' | 'retry' | 'breaker' | 'methods' | 'metadata' | 'target' | 'pool'>>;
+export type MeshClientPatch = Partial<Pick<MeshClientOptions, (typeof PATCH_KEYS)[number]>>;

@@ -1,25 +1,17 @@
-import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import { endpointOf } from '../config/target.js';
 import { CallCore } from '../client/call/call-core.js';
-import type { CallRetryResolver } from '../client/call-settings.js';
 import { createChannels } from '../client/channel.js';
 import { ChannelPool } from '../client/channel-pool.js';
 import { ClientState } from '../client/client-state.js';
-import { GrpcHealthClient } from '../client/health/grpc-health.client.js';
+import { GrpcHealthClient } from '../client/grpc-health/grpc-health.client.js';
 import { MeshClient } from '../client/mesh-client.js';
-import { buildMethodTable } from '../client/method-table.js';
+import { buildMethodTable } from '../proto/method-table.js';
 import type { ClientDeps } from '../client/client-policy.js';
 import { CallTelemetry } from '../observability/call-telemetry.js';
 import { CallTracer } from '../observability/call-tracer.js';
 import { semconvMode } from '../observability/semconv.js';
 import { TlsWatcher } from '../security/tls-watcher.js';
-
-/** How run-time input is validated (the module's resolvers; clients do not import them). */
-export interface ClientValidators {
-  patch: (current: ResolvedClientOptions, patch: MeshClientPatch) => ResolvedClientOptions;
-  callRetry: CallRetryResolver;
-}
 
 /**
  * Wires one MeshClient from validated options: its method table, channels, policy, call
@@ -27,12 +19,7 @@ export interface ClientValidators {
  * asks for), gRPC health client and, with `tls.watch`, the TLS file watcher. The one place that
  * builds a client; `MeshClient` is the API over the parts.
  */
-export function createMeshClient(
-  options: ResolvedClientOptions,
-  validators: ClientValidators,
-  given: Partial<ClientDeps> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): MeshClient {
+export function createMeshClient(options: ResolvedClientOptions, given: Partial<ClientDeps> = {}, env: NodeJS.ProcessEnv = process.env): MeshClient {
   const metrics = options.metrics ? given.metrics : undefined;
   const onBreakerChange = metrics
     ? (change: Parameters<NonNullable<ClientDeps['onBreakerChange']>>[0]) => {
@@ -43,13 +30,13 @@ export function createMeshClient(
   const deps: ClientDeps = { ...given, now: given.now ?? Date.now, random: given.random ?? Math.random, onBreakerChange };
   const methods = buildMethodTable(options.name, options.serviceName, options.serviceDefinition, options.maxMessageBytes, options.fieldNaming);
   const channels = new ChannelPool(createChannels(options, options.tlsMaterial));
-  const state = new ClientState(options, deps, methods, channels, options.tlsMaterial, validators.patch, createChannels);
+  const state = new ClientState(options, deps, methods, channels, options.tlsMaterial, createChannels);
   metrics?.retryBudget(options.name, () => state.policy.budget?.canRetry() === false);
   const breakerScopes = options.breaker === false ? [] : options.breaker.scope === 'method' ? [...methods.keys()] : ['*'];
   metrics?.clientStarted(options.name, breakerScopes);
   const tracer = options.tracing ? new CallTracer(semconvMode(env.OTEL_SEMCONV_STABILITY_OPT_IN), endpointOf(options.target)) : undefined;
   const telemetry = metrics || tracer ? new CallTelemetry(metrics, tracer) : undefined;
-  const calls = new CallCore(channels, () => state.policy, deps, validators.callRetry, telemetry);
+  const calls = new CallCore(channels, () => state.policy, deps, telemetry);
   const health = new GrpcHealthClient(channels, options.name, options.maxMessageBytes, deps.random);
   let watcher: TlsWatcher | undefined;
   if (options.tls?.watch) {

@@ -22,7 +22,7 @@ import {
   createResolvedOptionsProvider,
 } from './mesh-client.providers.js';
 import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
-import { pluginClassesOf } from './resolve-plugins.js';
+import { pluginClassesOf } from '../options/plugin-refs.js';
 
 function withClients(
   base: DynamicModule,

@@ -3,7 +3,7 @@ import { APP_INTERCEPTOR, ModuleRef, Reflector } from '@nestjs/core';
 import type { MeshClient } from '../client/mesh-client.js';
 import { createMeshClient } from './create-mesh-client.js';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
-import { CONTEXT_EXTRA_KEYS, CONTEXT_TRUSTED } from '../security/context-filler.js';
+import { CONTEXT_EXTRA_KEYS, CONTEXT_TRUSTED } from '../security/incoming-context-reader.js';
 import { MeshContextInterceptor } from '../security/mesh-context.interceptor.js';
 import { MeshContext } from '../security/mesh-context.service.js';
 import { MeshMetrics } from '../observability/mesh-metrics.js';
@@ -17,9 +17,9 @@ import {
   getMeshClientToken,
   type MeshOptionsOverride,
 } from './mesh-client.tokens.js';
-import { PluginFactory } from './resolve-plugins.js';
+import { PluginFactory } from './plugin-factory.js';
 import { PluginLifecycle } from './plugin-lifecycle.js';
-import { resolveCallRetry, resolveModuleOptions, resolvePatch } from './resolve-options.js';
+import { resolveModuleOptions } from '../options/resolve-options.js';
 import type { ResolvedModuleOptions } from '../config/resolved-options.interface.js';
 
 /** The module plugins given beside the options (validated with them). */
@@ -66,7 +66,7 @@ export function createRegistryProvider(): FactoryProvider {
           logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
         const plugins = [...modulePlugins, ...(await factory.resolve(c.plugins))];
         const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics, plugins };
-        clients.push(createMeshClient(c, { patch: resolvePatch, callRetry: resolveCallRetry }, deps));
+        clients.push(createMeshClient(c, deps));
       }
       const lifecycle = new PluginLifecycle(
         [...modulePlugins, ...options.clients.flatMap((c) => c.plugins.filter((p) => typeof p !== 'function'))],

@@ -1,7 +1,7 @@
 import type { MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { MeshConfigError, isMeshConfigError } from '../errors/mesh-config.error.js';
-import type { PluginFactory } from './resolve-plugins.js';
+import type { PluginFactory } from './plugin-factory.js';
 
 /**
  * The Nest lifecycle of the module's plugins (the objects given and the classes it built): each

@@ -1,7 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { Context, Span } from '@opentelemetry/api';
 import { isMeshClientError, type MeshClientError } from '../errors/mesh-client.error.js';
-import type { RetryEvent } from '../resilience/retry.operator.js';
+import type { RetryEvent } from '../resilience/retry-decision.js';
 import type { CallTracer } from './call-tracer.js';
 import type { MeshMetrics, MethodSeries, ObservedMethod } from './mesh-metrics.js';
 

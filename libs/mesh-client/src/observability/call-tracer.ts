@@ -15,7 +15,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
-import type { RetryEvent } from '../resilience/retry.operator.js';
+import type { RetryEvent } from '../resilience/retry-decision.js';
 import type { ObservedMethod } from './mesh-metrics.js';
 import type { SemconvMode } from './semconv.js';
 import type { ServerEndpoint } from '../config/target.js';

@@ -4,7 +4,7 @@ import { AttemptGate, type AttemptHooks, type AttemptRunner, type GatedAttempt, 
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { RetryBudget } from './retry-budget.js';
 import { retryDecision, type RetryDecisionInput, type RetryEvent } from './retry-decision.js';
-import type { ResolvedRetryPolicy } from './retry-policy.js';
+import type { ResolvedRetryPolicy } from '../config/policies.js';
 
 /** Where a loop delivers its call's outcome: responses, then one end, each with the attempt it came from (0: none). */
 export interface CallSink<T> {

@@ -1,7 +1,5 @@
 import type { BackoffPolicy } from '../config/policies.js';
 
-export type { BackoffPolicy } from '../config/policies.js';
-
 /**
  * Wait before the n-th retry since the last reset (n = 1 for the first), as gRFC A6 has it since
  * 2024: `min(initial * multiplier^(n-1), max) * random(1 - jitter, 1 + jitter)`, rounded to whole

@@ -1,4 +1,3 @@
-export type { ResolvedBreakerPolicy } from '../config/policies.js';
 import type { ResolvedBreakerPolicy } from '../config/policies.js';
 import { CircuitBreaker, type BreakerStateName, type BreakerTransition } from './circuit-breaker.js';
 import { ConsecutiveFailuresRule, FailureRateRule, type TripRule } from './trip-rules.js';

@@ -1,7 +1,5 @@
 import type { RetryBudgetPolicy } from '../config/policies.js';
 
-export type { RetryBudgetPolicy } from '../config/policies.js';
-
 /**
  * gRFC A6 retry throttling, one per client: a token bucket that starts full. Each failed attempt
  * with a retryable code takes one token, each successful call gives back `tokenRatio`; retries are

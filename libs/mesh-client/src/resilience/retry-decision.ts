@@ -4,7 +4,7 @@ import { backoffDelay } from './backoff.js';
 import { MAX_TIMER_MS } from '../config/defaults.js';
 import { readPushback } from './pushback.js';
 import type { RetryBudget } from './retry-budget.js';
-import type { ResolvedRetryPolicy } from './retry-policy.js';
+import type { ResolvedRetryPolicy } from '../config/policies.js';
 
 /** What a retry is about to do (for logs, metrics and tracing). */
 export interface RetryEvent {

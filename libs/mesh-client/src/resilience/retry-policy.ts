@@ -2,8 +2,6 @@ import { status } from '@grpc/grpc-js';
 import { RETRY_DEFAULTS } from '../config/defaults.js';
 import type { ResolvedRetryPolicy } from '../config/policies.js';
 
-export type { ResolvedRetryPolicy } from '../config/policies.js';
-
 /** The default retry policy, resolved (RETRY_DEFAULTS with its codes as numbers). */
 export const DEFAULT_RETRY_POLICY: ResolvedRetryPolicy = Object.freeze({
   ...RETRY_DEFAULTS,

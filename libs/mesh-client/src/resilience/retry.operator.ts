@@ -3,9 +3,7 @@ import { AttemptLoop } from './attempt-loop.js';
 import { observableRunner, observerSink } from './observable-runner.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { RetryEvent } from './retry-decision.js';
-import type { ResolvedRetryPolicy } from './retry-policy.js';
-
-export { retryDecision, type RetryDecisionInput, type RetryEvent } from './retry-decision.js';
+import type { ResolvedRetryPolicy } from '../config/policies.js';
 
 /** Everything the retry operator needs to know about the calls it retries. */
 export interface RetryConfig {

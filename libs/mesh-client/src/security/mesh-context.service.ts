@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { CallContext, HandlerCallOptions } from './call-context.interface.js';
 import type { MeshSecurityContext, MeshTrustedHeader } from '../config/security-context.interface.js';
-import { CONTEXT_EXTRA_KEYS, CONTEXT_TRUSTED, IncomingContextReader, type PendingRequest } from './context-filler.js';
+import { CONTEXT_EXTRA_KEYS, CONTEXT_TRUSTED, IncomingContextReader, type PendingRequest } from './incoming-context-reader.js';
 
 /** CLS key of the request's CallContext (security context + handler policy), one immutable object. */
 const CALL_CONTEXT_KEY = Symbol.for('@datapunk/mesh-client:call-context');

@@ -5,8 +5,6 @@ import type { PeerCertificate } from 'node:tls';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import type { TlsMaterial } from '../config/policies.js';
 
-export type { TlsMaterial } from '../config/policies.js';
-
 /** The material is unusable; the message names the field and never holds key material. */
 export class TlsMaterialError extends Error {
   override readonly name = 'TlsMaterialError';

@@ -1,8 +1,9 @@
+import type { TlsMaterial } from '../config/policies.js';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { TLS_WATCH_INTERVAL_MS } from '../config/defaults.js';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
-import { TlsMaterialError, loadTlsMaterial, tlsFiles, type TlsMaterial } from './tls-credentials.js';
+import { TlsMaterialError, loadTlsMaterial, tlsFiles } from './tls-credentials.js';
 
 /** What a watcher reports. Messages name files and fields, never their content. */
 export interface TlsWatchEvents {

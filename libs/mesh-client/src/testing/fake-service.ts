@@ -1,10 +1,11 @@
+import type { FieldNaming } from '../config/policies.js';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { buildMethodTable, methodLookup, type CallKind, type MethodInfo } from '../client/method-table.js';
-import { shapesOf } from '../client/message-shapes.js';
-import { RequestCheck, RequestProblem, type FieldNaming } from '../client/request-check.js';
+import { buildMethodTable, methodLookup, type CallKind, type MethodInfo } from '../proto/method-table.js';
+import { shapesOf } from '../proto/message-shapes.js';
+import { RequestCheck, RequestProblem } from '../proto/request-check.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { OptionChecks } from '../module/option-checks.js';
-import { resolveProto } from '../module/resolve-proto.js';
+import { OptionChecks } from '../options/option-checks.js';
+import { resolveProto } from '../options/resolve-proto.js';
 import type { FakeHandler } from './fake.interface.js';
 
 /** One RPC of the faked service. */

@@ -1,4 +1,4 @@
-import type { CallKind } from '../client/method-table.js';
+import type { CallKind } from '../proto/method-table.js';
 import type { FakeStatusError } from './fake-status.js';
 
 const ALL = '*';

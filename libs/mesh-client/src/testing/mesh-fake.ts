@@ -1,8 +1,8 @@
 import { Server, type status, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { rpcNameOf } from '../client/method-table.js';
+import { rpcNameOf } from '../proto/method-table.js';
 import type { ProtoSource } from '../config/mesh-client-options.interface.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { OptionChecks, MAX_TIMER_MS } from '../module/option-checks.js';
+import { OptionChecks, MAX_TIMER_MS } from '../options/option-checks.js';
 import { CallRecorder } from './call-recorder.js';
 import { grpcHandlerOf, type FakeCallDeps } from './fake-call.js';
 import { bindHandlers, loadFakeService, methodNamed, type FakeService } from './fake-service.js';

@@ -7,8 +7,6 @@ export const BOOTSTRAP_CONFIG_ENV = 'GRPC_XDS_BOOTSTRAP_CONFIG';
 /** A bootstrap that was found, read and checked. */
 import type { XdsBootstrap } from '../config/policies.js';
 
-export type { XdsBootstrap } from '../config/policies.js';
-
 /** The bootstrap cannot be used; the message says why (never the bootstrap's content). */
 export class XdsBootstrapError extends Error {
   constructor(

@@ -1,11 +1,10 @@
 import { Observable } from 'rxjs';
 import type { CallTelemetry } from '../../observability/call-telemetry.js';
-import type { CallOptions } from '../call-options.interface.js';
-import type { CallRetryResolver } from '../call-settings.js';
+import type { CallOptions } from '../../config/call-options.interface.js';
 import type { ChannelPool } from '../channel-pool.js';
 import type { ClientDeps, ClientPolicy } from '../client-policy.js';
 import type { FlowControl } from '../flow-control.js';
-import type { MethodInfo } from '../method-table.js';
+import type { MethodInfo } from '../../proto/method-table.js';
 import { CallRecord } from './call-record.js';
 import { runCall } from './call-stages.js';
 
@@ -23,7 +22,6 @@ export class CallCore {
     readonly channels: ChannelPool,
     private readonly policyOf: () => ClientPolicy,
     readonly deps: ClientDeps,
-    readonly resolveCallRetry: CallRetryResolver,
     readonly telemetry: CallTelemetry | undefined,
   ) {
     this.now = deps.now;

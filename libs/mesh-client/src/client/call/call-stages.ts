@@ -5,11 +5,11 @@ import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';
 import { InvalidMetadataError } from '../../security/metadata.js';
-import { readCallOptions } from '../call-options.js';
+import { readCallOptions } from '../../options/call-options.js';
 import { callDeadline, callSettings } from '../call-settings.js';
 import { intercepted } from '../plugin-engine/intercept-chain.js';
 import { MeshCallState } from '../plugin-engine/mesh-call.js';
-import { RequestProblem } from '../request-check.js';
+import { RequestProblem } from '../../proto/request-check.js';
 import { circuitOpen, startLoop } from './call-loop.js';
 import type { CallRecord } from './call-record.js';
 import { CallRun } from './call-run.js';
@@ -69,7 +69,7 @@ function settle(record: CallRecord<unknown>): boolean {
   const options = record.options;
   record.policy = core.policy();
   record.context = core.deps.context?.();
-  const settings = callSettings(method, options, record.policy, record.context, core.resolveCallRetry);
+  const settings = callSettings(method, options, record.policy, record.context);
   if (isMeshClientError(settings)) {
     record.fail(settings);
     return false;

@@ -3,8 +3,8 @@ import { from, isObservable, map, type Observable, type ObservableInput } from '
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError, type CallSite } from '../../errors/to-mesh-error.js';
-import type { MethodInfo } from '../method-table.js';
-import { RequestProblem } from '../request-check.js';
+import type { MethodInfo } from '../../proto/method-table.js';
+import { RequestProblem } from '../../proto/request-check.js';
 
 function isStreamInput(value: unknown): value is ObservableInput<unknown> {
   if (isObservable(value)) return true;

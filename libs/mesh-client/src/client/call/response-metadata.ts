@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, type CallSite } from '../../errors/to-mesh-error.js';
-import type { CallOptions } from '../call-options.interface.js';
+import type { CallOptions } from '../../config/call-options.interface.js';
 
 /** What an attempt received of response metadata (its wire). */
 interface Received {

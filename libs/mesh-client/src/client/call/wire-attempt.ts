@@ -9,7 +9,7 @@ import { withoutStackTrace } from '../../errors/without-stack-trace.js';
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
 import type { ChannelLease, ChannelPool } from '../channel-pool.js';
 import type { FlowControl, FlowReader } from '../flow-control.js';
-import type { MethodInfo } from '../method-table.js';
+import type { MethodInfo } from '../../proto/method-table.js';
 import { requestStreamFailure } from './request-stream.js';
 import { RequestWriter } from './request-writer.js';
 

@@ -1,6 +1,6 @@
 import { MeshConfigError } from '../../errors/mesh-config.error.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
-import type { MethodInfo } from '../method-table.js';
+import type { MethodInfo } from '../../proto/method-table.js';
 import type { MeshClientPlugin, MeshMethodInfo } from '../../config/mesh-plugin.interface.js';
 
 /** The plugins that apply to one method, in order (module plugins first, then the client's). */

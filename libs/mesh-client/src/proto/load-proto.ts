@@ -1,6 +1,6 @@
 import type { GrpcObject, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
-import { withCheapDefaults } from './cheap-defaults.js';
+import { withCompletedDefaults } from './default-completion.js';
 
 /**
  * The proto-loader options of every `.proto` a client loads, unless its `proto.loader` overrides
@@ -19,13 +19,13 @@ export const PROTO_LOADER_OPTIONS: Readonly<Options> = Object.freeze({
 
 /**
  * Loads `.proto` files with {@link PROTO_LOADER_OPTIONS} and `overrides`. Throws what proto-loader
- * throws. With `defaults`, responses that hold `bytes` fields decode through {@link withCheapDefaults}
+ * throws. With `defaults`, responses that hold `bytes` fields decode through {@link withCompletedDefaults}
  * (the same objects, built faster).
  */
 export function loadProtoFiles(path: string | string[], includeDirs?: string[], overrides?: Options): PackageDefinition {
   const options: Options = { ...PROTO_LOADER_OPTIONS, ...overrides, includeDirs: includeDirs ?? overrides?.includeDirs };
   const loaded = loadSync(path, options);
-  return options.defaults ? withCheapDefaults(loaded, () => loadSync(path, { ...options, defaults: false }), options) : loaded;
+  return options.defaults ? withCompletedDefaults(loaded, () => loadSync(path, { ...options, defaults: false }), options) : loaded;
 }
 
 function isServiceDefinition(value: unknown): value is ServiceDefinition {

@@ -1,9 +1,10 @@
+import type { FieldNaming } from '../config/policies.js';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import type { CallSite } from '../errors/to-mesh-error.js';
 import { requestShapeOf } from './message-shapes.js';
 import { methodAliases, nestMethodName } from './method-names.js';
-import { RequestCheck, RequestProblem, type FieldNaming } from './request-check.js';
+import { RequestCheck, RequestProblem } from './request-check.js';
 
 /** The four gRPC call kinds. */
 export type CallKind = 'unary' | 'server-stream' | 'client-stream' | 'bidi';

@@ -1,45 +1,10 @@
 import { Scope, type Type } from '@nestjs/common';
 import { SCOPE_OPTIONS_METADATA } from '@nestjs/common/constants.js';
 import type { ModuleRef } from '@nestjs/core';
+import type { MeshClientPlugin, MeshPluginRef } from '../config/mesh-plugin.interface.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import type { MeshClientPlugin, MeshPluginRef } from '../config/mesh-plugin.interface.js';
-import type { OptionChecks } from './option-checks.js';
-
-const HOOKS = [
-  'appliesTo',
-  'intercept',
-  'beforeAttempt',
-  'onHeaders',
-  'afterAttempt',
-  'onModuleInit',
-  'onModuleDestroy',
-] as const satisfies readonly (keyof MeshClientPlugin)[];
-
-const isClass = (ref: unknown): ref is Type<MeshClientPlugin> => typeof ref === 'function';
-
-/** Why `plugin` (an object) is no plugin, or undefined. */
-function pluginProblem(plugin: Record<string, unknown>): string | undefined {
-  if (typeof plugin.name !== 'string' || plugin.name === '') return "needs a non-empty string 'name'";
-  const bad = HOOKS.find((hook) => plugin[hook] !== undefined && typeof plugin[hook] !== 'function');
-  return bad ? `'${plugin.name}'.${bad} must be a function` : undefined;
-}
-
-/** Validates a `plugins` option: an array of plugin objects or plugin classes. */
-export function resolvePluginRefs(check: OptionChecks, raw: unknown): readonly MeshPluginRef[] {
-  if (raw === undefined) return [];
-  if (!Array.isArray(raw)) return check.fail('plugins', 'must be an array of plugin objects or plugin classes', raw);
-  return Object.freeze(
-    raw.map((ref: unknown, i) => {
-      const at = `plugins[${String(i)}]`;
-      if (isClass(ref)) return ref;
-      if (typeof ref !== 'object' || ref === null) return check.fail(at, 'must be a plugin object (with a name) or a plugin class', ref);
-      const problem = pluginProblem(ref as Record<string, unknown>);
-      if (problem) throw new MeshConfigError(`${check.where(at)} ${problem}`);
-      return ref as MeshClientPlugin;
-    }),
-  );
-}
+import { isClass, pluginProblem } from '../options/plugin-refs.js';
 
 /**
  * Builds the plugin classes among `refs` with Nest DI in the module's scope (once per class, so a
@@ -92,13 +57,4 @@ export class PluginFactory {
     if (problem) throw new MeshConfigError(`plugin class ${type.name} ${problem}`);
     return plugin;
   }
-}
-
-/**
- * The plugin classes among `lists` (each once), to provide and export under the class itself: the
- * app injects the instance the clients call. Objects and malformed entries are left to validation.
- */
-export function pluginClassesOf(...lists: unknown[]): Type<MeshClientPlugin>[] {
-  const classes = lists.flatMap((list) => (Array.isArray(list) ? (list as unknown[]).filter(isClass) : []));
-  return [...new Set(classes)];
 }

@@ -134,7 +134,7 @@ function completions(loaded: PackageDefinition, index: ShapeIndex, options: Opti
  * Types whose defaults cannot be copied (a `Long`; `google.protobuf.Any` under `json`) and the
  * types that nest them are left to proto-loader.
  */
-export function withCheapDefaults(loaded: PackageDefinition, loadSparse: () => PackageDefinition, options: Options): PackageDefinition {
+export function withCompletedDefaults(loaded: PackageDefinition, loadSparse: () => PackageDefinition, options: Options): PackageDefinition {
   const first = Object.values(loaded).find((d) => 'format' in d && d.format === 'Protocol Buffer 3 DescriptorProto');
   const index = shapesOf(first);
   if (!index) return loaded;

@@ -1,9 +1,9 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { methodAliases } from '../client/method-names.js';
-import { rpcNameOf } from '../client/method-table.js';
+import { methodAliases } from '../proto/method-names.js';
+import { rpcNameOf } from '../proto/method-table.js';
 import { METHOD_DEFAULTS, keysOf } from '../config/defaults.js';
 import { didYouMean } from '../errors/did-you-mean.js';
-import type { ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import type { ResolvedRetryPolicy } from '../config/policies.js';
 import type { MethodPolicy } from '../config/mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { resolveHedging, resolveRetry } from './resolve-resilience.js';

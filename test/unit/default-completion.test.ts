@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { loadSync, type MethodDefinition, type Options, type PackageDefinition } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { withCheapDefaults } from '../../libs/mesh-client/src/client/cheap-defaults.js';
-import { loadProtoFiles, PROTO_LOADER_OPTIONS } from '../../libs/mesh-client/src/client/proto.js';
+import { withCompletedDefaults } from '../../libs/mesh-client/src/proto/default-completion.js';
+import { loadProtoFiles, PROTO_LOADER_OPTIONS } from '../../libs/mesh-client/src/proto/load-proto.js';
 
 const DEFAULTS3 = fileURLToPath(new URL('../support/protos/defaults.proto', import.meta.url));
 const DEFAULTS2 = fileURLToPath(new URL('../support/protos/defaults2.proto', import.meta.url));
@@ -63,41 +63,41 @@ const SAMPLES: Record<string, { type: string; values: Record<string, unknown>[] 
 };
 
 /** Loader options users give in `proto.loader`, on top of the library's. */
-const OPTION_SETS: { name: string; overrides: Options; cheap: string[] }[] = [
+const OPTION_SETS: { name: string; overrides: Options; completed: string[] }[] = [
   {
     name: 'library defaults',
     overrides: {},
-    cheap: ['Shapes/Everything', 'Shapes/Tree', 'Shapes/Wrapped', 'Legacy/Plain'],
+    completed: ['Shapes/Everything', 'Shapes/Tree', 'Shapes/Wrapped', 'Legacy/Plain'],
   },
   {
     name: 'oneofs, enums and longs as strings',
     overrides: { oneofs: true, enums: String, longs: String },
-    cheap: ['Shapes/Everything', 'Shapes/Tree', 'Shapes/Wrapped', 'Legacy/Plain'],
+    completed: ['Shapes/Everything', 'Shapes/Tree', 'Shapes/Wrapped', 'Legacy/Plain'],
   },
-  { name: 'keepCase', overrides: { keepCase: true }, cheap: ['Shapes/Everything', 'Shapes/Tree', 'Shapes/Wrapped', 'Legacy/Plain'] },
+  { name: 'keepCase', overrides: { keepCase: true }, completed: ['Shapes/Everything', 'Shapes/Tree', 'Shapes/Wrapped', 'Legacy/Plain'] },
   // json unpacks google.protobuf.Any into a type this cannot know: Wrapped stays with proto-loader
-  { name: 'json', overrides: { json: true }, cheap: ['Shapes/Everything', 'Shapes/Tree', 'Legacy/Plain'] },
+  { name: 'json', overrides: { json: true }, completed: ['Shapes/Everything', 'Shapes/Tree', 'Legacy/Plain'] },
   // bytes as strings: no Buffer to save
-  { name: 'bytes as strings', overrides: { bytes: String }, cheap: [] },
+  { name: 'bytes as strings', overrides: { bytes: String }, completed: [] },
   // 64-bit integers as Long objects: the types that hold one, and those that nest them, stay
-  { name: 'longs as Long', overrides: { longs: undefined }, cheap: ['Shapes/Tree', 'Shapes/Wrapped'] },
+  { name: 'longs as Long', overrides: { longs: undefined }, completed: ['Shapes/Tree', 'Shapes/Wrapped'] },
 ];
 
 /** The object with every key in order, Buffers as their bytes: equal strings mean equal objects, key order included. */
 const layout = (value: unknown): string => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v));
 
-describe('cheap defaults: responses decode to exactly what proto-loader gives', () => {
-  for (const { name, overrides, cheap } of OPTION_SETS) {
+describe('completed defaults: responses decode to exactly what proto-loader gives', () => {
+  for (const { name, overrides, completed } of OPTION_SETS) {
     it(`${name}: every sample reply, every method`, () => {
       const options: Options = { ...PROTO_LOADER_OPTIONS, ...overrides };
       const reference = loadSync([DEFAULTS3, DEFAULTS2], options);
-      const cheapened = withCheapDefaults(reference, () => loadSync([DEFAULTS3, DEFAULTS2], { ...options, defaults: false }), options);
+      const completedDefaults = withCompletedDefaults(reference, () => loadSync([DEFAULTS3, DEFAULTS2], { ...options, defaults: false }), options);
       const swapped: string[] = [];
       let compared = 0;
       for (const [path, { type, values }] of Object.entries(SAMPLES)) {
         const [service, method] = path.split('/') as [string, string];
         const expected = methodOf(reference, service, method).responseDeserialize as Decode;
-        const actual = methodOf(cheapened, service, method).responseDeserialize as Decode;
+        const actual = methodOf(completedDefaults, service, method).responseDeserialize as Decode;
         if (actual !== expected) swapped.push(path.slice(path.lastIndexOf('.') + 1));
         for (const value of values) {
           const bytes = wire(type, value);
@@ -108,7 +108,7 @@ describe('cheap defaults: responses decode to exactly what proto-loader gives', 
           compared++;
         }
       }
-      expect(swapped.sort()).toEqual([...cheap].sort());
+      expect(swapped.sort()).toEqual([...completed].sort());
       expect(compared).toBe(Object.values(SAMPLES).reduce((n, s) => n + s.values.length, 0));
     });
   }
@@ -142,7 +142,7 @@ describe('cheap defaults: responses decode to exactly what proto-loader gives', 
     expect((methodOf(sparse, 'mesh.defaults.Shapes', 'Everything').responseDeserialize as Decode)(bytes)).toStrictEqual({ snakeCaseName: 'n' });
     let loads = 0;
     const plain = loadSync(DEFAULTS3, PROTO_LOADER_OPTIONS);
-    const untouched = withCheapDefaults(
+    const untouched = withCompletedDefaults(
       {
         'mesh.defaults.Scalars': plain['mesh.defaults.Scalars']!,
         'mesh.defaults.Shapes': { Scalars: methodOf(plain, 'mesh.defaults.Shapes', 'Scalars') },
@@ -166,7 +166,7 @@ describe('cheap defaults: responses decode to exactly what proto-loader gives', 
       const definition = loaded[name] as { deserialize: Decode };
       watched[name] = { ...definition, deserialize: (bytes: Buffer) => (decoded.push(name), definition.deserialize(bytes)) } as never;
     }
-    withCheapDefaults(watched, () => loadSync(DEFAULTS3, { ...options, defaults: false }), options);
+    withCompletedDefaults(watched, () => loadSync(DEFAULTS3, { ...options, defaults: false }), options);
     expect(decoded).toEqual(['mesh.defaults.Inner']);
   });
 

@@ -2,7 +2,7 @@ import { describeThrown } from '../errors/describe-thrown.js';
 import { didYouMean } from '../errors/did-you-mean.js';
 import { MAX_TIMER_MS } from '../config/defaults.js';
 import { isGrpcMetadata } from '../security/metadata.js';
-import type { CallOptions } from './call-options.interface.js';
+import type { CallOptions } from '../config/call-options.interface.js';
 
 const KEYS = [
   'timeoutMs',
@@ -86,6 +86,25 @@ export function readCallOptions(options: unknown): CallOptions | string {
   } catch (error) {
     return `the call options could not be read: ${describeThrown(error)}`;
   }
+}
+
+/**
+ * The options of an `iterate()` call: its `highWaterMark` (a whole number >= 1, when given) and
+ * the call's own options, read once; or why they cannot be.
+ */
+export function readIterateOptions(options: unknown): { highWaterMark: number | undefined; call: CallOptions | undefined } | string {
+  if (options === undefined) return { highWaterMark: undefined, call: undefined };
+  let highWaterMark: unknown;
+  let call: Record<string, unknown>;
+  try {
+    ({ highWaterMark, ...call } = options as Record<string, unknown>);
+  } catch (error) {
+    return `the call options could not be read: ${describeThrown(error)}`;
+  }
+  if (highWaterMark !== undefined && !(Number.isInteger(highWaterMark) && (highWaterMark as number) >= 1)) {
+    return `IterateOptions.highWaterMark must be a whole number >= 1, got ${typeof highWaterMark === 'number' ? String(highWaterMark) : kindOf(highWaterMark)}`;
+  }
+  return { highWaterMark: highWaterMark as number | undefined, call: call as CallOptions };
 }
 
 /**

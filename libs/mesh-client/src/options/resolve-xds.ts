@@ -1,5 +1,6 @@
+import type { XdsBootstrap } from '../config/policies.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { XdsBootstrapError, findBootstrap, type XdsBootstrap } from '../xds/xds-bootstrap.js';
+import { XdsBootstrapError, findBootstrap } from '../xds/xds-bootstrap.js';
 import { XdsPackageMissingError, loadXdsPackage } from '../xds/xds-package.js';
 import type { OptionChecks } from './option-checks.js';
 import { show } from './option-checks.js';

@@ -1,5 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { RetryPolicy } from '../config/mesh-client-options.interface.js';
+import type { RetryPolicy } from './mesh-client-options.interface.js';
 
 /** Options of one call. Checked before anything is sent: a bad one fails the call with 'invalid-request'. */
 export interface CallOptions {

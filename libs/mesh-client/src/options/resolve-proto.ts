@@ -1,7 +1,7 @@
 import type { GrpcObject, ServiceDefinition } from '@grpc/grpc-js';
 import type { Options, PackageDefinition } from '@grpc/proto-loader';
-import { findService, listServices, loadProtoFiles } from '../client/proto.js';
-import type { FieldNaming } from '../client/request-check.js';
+import { findService, listServices, loadProtoFiles } from '../proto/load-proto.js';
+import type { FieldNaming } from '../config/policies.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { didYouMean } from '../errors/did-you-mean.js';
 import type { OptionChecks } from './option-checks.js';

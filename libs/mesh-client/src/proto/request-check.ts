@@ -9,8 +9,6 @@ export class RequestProblem extends Error {
   override readonly name = 'RequestProblem';
 }
 
-export type { FieldNaming } from '../config/policies.js';
-
 const MAX_DEPTH = 64;
 
 /** protobufjs' camelCase of a proto field name. */

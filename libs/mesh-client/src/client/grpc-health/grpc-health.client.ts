@@ -2,7 +2,7 @@ import { HEALTH_DEFAULTS, MAX_TIMER_MS, WATCH_BACKOFF } from '../../config/defau
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { Observable, distinctUntilChanged, type Subscriber } from 'rxjs';
 import type { ChannelPool } from '../channel-pool.js';
-import { buildMethodTable, type MethodInfo } from '../method-table.js';
+import { buildMethodTable, type MethodInfo } from '../../proto/method-table.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';

@@ -1,5 +1,6 @@
+import type { TlsMaterial } from '../config/policies.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { TlsMaterialError, loadTlsMaterial, tlsFiles, type TlsMaterial } from '../security/tls-credentials.js';
+import { TlsMaterialError, loadTlsMaterial, tlsFiles } from '../security/tls-credentials.js';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { CLIENT_DEFAULTS, KEEPALIVE_DEFAULTS, TLS_DEFAULTS, keysOf } from '../config/defaults.js';

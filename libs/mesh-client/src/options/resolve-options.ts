@@ -10,12 +10,13 @@ import { checkedTarget } from './checked-target.js';
 import { resolveTransport } from './resolve-transport.js';
 import { resolveChannelOptions } from './resolve-channel-options.js';
 import { resolveConcurrency } from './resolve-concurrency.js';
-import { resolvePluginRefs } from './resolve-plugins.js';
+import { resolvePluginRefs } from './plugin-refs.js';
 import { resolveXdsOption, resolveXdsTarget } from './resolve-xds.js';
-import { CLIENT_DEFAULTS, MODULE_DEFAULTS, keysOf } from '../config/defaults.js';
+import { CLIENT_DEFAULTS, MODULE_DEFAULTS, PATCH_KEYS, keysOf } from '../config/defaults.js';
 import { resolveContextExtraKeys, resolveTrustIncoming } from './resolve-context.js';
 import type { ResolvedClientOptions, ResolvedModuleOptions } from '../config/resolved-options.interface.js';
-import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import type { ResolvedRetryPolicy } from '../config/policies.js';
+import { DEFAULT_RETRY_POLICY } from '../resilience/retry-policy.js';
 
 const CLIENT_KEYS = keysOf(CLIENT_DEFAULTS);
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
@@ -153,7 +154,7 @@ export function resolveCallRetry(override: unknown, base: ResolvedRetryPolicy | 
 export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPatch): ResolvedClientOptions {
   const check = new OptionChecks(`update() of client '${current.name}'`);
   const raw = check.object('', patch);
-  check.knownKeys(raw, ['timeoutMs', 'retry', 'breaker', 'methods', 'metadata', 'target', 'pool']);
+  check.knownKeys(raw, PATCH_KEYS);
   let target = current.target;
   if (raw.target !== undefined) {
     target = checkedTarget(check, raw.target);

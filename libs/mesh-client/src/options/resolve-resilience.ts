@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { BREAKER_DEFAULTS, BUDGET_KEYS, HEDGING_DEFAULTS, RETRY_DEFAULTS, keysOf } from '../config/defaults.js';
 import type { ResolvedBreakerPolicy, ResolvedHedgingPolicy } from '../config/policies.js';
-import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from '../resilience/retry-policy.js';
+import type { ResolvedRetryPolicy } from '../config/policies.js';
+import { DEFAULT_RETRY_POLICY } from '../resilience/retry-policy.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 
 const RETRY_KEYS = keysOf(RETRY_DEFAULTS);
