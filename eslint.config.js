@@ -30,12 +30,24 @@ export default tseslint.config(
   },
   { files: ['apps/**', 'bench/**', 'test/**', '.ci/**', 'observability/**'], rules: { 'no-console': 'off' } },
   ...layers(),
+  {
+    // one path per name: only the entry points re-export (so a type is imported from where it is declared)
+    files: ['libs/mesh-client/src/**/*.ts'],
+    ignores: ['libs/mesh-client/src/index.ts', 'libs/mesh-client/src/advanced.ts', 'libs/mesh-client/src/testing/index.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportNamedDeclaration[source]', message: 're-exports: only the entry points re-export; import from the declaring file' },
+        { selector: 'ExportAllDeclaration', message: 're-exports: only the entry points re-export; import from the declaring file' },
+      ],
+    },
+  },
 );
 
 /**
- * The library's folders are layers: module -> client -> resilience / security / observability /
- * xds -> config, errors. health/ (the Terminus indicator) uses clients; the shipped plugins/ see
- * only the public plugin API (config/) and errors/. testing/ (the `/testing` entry: fakes for users'
+ * The library's folders are layers: module -> client -> options -> proto / resilience / security /
+ * observability / xds -> config, errors. health/ (the Terminus indicator) uses clients; the
+ * shipped plugins/ see only the public plugin API (config/) and errors/. testing/ (the `/testing` entry: fakes for users'
  * tests) sits above module/ and may use any folder; no folder and no other entry may import it.
  * A folder may import the folders listed for it (and itself); anything else fails lint, naming the rule.
  */

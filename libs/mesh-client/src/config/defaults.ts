@@ -183,6 +183,9 @@ export const READ_AHEAD_BYTES = 64 * 1024;
 /** Messages an iterate() consumer may fall behind before the stream is paused (IterateOptions.highWaterMark). */
 export const DEFAULT_HIGH_WATER_MARK = 16;
 
+/** Request messages of a client- or bidi-stream kept for replay per call; past this the call is committed (no more retries). */
+export const REPLAY_BUFFER_MESSAGES = 256;
+
 /** Reconnection backoff of a health Watch. */
 export const WATCH_BACKOFF = Object.freeze({ initialBackoffMs: 100, maxBackoffMs: 5_000, backoffMultiplier: 2, jitter: 0.2 });
 

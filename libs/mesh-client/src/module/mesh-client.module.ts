@@ -80,10 +80,14 @@ type ClientsModuleMeshOptions = Omit<typeof MESH_OPTIONS_TYPE, 'clients'>;
 
 const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The options a `useClass` / `useExisting` factory returns: `createMeshClientOptions()` (Nest's convention) or `create()`. */
+/**
+ * The options a `useClass` / `useExisting` class returns from `createMeshClientOptions()` (Nest's
+ * convention for an options factory). forRootAsync calls it through a factory of its own, not
+ * through ConfigurableModuleBuilder's `useClass`, so that a class without the method fails start
+ * with a MeshConfigError naming it instead of a TypeError from inside Nest.
+ */
 async function optionsFrom(factory: unknown, type: Type): Promise<MeshModuleOptions> {
-  const f = factory as { createMeshClientOptions?: () => unknown; create?: () => unknown };
-  const method = f.createMeshClientOptions ?? f.create;
+  const method = (factory as { createMeshClientOptions?: () => unknown }).createMeshClientOptions;
   if (typeof method !== 'function') {
     throw new MeshConfigError(
       `MeshClientModule.forRootAsync: ${type.name} (useClass/useExisting) has no createMeshClientOptions() method returning the module options`,

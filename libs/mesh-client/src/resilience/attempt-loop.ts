@@ -71,48 +71,48 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
   private done = false;
 
   constructor(
-    private readonly c: AttemptLoopConfig<T>,
+    private readonly config: AttemptLoopConfig<T>,
     private readonly out: CallSink<T>,
   ) {
-    const retryable = c.retry?.retryableCodes;
+    const retryable = config.retry?.retryableCodes;
     this.gate = new AttemptGate({
-      runner: c.attempt,
-      breaker: c.breaker,
-      budget: c.budget,
+      runner: config.attempt,
+      breaker: config.breaker,
+      budget: config.budget,
       takesToken: retryable && ((code) => retryable.has(code)),
-      hooks: c.hooks,
-      onLatency: c.onLatency,
-      streamsResponses: c.streamsResponses,
-      onLateHookError: c.onLateHookError,
+      hooks: config.hooks,
+      onLatency: config.onLatency,
+      streamsResponses: config.streamsResponses,
+      onLateHookError: config.onLateHookError,
     });
   }
 
   get policy(): ResolvedRetryPolicy {
-    return this.c.retry!;
+    return this.config.retry!;
   }
 
   get budget(): RetryBudget | undefined {
-    return this.c.budget;
+    return this.config.budget;
   }
 
   get deadline(): number {
-    return this.c.deadline;
+    return this.config.deadline;
   }
 
   get idempotent(): boolean {
-    return this.c.idempotent;
+    return this.config.idempotent;
   }
 
   now(): number {
-    return this.c.now();
+    return this.config.now();
   }
 
   random(): number {
-    return this.c.random();
+    return this.config.random();
   }
 
   committed(): boolean {
-    return this.hasCommitted || this.c.requestsCommitted?.() === true;
+    return this.hasCommitted || this.config.requestsCommitted?.() === true;
   }
 
   committedAfter(error: unknown): boolean {
@@ -140,13 +140,13 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
 
   attemptValue(_attempt: GatedAttempt<T>, value: T): void {
     if (this.done) return;
-    if (!this.c.streamsResponses) {
+    if (!this.config.streamsResponses) {
       this.held = { value };
       return;
     }
     if (!this.hasCommitted) {
       this.hasCommitted = true;
-      this.c.onCommit?.();
+      this.config.onCommit?.();
     }
     this.out.value(value, this.attempts);
   }
@@ -160,13 +160,13 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
       this.replayed = true;
       return this.admit();
     }
-    const retry = this.c.retry;
+    const retry = this.config.retry;
     const tries = this.attempts - (this.replayed ? 1 : 0);
     const next = retry && tries < retry.maxAttempts ? retryDecision(error, this, this.backoffN + 1) : undefined;
     if (!next) return this.finish(error, attempt.n);
     this.backoffN = next.pushback ? 0 : this.backoffN + 1;
-    this.c.onRetry?.({ attempt: this.attempts, error: error as RetryEvent['error'], delayMs: next.delayMs, pushback: next.pushback });
-    this.wait = (this.c.scheduler ?? asyncScheduler).schedule(() => {
+    this.config.onRetry?.({ attempt: this.attempts, error: error as RetryEvent['error'], delayMs: next.delayMs, pushback: next.pushback });
+    this.wait = (this.config.scheduler ?? asyncScheduler).schedule(() => {
       this.wait = undefined;
       this.admit();
     }, next.delayMs);
@@ -183,7 +183,7 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
     this.hasCommitted = false;
     this.held = undefined;
     const attempt = this.gate.open(n, this);
-    if (!attempt) return this.finish((this.c.rejection ?? breakerOpen)(this.attempts), 0);
+    if (!attempt) return this.finish((this.config.rejection ?? breakerOpen)(this.attempts), 0);
     this.attempts = n;
     this.current = attempt;
     attempt.begin();

@@ -54,16 +54,16 @@ export class HedgingLoop<T> implements GateOwner<T> {
   private done = false;
 
   constructor(
-    private readonly c: HedgingLoopConfig<T>,
+    private readonly config: HedgingLoopConfig<T>,
     private readonly out: CallSink<T>,
   ) {
     this.gate = new AttemptGate({
-      runner: c.attempt,
-      breaker: c.breaker,
-      budget: c.budget,
-      hooks: c.hooks,
-      onLatency: c.onLatency,
-      onLateHookError: c.onLateHookError,
+      runner: config.attempt,
+      breaker: config.breaker,
+      budget: config.budget,
+      hooks: config.hooks,
+      onLatency: config.onLatency,
+      onLateHookError: config.onLateHookError,
     });
   }
 
@@ -93,8 +93,8 @@ export class HedgingLoop<T> implements GateOwner<T> {
     if (error === undefined) {
       this.done = true;
       // the copy paid off: its token comes back (only copies that did not are spent)
-      if (attempt.n > 1 && !this.replayed) this.c.budget?.refund();
-      this.cancelAll(this.c.lost ?? LOST);
+      if (attempt.n > 1 && !this.replayed) this.config.budget?.refund();
+      this.cancelAll(this.config.lost ?? LOST);
       if (copy.value) this.out.value(copy.value.v, attempt.n);
       return this.out.end(undefined, attempt.n);
     }
@@ -105,7 +105,7 @@ export class HedgingLoop<T> implements GateOwner<T> {
       return this.launch(true);
     }
     const code = isMeshClientError(error) ? error.code : status.UNKNOWN;
-    const nonFatal = this.c.hedging.nonFatalCodes.has(code) && isMeshClientError(error) && error.category !== 'tls';
+    const nonFatal = this.config.hedging.nonFatalCodes.has(code) && isMeshClientError(error) && error.category !== 'tls';
     if (!nonFatal) return this.finish(error, attempt.n);
     this.lastError = error;
     const pushback = readPushback(isMeshClientError(error) ? error.trailers : undefined);
@@ -125,37 +125,37 @@ export class HedgingLoop<T> implements GateOwner<T> {
     this.timer?.unsubscribe();
     this.timer = undefined;
     if (this.done) return;
-    if (!replay && (this.stopHedging || this.attempts >= this.c.hedging.maxAttempts)) return this.settleIfIdle();
-    const budget = this.c.budget;
+    if (!replay && (this.stopHedging || this.attempts >= this.config.hedging.maxAttempts)) return this.settleIfIdle();
+    const budget = this.config.budget;
     if (!replay && this.attempts > 0 && budget && !budget.canRetry()) {
       this.stopHedging = true;
       return this.settleIfIdle();
     }
-    const release = this.copies.length > 0 ? this.c.extraPermit?.() : undefined;
-    if (this.copies.length > 0 && this.c.extraPermit && !release) return this.schedule(this.c.hedging.delayMs);
+    const release = this.copies.length > 0 ? this.config.extraPermit?.() : undefined;
+    if (this.copies.length > 0 && this.config.extraPermit && !release) return this.schedule(this.config.hedging.delayMs);
     const n = this.attempts + 1;
     const attempt = this.gate.open(n, this);
     if (!attempt) {
       release?.();
       this.stopHedging = true;
-      if (this.copies.length === 0) this.finish((this.c.rejection ?? breakerOpen)(this.attempts), 0);
+      if (this.copies.length === 0) this.finish((this.config.rejection ?? breakerOpen)(this.attempts), 0);
       return;
     }
     this.attempts = n;
     if (n > 1 && !replay) {
       budget?.onFailure();
-      this.c.onHedge?.(n);
+      this.config.onHedge?.(n);
     }
     this.copies.push({ attempt, value: undefined, release });
-    if (this.attempts < this.c.hedging.maxAttempts) this.schedule(this.c.hedging.delayMs);
+    if (this.attempts < this.config.hedging.maxAttempts) this.schedule(this.config.hedging.delayMs);
     attempt.begin();
   }
 
   private schedule(delayMs: number): void {
     this.timer?.unsubscribe();
     this.timer = undefined;
-    if (this.done || delayMs > MAX_TIMER_MS || this.c.now() + delayMs >= this.c.deadline) return;
-    this.timer = (this.c.scheduler ?? asyncScheduler).schedule(() => this.launch(), delayMs);
+    if (this.done || delayMs > MAX_TIMER_MS || this.config.now() + delayMs >= this.config.deadline) return;
+    this.timer = (this.config.scheduler ?? asyncScheduler).schedule(() => this.launch(), delayMs);
   }
 
   /** Hedging is over and no copy is out: the call fails with the last copy's error. */
@@ -182,11 +182,11 @@ export class HedgingLoop<T> implements GateOwner<T> {
   }
 
   private copyOf(attempt: GatedAttempt<T>): Copy<T> | undefined {
-    return this.copies.find((c) => c.attempt === attempt);
+    return this.copies.find((copy) => copy.attempt === attempt);
   }
 
   private remove(attempt: GatedAttempt<T>): Copy<T> | undefined {
-    const i = this.copies.findIndex((c) => c.attempt === attempt);
+    const i = this.copies.findIndex((copy) => copy.attempt === attempt);
     if (i < 0) return undefined;
     const [copy] = this.copies.splice(i, 1);
     copy!.release?.();

@@ -1,7 +1,5 @@
+import { REPLAY_BUFFER_MESSAGES } from '../config/defaults.js';
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
-
-/** Request messages kept for replay per call; past this the call is committed (no more retries). */
-export const REPLAY_BUFFER_MESSAGES = 256;
 
 /**
  * The request stream of a client-streaming or bidi call, made replayable for retries the way gRFC

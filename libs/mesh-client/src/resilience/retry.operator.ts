@@ -36,23 +36,23 @@ export interface RetryConfig {
  * @example
  * attempt$.pipe(retryCall({ policy, budget, deadline: Date.now() + 5000, idempotent: false, now: Date.now, random: Math.random }))
  */
-export function retryCall<T>(c: RetryConfig): MonoTypeOperatorFunction<T> {
-  if (c.policy.maxAttempts <= 1) return (source) => source;
+export function retryCall<T>(config: RetryConfig): MonoTypeOperatorFunction<T> {
+  if (config.policy.maxAttempts <= 1) return (source) => source;
   return (source) =>
     new Observable<T>((subscriber) => {
       const loop = new AttemptLoop<T>(
         {
           attempt: observableRunner(() => source),
-          retry: c.policy,
-          budget: c.budget,
-          deadline: c.deadline,
-          idempotent: c.idempotent,
-          streamsResponses: c.streamsResponses ?? true,
-          requestsCommitted: c.committed,
-          onRetry: c.onRetry,
-          now: c.now,
-          random: c.random,
-          scheduler: c.scheduler,
+          retry: config.policy,
+          budget: config.budget,
+          deadline: config.deadline,
+          idempotent: config.idempotent,
+          streamsResponses: config.streamsResponses ?? true,
+          requestsCommitted: config.committed,
+          onRetry: config.onRetry,
+          now: config.now,
+          random: config.random,
+          scheduler: config.scheduler,
         },
         observerSink(subscriber),
       );

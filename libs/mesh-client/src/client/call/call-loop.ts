@@ -21,7 +21,7 @@ export function circuitOpen(site: CallSite, attempts: number): MeshClientError {
  */
 export function startLoop<T>(run: CallRun<T>): void {
   const record = run.record;
-  const { method, policy, settings, plugins, obs, core } = record;
+  const { method, policy, settings, plugins, telemetry, core } = record;
   const site = method.site;
   const hooks =
     plugins && run.call && plugins.attempts.length > 0 ? new AttemptPlugins(plugins, run.call, site, (n) => run.prepareMetadata(n)) : undefined;
@@ -51,7 +51,7 @@ export function startLoop<T>(run: CallRun<T>): void {
         ...common,
         budget: policy.budget,
         hedging: settings.hedging,
-        onHedge: obs && (() => obs.hedged()),
+        onHedge: telemetry && (() => telemetry.hedged()),
         extraPermit:
           limiter &&
           (() => {
@@ -76,7 +76,7 @@ export function startLoop<T>(run: CallRun<T>): void {
       streamsResponses: method.kind === 'server-stream' || method.kind === 'bidi',
       requestsCommitted: requests && (() => !requests.replayable),
       onCommit: requests && (() => requests.release()),
-      onRetry: obs && ((event) => obs.onRetry(event)),
+      onRetry: telemetry && ((event) => telemetry.onRetry(event)),
       random: core.deps.random,
     },
     run,

@@ -51,7 +51,7 @@ export class CallRecord<T> implements CallSink<T> {
   /** Epoch ms. */
   deadline = 0;
   metadata: Metadata | undefined;
-  obs: CallObservation | undefined;
+  telemetry: CallObservation | undefined;
   plugins: MethodPlugins | undefined;
   phase: CallPhase = 'starting';
   /** The attempt whose response or outcome the caller gets (its headers and trailers are the call's). */
@@ -145,7 +145,7 @@ export class CallRecord<T> implements CallSink<T> {
     }
     const problem = this.responses?.beforeValue(this.answered);
     if (problem) return this.settle(problem);
-    this.obs?.received();
+    this.telemetry?.received();
     this.subscriber.next(value);
   }
 
@@ -190,7 +190,7 @@ export class CallRecord<T> implements CallSink<T> {
     const error = localError(this.method.site, Status.CANCELLED, 'the caller unsubscribed', { attempts: this.attempts });
     for (const run of [...this.runs]) run.stop(error);
     this.chain?.unsubscribe();
-    this.obs?.cancel();
+    this.telemetry?.cancel();
   }
 
   private settle(error: MeshClientError | undefined): void {
@@ -206,8 +206,8 @@ export class CallRecord<T> implements CallSink<T> {
     const final = this.responses ? this.responses.atEnd(error, this.answered) : error;
     const single = this.single;
     this.single = undefined;
-    if (single && final === undefined) this.obs?.received();
-    this.obs?.end(final);
+    if (single && final === undefined) this.telemetry?.received();
+    this.telemetry?.end(final);
     if (final !== undefined) return this.subscriber.error(final);
     if (single) this.subscriber.next(single.value);
     this.subscriber.complete();

@@ -88,7 +88,7 @@ function armDeadline(record: CallRecord<unknown>): boolean {
 }
 
 function observe(record: CallRecord<unknown>): boolean {
-  record.obs = record.core.telemetry?.begin(record.method, record.security?.traceparent);
+  record.telemetry = record.core.telemetry?.begin(record.method, record.security?.traceparent);
   return true;
 }
 
@@ -139,7 +139,7 @@ function withMetadata(record: CallRecord<unknown>, dynamic: Record<string, strin
     return false;
   }
   if (record.settings.waitForReady) metadata.setOptions({ waitForReady: true });
-  record.obs?.inject(metadata);
+  record.telemetry?.inject(metadata);
   record.metadata = metadata;
   return true;
 }
@@ -196,14 +196,14 @@ function startRun(
 }
 
 function encode(run: CallRun<unknown>): boolean {
-  const { method, obs, settings } = run.record;
+  const { method, telemetry, settings } = run.record;
   try {
     if (method.kind === 'unary' || method.kind === 'server-stream') {
       run.encoded = method.encode(run.request);
-      obs?.sent();
+      telemetry?.sent();
       return true;
     }
-    const stream = encodedStream(method, run.request, obs && (() => obs.sent()));
+    const stream = encodedStream(method, run.request, telemetry && (() => telemetry.sent()));
     const replays = (settings.retry !== false && settings.retry.maxAttempts > 1) || run.record.plugins?.seesEnds === true;
     if (replays) run.requests = new ReplayableRequests(stream);
     else run.encoded = stream;
