@@ -4,7 +4,7 @@ import { RetryBudget } from '../resilience/retry-budget.js';
 import { ConcurrencyLimiter } from '../resilience/concurrency-limiter.js';
 import type { MeshMetrics } from '../observability/mesh-metrics.js';
 import type { CallContext } from '../security/call-context.interface.js';
-import { CallMetadata } from './call-metadata.js';
+import { CallMetadata } from './call/call-metadata.js';
 import type { MethodInfo } from '../proto/method-table.js';
 import type { MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import { pluginsByMethod, type MethodPlugins } from './plugin-engine/plugin-set.js';

@@ -2,7 +2,7 @@ import { resolvePatch } from '../options/resolve-options.js';
 import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
 import type { TlsMaterial } from '../config/policies.js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
-import type { ChannelPool, ChannelSet } from './channel-pool.js';
+import type { ChannelPool, ChannelSet } from './channels/channel-pool.js';
 import type { MethodInfo } from '../proto/method-table.js';
 import { clientPolicy, type ClientDeps, type ClientPolicy } from './client-policy.js';
 

@@ -1,8 +1,8 @@
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import { endpointOf } from '../config/target.js';
 import { CallCore } from '../client/call/call-core.js';
-import { createChannels } from '../client/channel.js';
-import { ChannelPool } from '../client/channel-pool.js';
+import { createChannels } from '../client/channels/channel.js';
+import { ChannelPool } from '../client/channels/channel-pool.js';
 import { ClientState } from '../client/client-state.js';
 import { GrpcHealthClient } from '../client/grpc-health/grpc-health.client.js';
 import { MeshClient } from '../client/mesh-client.js';

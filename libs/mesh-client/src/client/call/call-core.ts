@@ -1,9 +1,9 @@
 import { Observable } from 'rxjs';
 import type { CallTelemetry } from '../../observability/call-telemetry.js';
 import type { CallOptions } from '../../config/call-options.interface.js';
-import type { ChannelPool } from '../channel-pool.js';
+import type { ChannelPool } from '../channels/channel-pool.js';
 import type { ClientDeps, ClientPolicy } from '../client-policy.js';
-import type { FlowControl } from '../flow-control.js';
+import type { FlowControl } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import { CallRecord } from './call-record.js';
 import { runCall } from './call-stages.js';

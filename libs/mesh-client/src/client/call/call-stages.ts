@@ -6,7 +6,7 @@ import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';
 import { InvalidMetadataError } from '../../security/metadata.js';
 import { readCallOptions } from '../../options/call-options.js';
-import { callDeadline, callSettings } from '../call-settings.js';
+import { callDeadline, callSettings } from './call-settings.js';
 import { intercepted } from '../plugin-engine/intercept-chain.js';
 import { MeshCallState } from '../plugin-engine/mesh-call.js';
 import { RequestProblem } from '../../proto/request-check.js';

@@ -1,7 +1,7 @@
 import { HEALTH_DEFAULTS, MAX_TIMER_MS, WATCH_BACKOFF } from '../../config/defaults.js';
 import { Metadata, status as Status } from '@grpc/grpc-js';
 import { Observable, distinctUntilChanged, type Subscriber } from 'rxjs';
-import type { ChannelPool } from '../channel-pool.js';
+import type { ChannelPool } from '../channels/channel-pool.js';
 import { buildMethodTable, type MethodInfo } from '../../proto/method-table.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';

@@ -1,8 +1,8 @@
 import { Metadata } from '@grpc/grpc-js';
-import type { MetadataSource } from '../config/mesh-client-options.interface.js';
-import { InvalidMetadataError, addMetadata } from '../security/metadata.js';
-import { putContext } from '../security/context-metadata.js';
-import type { MeshSecurityContext } from '../config/security-context.interface.js';
+import type { MetadataSource } from '../../config/mesh-client-options.interface.js';
+import { InvalidMetadataError, addMetadata } from '../../security/metadata.js';
+import { putContext } from '../../security/context-metadata.js';
+import type { MeshSecurityContext } from '../../config/security-context.interface.js';
 
 /**
  * Builds each call's metadata, later sources replacing earlier ones key by key: the caller's

@@ -1,7 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import { FlowControl } from './flow-control.js';
 
-import { DEFAULT_HIGH_WATER_MARK } from '../config/defaults.js';
+import { DEFAULT_HIGH_WATER_MARK } from '../../config/defaults.js';
 
 /**
  * A call as an AsyncIterable: messages are pulled by the consumer; when it falls `highWaterMark`

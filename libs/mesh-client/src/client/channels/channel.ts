@@ -1,13 +1,13 @@
-import type { TlsMaterial } from '../config/policies.js';
+import type { TlsMaterial } from '../../config/policies.js';
 import { Client, credentials, type ChannelOptions } from '@grpc/grpc-js';
-import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
+import type { ResolvedClientOptions } from '../../config/resolved-options.interface.js';
 import { isIP } from 'node:net';
-import { endpointOf, isXdsTarget } from '../config/target.js';
-import { createTlsCredentials, expectServerIdentity, loadTlsMaterial } from '../security/tls-credentials.js';
-import { TlsRefusalCheck } from '../security/tls-refusal.js';
+import { endpointOf, isXdsTarget } from '../../config/target.js';
+import { createTlsCredentials, expectServerIdentity, loadTlsMaterial } from '../../security/tls-credentials.js';
+import { TlsRefusalCheck } from '../../security/tls-refusal.js';
 import type { ChannelSet } from './channel-pool.js';
-import { installBootstrap } from '../xds/xds-bootstrap.js';
-import { registerXds } from '../xds/xds-package.js';
+import { installBootstrap } from '../../xds/xds-bootstrap.js';
+import { registerXds } from '../../xds/xds-package.js';
 
 const COMPRESSION = { identity: 0, deflate: 1, gzip: 2 } as const;
 

@@ -1,14 +1,14 @@
-import { resolveCallRetry } from '../options/resolve-options.js';
-import { MeshConfigError } from '../errors/mesh-config.error.js';
-import { callerError } from '../errors/to-mesh-error.js';
-import type { MeshClientError } from '../errors/mesh-client.error.js';
-import { resolveDeadline } from '../resilience/deadline.js';
-import type { ResolvedRetryPolicy } from '../config/policies.js';
-import type { ResolvedHedgingPolicy } from '../config/policies.js';
-import type { CallContext } from '../security/call-context.interface.js';
-import type { CallOptions } from '../config/call-options.interface.js';
-import type { MethodInfo } from '../proto/method-table.js';
-import type { ClientPolicy } from './client-policy.js';
+import { resolveCallRetry } from '../../options/resolve-options.js';
+import { MeshConfigError } from '../../errors/mesh-config.error.js';
+import { callerError } from '../../errors/to-mesh-error.js';
+import type { MeshClientError } from '../../errors/mesh-client.error.js';
+import { resolveDeadline } from '../../resilience/deadline.js';
+import type { ResolvedRetryPolicy } from '../../config/policies.js';
+import type { ResolvedHedgingPolicy } from '../../config/policies.js';
+import type { CallContext } from '../../security/call-context.interface.js';
+import type { CallOptions } from '../../config/call-options.interface.js';
+import type { MethodInfo } from '../../proto/method-table.js';
+import type { ClientPolicy } from '../client-policy.js';
 
 /** What one call runs with, decided once when it is subscribed (its deadline aside). */
 export interface CallSettings {

@@ -1,5 +1,5 @@
 import type { Client } from '@grpc/grpc-js';
-import type { TlsRefusalCheck } from '../security/tls-refusal.js';
+import type { TlsRefusalCheck } from '../../security/tls-refusal.js';
 
 /** The channels of one client, built together from the same options and credentials. */
 export interface ChannelSet {
