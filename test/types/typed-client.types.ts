@@ -72,6 +72,13 @@ kinded.unary('listAll', {});
 // @ts-expect-error clientStream() on a bidi RPC: names 'findMany'
 kinded.clientStream('findMany', of({ id: 1 }));
 
+// request(): a unary call as a Promise, typed like unary()
+const asked: Promise<Hero> = heroes.request('findOne', { id: 1 });
+const kindedAsked: Promise<Hero> = kinded.request('FindOne', { id: 1 });
+
+// @ts-expect-error request() on a server-streaming RPC: names 'listAll'
+kinded.request('listAll', {});
+
 // iterate(): streaming RPCs only, elements of the response type
 async function iterated(): Promise<Hero[]> {
   const seen: Hero[] = [];
@@ -100,4 +107,4 @@ async function iteratedWrongly(): Promise<void> {
 // MeshClientError has grpc-js ServiceError's shape: ClientGrpc-era handlers type-check
 const asServiceError = (error: MeshClientError): Pick<ServiceError, 'code' | 'details' | 'metadata'> => error;
 
-void [byRpcName, many, all, explicit, loose, kindedOne, kindedAll, kindedMany, iterated, iteratedWrongly, asServiceError];
+void [byRpcName, many, all, explicit, loose, kindedOne, kindedAll, kindedMany, iterated, iteratedWrongly, asServiceError, asked, kindedAsked];

@@ -89,6 +89,21 @@ export class MeshClient<S = unknown, C = unknown> {
     return this.start('unary', method, request, options);
   }
 
+  /**
+   * A unary call as a Promise, for callers who `await`: the same call as `unary()` (deadline,
+   * retry, breaker, plugins, metrics), made without an Observable. Cancel it with
+   * `options.signal`. Typed like `unary()`.
+   *
+   * @example
+   * const item = await inventory.request('getItem', { id }, { timeoutMs: 200 });
+   */
+  request<Req = ExplicitRequest<S>, Res = unknown>(method: MeshMethodOf<S, C, 'unary'>, request: NoInfer<Req>, options?: CallOptions): Promise<Res>;
+  request<K extends MeshMethodOf<S, C, 'unary'>>(method: K, request: MeshReq<S, K>, options?: CallOptions): Promise<MeshRes<S, K>>;
+  request(method: string, request: unknown, options?: CallOptions): Promise<unknown> {
+    const found = this.resolver.resolve('unary', method, 'request()');
+    return isMeshClientError(found) ? Promise.reject(found) : this.calls.request(found, request, options);
+  }
+
   /** One request, a stream of responses (typed clients: server-streaming RPCs). */
   serverStream<Req = ExplicitRequest<S>, Res = unknown>(
     method: MeshMethodOf<S, C, 'server-stream'>,

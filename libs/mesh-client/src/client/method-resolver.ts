@@ -6,7 +6,7 @@ import { methodLookup, type CallKind, type MethodInfo } from '../proto/method-ta
 
 /** What to call for each kind of RPC (in the error of a call made the wrong way). */
 const RIGHT_CALL: Record<CallKind, string> = {
-  unary: 'unary()',
+  unary: 'unary() or request()',
   'server-stream': 'serverStream() or iterate()',
   'client-stream': 'clientStream()',
   bidi: 'bidiStream() or iterate()',

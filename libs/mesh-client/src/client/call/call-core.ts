@@ -5,7 +5,7 @@ import type { ChannelPool } from '../channels/channel-pool.js';
 import type { ClientDeps, ClientPolicy } from '../client-policy.js';
 import type { FlowControl } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
-import { CallRecord } from './call-record.js';
+import { CallRecord, type CallObserver } from './call-record.js';
 import { runCall } from './call-stages.js';
 
 /**
@@ -54,6 +54,16 @@ export class CallCore {
     });
   }
 
+  /**
+   * One call of a single-response `method` as a Promise: the same record and stages as `call()`,
+   * with no Observable and no subscriber made (cancel it with `options.signal`).
+   */
+  request<T>(method: MethodInfo, request: unknown, options: CallOptions | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      runCall(new CallRecord<T>(this, method, request, options, undefined, new PromiseObserver(resolve, reject)) as CallRecord<unknown>);
+    });
+  }
+
   /** @internal a call armed its deadline: it is in flight until it settles. */
   track(record: CallRecord<unknown>): void {
     this.inflight.add(record);
@@ -82,5 +92,27 @@ export class CallCore {
     }
     const left = `${reason}; the call did not finish within drainTimeoutMs=${String(drainMs)}`;
     for (const record of [...this.inflight]) record.abort(left);
+  }
+}
+
+/** The outcome of a single-response call as a Promise. */
+class PromiseObserver<T> implements CallObserver<T> {
+  private value: T | undefined;
+
+  constructor(
+    private readonly resolve: (value: T) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  next(value: T): void {
+    this.value = value;
+  }
+
+  error(error: unknown): void {
+    this.reject(error);
+  }
+
+  complete(): void {
+    this.resolve(this.value as T);
   }
 }

@@ -1,5 +1,5 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import type { Subscriber, Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { MeshSecurityContext } from '../../config/security-context.interface.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
@@ -17,6 +17,13 @@ import type { CallCore } from './call-core.js';
 import type { CallRun } from './call-run.js';
 import { ResponseMetadata } from './response-metadata.js';
 import type { WireAttempt } from './wire-attempt.js';
+
+/** Who hears a call's outcome: the API edge's RxJS subscriber, or the Promise of `request()`. */
+export interface CallObserver<T> {
+  next(value: T): void;
+  error(error: unknown): void;
+  complete(): void;
+}
 
 /** Where a call is, for the message of a deadline that passed there. */
 export type CallPhase = 'starting' | 'metadata' | 'plugins' | 'queued' | 'attempts';
@@ -77,7 +84,7 @@ export class CallRecord<T> implements CallSink<T> {
     /** The caller's options; replaced by the settings stage with a checked copy. */
     public options: CallOptions | undefined,
     readonly flow: FlowControl | undefined,
-    private readonly subscriber: Subscriber<T>,
+    private readonly subscriber: CallObserver<T>,
   ) {}
 
   /** The caller's security context, when the call is made while handling a request. */
