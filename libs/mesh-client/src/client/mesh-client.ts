@@ -1,5 +1,5 @@
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
-import { throwError, type Observable } from 'rxjs';
+import { throwError, type Observable, type ObservableInput } from 'rxjs';
 import { HEALTH_DEFAULTS } from '../config/defaults.js';
 import type { MeshClientPatch } from '../config/mesh-client-options.interface.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
@@ -14,6 +14,7 @@ import type { HealthStatus } from './grpc-health/health-status.js';
 import type { CallKind, MethodInfo } from '../proto/method-table.js';
 import { readIterateOptions } from '../options/call-options.js';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 import { CALL_OF_KIND, MethodResolver } from './method-resolver.js';
 import { buildServiceProxy } from './service-proxy.js';
 import type { ExplicitIterateRequest, ExplicitRequest, MeshIterateRequest, MeshMethodOf, MeshReq, MeshRes } from './typed-client.js';
@@ -118,7 +119,7 @@ export class MeshClient<S = unknown, C = unknown> {
   /** A stream of requests (sent while subscribed), one response (typed clients: client-streaming RPCs). */
   clientStream<Req = ExplicitRequest<S>, Res = unknown>(
     method: MeshMethodOf<S, C, 'client-stream'>,
-    requests: Observable<NoInfer<Req>>,
+    requests: ObservableInput<NoInfer<Req>>,
     options?: CallOptions,
   ): Observable<Res>;
   clientStream<K extends MeshMethodOf<S, C, 'client-stream'>>(method: K, requests: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
@@ -129,7 +130,7 @@ export class MeshClient<S = unknown, C = unknown> {
   /** Requests and responses both streamed (typed clients: bidi RPCs). */
   bidiStream<Req = ExplicitRequest<S>, Res = unknown>(
     method: MeshMethodOf<S, C, 'bidi'>,
-    requests: Observable<NoInfer<Req>>,
+    requests: ObservableInput<NoInfer<Req>>,
     options?: CallOptions,
   ): Observable<Res>;
   bidiStream<K extends MeshMethodOf<S, C, 'bidi'>>(method: K, requests: MeshReq<S, K>, options?: CallOptions): Observable<MeshRes<S, K>>;
@@ -225,7 +226,7 @@ export class MeshClient<S = unknown, C = unknown> {
     try {
       timeoutMs = options?.timeoutMs;
     } catch (error) {
-      timeoutMs = error; // refused below as not a number
+      return this.health.refuse(`checkHealth() options could not be read: ${describeThrown(error)}`);
     }
     return this.health.checkHealth(service, timeoutMs ?? HEALTH_DEFAULTS.checkTimeoutMs);
   }

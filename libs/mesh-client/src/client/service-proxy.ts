@@ -15,9 +15,18 @@ export type MethodCaller = (method: MethodInfo, request: unknown, options?: Call
 export function buildServiceProxy(methods: ReadonlyMap<string, MethodInfo>, call: MethodCaller): Record<string, unknown> {
   const proxy: Record<string, unknown> = {};
   for (const method of methods.values()) {
-    const fn = (request: unknown, options?: CallOptions | Metadata): Observable<unknown> => call(method, request, toCallOptions(options));
+    const fn = (request: unknown, options?: CallOptions | Metadata): Observable<unknown> => call(method, request, callOptionsOf(options));
     for (const alias of method.aliases) proxy[alias] ??= fn;
     proxy[method.name] = fn;
   }
   return Object.freeze(proxy);
+}
+
+/** The call options of a method's second argument; one that throws while probed is passed on as is, for the call to refuse. */
+function callOptionsOf(arg: unknown): CallOptions | undefined {
+  try {
+    return toCallOptions(arg);
+  } catch {
+    return arg as CallOptions;
+  }
 }

@@ -57,7 +57,16 @@ export function callOptionsProblem(options: unknown): string | undefined {
     return `CallOptions.metadata must be a record of strings (Buffers for '-bin' keys) or a grpc-js Metadata, got ${kindOf(metadata)}`;
   }
   const s = signal as Partial<AbortSignal> | undefined;
-  if (s !== undefined && !(typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function')) {
+  if (
+    s !== undefined &&
+    !(
+      typeof s === 'object' &&
+      s !== null &&
+      typeof s.aborted === 'boolean' &&
+      typeof s.addEventListener === 'function' &&
+      typeof s.removeEventListener === 'function'
+    )
+  ) {
     return `CallOptions.signal must be an AbortSignal, got ${kindOf(signal)}`;
   }
   if (onHeader !== undefined && typeof onHeader !== 'function') return `CallOptions.onHeader must be a function, got ${kindOf(onHeader)}`;
@@ -68,21 +77,32 @@ export function callOptionsProblem(options: unknown): string | undefined {
 }
 
 /**
- * The call's options, read once: a copy holding only the known keys (so nothing later reads the
- * caller's object again), or why they cannot be a call's options. An object that throws while
- * read (a getter, a Proxy) is refused, never thrown on.
+ * The call's options, read once: every key of the caller's object is read a single time into a
+ * copy (unknown keys refused), a `deadline` becomes a plain Date of the time it held (read through
+ * Date's own method, so a subclass cannot change it later), and the copy is what is checked and
+ * used; or why they cannot be a call's options. An object that throws while read (a getter, a
+ * Proxy) is refused, never thrown on.
  */
 export function readCallOptions(options: unknown): CallOptions | string {
   try {
-    const problem = callOptionsProblem(options);
-    if (problem !== undefined) return problem;
-    const o = options as CallOptions;
-    const copy: CallOptions = {};
-    for (const key of KEYS) {
-      const value = o[key];
-      if (value !== undefined) (copy as Record<string, unknown>)[key] = value;
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) return callOptionsProblem(options)!;
+    const copy: Record<string, unknown> = {};
+    for (const key in options) {
+      const value = (options as Record<string, unknown>)[key];
+      if (value === undefined) continue;
+      if (!KNOWN.has(key)) return `CallOptions.${key.slice(0, 64)} is not an option${didYouMean(key, KEYS)}; known options: ${KEYS.join(', ')}`;
+      copy[key] = value;
     }
-    return copy;
+    if (copy.deadline !== undefined) {
+      let time: number;
+      try {
+        time = Date.prototype.getTime.call(copy.deadline as Date);
+      } catch {
+        return `CallOptions.deadline must be a valid Date, got ${kindOf(copy.deadline)}`;
+      }
+      copy.deadline = new Date(time);
+    }
+    return callOptionsProblem(copy) ?? (copy as CallOptions);
   } catch (error) {
     return `the call options could not be read: ${describeThrown(error)}`;
   }

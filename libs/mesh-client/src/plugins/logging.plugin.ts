@@ -120,9 +120,13 @@ export class LoggingPlugin implements MeshClientPlugin {
     if (outcome === 'slow') line += ` (slower than ${String(this.slowMs)}ms)`;
     else if (error !== undefined && error !== 'cancelled')
       line += `: ${isMeshClientError(error) ? error.message : safeText(describeThrown(error), 300)}`;
-    const write = this.logger[level];
-    if (write) write.call(this.logger, line);
-    else this.logger.log(line);
+    try {
+      const write = this.logger[level];
+      if (write) write.call(this.logger, line);
+      else this.logger.log(line);
+    } catch {
+      // a logger that fails loses its line; the call it describes goes on, and nothing reaches RxJS
+    }
   }
 
   private metadataOf(metadata: Metadata): string {

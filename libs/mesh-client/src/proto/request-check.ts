@@ -51,7 +51,7 @@ export class RequestCheck {
     private readonly naming: FieldNaming,
   ) {}
 
-  /** The request to serialize (a renamed copy when another spelling was used); throws RequestProblem. */
+  /** The request to serialize: a copy of what was checked, under the loaded field names; throws RequestProblem. */
   check(request: unknown): unknown {
     if (request === undefined) return {};
     try {
@@ -65,11 +65,15 @@ export class RequestCheck {
     }
   }
 
+  /**
+   * A copy of `value` holding what was checked: each field read once (a getter cannot answer the
+   * check one value and the encoder another), under its proto-loaded name.
+   */
   private message(value: Record<string, unknown>, shape: MessageShape, path: string, depth: number): Record<string, unknown> {
     if (depth > MAX_DEPTH) throw new RequestProblem(`${path} is nested deeper than ${String(MAX_DEPTH)} levels (a cycle?)`);
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) this.ownFieldsOnly(value, shape, path);
-    let out = value;
+    const out: Record<string, unknown> = {};
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
       const v = value[key];
@@ -83,12 +87,7 @@ export class RequestCheck {
         field = shape.fields.get(alias)!;
         name = alias;
       }
-      const checked = this.field(v, field, `${path}.${name}`, depth);
-      if (name !== key || checked !== v) {
-        if (out === value) out = { ...value };
-        if (name !== key) delete out[key];
-        out[name] = checked;
-      }
+      out[name] = this.field(v, field, `${path}.${name}`, depth);
     }
     return out;
   }
@@ -110,28 +109,24 @@ export class RequestCheck {
     }
     if (field.repeated) {
       if (!Array.isArray(value)) throw this.wrong(path, 'an array (a repeated field)', value);
-      let out: unknown[] = value;
-      for (let i = 0; i < value.length; i++) {
-        const checked = this.single(value[i], field, `${path}[${String(i)}]`, depth);
-        if (checked !== value[i]) {
-          if (out === value) out = [...value];
-          out[i] = checked;
-        }
-      }
+      const out = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) out[i] = this.single(value[i], field, `${path}[${String(i)}]`, depth);
       return out;
     }
     return this.single(value, field, path, depth);
   }
 
   private entries(value: Record<string, unknown>, field: FieldShape, path: string, depth: number): unknown {
-    let out = value;
+    const out: Record<string, unknown> = {};
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
-      const checked = this.single(value[key], field, `${path}[${JSON.stringify(key).slice(0, 40)}]`, depth);
-      if (checked !== value[key]) {
-        if (out === value) out = { ...value };
-        out[key] = checked;
-      }
+      // defined as a data property: a key '__proto__' stays an own key, as proto-loader keeps it
+      Object.defineProperty(out, key, {
+        value: this.single(value[key], field, `${path}[${JSON.stringify(key).slice(0, 40)}]`, depth),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

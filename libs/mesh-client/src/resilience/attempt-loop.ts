@@ -168,7 +168,9 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
     this.config.onRetry?.({ attempt: this.attempts, error: error as RetryEvent['error'], delayMs: next.delayMs, pushback: next.pushback });
     this.wait = (this.config.scheduler ?? asyncScheduler).schedule(() => {
       this.wait = undefined;
-      this.admit();
+      // the call may have committed while it waited (a request stream pushed past what is kept for replay)
+      if (this.committed()) this.finish(error, attempt.n);
+      else this.admit();
     }, next.delayMs);
   }
 

@@ -38,6 +38,7 @@ class CallIterator<T> implements AsyncIterator<T> {
   ) {}
 
   next(): Promise<IteratorResult<T>> {
+    if (this.finished && this.buffer.length === 0) return Promise.resolve({ value: undefined, done: true });
     this.subscription ??= this.call(this.flow).subscribe({
       next: (value) => this.push(value),
       error: (error: unknown) => this.end({ error }),

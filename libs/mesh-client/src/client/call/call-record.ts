@@ -3,7 +3,7 @@ import type { Subscription } from 'rxjs';
 import type { MeshSecurityContext } from '../../config/security-context.interface.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
-import { localError } from '../../errors/to-mesh-error.js';
+import { callerError, localError } from '../../errors/to-mesh-error.js';
 import type { CallObservation } from '../../observability/call-telemetry.js';
 import type { CallSink } from '../../resilience/attempt-loop.js';
 import type { CallContext } from '../../security/call-context.interface.js';
@@ -61,7 +61,7 @@ export class CallRecord<T> implements CallSink<T> {
   telemetry: CallObservation | undefined;
   plugins: MethodPlugins | undefined;
   phase: CallPhase = 'starting';
-  /** The attempt whose response or outcome the caller gets (its headers and trailers are the call's). */
+  /** The wire (numbered within the call) whose response or outcome the caller gets (its headers and trailers are the call's). */
   answered = 0;
   /** Attempts of runs that ended (the runs in flight add theirs). */
   private pastAttempts = 0;
@@ -69,9 +69,13 @@ export class CallRecord<T> implements CallSink<T> {
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Subscription | undefined;
+  /** Wires kept for their response metadata so far. */
+  private wires = 0;
   /** The caller's onHeader / onTrailer, when it gave them. */
   private responses: ResponseMetadata | undefined;
   private onAbort: (() => void) | undefined;
+  /** The deadline's error, once it passed. */
+  private expired: MeshClientError | undefined;
   /** The time the deadline gave the call when it was armed. */
   private timeoutMs = 0;
   /** The one response of a single-response call, held until the call's outcome is known. */
@@ -104,16 +108,35 @@ export class CallRecord<T> implements CallSink<T> {
     return this.settled;
   }
 
+  /**
+   * Why nothing more may start for this call: it settled, or its deadline passed (by the clock,
+   * also before its timer ran); undefined while it runs.
+   */
+  get over(): MeshClientError | undefined {
+    if (this.expired) return this.expired;
+    if (this.settled) return localError(this.method.site, Status.CANCELLED, 'the call is over', { attempts: this.attempts, local: true });
+    if (this.core.now() < this.deadline) return undefined;
+    return localError(this.method.site, Status.DEADLINE_EXCEEDED, `the deadline (${String(Math.round(this.timeoutMs))} ms) passed`, {
+      attempts: this.attempts,
+      local: true,
+    });
+  }
+
   /** Arms the deadline: from now on the call ends by it, wherever it waits. */
   arm(): void {
+    this.core.track(this);
     this.timeoutMs = Math.max(0, this.deadline - this.core.now());
     this.timer = setTimeout(expire, this.timeoutMs, this);
     const signal = this.options?.signal;
-    if (signal) {
-      this.onAbort = () => this.abort("aborted by the caller's AbortSignal");
-      signal.addEventListener('abort', this.onAbort, { once: true });
+    if (!signal) return;
+    const onAbort = (): void => this.abort("aborted by the caller's AbortSignal");
+    this.onAbort = onAbort;
+    try {
+      signal.addEventListener('abort', onAbort, { once: true });
+    } catch (error) {
+      this.onAbort = undefined;
+      this.fail(callerError(this.method.site, `CallOptions.signal could not be listened to: ${describeThrown(error)}`, { cause: error }));
     }
-    this.core.track(this);
   }
 
   /** A run of the attempts began (the call's only one, or one per `next.handle()` of an intercepting plugin). */
@@ -131,15 +154,20 @@ export class CallRecord<T> implements CallSink<T> {
 
   /** The intercept chain's subscription, cancelled when the call ends. */
   holdChain(chain: Subscription): void {
-    if (this.settled) chain.unsubscribe();
-    else this.chain = chain;
+    this.chain = chain;
+    if (this.settled) this.leaveChain();
   }
 
-  /** Keeps an attempt's wire for its response headers and trailers (only when the caller asked for them). */
-  noteWire(wire: WireAttempt<unknown>): void {
+  /**
+   * Keeps an attempt's wire for its response headers and trailers (only when the caller asked for
+   * them); returns its number within the call (0 when not kept).
+   */
+  noteWire(wire: WireAttempt<unknown>): number {
     const options = this.options;
-    if (!options?.onHeader && !options?.onTrailer) return;
-    (this.responses ??= new ResponseMetadata(options, this.method.site)).note(wire.n, wire);
+    if (!options?.onHeader && !options?.onTrailer) return 0;
+    const id = ++this.wires;
+    (this.responses ??= new ResponseMetadata(options, this.method.site)).note(id, wire);
+    return id;
   }
 
   value(value: T, attempt: number): void {
@@ -181,6 +209,7 @@ export class CallRecord<T> implements CallSink<T> {
     if (this.settled) return;
     const details = `the deadline (${String(Math.round(this.timeoutMs))} ms) passed ${WHERE[this.phase]}`;
     const error = localError(this.method.site, Status.DEADLINE_EXCEEDED, details, { attempts: this.attempts });
+    this.expired = error;
     const runs = [...this.runs];
     for (const run of runs) run.expire(error);
     if (this.settled) return;
@@ -196,7 +225,7 @@ export class CallRecord<T> implements CallSink<T> {
     this.release();
     const error = localError(this.method.site, Status.CANCELLED, 'the caller unsubscribed', { attempts: this.attempts });
     for (const run of [...this.runs]) run.stop(error);
-    this.chain?.unsubscribe();
+    this.leaveChain();
     this.telemetry?.cancel();
   }
 
@@ -209,7 +238,7 @@ export class CallRecord<T> implements CallSink<T> {
       const stop = localError(this.method.site, Status.CANCELLED, 'the call ended', { attempts: this.attempts, local: true });
       for (const run of runs) run.stop(stop);
     }
-    this.chain?.unsubscribe();
+    this.leaveChain();
     const final = this.responses ? this.responses.atEnd(error, this.answered) : error;
     const single = this.single;
     this.single = undefined;
@@ -223,9 +252,26 @@ export class CallRecord<T> implements CallSink<T> {
   private release(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.onAbort) this.options!.signal!.removeEventListener('abort', this.onAbort);
-    this.onAbort = undefined;
     this.core.untrack(this);
+    const onAbort = this.onAbort;
+    this.onAbort = undefined;
+    if (!onAbort) return;
+    try {
+      this.options!.signal!.removeEventListener('abort', onAbort);
+    } catch {
+      // the caller's signal failed to let go of the listener: it is the caller's object, the call is over either way
+    }
+  }
+
+  /** Leaves the intercept chain; a plugin's teardown that throws is the plugin's (the call is over). */
+  private leaveChain(): void {
+    const chain = this.chain;
+    this.chain = undefined;
+    try {
+      chain?.unsubscribe();
+    } catch (error) {
+      this.core.deps.logger?.warn(`client '${this.method.site.client}': a plugin failed while its call ended: ${describeThrown(error)}`);
+    }
   }
 
   /** Whatever ended a run, as the caller gets it. */

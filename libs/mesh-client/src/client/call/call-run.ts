@@ -1,5 +1,4 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import type { Observable } from 'rxjs';
 import type { MeshCall } from '../../config/mesh-plugin.interface.js';
 import { localError } from '../../errors/to-mesh-error.js';
 import { withoutStackTrace } from '../../errors/without-stack-trace.js';
@@ -7,14 +6,16 @@ import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.
 import type { AttemptLoop, CallSink } from '../../resilience/attempt-loop.js';
 import type { LimitedReason, Permit, PermitWaiter, QueueTicket } from '../../resilience/concurrency-limiter.js';
 import type { HedgingLoop } from '../../resilience/hedging-loop.js';
-import type { ReplayableRequests } from '../../resilience/replayable-requests.js';
+import type { RequestSource } from './request-source.js';
 import type { AttemptPlugins } from '../plugin-engine/attempt-plugins.js';
 import type { CallRecord } from './call-record.js';
 import { RUN_STAGES } from './call-stages.js';
-import { WireAttempt, type WireRequest, type WireSpec } from './wire-attempt.js';
+import { WireAttempt, type WireSpec } from './wire-attempt.js';
 
 /** Metadata key that tells the server how many attempts came before this one (gRFC A6). */
 export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
+
+const NOT_STARTED: RunningAttempt = { cancel: () => undefined };
 
 const REFUSED: Record<LimitedReason, string> = {
   queue_full: 'the concurrency limit is reached and its queue is full',
@@ -28,8 +29,8 @@ const REFUSED: Record<LimitedReason, string> = {
  * queue, the replayable requests, its attempts) and gives all of it back however it ends.
  */
 export class CallRun<T> implements PermitWaiter, CallSink<T> {
-  encoded: WireRequest | undefined;
-  requests: ReplayableRequests<Buffer> | undefined;
+  encoded: Buffer | undefined;
+  requests: RequestSource | undefined;
   loop: AttemptLoop<T> | HedgingLoop<T> | undefined;
   hooks: AttemptPlugins | undefined;
   spec: WireSpec | undefined;
@@ -37,6 +38,8 @@ export class CallRun<T> implements PermitWaiter, CallSink<T> {
   ticket: QueueTicket | undefined;
   private stage = 0;
   private ended = false;
+  /** The call-wide number of each attempt's wire (its response metadata), by the run's attempt number. */
+  private wireIds: number[] | undefined;
   /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side). */
   private prepared: (Metadata | undefined)[] | undefined;
 
@@ -83,11 +86,18 @@ export class CallRun<T> implements PermitWaiter, CallSink<T> {
 
   /** Starts attempt `n` on the wire (the loops' runner). */
   readonly startAttempt = (n: number, sink: AttemptSink<T>): RunningAttempt => {
+    // nothing goes on the wire past the deadline (grpc-js would fail it on the next tick, and the
+    // breaker would count the server for it)
+    const over = this.record.over;
+    if (over) {
+      sink.end(over);
+      return NOT_STARTED;
+    }
     const wire = new WireAttempt<T>(this.spec!, n, sink);
-    this.record.noteWire(wire as WireAttempt<unknown>);
+    // attempts are numbered per run; the call's response metadata needs them unique over its runs
+    (this.wireIds ??= [])[n] = this.record.noteWire(wire as WireAttempt<unknown>);
     this.hooks?.attach(n, wire);
-    const request = this.requests ? this.requests.attempt$ : this.encoded!;
-    wire.start(this.metadataOf(n), request as Buffer | Observable<Buffer>, this.attemptDeadline());
+    wire.start(this.metadataOf(n), this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline());
     return wire;
   };
 
@@ -112,13 +122,13 @@ export class CallRun<T> implements PermitWaiter, CallSink<T> {
   }
 
   value(value: T, attempt: number): void {
-    if (!this.ended) this.sink.value(value, attempt);
+    if (!this.ended) this.sink.value(value, this.wireIds?.[attempt] ?? 0);
   }
 
   end(error: unknown, attempt: number): void {
     if (this.ended) return;
     this.finish();
-    this.sink.end(error, attempt);
+    this.sink.end(error, this.wireIds?.[attempt] ?? 0);
   }
 
   /** The call is over from outside: its attempts are stopped (their `after` hooks see `error`). */

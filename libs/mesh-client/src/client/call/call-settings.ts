@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../../config/defaults.js';
 import { resolveCallRetry } from '../../options/resolve-options.js';
 import { MeshConfigError } from '../../errors/mesh-config.error.js';
 import { callerError } from '../../errors/to-mesh-error.js';
@@ -84,11 +85,13 @@ export function callDeadline(
   context: CallContext | undefined,
   now: number,
 ): number {
-  return resolveDeadline(now, {
+  const deadline = resolveDeadline(now, {
     callTimeoutMs: options?.timeoutMs ?? (options?.deadline ? undefined : context?.callOptions?.timeoutMs),
     callDeadline: options?.deadline,
     methodTimeoutMs: policy.method(method.name).timeoutMs,
     clientTimeoutMs: policy.options.timeoutMs,
     inheritedDeadline: context?.security?.deadline,
   });
+  // every input was checked; a deadline no timer (nor grpc-js) can hold is clamped all the same
+  return deadline <= now + MAX_TIMER_MS ? deadline : now + MAX_TIMER_MS;
 }

@@ -13,8 +13,7 @@ import { RequestProblem } from '../../proto/request-check.js';
 import { circuitOpen, startLoop } from './call-loop.js';
 import type { CallRecord } from './call-record.js';
 import { CallRun } from './call-run.js';
-import { encodedStream } from './request-stream.js';
-import { ReplayableRequests } from '../../resilience/replayable-requests.js';
+import { RequestSource } from './request-source.js';
 import type { CallSink } from '../../resilience/attempt-loop.js';
 
 /** A stage: true to go on at once; false when it failed the call or goes on later by itself. */
@@ -118,11 +117,22 @@ function buildMetadata(record: CallRecord<unknown>): boolean {
   if (!isPromiseLike(entries)) return withMetadata(record, entries);
   record.phase = 'metadata';
   const next = CALL_STAGES.indexOf(buildMetadata) + 1;
+  let settled = false; // a thenable may call back more than once: the first answer counts
   entries.then(
     (dynamic) => {
-      if (!record.done && withMetadata(record, dynamic ?? undefined)) runCall(record, next);
+      if (settled || record.done) return;
+      settled = true;
+      try {
+        if (withMetadata(record, dynamic ?? undefined)) runCall(record, next);
+      } catch (error) {
+        failed(error);
+      }
     },
-    (error: unknown) => !record.done && failed(error),
+    (error: unknown) => {
+      if (settled || record.done) return;
+      settled = true;
+      failed(error);
+    },
   );
   return false;
 }
@@ -135,7 +145,7 @@ function withMetadata(record: CallRecord<unknown>, dynamic: Record<string, strin
     metadata = record.policy.metadata.build(record.security, dynamic, record.options?.metadata);
   } catch (error) {
     if (error instanceof InvalidMetadataError) record.fail(callerError(record.method.site, error.message));
-    else throw error;
+    else record.fail(callerError(record.method.site, `the call's metadata could not be read: ${describeThrown(error)}`, { cause: error }));
     return false;
   }
   if (record.settings.waitForReady) metadata.setOptions({ waitForReady: true });
@@ -158,6 +168,14 @@ function intercept(record: CallRecord<unknown>): boolean {
   record.phase = 'plugins';
   const inner = (current: MeshCall): Observable<unknown> =>
     new Observable<unknown>((subscriber) => {
+      // a plugin that hands the call on once it is over (past its deadline, settled) gets its end,
+      // later (never in the same tick: a re-subscribing retry() would spin the event loop), and
+      // nothing is sent: no run, no permit, no attempt for the breaker to count
+      const over = record.over;
+      if (over) {
+        const later = setImmediate(() => subscriber.error(over));
+        return () => clearImmediate(later);
+      }
       record.phase = 'attempts';
       const sink: CallSink<unknown> = {
         value: (value, n) => {
@@ -203,10 +221,8 @@ function encode(run: CallRun<unknown>): boolean {
       telemetry?.sent();
       return true;
     }
-    const stream = encodedStream(method, run.request, telemetry && (() => telemetry.sent()));
     const replays = (settings.retry !== false && settings.retry.maxAttempts > 1) || run.record.plugins?.seesEnds === true;
-    if (replays) run.requests = new ReplayableRequests(stream);
-    else run.encoded = stream;
+    run.requests = new RequestSource(method, run.request, replays, telemetry && (() => telemetry.sent()));
     return true;
   } catch (error) {
     if (!(error instanceof RequestProblem)) throw error;

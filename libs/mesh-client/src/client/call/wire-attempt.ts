@@ -1,6 +1,5 @@
 import type { InterceptingListener, Metadata, StatusObject } from '@grpc/grpc-js';
 import { connectivityState, status as Status } from '@grpc/grpc-js';
-import type { Observable, Subscription } from 'rxjs';
 import { READ_AHEAD_BYTES } from '../../config/defaults.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MeshClientError } from '../../errors/mesh-client.error.js';
@@ -10,7 +9,7 @@ import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.
 import type { ChannelLease, ChannelPool } from '../channels/channel-pool.js';
 import type { FlowControl, FlowReader } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
-import { requestStreamFailure } from './request-stream.js';
+import { requestStreamFailure, type RequestCursor } from './request-source.js';
 import { RequestWriter } from './request-writer.js';
 
 /** What every attempt of one call shares on the wire. */
@@ -25,8 +24,8 @@ export interface WireSpec {
   readonly onHeaders?: (n: number, headers: Metadata) => unknown;
 }
 
-/** One attempt's request: the encoded message, or the stream of encoded messages. */
-export type WireRequest = Buffer | Observable<Buffer>;
+/** One attempt's request: the encoded message, or the stream of encoded messages it reads. */
+export type WireRequest = Buffer | RequestCursor;
 
 /** A call of grpc-js's channel layer. */
 export type GrpcCall = ReturnType<ReturnType<ChannelLease['client']['getChannel']>['createCall']>;
@@ -48,7 +47,6 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   private call: GrpcCall | undefined;
   private lease: ChannelLease | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private requests: Subscription | undefined;
   private writer: RequestWriter | undefined;
   /** 'open' while the attempt runs; 'reporting' once its outcome is decided; 'done' once told or cancelled. */
   private state: 'open' | 'reporting' | 'done' = 'open';
@@ -77,13 +75,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
         call.sendMessageWithContext({}, request);
         call.halfClose();
       } else {
-        this.writer = new RequestWriter(call);
-        const writer = this.writer;
-        this.requests = request.subscribe({
-          next: (message) => this.state === 'open' && writer.write(message),
-          error: (error: unknown) => this.fail(requestStreamFailure(method.site, error, this.n)),
-          complete: () => this.state === 'open' && writer.end(),
-        });
+        this.writer = new RequestWriter(call, request, (error) => this.fail(requestStreamFailure(method.site, error, this.n)));
+        this.writer.start();
       }
       if (this.state === 'open') call.startRead();
     } catch (error) {
@@ -215,8 +208,6 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   private cleanup(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.requests?.unsubscribe();
-    this.requests = undefined;
     this.writer?.close();
     this.writer = undefined;
     this.spec.flow?.forget(this);

@@ -50,6 +50,12 @@ export class GrpcHealthClient {
     }
     if (typeof service !== 'string') return Promise.reject(callerError(site, `checkHealth() service must be a string, got a ${typeof service}`));
     if (this.closedReason !== undefined) return Promise.reject(localError(site, Status.UNAVAILABLE, this.closedReason, { retryable: false }));
+    let request: Buffer;
+    try {
+      request = this.check.encode({ service });
+    } catch (error) {
+      return Promise.reject(callerError(site, `checkHealth() service cannot be sent: ${describeThrown(error)}`));
+    }
     return new Promise((resolve, reject) => {
       const wire = new WireAttempt<unknown>(this.spec(this.check), 1, {
         value: (response) => resolve(statusOf(response)),
@@ -59,7 +65,7 @@ export class GrpcHealthClient {
           else reject(error);
         },
       });
-      wire.start(new Metadata(), this.check.encode({ service }), Date.now() + timeoutMs);
+      wire.start(new Metadata(), request, Date.now() + timeoutMs);
     });
   }
 
@@ -82,6 +88,11 @@ export class GrpcHealthClient {
         watcher.stop();
       };
     }).pipe(distinctUntilChanged());
+  }
+
+  /** A health check refused before it was made ('invalid-request', `problem` saying why). */
+  refuse(problem: string): Promise<never> {
+    return Promise.reject(callerError(this.check.site, problem));
   }
 
   /** Ends every Watch ('cancelled') and refuses new health calls: the client is closing. */
