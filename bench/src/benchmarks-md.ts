@@ -4,8 +4,8 @@ import { withinBand, type Ratio } from './compare.js';
 import { NAMES } from './names.js';
 import { controlVerdicts, type Report } from './report.js';
 
-/** Where METHOD.md explains the misses the profiles found. */
-const LEFT = 'see "What is left, and why"';
+/** Where METHOD.md explains the misses the profiles found (a link from BENCHMARKS.md, at the repository's root). */
+const LEFT = 'see "What is left, and why" in [bench/METHOD.md](bench/METHOD.md#where-the-time-goes)';
 
 /**
  * `met` only when every round meets it, or when the 95% interval of the median lies wholly on the
@@ -27,15 +27,40 @@ function verdict(q: Ratio, limit: number, atMost: boolean): string {
 const x = (q: Ratio): string =>
   `${q.median.toFixed(2)}x (${q.min.toFixed(2)}..${q.max.toFixed(2)}${q.ci ? `; median ${q.ci[0].toFixed(2)}..${q.ci[1].toFixed(2)} at 95%` : ''})`;
 
-/** The row's verdict, and beside a miss what the profiles found it spent (empty otherwise). */
-const judged = (text: string, why: string): string => `${text} | ${text.startsWith('**missed**') ? why : ''}`;
+/** One target of TARGETS.md against one Node line's report. */
+export interface Target {
+  /** What is measured, e.g. `client CPU per call, every feature on, context per call, c=1`. */
+  readonly measure: string;
+  /** The target, e.g. `<= 1.10x`. */
+  readonly target: string;
+  /** The figure: the median, the spread of the rounds and the median's 95% interval. */
+  readonly measured: string;
+  /** The same, short: the median (or the figure a pass/fail target reads). */
+  readonly short: string;
+  /** The verdict, e.g. `met (every round)`, `**missed** by 26.2%`, `not resolved: ...`. */
+  readonly verdict: string;
+  /** Beside a miss, what the profiles found it spent. */
+  readonly why: string;
+}
+
+/** A verdict in a few words, for the summary table: `met`, `**missed** by 26.2%`, `not resolved`, `not quoted`. */
+export function shortVerdict(verdict: string): string {
+  if (verdict.startsWith('met')) return 'met';
+  if (verdict.startsWith('not resolved')) return 'not resolved';
+  if (verdict.startsWith('not quoted')) return 'not quoted';
+  return /^\*\*missed\*\*( by [\d.]+%)?/.exec(verdict)?.[0] ?? verdict;
+}
 
 /** The TARGETS.md speed rows against one Node line's report. */
-export function targetRows(report: Report): string[] {
-  const rows: string[] = [];
+export function targets(report: Report): Target[] {
+  const rows: Target[] = [];
+  const add = (measure: string, target: string, measured: string, short: string, verdict: string, why: string): void => {
+    rows.push({ measure, target, measured, short, verdict, why: verdict.startsWith('**missed**') ? why : '' });
+  };
   const controls = new Map(controlVerdicts(report).map((v) => [v.concurrency, v.ok]));
   const quoted = (c: number, text: string): string =>
     controls.get(c) === false ? `not quoted: the A/A control at c=${String(c)} read outside 0.97..1.03` : text;
+  const med = (q: Ratio): string => `${q.median.toFixed(2)}x`;
   const unary = (contender: string, c: number) => report.unary.find((u) => u.contender === contender && u.concurrency === c);
   for (const c of [1, 16, 128]) {
     const row = unary(NAMES.all, c);
@@ -44,21 +69,36 @@ export function targetRows(report: Report): string[] {
       (wire ? `grpc-js alone doing the same wire work (deadline, context headers) reads ${wire.cpu.median.toFixed(2)}x; ` : '') +
       `the rest is the library's frames, RxJS and the context per call${c === 1 ? ', each about twice its c=128 cost per call with one call in flight' : ''}: ${LEFT}`;
     if (row)
-      rows.push(
-        `| client CPU per call, every feature on, context per call, c=${String(c)} | <= 1.10x | ${x(row.cpu)} | ${judged(quoted(c, verdict(row.cpu, 1.1, true)), why)} |`,
+      add(
+        `client CPU per call, every feature on, context per call, c=${String(c)}`,
+        '<= 1.10x',
+        x(row.cpu),
+        med(row.cpu),
+        quoted(c, verdict(row.cpu, 1.1, true)),
+        why,
       );
   }
   const t128 = unary(NAMES.all, 128);
   if (t128) {
     const why = `the calling thread is the bottleneck at c=128, so throughput follows the CPU per call (${t128.cpu.median.toFixed(2)}x, above)`;
-    rows.push(
-      `| unary throughput, same, c=128 | >= 0.95x | ${x(t128.throughput)} | ${judged(quoted(128, verdict(t128.throughput, 0.95, false)), why)} |`,
+    add(
+      'unary throughput, same, c=128',
+      '>= 0.95x',
+      x(t128.throughput),
+      med(t128.throughput),
+      quoted(128, verdict(t128.throughput, 0.95, false)),
+      why,
     );
   }
   for (const p of report.plugin ?? []) {
     const why = `what the plugin path allocates per call and its own frames (the intercept chain's Observable, each attempt's state and metadata copy): ${LEFT}`;
-    rows.push(
-      `| one no-op plugin with every hook, on top, c=${String(p.concurrency)} | <= 1.03x | ${x(p.cpu)} | ${judged(quoted(p.concurrency, verdict(p.cpu, 1.03, true)), why)} |`,
+    add(
+      `one no-op plugin with every hook, on top, c=${String(p.concurrency)}`,
+      '<= 1.03x',
+      x(p.cpu),
+      med(p.cpu),
+      quoted(p.concurrency, verdict(p.cpu, 1.03, true)),
+      why,
     );
   }
   if (report.versusNest) {
@@ -67,8 +107,13 @@ export function targetRows(report: Report): string[] {
     const why =
       `Nest's proxy asks grpc-js for no deadline and no metadata${nest ? ` (${nest.cpu.median.toFixed(2)}x raw's CPU)` : ''}` +
       `${wire ? `; grpc-js alone doing the mesh's wire work moves ${wire.throughput.median.toFixed(2)}x of raw` : ''}; the rest as the CPU rows`;
-    rows.push(
-      `| throughput vs ClientGrpcProxy, c=128 | >= 1.0x | ${x(report.versusNest)} | ${judged(quoted(128, verdict(report.versusNest, 1, false)), why)} |`,
+    add(
+      'throughput vs ClientGrpcProxy, c=128',
+      '>= 1.0x',
+      x(report.versusNest),
+      med(report.versusNest),
+      quoted(128, verdict(report.versusNest, 1, false)),
+      why,
     );
   }
   const bidi = report.other.bidi?.find((b) => b.contender === NAMES.all);
@@ -77,55 +122,160 @@ export function targetRows(report: Report): string[] {
     const text =
       bidiControl && !withinBand(bidiControl.ratio) ? 'not quoted: the bidi A/A control read outside 0.97..1.03' : verdict(bidi.ratio, 0.95, false);
     const why = `the client's thread is the bottleneck: CPU per message, spread over the RxJS Subject, the request check and decoding, none over 0.4 µs: ${LEFT}`;
-    rows.push(`| bidi, one stream, 128 in flight | >= 0.95x | ${x(bidi.ratio)} | ${judged(text, why)} |`);
+    add('bidi, one stream, 128 in flight', '>= 0.95x', x(bidi.ratio), med(bidi.ratio), text, why);
   }
   for (const j of report.other.rejection ?? []) {
     const clean = j.serverCallsDuring === 0 && j.socketsAfter === j.socketsBefore;
-    rows.push(
-      `| rejection, ${j.kind} | p99 < 50 µs, no socket | p99 ${j.p99Us.toFixed(1)} µs, ${String(j.serverCallsDuring)} server calls | ${judged(j.p99Us < 50 && clean ? 'met' : '**missed**', 'a stretch of the process, not the refusal path: ' + LEFT)} |`,
+    add(
+      `rejection, ${j.kind}`,
+      'p99 < 50 µs, no socket',
+      `p99 ${j.p99Us.toFixed(1)} µs, ${String(j.serverCallsDuring)} server calls`,
+      `p99 ${j.p99Us.toFixed(1)} µs`,
+      j.p99Us < 50 && clean ? 'met' : '**missed**',
+      'a stretch of the process, not the refusal path: ' + LEFT,
     );
   }
   const heap = report.other.heap;
   if (heap && !('skipped' in heap)) {
-    rows.push(
-      `| heap after ${(heap.calls / 1e6).toFixed(1)}M calls | within 5 MB | ${heap.deltaMb >= 0 ? '+' : ''}${heap.deltaMb.toFixed(2)} MB | ${judged(Math.abs(heap.deltaMb) <= 5 ? 'met' : '**missed**', 'no profile of a miss here yet')} |`,
+    const delta = `${heap.deltaMb >= 0 ? '+' : ''}${heap.deltaMb.toFixed(2)} MB`;
+    add(
+      `heap after ${(heap.calls / 1e6).toFixed(1)}M calls`,
+      'within 5 MB',
+      delta,
+      delta,
+      Math.abs(heap.deltaMb) <= 5 ? 'met' : '**missed**',
+      'no profile of a miss here yet',
     );
   }
   const s100 = report.other.startup?.find((s) => s.clients === 100);
-  if (s100)
-    rows.push(
-      `| start-up, 100 clients over 10 proto files | < 1 s, < 50 MB | ${s100.ms.toFixed(0)} ms, ${s100.heapMb.toFixed(1)} MB | ${judged(s100.ms < 1000 && s100.heapMb < 50 ? 'met' : '**missed**', 'no profile of a miss here yet')} |`,
+  if (s100) {
+    const figure = `${s100.ms.toFixed(0)} ms, ${s100.heapMb.toFixed(1)} MB`;
+    add(
+      'start-up, 100 clients over 10 proto files',
+      '< 1 s, < 50 MB',
+      figure,
+      figure,
+      s100.ms < 1000 && s100.heapMb < 50 ? 'met' : '**missed**',
+      'no profile of a miss here yet',
     );
+  }
   const pool = report.groups.find((g) => g.title.startsWith('Channel pool'))?.rows.find((r) => r.variant === 'pool 4');
   if (pool)
-    rows.push(
-      `| channel pool of 4 vs 1, c=128 | >= 1.0x | ${x(pool.throughputVsFirst)} | ${judged(verdict(pool.throughputVsFirst, 1, false), 'more HTTP/2 sessions, fewer calls per write: ' + LEFT)} |`,
+    add(
+      'channel pool of 4 vs 1, c=128',
+      '>= 1.0x',
+      x(pool.throughputVsFirst),
+      med(pool.throughputVsFirst),
+      verdict(pool.throughputVsFirst, 1, false),
+      'more HTTP/2 sessions, fewer calls per write: ' + LEFT,
     );
   return rows;
 }
 
+/** The TARGETS.md speed rows against one Node line's report, as markdown table rows. */
+export function targetRows(report: Report): string[] {
+  return targets(report).map((t) => `| ${t.measure} | ${t.target} | ${t.measured} | ${t.verdict} | ${t.why} |`);
+}
+
+/** `v24.21.0` -> `Node 24`. */
+const lineOf = (report: Report): string => `Node ${report.machine.node.replace(/^v(\d+).*$/, '$1')}`;
+
 /**
- * BENCHMARKS.md: bench/METHOD.md (method, profiles, decisions; written by hand), then for each Node
- * line with results in bench/results, the targets verdict (computed) and the tables.
+ * What a user pays per call: client CPU per call of the mesh (every feature on, everything off)
+ * against raw grpc-js and against grpc-js doing the same wire work (deadline, context headers), at
+ * c=1 and c=128, per Node line.
  */
-export function writeBenchmarksMd(): void {
+function costRows(reports: Report[]): string[] {
+  const rows: string[] = [];
+  for (const report of reports) {
+    for (const c of [1, 128]) {
+      const at = (contender: string) => report.unary.find((u) => u.contender === contender && u.concurrency === c);
+      const raw = at(NAMES.raw);
+      const wire = at(NAMES.wire);
+      if (!raw) continue;
+      for (const contender of [NAMES.all, NAMES.off]) {
+        const row = at(contender);
+        if (!row) continue;
+        const extra = row.cpuUsPerCall - raw.cpuUsPerCall;
+        const overWire = wire ? `${(row.cpu.median / wire.cpu.median).toFixed(2)}x` : '';
+        rows.push(
+          `| ${lineOf(report)} | ${String(c)} | ${contender} | ${raw.cpuUsPerCall.toFixed(1)} | ${row.cpuUsPerCall.toFixed(1)} | ${extra >= 0 ? '+' : ''}${extra.toFixed(1)} | ${row.cpu.median.toFixed(2)}x | ${overWire} |`,
+        );
+      }
+    }
+  }
+  return rows;
+}
+
+/**
+ * BENCHMARKS.md, from the full runs in bench/results (node<major>.json): first the verdict of every
+ * target per Node line (each marked with the commit it measured), then what a user pays per call,
+ * then each line's targets with their figures and why a miss misses, and its tables. The method,
+ * the noise study and the profiles are bench/METHOD.md (written by hand), linked.
+ */
+export function benchmarksMd(): string {
   const bench = fileURLToPath(new URL('../', import.meta.url));
   const results = `${bench}results/`;
-  const lines = (readdirSync(results).filter((n) => /^node\d+\.json$/.test(n)) as string[]).sort(
+  const files = (readdirSync(results).filter((n) => /^node\d+\.json$/.test(n)) as string[]).sort(
     (a, b) => Number(a.slice(4, -5)) - Number(b.slice(4, -5)),
   );
-  const parts = [readFileSync(`${bench}METHOD.md`, 'utf8').trimEnd(), '', '## Results', ''];
-  const reports = lines.map((file) => ({ file, report: JSON.parse(readFileSync(`${results}${file}`, 'utf8')) as Report }));
-  const newest = reports.map((r) => r.report).sort((a, b) => b.date.localeCompare(a.date))[0];
-  for (const { file, report } of reports) {
+  const runs = files.map((file) => ({ file, report: JSON.parse(readFileSync(`${results}${file}`, 'utf8')) as Report }));
+  const reports = runs.map((r) => r.report);
+  const newest = [...reports].sort((a, b) => b.date.localeCompare(a.date))[0];
+  const stale = reports.filter((r) => newest && r.commit !== newest.commit);
+  const byLine = reports.map((r) => ({ report: r, targets: new Map(targets(r).map((t) => [t.measure, t])) }));
+  const measures = [...new Set(byLine.flatMap((l) => [...l.targets.keys()]))];
+  const cpuOf = (r: Report): string => (r.machine.cpuMeasure === 'main thread' ? 'calling thread' : 'whole process');
+  const parts = [
+    '# Benchmarks',
+    '',
+    '<!-- Generated by bench/src/benchmarks-md.ts from bench/results/node<major>.json: `npm run bench:md` (a bench run does it too). Do not edit. -->',
+    '',
+    `What \`@datapunk/mesh-client\` costs next to raw @grpc/grpc-js, on one 2-core machine, client and server pinned to a core each. Ratios are the median of per-round ratios against raw grpc-js measured in the same block; "met" needs every round, or the median's whole 95% interval, on the target's side. How it is measured, the noise, where the time goes and why the misses miss: [bench/METHOD.md](bench/METHOD.md).`,
+    '',
+    '## Verdicts',
+    '',
+    `| measure | target | ${byLine.map((l) => `${lineOf(l.report)} (${l.report.commit ?? 'commit not recorded'})`).join(' | ')} |`,
+    `|---|---|${byLine.map(() => '---|').join('')}`,
+    ...measures.map((m) => {
+      const target = byLine.map((l) => l.targets.get(m)).find(Boolean)!.target;
+      const cells = byLine.map((l) => {
+        const t = l.targets.get(m);
+        return t ? `${t.short}: ${shortVerdict(t.verdict)}` : 'not measured';
+      });
+      return `| ${m} | ${target} | ${cells.join(' | ')} |`;
+    }),
+    '',
+    `Each column is one run at the commit it names: ${byLine
+      .map(
+        (l) =>
+          `${lineOf(l.report)} ${l.report.machine.node} at ${l.report.commit ?? '?'}, ${l.report.date.slice(0, 10)}, ${String(l.report.rounds)} rounds, CPU of the ${cpuOf(l.report)}`,
+      )
+      .join('; ')}.${
+      stale.length
+        ? ` ${stale.map(lineOf).join(' and ')} ${stale.length === 1 ? 'was' : 'were'} measured at an earlier commit than the newest (${newest!.commit ?? '?'}) and not run again since: read ${stale.length === 1 ? 'it' : 'them'} as that commit's figures.`
+        : ''
+    } On Node 20 and 22 CPU is the whole process's (no per-thread figure), so their CPU ratios do not compare like for like with Node 24 and 26.`,
+    '',
+    '## What a user pays per call',
+    '',
+    'Client CPU per call (µs, median of the rounds) of raw grpc-js and of the mesh client, unary, 100-byte payload; "vs raw" is the median of the per-block ratios, "vs same wire work" divides it by the ratio of grpc-js alone sending the same deadline and context headers (what the features cost on the wire before any library code runs).',
+    '',
+    '| Node | c | contender | raw grpc-js µs | mesh µs | extra µs | vs raw | vs same wire work |',
+    '|---|---:|---|---:|---:|---:|---:|---:|',
+    ...costRows(reports),
+    '',
+    '## Results by Node line',
+    '',
+  ];
+  for (const { file, report } of runs) {
     const md = `${results}${file.replace('.json', '.md')}`;
-    const stale = newest && report.commit !== newest.commit;
     parts.push(
       `### Targets on Node ${report.machine.node}`,
       '',
-      ...(stale
+      ...(stale.includes(report)
         ? [
-            `Measured at ${report.commit ?? 'an unrecorded commit'}, earlier than the newest tables (${newest.commit ?? '?'}), and not run again since: read it as that commit's figures.`,
+            `Measured at ${report.commit ?? 'an unrecorded commit'}, earlier than the newest tables (${newest!.commit ?? '?'}), and not run again since: read it as that commit's figures.`,
             '',
           ]
         : []),
@@ -137,5 +287,13 @@ export function writeBenchmarksMd(): void {
       '',
     );
   }
-  writeFileSync(fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url)), `${parts.join('\n').trimEnd()}\n`);
+  return `${parts.join('\n').trimEnd()}\n`;
 }
+
+/** Writes BENCHMARKS.md (see `benchmarksMd`). */
+export function writeBenchmarksMd(): void {
+  writeFileSync(fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url)), benchmarksMd());
+}
+
+// `node bench/dist/benchmarks-md.js` (npm run bench:md): regenerate BENCHMARKS.md from the results, measuring nothing.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) writeBenchmarksMd();

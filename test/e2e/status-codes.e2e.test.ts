@@ -6,7 +6,7 @@ import { MeshFake, fakeStatus } from '@datapunk/mesh-client/testing';
 import { clientOfFake, type FakeClientApp } from '../support/fake-client.js';
 import { echoProto, type EchoRequest } from '../support/protos.js';
 
-/** The documented table (README "Errors"), restated here so that a change to either is noticed. */
+/** The documented table (docs/reference/errors.md, generated from STATUS_TABLE), restated here so that a change to either is noticed. */
 const DOCUMENTED: [keyof typeof status, MeshErrorCategory, boolean][] = [
   ['CANCELLED', 'cancelled', false],
   ['UNKNOWN', 'unknown', false],

@@ -13,42 +13,55 @@ import type { MeshTrustedHeader } from './security-context.interface.js';
  * Every option group, declared once: its defaults, and (from the same declaration) the keys it
  * accepts. `satisfies { [K in keyof Required<X>]: unknown }` makes each declaration name every
  * field of its interface, so a new option cannot be left out of validation. The interfaces' JSDoc
- * points here for the default values; the README's tables show them.
+ * states the same values (test/unit/option-defaults.test.ts); docs/reference/options.md shows them,
+ * generated from here by scripts/docs.mjs, which reads the `satisfies` clause to know which
+ * interface a declaration is for. A comment on a key is what the reference shows as its default.
  */
 
 /** Largest delay Node's timers accept (about 24.8 days); a longer one would fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-/** `undefined` as a declared default: the option has none (off, or required). */
+/** `undefined` as a declared default: the option has none (off, or required: its comment says which). */
 const NONE = undefined;
 
 /** Client options (`MeshClientOptions`); nested groups below. */
 export const CLIENT_DEFAULTS = Object.freeze({
+  /** required */
   name: NONE,
+  /** required */
   target: NONE,
+  /** required */
   proto: NONE,
+  /** none: required unless `insecure: true` */
   tls: NONE,
   insecure: false,
   timeoutMs: 30_000,
   maxMessageBytes: 4 * 1024 * 1024,
+  /** on: `RETRY_DEFAULTS` (see RetryPolicy) */
   retry: NONE,
+  /** on: `BREAKER_DEFAULTS` (see BreakerPolicy) */
   breaker: NONE,
   methods: NONE,
+  /** one channel: `POOL_DEFAULTS` */
   pool: NONE,
   loadBalancing: 'pick_first',
+  /** off (`true`: `OUTLIER_DEFAULTS`) */
   outlierDetection: NONE,
   connectTimeoutMs: 5_000,
   drainTimeoutMs: 5_000,
   idleTimeoutMs: 300_000,
+  /** off */
   keepalive: NONE,
   compression: 'identity',
   metadata: NONE,
   maxMetadataBytes: 8192,
   tracing: true,
   metrics: true,
+  /** the bootstrap from the environment */
   xds: NONE,
   waitForReady: false,
   plugins: NONE,
+  /** off: no limit */
   concurrency: NONE,
   channelOptions: NONE,
 } as const satisfies { [K in keyof Required<MeshClientOptions>]: unknown });
@@ -79,6 +92,7 @@ export const TRUSTED_INCOMING_ALL: readonly MeshTrustedHeader[] = Object.freeze(
 
 /** Module options (`MeshModuleOptions`). */
 export const MODULE_DEFAULTS = Object.freeze({
+  /** required */
   clients: NONE,
   defaults: NONE,
   /** true when NODE_ENV === 'production' */
@@ -125,13 +139,16 @@ export const METHOD_DEFAULTS = Object.freeze({
 
 /** `methods[rpc].hedging`. */
 export const HEDGING_DEFAULTS = Object.freeze({
+  /** required */
   maxAttempts: NONE,
+  /** required */
   delayMs: NONE,
   nonFatalCodes: Object.freeze(['UNAVAILABLE'] as const),
 } as const satisfies { [K in keyof Required<NonNullable<MethodPolicy['hedging']>>]: unknown });
 
 /** `concurrency`. */
 export const CONCURRENCY_DEFAULTS = Object.freeze({
+  /** required */
   limit: NONE,
   maxQueue: 1000,
   /** the call's remaining deadline */
@@ -152,16 +169,21 @@ export const OUTLIER_DEFAULTS = Object.freeze({
 
 /** `keepalive`. */
 export const KEEPALIVE_DEFAULTS = Object.freeze({
+  /** required */
   timeMs: NONE,
   timeoutMs: 20_000,
 } as const satisfies { [K in keyof Required<NonNullable<MeshClientOptions['keepalive']>>]: unknown });
 
 /** `tls`. */
 export const TLS_DEFAULTS = Object.freeze({
+  /** required */
   ca: NONE,
+  /** none: TLS without a client certificate */
   cert: NONE,
   key: NONE,
+  /** the target's host */
   serverName: NONE,
+  /** none: the host name is checked */
   expectedServerIds: NONE,
   watch: false,
 } as const satisfies { [K in keyof Required<MeshTlsOptions>]: unknown });

@@ -16,7 +16,7 @@ export type ProtoSource =
       /** Folders searched for imports. */
       includeDirs?: string[];
       /**
-       * @grpc/proto-loader options (as Nest's `loader`) over the library's: camelCase field names,
+       * `@grpc/proto-loader` options (as Nest's `loader`) over the library's: camelCase field names,
        * 64-bit integers and enums as numbers, defaults filled, no virtual oneof field. E.g.
        * `{ keepCase: true }` for snake_case field names.
        */
@@ -54,11 +54,11 @@ export interface MeshTlsOptions {
 export interface RetryPolicy {
   /** Attempts including the first, 1..5. Default 3. */
   maxAttempts: number;
-  /** Default 100. */
+  /** Wait before the first retry; retry n waits min(initialBackoffMs * backoffMultiplier^(n-1), maxBackoffMs). Default 100. */
   initialBackoffMs: number;
-  /** Default 5000. */
+  /** Longest wait between two attempts. Default 5000. */
   maxBackoffMs: number;
-  /** Default 2. */
+  /** Growth of the wait from one retry to the next. Default 2. */
   backoffMultiplier: number;
   /** Fraction of random spread around each wait, default 0.2 (wait * random(0.8, 1.2)). */
   jitter: number;
@@ -92,6 +92,7 @@ export interface BreakerPolicy {
 export interface MethodPolicy {
   /** Overall deadline of this method's calls. */
   timeoutMs?: number;
+  /** This method's retry policy, over the client's; false disables retries for it. */
   retry?: Partial<RetryPolicy> | false;
   /** Safe to repeat: an attempt that timed out may be retried. Default false. */
   idempotent?: boolean;
@@ -141,6 +142,7 @@ export interface MeshClientOptions {
   name: string;
   /** 'host:port' | 'dns:///host:port' | 'ipv4:a:p,b:p' | 'ipv6:[a]:p' | 'unix:path' | 'xds:///name'. */
   target: string;
+  /** Where the service's proto comes from: `.proto` files (`{ path, package }`) or a loaded definition. */
   proto: ProtoSource;
   /** TLS (and mutual TLS with `cert` + `key`). Required unless `insecure: true`. */
   tls?: MeshTlsOptions;
@@ -186,11 +188,11 @@ export interface MeshClientOptions {
   metadata?: MetadataSource;
   /** Limit of one call's metadata (keys + values), checked before sending. Default 8192. */
   maxMetadataBytes?: number;
-  /** Default true. */
+  /** A CLIENT span per call through `@opentelemetry/api`. Default true. */
   tracing?: boolean;
-  /** Default true. */
+  /** This client's Prometheus series. Default true. */
   metrics?: boolean;
-  /** Options of `xds:///` targets (needs the optional peer @grpc/grpc-js-xds). */
+  /** Options of `xds:///` targets (needs the optional peer `@grpc/grpc-js-xds`). */
   xds?: MeshXdsOptions;
   /**
    * Calls wait for a connection (up to their deadline) instead of failing fast while the target
@@ -220,7 +222,7 @@ export interface MeshClientOptions {
 /**
  * How an `xds:///name` client finds its control plane. Without `bootstrap`, the standard
  * environment is used: `GRPC_XDS_BOOTSTRAP` (a file) or `GRPC_XDS_BOOTSTRAP_CONFIG` (JSON).
- * The bootstrap is process-wide in @grpc/grpc-js-xds: every client must use the same one.
+ * The bootstrap is process-wide in `@grpc/grpc-js-xds`: every client must use the same one.
  */
 export interface MeshXdsOptions {
   /** The bootstrap: an object, its JSON text, or the path of a bootstrap file. */

@@ -13,6 +13,7 @@ export interface MeshMethodInfo {
   readonly method: string;
   /** Wire path, e.g. '/demo.Inventory/GetItem'. */
   readonly path: string;
+  /** The call kind: what its request and its response are (one message, or a stream). */
   readonly kind: 'unary' | 'server-stream' | 'client-stream' | 'bidi';
   /** Marked safe to repeat (`methods[rpc].idempotent`). */
   readonly idempotent: boolean;
@@ -20,11 +21,13 @@ export interface MeshMethodInfo {
 
 /** One call, as the `intercept` tier sees it. Immutable: `with()` makes a changed copy. */
 export interface MeshCall {
+  /** The RPC called. */
   readonly method: MeshMethodInfo;
   /** The request message, or the Observable of request messages of a streaming call. */
   readonly request: unknown;
   /** The call's metadata (context, client and call entries); attempts start from a copy of it. */
   readonly metadata: Metadata;
+  /** When the call ends at the latest (every hook and wait included). */
   readonly deadline: Date;
   /** The caller's security context, if the call was made while handling a request. */
   readonly context?: MeshSecurityContext;
@@ -42,6 +45,7 @@ export interface MeshCallHandler {
 
 /** One attempt of a call, as the per-attempt hooks see it. */
 export interface MeshAttempt {
+  /** The call this attempt is part of. */
   readonly call: MeshCall;
   /** 1-based. */
   readonly attempt: number;
@@ -51,12 +55,17 @@ export interface MeshAttempt {
 
 /** How one attempt ended. */
 export interface MeshAttemptEnd {
+  /** The attempt's status code (OK when it succeeded). */
   readonly code: status;
+  /** Its name, e.g. 'UNAUTHENTICATED'. */
   readonly codeName: string;
+  /** Status details ('' on success). */
   readonly details: string;
+  /** The attempt's trailers, when it received any. */
   readonly trailers?: Metadata;
   /** A response reached the caller (or the requests cannot be sent again): no replay possible. */
   readonly committed: boolean;
+  /** From the start of the attempt (its `beforeAttempt` turn) to its end. */
   readonly durationMs: number;
 }
 
@@ -74,6 +83,7 @@ export interface MeshAttemptEnd {
  * }
  */
 export interface MeshClientPlugin {
+  /** Names the plugin in errors and logs. */
   readonly name: string;
   /** Asked once per method (and again after `update()`), never per call. Default: every method. */
   appliesTo?(method: MeshMethodInfo): boolean;

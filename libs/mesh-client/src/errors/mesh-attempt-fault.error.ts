@@ -9,7 +9,9 @@ const BRAND = Symbol.for('@datapunk/mesh-client/MeshAttemptFault');
  */
 export class MeshAttemptFault extends Error {
   constructor(
+    /** The status the attempt ends with: a failure code, 1..16 (any other is the plugin's error, 'internal'). */
     readonly code: status,
+    /** Status details, as a server would send them. */
     readonly details: string,
   ) {
     super(details);

@@ -41,6 +41,7 @@ export class MeshClientError extends Error {
   readonly code: number;
   /** Status name, e.g. 'UNAVAILABLE'. */
   readonly codeName: string;
+  /** What kind of failure it was (docs/reference/errors.md): branch on this rather than on `code`. */
   readonly category: MeshErrorCategory;
   /** True when sending the same request again later may succeed. */
   readonly retryable: boolean;
@@ -59,8 +60,10 @@ export class MeshClientError extends Error {
   readonly details: string;
   /** Trailing metadata of the failed call, when the server sent any. */
   readonly trailers?: Metadata;
+  /** The original error (grpc-js's `ServiceError`, or what a plugin or the caller's stream threw), when there is one. */
   declare readonly cause?: unknown;
 
+  /** @internal built by the library (`MeshClientErrorInit` is not exported). */
   constructor(init: MeshClientErrorInit) {
     const head = `[${init.client}] /${init.service}/${init.method} failed: ${init.codeName} (${String(init.code)})`;
     const tail = init.hint ? ` ${init.hint}` : '';

@@ -35,11 +35,13 @@ export interface MeshHealthCheckOptions {
  */
 @Injectable()
 export class MeshHealthIndicator {
+  /** @internal built by MeshClientModule (inject `MeshHealthIndicator`). */
   constructor(
     private readonly indicators: HealthIndicatorService,
     private readonly registry: MeshClientRegistry,
   ) {}
 
+  /** Checks the backend of `options.client` (grpc.health.v1 Check) and reports it under `key`: up, or down with details. */
   async isHealthy(key: string, options: MeshHealthCheckOptions): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(key);
     const client = this.registry.get(options.client);

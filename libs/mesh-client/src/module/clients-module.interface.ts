@@ -3,32 +3,36 @@ import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js'
 
 /**
  * The gRPC client options of `ClientsModule.register` (`GrpcOptions['options']` of
- * @nestjs/microservices, which the library does not depend on), each mapped or refused by name.
+ * `@nestjs/microservices`, which the library does not depend on), each mapped or refused by name.
  */
 export interface ClientsModuleGrpcOptions {
   /** The target; default 'localhost:5000'. */
   url?: string;
   /** The proto package (one: a mesh client is one service). */
   package?: string | string[];
+  /** The `.proto` files: the client's `proto.path`. */
   protoPath?: string | string[];
   /** A package definition loaded elsewhere, instead of `protoPath`. */
   packageDefinition?: unknown;
   /** The service, when the package has several. */
   service?: string;
-  /** @grpc/proto-loader options. */
+  /** Options of `@grpc/proto-loader`. */
   loader?: object;
   /** Insecure credentials become `insecure: true`; secure ones are refused (give `tls`). */
   credentials?: unknown;
   /** Must equal `maxReceiveMessageLength`: both become `maxMessageBytes`. */
   maxSendMessageLength?: number;
+  /** Must equal `maxSendMessageLength`. */
   maxReceiveMessageLength?: number;
+  /** Passed to grpc-js as the channel option `grpc.max_metadata_size`. */
   maxMetadataSize?: number;
+  /** `keepaliveTimeMs` and `keepaliveTimeoutMs` become the client's `keepalive`; its other fields pass to grpc-js as channel options. */
   keepalive?: object;
   /** grpc-js channel options, passed through (those the client sets itself are refused). */
   channelOptions?: object;
   /** TLS of this client, as `tls` beside `options` (give it in one place). */
   tls?: MeshTlsOptions;
-  /** Refused: mesh clients load protos with @grpc/proto-loader. */
+  /** Refused: mesh clients load protos with `@grpc/proto-loader`. */
   protoLoader?: unknown;
   /** Refused: a server option. */
   gracefulShutdown?: unknown;
@@ -61,6 +65,7 @@ export type ClientsModuleGrpcEntry = ClientsModuleGrpcProvider & {
 
 /** A class whose `createClientOptions()` returns an entry's options, as for `ClientsModule.registerAsync`. */
 export interface ClientsModuleGrpcOptionsFactory {
+  /** The entry's options. */
   createClientOptions(): ClientsModuleGrpcProvider | Promise<ClientsModuleGrpcProvider>;
 }
 
@@ -70,10 +75,15 @@ export interface ClientsModuleGrpcOptionsFactory {
  * with the `imports` (and `extraProviders`) they need.
  */
 export interface ClientsModuleGrpcAsyncEntry extends Pick<ModuleMetadata, 'imports'> {
+  /** Injection name (`@Inject(name)`), known before the options are. */
   name: string | symbol;
+  /** Returns the entry's options (as a `fromClientsModule` entry holds them, without `name`). */
   useFactory?: (...args: never[]) => ClientsModuleGrpcProvider | Promise<ClientsModuleGrpcProvider>;
+  /** What `useFactory` is given. */
   inject?: (InjectionToken | OptionalFactoryDependency)[];
+  /** A class Nest builds, whose `createClientOptions()` returns the options. */
   useClass?: Type<ClientsModuleGrpcOptionsFactory>;
+  /** Such a class, provided by an imported module. */
   useExisting?: Type<ClientsModuleGrpcOptionsFactory>;
   /** Providers the factory injects, registered beside it. */
   extraProviders?: Provider[];

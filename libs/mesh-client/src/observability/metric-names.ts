@@ -1,4 +1,4 @@
-/** Names of every series, as API.md fixes them (nice-grpc-prometheus / go-grpc-prometheus style). */
+/** Names of every series (nice-grpc-prometheus / go-grpc-prometheus style); docs/reference/metrics.md lists them. */
 export const METRIC = Object.freeze({
   started: 'grpc_client_started_total',
   handled: 'grpc_client_handled_total',
@@ -15,7 +15,17 @@ export const METRIC = Object.freeze({
   budgetExhausted: 'mesh_client_retry_budget_exhausted',
 });
 
-/** Labels of the per-call series. */
+/**
+ * Labels of the per-call series. Every label of the library's series (docs/reference/metrics.md):
+ *
+ * - `grpc_type`: the call kind (`GRPC_TYPE`).
+ * - `grpc_service`: the fully qualified proto service, e.g. `demo.inventory.Inventory`.
+ * - `grpc_method`: the RPC name, e.g. `GetItem`.
+ * - `mesh_client`: the client's name (never an endpoint or address).
+ * - `grpc_code`: a status name, e.g. `UNAVAILABLE`; a code outside 0..16 counts as `UNKNOWN`.
+ * - `scope`: the breaker's scope: `*` for a client-wide breaker, else the RPC name (`breaker.scope: 'method'`).
+ * - `reason`: why the concurrency limit refused a call (`LimitedReason`).
+ */
 export const CALL_LABELS = ['grpc_type', 'grpc_service', 'grpc_method', 'mesh_client'] as const;
 
 /** Histogram buckets for RPC latency, 1 ms .. 10 s. */

@@ -7,9 +7,11 @@ import type { MeshAttempt, MeshClientPlugin, MeshMethodInfo } from '../config/me
 export interface FaultRule {
   /** Wait this long before sending, in `delayPercent` of attempts. */
   delayMs?: number;
+  /** Share of attempts (0..100) delayed by `delayMs`. Default 100 when `delayMs` is given. */
   delayPercent?: number;
   /** Answer with this status instead of sending, in `abortPercent` of attempts. Default UNAVAILABLE. */
   abortCode?: status | keyof typeof status;
+  /** Share of attempts (0..100) answered with `abortCode`. Default 0. */
   abortPercent?: number;
 }
 
@@ -57,12 +59,14 @@ function codeOf(code: FaultRule['abortCode']): status {
  * new FaultInjectionPlugin({ methods: { GetItem: { abortPercent: 30, abortCode: 'UNAVAILABLE' } }, seed: 42 })
  */
 export class FaultInjectionPlugin implements MeshClientPlugin {
+  /** `options.name`, or the plugin's default name. */
   readonly name: string;
   private readonly random: () => number;
   private readonly rules = new Map<string, { delayMs: number; delay: number; abort: number; code: status }>();
   private readonly fallback: { delayMs: number; delay: number; abort: number; code: status } | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  /** See `FaultInjectionOptions` (docs/reference/options.md). */
   constructor(private readonly options: FaultInjectionOptions) {
     this.name = options.name ?? 'fault-injection';
     this.random = seeded(options.seed ?? Math.floor(Math.random() * 2 ** 32));

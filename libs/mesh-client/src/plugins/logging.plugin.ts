@@ -61,12 +61,14 @@ export interface LoggingPluginOptions {
  * MeshClientModule.forRoot({ plugins: [new LoggingPlugin({ slowMs: 500 })], clients })
  */
 export class LoggingPlugin implements MeshClientPlugin {
+  /** `options.name`, or the plugin's default name. */
   readonly name: string;
   private readonly slowMs: number;
   private readonly safe: ReadonlySet<string>;
   private readonly logger: LoggerService;
   private readonly levels: Readonly<Record<LoggingOutcome, LoggingLevel>>;
 
+  /** See `LoggingPluginOptions` (docs/reference/options.md). */
   constructor(options: LoggingPluginOptions = {}) {
     this.levels = { ...LOGGING_LEVELS, ...options.levels };
     this.name = options.name ?? 'logging';

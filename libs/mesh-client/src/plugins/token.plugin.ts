@@ -41,6 +41,7 @@ const PRINTABLE = /^[\x21-\x7e]+$/;
  * MeshClientModule.forRoot({ plugins: [new TokenPlugin({ file: '/var/run/secrets/tokens/mesh-token' })], clients })
  */
 export class TokenPlugin implements MeshClientPlugin {
+  /** `options.name`, or the plugin's default name. */
   readonly name: string;
   private readonly header: string;
   private readonly scheme: string;
@@ -51,6 +52,7 @@ export class TokenPlugin implements MeshClientPlugin {
   private watcher: FSWatcher | undefined;
   private readonly used = new WeakMap<MeshAttempt, string>();
 
+  /** See `TokenPluginOptions` (docs/reference/options.md). */
   constructor(private readonly options: TokenPluginOptions) {
     if ((options.source === undefined) === (options.file === undefined)) throw new TypeError('TokenPlugin: give exactly one of source and file');
     this.name = options.name ?? 'token';

@@ -3,7 +3,9 @@ import type { MeshSecurityContext } from '../config/security-context.interface.j
 
 /** Policy set by `@MeshCallOptions()` for the mesh calls made while a handler runs. */
 export interface HandlerCallOptions {
+  /** Overall deadline of each call (a call's own `timeoutMs` still wins). */
   timeoutMs?: number;
+  /** Retry policy of each call, over the method's and the client's; false disables retries. Hedged methods keep their hedging. */
   retry?: Partial<RetryPolicy> | false;
 }
 

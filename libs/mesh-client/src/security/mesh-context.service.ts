@@ -30,6 +30,7 @@ export function readCallContext(cls: Pick<ClsService, 'isActive' | 'get'>): Call
 export class MeshContext {
   private readonly incoming: IncomingContextReader;
 
+  /** @internal built by MeshClientModule (inject `MeshContext`). */
   constructor(
     private readonly cls: ClsService,
     @Optional() @Inject(CONTEXT_EXTRA_KEYS) extraKeys?: readonly string[],

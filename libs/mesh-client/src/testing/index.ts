@@ -1,18 +1,16 @@
 /**
- * @datapunk/mesh-client/testing: fakes of the services an application calls, for its tests (README
- * "Testing your service", docs/guide/testing.md). A separate entry point: the main entry never loads it.
+ * @datapunk/mesh-client/testing: fakes of the services an application calls, for its tests (docs/guide/testing.md;
+ * docs/reference/api.md lists these exports, each `// Title` comment starting a group). A separate
+ * entry point: the main entry never loads it.
  */
+// Fakes
 export { MeshFake } from './mesh-fake.js';
-export { MeshTestingModule } from './mesh-testing.module.js';
 export { fakeStatus, isFakeStatus } from './fake-status.js';
-export type {
-  FakeCall,
-  FakeContext,
-  FakeHandler,
-  FakeMetadata,
-  FakeStreamResult,
-  FakeTlsMaterial,
-  FakeUnaryResult,
-  MeshFakeOptions,
-} from './fake.interface.js';
+export type { FakeTlsMaterial, MeshFakeOptions } from './fake.interface.js';
+// Handlers
+export type { FakeContext, FakeHandler, FakeMetadata, FakeStreamResult, FakeUnaryResult } from './fake.interface.js';
 export type { FakeDeepPartial, FakeHandlerOf, FakeHandlers, TypedFakeHandlers } from './typed-handlers.interface.js';
+// Recording
+export type { FakeCall } from './fake.interface.js';
+// Nest wiring
+export { MeshTestingModule } from './mesh-testing.module.js';
