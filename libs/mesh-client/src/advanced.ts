@@ -6,10 +6,10 @@
  */
 // Engines
 export {
-  AttemptGate,
   GatedAttempt,
+  openGate,
   type AttemptAnswer,
-  type AttemptGateConfig,
+  type GateSettings,
   type AttemptHooks,
   type AttemptOutcome,
   type AttemptRunner,
@@ -17,9 +17,9 @@ export {
   type GateOwner,
   type RunningAttempt,
 } from './resilience/attempt-gate.js';
-export { AttemptLoop, type AttemptLoopConfig, type CallSink, type LoopConfig } from './resilience/attempt-loop.js';
+export { AttemptLoop, retryGate, type CallSink, type LoopCall, type LoopSettings, type RetryLoopSettings } from './resilience/attempt-loop.js';
 export { observableRunner, observerSink } from './resilience/observable-runner.js';
-export { HedgingLoop, type HedgingLoopConfig } from './resilience/hedging-loop.js';
+export { HedgingLoop, type HedgingLoopSettings } from './resilience/hedging-loop.js';
 // Operators
 export { retryCall, type RetryConfig } from './resilience/retry.operator.js';
 // Retry

@@ -3,7 +3,8 @@ import { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { MeshClientError } from '@datapunk/mesh-client';
-import { AttemptLoop, type AttemptLoopConfig } from '../../../libs/mesh-client/src/resilience/attempt-loop.js';
+import type { AttemptHooks } from '../../../libs/mesh-client/src/resilience/attempt-gate.js';
+import { AttemptLoop, retryGate, type RetryLoopSettings } from '../../../libs/mesh-client/src/resilience/attempt-loop.js';
 import { observableRunner, observerSink } from '../../../libs/mesh-client/src/resilience/observable-runner.js';
 import { CircuitBreaker } from '../../../libs/mesh-client/src/resilience/circuit-breaker.js';
 import { DEFAULT_RETRY_POLICY } from '../../../libs/mesh-client/src/resilience/retry-policy.js';
@@ -13,18 +14,12 @@ import { UNAVAILABLE, meshError } from '../../support/errors.js';
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
 /** The loop as an Observable over `source` (each subscription of `source` is one attempt). */
-function loop$<T>(ts: TestScheduler, source: Observable<T>, extra: Partial<AttemptLoopConfig<T>> = {}): Observable<T> {
+function loop$<T>(ts: TestScheduler, source: Observable<T>, extra: Partial<RetryLoopSettings> & { hooks?: AttemptHooks } = {}): Observable<T> {
+  const { hooks, ...settings } = extra;
   return new Observable<T>((subscriber) => {
     const loop = new AttemptLoop<T>(
-      {
-        attempt: observableRunner(() => source),
-        deadline: Infinity,
-        idempotent: false,
-        streamsResponses: false,
-        now: () => ts.now(),
-        random: () => 0.5,
-        ...extra,
-      },
+      retryGate({ idempotent: false, streamsResponses: false, now: () => ts.now(), random: () => 0.5, ...settings }),
+      { deadline: Infinity, hooks, attempt: observableRunner(() => source) },
       observerSink(subscriber),
     );
     loop.start();

@@ -2,7 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { HedgingLoop, type HedgingLoopConfig } from '../../../libs/mesh-client/src/resilience/hedging-loop.js';
+import type { AttemptHooks } from '../../../libs/mesh-client/src/resilience/attempt-gate.js';
+import { HedgingLoop, type HedgingLoopSettings } from '../../../libs/mesh-client/src/resilience/hedging-loop.js';
 import { RetryBudget } from '../../../libs/mesh-client/src/resilience/retry-budget.js';
 import { observableRunner, observerSink } from '../../../libs/mesh-client/src/resilience/observable-runner.js';
 import { meshError } from '../../support/errors.js';
@@ -10,16 +11,16 @@ import { meshError } from '../../support/errors.js';
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
 /** A hedged call whose copy `n` is `copies[n - 1]`. */
-function hedged$<T>(ts: TestScheduler, copies: Observable<T>[], extra: Partial<HedgingLoopConfig<T>> = {}): Observable<T> {
+function hedged$<T>(ts: TestScheduler, copies: Observable<T>[], extra: Partial<HedgingLoopSettings> & { hooks?: AttemptHooks } = {}): Observable<T> {
+  const { hooks, ...settings } = extra;
   return new Observable<T>((subscriber) => {
     const loop = new HedgingLoop<T>(
       {
-        attempt: observableRunner((n) => copies[n - 1]!),
         hedging: { maxAttempts: copies.length, delayMs: 30, nonFatalCodes: new Set([status.UNAVAILABLE]) },
-        deadline: Infinity,
         now: () => ts.now(),
-        ...extra,
+        ...settings,
       },
+      { deadline: Infinity, hooks, attempt: observableRunner((n) => copies[n - 1]!) },
       observerSink(subscriber),
     );
     loop.start();

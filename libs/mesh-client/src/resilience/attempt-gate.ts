@@ -48,14 +48,12 @@ export interface AttemptHooks {
   after?(n: number, outcome: AttemptOutcome): void | 'replay' | PromiseLike<void | 'replay'>;
 }
 
-/** What the gate is made of: the same for the retry loop, hedging and the operators. */
-export interface AttemptGateConfig<T> {
-  readonly runner: AttemptRunner<T>;
+/** What the gate counts and feeds, the same for every call of a method (shared, made once). */
+export interface GateSettings {
   readonly breaker?: CircuitBreaker;
   readonly budget?: RetryBudget;
   /** Whether a failure with `code` takes a token of the budget (the retry loop: its retryable codes). */
   readonly takesToken?: (code: number) => boolean;
-  readonly hooks?: AttemptHooks;
   /** Told how long each attempt the server answered took (streams: until their first response). */
   readonly onLatency?: (ms: number) => void;
   /** The first response of a stream tells the latency, not its end. */
@@ -64,8 +62,12 @@ export interface AttemptGateConfig<T> {
   readonly onLateHookError?: (error: unknown) => void;
 }
 
-/** Who runs attempts through the gate (the retry loop, hedging). */
+/** Who runs attempts through the gate (the retry loop, hedging): what it counts, its hooks, how it starts one. */
 export interface GateOwner<T> {
+  readonly gate: GateSettings;
+  readonly hooks: AttemptHooks | undefined;
+  /** Starts attempt `n` (the call's runner). */
+  run(n: number, sink: AttemptSink<T>): RunningAttempt;
   attemptValue(attempt: GatedAttempt<T>, value: T): void;
   /** The attempt ended and its `after` hooks ran: `error` undefined on success. */
   attemptEnded(attempt: GatedAttempt<T>, error: unknown, verdict: 'replay' | undefined): void;
@@ -86,29 +88,25 @@ const isAnswer = (value: unknown): value is AttemptAnswer => typeof value === 'o
  * `after` hooks, then the owner's decision. An attempt stopped at any point (the call cancelled or
  * past its deadline, a hedge lost) gives its breaker admission back and still has its `after`
  * hooks run. Nothing a hook throws or rejects escapes: it becomes the owner's `hookFailed`.
+ *
+ * Attempt `n` admitted by the breaker, or undefined when the breaker refuses it. The owner keeps
+ * it, then calls `begin()` (it may end inside).
  */
-export class AttemptGate<T> {
-  constructor(readonly config: AttemptGateConfig<T>) {}
+export function openGate<T>(owner: GateOwner<T>, n: number): GatedAttempt<T> | undefined {
+  const breaker = owner.gate.breaker;
+  if (breaker && !breaker.tryAcquire()) return undefined;
+  return new GatedAttempt(owner, n);
+}
 
-  /**
-   * Attempt `n` admitted by the breaker, or undefined when the breaker refuses it. The owner keeps
-   * it, then calls `begin()` (it may end inside).
-   */
-  open(n: number, owner: GateOwner<T>): GatedAttempt<T> | undefined {
-    if (this.config.breaker && !this.config.breaker.tryAcquire()) return undefined;
-    return new GatedAttempt(this, n, owner);
-  }
-
-  /** Runs the `after` hooks of an attempt that is over for good, waiting for nothing. */
-  finalAfter(n: number, error: unknown): void {
-    const hooks = this.config.hooks;
-    if (!hooks?.after) return;
-    try {
-      const result = hooks.after(n, { error, committed: true, final: true });
-      if (isPromiseLike(result)) result.then(undefined, (e: unknown) => this.config.onLateHookError?.(e));
-    } catch (e) {
-      this.config.onLateHookError?.(e);
-    }
+/** Runs the `after` hooks of an attempt that is over for good, waiting for nothing. */
+function finalAfter(owner: GateOwner<unknown>, n: number, error: unknown): void {
+  const hooks = owner.hooks;
+  if (!hooks?.after) return;
+  try {
+    const result = hooks.after(n, { error, committed: true, final: true });
+    if (isPromiseLike(result)) result.then(undefined, (e: unknown) => owner.gate.onLateHookError?.(e));
+  } catch (e) {
+    owner.gate.onLateHookError?.(e);
   }
 }
 
@@ -120,14 +118,13 @@ export class GatedAttempt<T> implements AttemptSink<T> {
   private sampled = false;
 
   constructor(
-    private readonly gate: AttemptGate<T>,
-    readonly n: number,
     private readonly owner: GateOwner<T>,
+    readonly n: number,
   ) {}
 
   /** Runs the `before` hooks, then the attempt. */
   begin(): void {
-    const hooks = this.gate.config.hooks;
+    const hooks = this.owner.hooks;
     if (!hooks?.before) return this.launch();
     let result: ReturnType<NonNullable<AttemptHooks['before']>>;
     try {
@@ -149,7 +146,7 @@ export class GatedAttempt<T> implements AttemptSink<T> {
 
   value(value: T): void {
     if (this.phase !== 'running') return;
-    if (this.gate.config.streamsResponses && !this.sampled) this.sample();
+    if (this.owner.gate.streamsResponses && !this.sampled) this.sample();
     this.owner.attemptValue(this, value);
   }
 
@@ -158,7 +155,7 @@ export class GatedAttempt<T> implements AttemptSink<T> {
     this.phase = 'after';
     this.running = undefined;
     this.record(error);
-    const hooks = this.gate.config.hooks;
+    const hooks = this.owner.hooks;
     if (!hooks?.after) return this.finish(error, undefined);
     let verdict: void | 'replay' | PromiseLike<void | 'replay'>;
     try {
@@ -185,11 +182,11 @@ export class GatedAttempt<T> implements AttemptSink<T> {
       const running = this.running;
       this.running = undefined;
       running?.cancel();
-      this.gate.config.breaker?.record(counts && isMeshClientError(error) ? outcomeOf(error.code) : 'ignored');
+      this.owner.gate.breaker?.record(counts && isMeshClientError(error) ? outcomeOf(error.code) : 'ignored');
     } else if (phase === 'before') {
-      this.gate.config.breaker?.record('ignored');
+      this.owner.gate.breaker?.record('ignored');
     }
-    this.gate.finalAfter(this.n, error);
+    finalAfter(this.owner as GateOwner<unknown>, this.n, error);
   }
 
   private admitted(result: void | AttemptAnswer): void {
@@ -202,7 +199,7 @@ export class GatedAttempt<T> implements AttemptSink<T> {
     this.startedAt = performance.now();
     let running: RunningAttempt;
     try {
-      running = this.gate.config.runner(this.n, this);
+      running = this.owner.run(this.n, this);
     } catch (error) {
       return this.end(error);
     }
@@ -214,8 +211,8 @@ export class GatedAttempt<T> implements AttemptSink<T> {
   private refuse(error: unknown): void {
     if (this.phase !== 'before') return;
     this.phase = 'done';
-    this.gate.config.breaker?.record('ignored');
-    this.gate.finalAfter(this.n, error);
+    this.owner.gate.breaker?.record('ignored');
+    finalAfter(this.owner as GateOwner<unknown>, this.n, error);
     this.owner.hookFailed(this, error);
   }
 
@@ -231,7 +228,7 @@ export class GatedAttempt<T> implements AttemptSink<T> {
 
   /** The outcome as the breaker, the budget and the latency feed count it. */
   private record(error: unknown): void {
-    const { breaker, budget, takesToken } = this.gate.config;
+    const { breaker, budget, takesToken } = this.owner.gate;
     if (error === undefined) {
       breaker?.record('success');
       budget?.onSuccess();
@@ -248,6 +245,6 @@ export class GatedAttempt<T> implements AttemptSink<T> {
   private sample(): void {
     this.sampled = true;
     if (this.startedAt === 0) return; // answered by a hook, never sent
-    this.gate.config.onLatency?.(performance.now() - this.startedAt);
+    this.owner.gate.onLatency?.(performance.now() - this.startedAt);
   }
 }

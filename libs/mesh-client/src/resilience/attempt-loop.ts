@@ -1,10 +1,17 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import type { ResolvedRetryPolicy } from '../config/policies.js';
 import { isLocalFailure } from '../errors/mesh-client.error.js';
-import { AttemptGate, type AttemptHooks, type AttemptRunner, type GatedAttempt, type GateOwner } from './attempt-gate.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import {
+  openGate,
+  type AttemptHooks,
+  type AttemptSink,
+  type GatedAttempt,
+  type GateOwner,
+  type GateSettings,
+  type RunningAttempt,
+} from './attempt-gate.js';
 import type { RetryBudget } from './retry-budget.js';
 import { retryDecision, type RetryDecisionInput, type RetryEvent } from './retry-decision.js';
-import type { ResolvedRetryPolicy } from '../config/policies.js';
 
 /** Where a loop delivers its call's outcome: responses, then one end, each with the attempt it came from (0: none). */
 export interface CallSink<T> {
@@ -12,56 +19,63 @@ export interface CallSink<T> {
   end(error: unknown, attempt: number): void;
 }
 
-/** What both loops need for one call (or one subscription of an operator). */
-export interface LoopConfig<T> {
-  /** Starts attempt `n`. */
-  readonly attempt: AttemptRunner<T>;
-  readonly budget?: RetryBudget;
-  readonly breaker?: CircuitBreaker;
+/** What a loop needs that is the same for every call of a method (made once, shared). */
+export interface LoopSettings extends GateSettings {
   /** The error of a call the open breaker refused, after `attempts` attempts. */
   readonly rejection?: (attempts: number) => unknown;
-  /** Overall deadline, epoch ms (Infinity: none). */
-  readonly deadline: number;
-  readonly hooks?: AttemptHooks;
-  /** Told how long each answered attempt took (a concurrency limit's latency feed). */
-  readonly onLatency?: (ms: number) => void;
-  /** Where a hook failing after its call ended is reported. */
-  readonly onLateHookError?: (error: unknown) => void;
   readonly now: () => number;
   /** Where waits run; RxJS's async scheduler unless a test gives its own. */
   readonly scheduler?: SchedulerLike;
 }
 
-/** Everything the retry loop needs. */
-export interface AttemptLoopConfig<T> extends LoopConfig<T> {
+/** What the retry loop needs that is the same for every call of a method. */
+export interface RetryLoopSettings extends LoopSettings {
   /** Retries of the call; undefined: one attempt (replays aside). */
   readonly retry?: ResolvedRetryPolicy;
   /** An attempt that hit its own timeout may be retried. */
   readonly idempotent: boolean;
   /** Several responses: the first reaches the caller at once and commits the call. Otherwise the one response is held until its attempt ended. */
   readonly streamsResponses: boolean;
-  /** True once the requests can no longer be sent again (a request stream past its replay buffer). */
-  readonly requestsCommitted?: () => boolean;
-  /** Told when the call commits (its first response). */
-  readonly onCommit?: () => void;
-  readonly onRetry?: (event: RetryEvent) => void;
   readonly random: () => number;
 }
 
-/** The error of a call the open breaker refused, when the config has none of its own. */
+/** One call, as a loop runs it: its deadline, how an attempt starts, and what it is told. */
+export interface LoopCall<T> {
+  /** Overall deadline, epoch ms (Infinity: none). */
+  readonly deadline: number;
+  readonly hooks?: AttemptHooks;
+  /** Starts attempt `n` (1-based), which reports to `sink`, possibly before this returns. */
+  attempt(n: number, sink: AttemptSink<T>): RunningAttempt;
+  /** True once the requests can no longer be sent again (a request stream past its replay buffer). */
+  requestsCommitted?(): boolean;
+  /** Told when the call commits (its first response). */
+  committed?(): void;
+  /** Told of each retry. */
+  retried?(event: RetryEvent): void;
+  /** Told of each hedged copy sent (attempt 2 on). */
+  hedged?(n: number): void;
+}
+
+/** The error of a call the open breaker refused, when the settings have none of their own. */
 export const breakerOpen = (): Error => new Error('circuit breaker is open');
+
+/** The gate settings of a retry loop: a failure with a retryable code takes a budget token (gRFC A6). */
+export function retryGate(settings: Omit<RetryLoopSettings, 'takesToken'>): RetryLoopSettings {
+  const retryable = settings.retry?.retryableCodes;
+  return { ...settings, takesToken: retryable && ((code) => retryable.has(code)) };
+}
 
 /**
  * The retry loop: attempts one after another through the gate, retried as gRFC A6 has it (only
  * retryable codes, never after a response arrived, backoff or server pushback, the budget, never
  * past the deadline), plus one 'replay' per call when an `after` hook asks. The engine of the
  * client's non-hedged calls and of the `retryCall` / `circuitBreaker` operators. A local failure
- * (the caller's request, a plugin) ends the call at once and counts for nothing.
+ * (the caller's request, a plugin) ends the call at once and counts for nothing. `settings` are
+ * shared by the calls of a method (give them through `retryGate`); `call` is this call's.
  */
 export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
   /** Attempts started so far (replays included). */
   attempts = 0;
-  private readonly gate: AttemptGate<T>;
   private current: GatedAttempt<T> | undefined;
   private wait: Subscription | undefined;
   private backoffN = 0;
@@ -71,48 +85,45 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
   private done = false;
 
   constructor(
-    private readonly config: AttemptLoopConfig<T>,
+    readonly gate: RetryLoopSettings,
+    private readonly call: LoopCall<T>,
     private readonly out: CallSink<T>,
-  ) {
-    const retryable = config.retry?.retryableCodes;
-    this.gate = new AttemptGate({
-      runner: config.attempt,
-      breaker: config.breaker,
-      budget: config.budget,
-      takesToken: retryable && ((code) => retryable.has(code)),
-      hooks: config.hooks,
-      onLatency: config.onLatency,
-      streamsResponses: config.streamsResponses,
-      onLateHookError: config.onLateHookError,
-    });
+  ) {}
+
+  get hooks(): AttemptHooks | undefined {
+    return this.call.hooks;
   }
 
   get policy(): ResolvedRetryPolicy {
-    return this.config.retry!;
+    return this.gate.retry!;
   }
 
   get budget(): RetryBudget | undefined {
-    return this.config.budget;
+    return this.gate.budget;
   }
 
   get deadline(): number {
-    return this.config.deadline;
+    return this.call.deadline;
   }
 
   get idempotent(): boolean {
-    return this.config.idempotent;
+    return this.gate.idempotent;
   }
 
   now(): number {
-    return this.config.now();
+    return this.gate.now();
   }
 
   random(): number {
-    return this.config.random();
+    return this.gate.random();
+  }
+
+  run(n: number, sink: AttemptSink<T>): RunningAttempt {
+    return this.call.attempt(n, sink);
   }
 
   committed(): boolean {
-    return this.hasCommitted || this.config.requestsCommitted?.() === true;
+    return this.hasCommitted || this.call.requestsCommitted?.() === true;
   }
 
   committedAfter(error: unknown): boolean {
@@ -140,13 +151,13 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
 
   attemptValue(_attempt: GatedAttempt<T>, value: T): void {
     if (this.done) return;
-    if (!this.config.streamsResponses) {
+    if (!this.gate.streamsResponses) {
       this.held = { value };
       return;
     }
     if (!this.hasCommitted) {
       this.hasCommitted = true;
-      this.config.onCommit?.();
+      this.call.committed?.();
     }
     this.out.value(value, this.attempts);
   }
@@ -160,13 +171,13 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
       this.replayed = true;
       return this.admit();
     }
-    const retry = this.config.retry;
+    const retry = this.gate.retry;
     const tries = this.attempts - (this.replayed ? 1 : 0);
     const next = retry && tries < retry.maxAttempts ? retryDecision(error, this, this.backoffN + 1) : undefined;
     if (!next) return this.finish(error, attempt.n);
     this.backoffN = next.pushback ? 0 : this.backoffN + 1;
-    this.config.onRetry?.({ attempt: this.attempts, error: error as RetryEvent['error'], delayMs: next.delayMs, pushback: next.pushback });
-    this.wait = (this.config.scheduler ?? asyncScheduler).schedule(() => {
+    this.call.retried?.({ attempt: this.attempts, error: error as RetryEvent['error'], delayMs: next.delayMs, pushback: next.pushback });
+    this.wait = (this.gate.scheduler ?? asyncScheduler).schedule(() => {
       this.wait = undefined;
       // the call may have committed while it waited (a request stream pushed past what is kept for replay)
       if (this.committed()) this.finish(error, attempt.n);
@@ -184,8 +195,8 @@ export class AttemptLoop<T> implements GateOwner<T>, RetryDecisionInput {
     const n = this.attempts + 1;
     this.hasCommitted = false;
     this.held = undefined;
-    const attempt = this.gate.open(n, this);
-    if (!attempt) return this.finish((this.config.rejection ?? breakerOpen)(this.attempts), 0);
+    const attempt = openGate(this, n);
+    if (!attempt) return this.finish((this.gate.rejection ?? breakerOpen)(this.attempts), 0);
     this.attempts = n;
     this.current = attempt;
     attempt.begin();

@@ -17,16 +17,8 @@ export function circuitBreaker<T>(breaker: CircuitBreaker, reject: () => unknown
   return (source) =>
     new Observable<T>((subscriber) => {
       const loop = new AttemptLoop<T>(
-        {
-          attempt: observableRunner(() => source),
-          breaker,
-          rejection: reject,
-          deadline: Infinity,
-          idempotent: false,
-          streamsResponses: true,
-          now: Date.now,
-          random: Math.random,
-        },
+        { breaker, rejection: reject, idempotent: false, streamsResponses: true, now: Date.now, random: Math.random },
+        { deadline: Infinity, attempt: observableRunner(() => source) },
         observerSink(subscriber),
       );
       loop.start();

@@ -4,15 +4,13 @@ import { MAX_TIMER_MS } from '../config/defaults.js';
 import type { ResolvedHedgingPolicy } from '../config/policies.js';
 import { isLocalFailure, isMeshClientError } from '../errors/mesh-client.error.js';
 import { withAttempts } from '../errors/to-mesh-error.js';
-import { AttemptGate, type GatedAttempt, type GateOwner } from './attempt-gate.js';
-import { breakerOpen, type CallSink, type LoopConfig } from './attempt-loop.js';
+import { openGate, type AttemptHooks, type AttemptSink, type GatedAttempt, type GateOwner, type RunningAttempt } from './attempt-gate.js';
+import { breakerOpen, type CallSink, type LoopCall, type LoopSettings } from './attempt-loop.js';
 import { readPushback } from './pushback.js';
 
-/** Everything the hedging loop needs for one unary call. */
-export interface HedgingLoopConfig<T> extends LoopConfig<T> {
+/** What hedging needs that is the same for every call of a method. */
+export interface HedgingLoopSettings extends LoopSettings {
   readonly hedging: ResolvedHedgingPolicy;
-  /** Told of every further copy sent (attempt 2 on). */
-  readonly onHedge?: (n: number) => void;
   /**
    * A place for one more copy in flight, when the call's own is taken (a concurrency limit):
    * its release, or undefined when there is none now (the copy waits for the next turn).
@@ -45,7 +43,6 @@ const LOST = (): Error => new Error('another hedged copy answered first');
 export class HedgingLoop<T> implements GateOwner<T> {
   /** Copies started so far. */
   attempts = 0;
-  private readonly gate: AttemptGate<T>;
   private readonly copies: Copy<T>[] = [];
   private timer: Subscription | undefined;
   private stopHedging = false;
@@ -54,17 +51,17 @@ export class HedgingLoop<T> implements GateOwner<T> {
   private done = false;
 
   constructor(
-    private readonly config: HedgingLoopConfig<T>,
+    readonly gate: HedgingLoopSettings,
+    private readonly call: LoopCall<T>,
     private readonly out: CallSink<T>,
-  ) {
-    this.gate = new AttemptGate({
-      runner: config.attempt,
-      breaker: config.breaker,
-      budget: config.budget,
-      hooks: config.hooks,
-      onLatency: config.onLatency,
-      onLateHookError: config.onLateHookError,
-    });
+  ) {}
+
+  get hooks(): AttemptHooks | undefined {
+    return this.call.hooks;
+  }
+
+  run(n: number, sink: AttemptSink<T>): RunningAttempt {
+    return this.call.attempt(n, sink);
   }
 
   start(): void {
@@ -93,8 +90,8 @@ export class HedgingLoop<T> implements GateOwner<T> {
     if (error === undefined) {
       this.done = true;
       // the copy paid off: its token comes back (only copies that did not are spent)
-      if (attempt.n > 1 && !this.replayed) this.config.budget?.refund();
-      this.cancelAll(this.config.lost ?? LOST);
+      if (attempt.n > 1 && !this.replayed) this.gate.budget?.refund();
+      this.cancelAll(this.gate.lost ?? LOST);
       if (copy.value) this.out.value(copy.value.v, attempt.n);
       return this.out.end(undefined, attempt.n);
     }
@@ -105,7 +102,7 @@ export class HedgingLoop<T> implements GateOwner<T> {
       return this.launch(true);
     }
     const code = isMeshClientError(error) ? error.code : status.UNKNOWN;
-    const nonFatal = this.config.hedging.nonFatalCodes.has(code) && isMeshClientError(error) && error.category !== 'tls';
+    const nonFatal = this.gate.hedging.nonFatalCodes.has(code) && isMeshClientError(error) && error.category !== 'tls';
     if (!nonFatal) return this.finish(error, attempt.n);
     this.lastError = error;
     const pushback = readPushback(isMeshClientError(error) ? error.trailers : undefined);
@@ -125,37 +122,37 @@ export class HedgingLoop<T> implements GateOwner<T> {
     this.timer?.unsubscribe();
     this.timer = undefined;
     if (this.done) return;
-    if (!replay && (this.stopHedging || this.attempts >= this.config.hedging.maxAttempts)) return this.settleIfIdle();
-    const budget = this.config.budget;
+    if (!replay && (this.stopHedging || this.attempts >= this.gate.hedging.maxAttempts)) return this.settleIfIdle();
+    const budget = this.gate.budget;
     if (!replay && this.attempts > 0 && budget && !budget.canRetry()) {
       this.stopHedging = true;
       return this.settleIfIdle();
     }
-    const release = this.copies.length > 0 ? this.config.extraPermit?.() : undefined;
-    if (this.copies.length > 0 && this.config.extraPermit && !release) return this.schedule(this.config.hedging.delayMs);
+    const release = this.copies.length > 0 ? this.gate.extraPermit?.() : undefined;
+    if (this.copies.length > 0 && this.gate.extraPermit && !release) return this.schedule(this.gate.hedging.delayMs);
     const n = this.attempts + 1;
-    const attempt = this.gate.open(n, this);
+    const attempt = openGate(this, n);
     if (!attempt) {
       release?.();
       this.stopHedging = true;
-      if (this.copies.length === 0) this.finish((this.config.rejection ?? breakerOpen)(this.attempts), 0);
+      if (this.copies.length === 0) this.finish((this.gate.rejection ?? breakerOpen)(this.attempts), 0);
       return;
     }
     this.attempts = n;
     if (n > 1 && !replay) {
       budget?.onFailure();
-      this.config.onHedge?.(n);
+      this.call.hedged?.(n);
     }
     this.copies.push({ attempt, value: undefined, release });
-    if (this.attempts < this.config.hedging.maxAttempts) this.schedule(this.config.hedging.delayMs);
+    if (this.attempts < this.gate.hedging.maxAttempts) this.schedule(this.gate.hedging.delayMs);
     attempt.begin();
   }
 
   private schedule(delayMs: number): void {
     this.timer?.unsubscribe();
     this.timer = undefined;
-    if (this.done || delayMs > MAX_TIMER_MS || this.config.now() + delayMs >= this.config.deadline) return;
-    this.timer = (this.config.scheduler ?? asyncScheduler).schedule(() => this.launch(), delayMs);
+    if (this.done || delayMs > MAX_TIMER_MS || this.gate.now() + delayMs >= this.call.deadline) return;
+    this.timer = (this.gate.scheduler ?? asyncScheduler).schedule(() => this.launch(), delayMs);
   }
 
   /** Hedging is over and no copy is out: the call fails with the last copy's error. */

@@ -1,5 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
-import { AttemptLoop } from './attempt-loop.js';
+import { AttemptLoop, retryGate } from './attempt-loop.js';
 import { observableRunner, observerSink } from './observable-runner.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { RetryEvent } from './retry-decision.js';
@@ -41,18 +41,20 @@ export function retryCall<T>(config: RetryConfig): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
       const loop = new AttemptLoop<T>(
-        {
-          attempt: observableRunner(() => source),
+        retryGate({
           retry: config.policy,
           budget: config.budget,
-          deadline: config.deadline,
           idempotent: config.idempotent,
           streamsResponses: config.streamsResponses ?? true,
-          requestsCommitted: config.committed,
-          onRetry: config.onRetry,
           now: config.now,
           random: config.random,
           scheduler: config.scheduler,
+        }),
+        {
+          deadline: config.deadline,
+          attempt: observableRunner(() => source),
+          requestsCommitted: config.committed,
+          retried: config.onRetry,
         },
         observerSink(subscriber),
       );

@@ -3,7 +3,8 @@ import type { MeshCall } from '../../config/mesh-plugin.interface.js';
 import { localError } from '../../errors/to-mesh-error.js';
 import { withoutStackTrace } from '../../errors/without-stack-trace.js';
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
-import type { AttemptLoop, CallSink } from '../../resilience/attempt-loop.js';
+import type { AttemptLoop, CallSink, LoopCall } from '../../resilience/attempt-loop.js';
+import type { RetryEvent } from '../../resilience/retry-decision.js';
 import type { LimitedReason, Permit, PermitWaiter, QueueTicket } from '../../resilience/concurrency-limiter.js';
 import type { HedgingLoop } from '../../resilience/hedging-loop.js';
 import type { RequestSource } from './request-source.js';
@@ -28,7 +29,7 @@ const REFUSED: Record<LimitedReason, string> = {
  * `next.handle()` of an intercepting plugin. It owns what it holds (a permit, a place in the
  * queue, the replayable requests, its attempts) and gives all of it back however it ends.
  */
-export class CallRun<T> implements PermitWaiter, CallSink<T> {
+export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
   encoded: Buffer | undefined;
   requests: RequestSource | undefined;
   loop: AttemptLoop<T> | HedgingLoop<T> | undefined;
@@ -84,8 +85,13 @@ export class CallRun<T> implements PermitWaiter, CallSink<T> {
     );
   }
 
+  /** The call's deadline, epoch ms. */
+  get deadline(): number {
+    return this.record.deadline;
+  }
+
   /** Starts attempt `n` on the wire (the loops' runner). */
-  readonly startAttempt = (n: number, sink: AttemptSink<T>): RunningAttempt => {
+  attempt(n: number, sink: AttemptSink<T>): RunningAttempt {
     // nothing goes on the wire past the deadline (grpc-js would fail it on the next tick, and the
     // breaker would count the server for it)
     const over = this.record.over;
@@ -99,7 +105,24 @@ export class CallRun<T> implements PermitWaiter, CallSink<T> {
     this.hooks?.attach(n, wire);
     wire.start(this.metadataOf(n), this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline());
     return wire;
-  };
+  }
+
+  requestsCommitted(): boolean {
+    return this.requests !== undefined && !this.requests.replayable;
+  }
+
+  /** The call committed (its first response): its request stream no longer keeps what it sent. */
+  committed(): void {
+    this.requests?.release();
+  }
+
+  retried(event: RetryEvent): void {
+    this.record.telemetry?.onRetry(event);
+  }
+
+  hedged(): void {
+    this.record.telemetry?.hedged();
+  }
 
   /** The metadata of attempt `n`: the call's own for a first attempt without hooks, else a copy naming the attempts before it. */
   metadataOf(n: number): Metadata {
