@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client, Metadata, credentials, type StatusObject } from '@grpc/grpc-js';
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -6,6 +7,7 @@ import { ClientGrpcProxy } from '@nestjs/microservices';
 import { createChannel, createClientFactory } from 'nice-grpc';
 import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { retryMiddleware } from 'nice-grpc-client-middleware-retry';
+import { ClsService } from 'nestjs-cls';
 import { Subject, lastValueFrom, type Observable } from 'rxjs';
 import {
   MeshClientModule,
@@ -41,30 +43,60 @@ export function rawContender(target: string, name: string = NAMES.raw): Contende
   };
 }
 
+/** The context every context-per-call row carries. */
+const CONTEXT = { token: 'bench-token-0123456789', tenant: 'bench' } as const;
+let requestIds = 0;
+
 /**
  * grpc-js doing the wire work the mesh client asks of it per call, and nothing else: a fresh
  * Metadata with the context's three entries (token, request id, tenant) and a 30 s deadline. The
  * gap between this row and the raw floor is the cost of the features on the wire; the gap between
- * this row and the mesh client is the library's own.
+ * this row and the mesh client is the library's own. With `cls`, each call runs in its own
+ * nestjs-cls scope holding the context and reads it from there, as a Nest app with a per-request
+ * scope does with or without the library (the row the library's own cost is measured against).
  */
-export function rawSameWireContender(target: string): Contender & { client: Client } {
+export function rawSameWireContender(target: string, cls?: ClsService): Contender & { client: Client } {
   const client = new Client(target, credentials.createInsecure(), {});
   const ser = unaryDef.requestSerialize;
   const des = unaryDef.responseDeserialize;
-  let n = 0;
+  const call = (ctx: { token: string; tenant: string; requestId: string }): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const metadata = new Metadata();
+      metadata.set('authorization', `Bearer ${ctx.token}`);
+      metadata.set('x-request-id', ctx.requestId);
+      metadata.set('x-tenant-id', ctx.tenant);
+      client.makeUnaryRequest(unaryDef.path, ser, des, REQUEST, metadata, { deadline: Date.now() + 30_000 }, (e, v) => (e ? reject(e) : resolve(v)));
+    });
+  const inScope = (scope: ClsService): Promise<unknown> =>
+    scope.run(() => {
+      scope.set('context', Object.freeze({ ...CONTEXT, requestId: `req-${String(++requestIds)}` }));
+      return call(scope.get('context'));
+    });
   return {
-    name: NAMES.wire,
+    name: cls ? NAMES.wireScoped : NAMES.wire,
+    client,
+    unary: cls ? () => inScope(cls) : () => call({ ...CONTEXT, requestId: `req-${String(++requestIds)}` }),
+    close: async () => client.close(),
+  };
+}
+
+/** A nestjs-cls ClsService of its own (outside Nest, on a fresh AsyncLocalStorage). */
+export const standaloneCls = (): ClsService => new ClsService(new AsyncLocalStorage());
+
+/** grpc-js with the deadline "everything off" still sets (30 s), no metadata: that row's floor. */
+export function rawDeadlineContender(target: string): Contender & { client: Client } {
+  const client = new Client(target, credentials.createInsecure(), {});
+  const ser = unaryDef.requestSerialize;
+  const des = unaryDef.responseDeserialize;
+  return {
+    name: NAMES.deadline,
     client,
     unary: () =>
-      new Promise((resolve, reject) => {
-        const metadata = new Metadata();
-        metadata.set('authorization', 'Bearer bench-token-0123456789');
-        metadata.set('x-request-id', `req-${String(++n)}`);
-        metadata.set('x-tenant-id', 'bench');
-        client.makeUnaryRequest(unaryDef.path, ser, des, REQUEST, metadata, { deadline: Date.now() + 30_000 }, (e, v) =>
+      new Promise((resolve, reject) =>
+        client.makeUnaryRequest(unaryDef.path, ser, des, REQUEST, new Metadata(), { deadline: Date.now() + 30_000 }, (e, v) =>
           e ? reject(e) : resolve(v),
-        );
-      }),
+        ),
+      ),
     close: async () => client.close(),
   };
 }
@@ -104,12 +136,11 @@ export async function meshApp(
   return { app, mesh: app.get(MeshClientRegistry).get('echo'), context: app.get(MeshContext) };
 }
 
-let requestIds = 0;
-
 /**
  * @datapunk/mesh-client in a Nest application context. With `contextPerCall`, each call runs in its
  * own `MeshContext.run({ token, requestId, tenant })`, as a gateway sets it per request: the
- * context goes into the call's metadata.
+ * context goes into the call's metadata. `promise` calls `request()` (the Promise entry) instead
+ * of subscribing to `unary()`.
  */
 export async function meshContender(
   name: string,
@@ -117,16 +148,15 @@ export async function meshContender(
   options: Partial<MeshClientOptions>,
   contextPerCall: boolean,
   module: Partial<MeshModuleOptions> = {},
+  promise = false,
 ): Promise<Contender & { mesh: MeshClient; app: INestApplicationContext }> {
   const { app, mesh, context } = await meshApp(target, options, module);
-  const call = (): Promise<unknown> => lastValueFrom(mesh.unary('Unary', REQUEST));
+  const call = promise ? (): Promise<unknown> => mesh.request('Unary', REQUEST) : (): Promise<unknown> => lastValueFrom(mesh.unary('Unary', REQUEST));
   return {
     name,
     mesh,
     app,
-    unary: contextPerCall
-      ? () => context.run({ token: 'bench-token-0123456789', requestId: `req-${String(++requestIds)}`, tenant: 'bench' }, call)
-      : call,
+    unary: contextPerCall ? () => context.run({ ...CONTEXT, requestId: `req-${String(++requestIds)}` }, call) : call,
     close: () => app.close(),
   };
 }
@@ -147,7 +177,7 @@ export function niceContender(target: string): Contender {
     .create(echoService as never, channel, { '*': { deadline: 30_000, retryMaxAttempts: 2 } }) as unknown as {
     Unary(req: unknown): Promise<unknown>;
   };
-  return { name: 'nice-grpc (retry+deadline)', unary: () => client.Unary(REQUEST), close: async () => channel.close() };
+  return { name: NAMES.nice, unary: () => client.Unary(REQUEST), close: async () => channel.close() };
 }
 
 /** A bidi contender: one stream with `inFlight` messages outstanding, for `ms`: messages per second. */

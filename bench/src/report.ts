@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AA_BAND, roundsForBand, withinBand, type Ratio } from './compare.js';
-import { NAMES } from './names.js';
+import { NAMES, PAIRS } from './names.js';
 import { writeBenchmarksMd } from './benchmarks-md.js';
 
 /** One contender at one concurrency: medians over rounds, ratios to raw grpc-js of the same block. */
@@ -46,6 +46,8 @@ export interface Report {
   plugin?: { concurrency: number; cpu: Ratio }[];
   /** Every feature on against Nest's ClientGrpcProxy at c=128, throughput, same rounds. */
   versusNest?: Ratio;
+  /** Two contenders compared in the same rounds (`PAIRS`), per concurrency. */
+  pairs?: { pair: keyof typeof PAIRS; concurrency: number; ratio: Ratio }[];
   groups: { title: string; rows: GroupRow[] }[];
   other: {
     bidi?: { contender: string; msgsPerSec: number; ratio: Ratio }[];
@@ -92,6 +94,12 @@ export function controlVerdicts(report: Report): { concurrency: number; ok: bool
     });
 }
 
+/** `mesh, every feature on vs raw grpc-js + deadline only, CPU per call`. */
+export function pairText(pair: keyof typeof PAIRS): string {
+  const { of, to, key } = PAIRS[pair];
+  return `${of} vs ${to}, ${key === 'cpuUsPerCall' ? 'CPU per call' : key === 'p50Us' ? 'p50 latency' : 'throughput'}`;
+}
+
 /** The report as markdown. */
 export function markdown(report: Report): string {
   const m = report.machine;
@@ -122,6 +130,14 @@ export function markdown(report: Report): string {
       'One no-op plugin implementing every hook, client CPU per call against every feature on without it (ratio of their ratios to raw, round by round): ' +
         report.plugin.map((p) => `c=${String(p.concurrency)} ${r(p.cpu)}`).join(', ') +
         '.',
+      '',
+    );
+  }
+  if (report.pairs?.length) {
+    lines.push(
+      'Two contenders in the same rounds (the ratio of their ratios to raw, round by round):',
+      '',
+      ...report.pairs.map((p) => `- c=${String(p.concurrency)}: ${pairText(p.pair)}: ${r(p.ratio)}${interval(p.ratio)}`),
       '',
     );
   }

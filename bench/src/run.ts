@@ -6,7 +6,7 @@ import { Metadata, type Client } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
 import type { MeshClientOptions } from '@datapunk/mesh-client';
 import { alternate, orderOf, ratioOf, ratioOfSeries, relative, type Paired } from './compare.js';
-import { NAMES } from './names.js';
+import { NAMES, PAIRS } from './names.js';
 import {
   ALL_OFF,
   ALL_ON,
@@ -17,7 +17,9 @@ import {
   nestProxyContender,
   niceContender,
   rawContender,
+  rawDeadlineContender,
   rawSameWireContender,
+  standaloneCls,
   type BidiContender,
   type Contender,
 } from './contenders.js';
@@ -90,10 +92,11 @@ async function main(): Promise<void> {
 
   if (runs('unary')) {
     const contenders: Contender[] = [raw, control];
-    if (!SKIP.has('wire')) contenders.push(rawSameWireContender(server.target));
+    if (!SKIP.has('wire')) contenders.push(rawSameWireContender(server.target), rawSameWireContender(server.target, standaloneCls()));
     contenders.push(await meshContender(NAMES.all, server.target, ALL_ON, true));
+    if (!SKIP.has('request')) contenders.push(await meshContender(NAMES.request, server.target, ALL_ON, true, {}, true));
     if (!SKIP.has('plugin')) contenders.push(await meshContender(NAMES.plugin, server.target, { plugins: [NOOP_PLUGIN] }, true));
-    if (!SKIP.has('off')) contenders.push(await meshContender(NAMES.off, server.target, ALL_OFF, false));
+    if (!SKIP.has('off')) contenders.push(await meshContender(NAMES.off, server.target, ALL_OFF, false), rawDeadlineContender(server.target));
     if (!SKIP.has('nest')) contenders.push(nestProxyContender(server.target));
     if (!SKIP.has('nice')) contenders.push(niceContender(server.target));
     for (const concurrency of CONCURRENCIES) {
@@ -102,6 +105,11 @@ async function main(): Promise<void> {
       report.unary.push(...unaryRows(results, concurrency));
       const all = results.get(NAMES.all)!;
       if (results.has(NAMES.plugin)) (report.plugin ??= []).push({ concurrency, cpu: relative(results.get(NAMES.plugin)!, all, 'cpuUsPerCall') });
+      for (const [pair, { of, to, key }] of Object.entries(PAIRS) as [keyof typeof PAIRS, (typeof PAIRS)[keyof typeof PAIRS]][]) {
+        const a = results.get(of);
+        const b = results.get(to);
+        if (a && b) (report.pairs ??= []).push({ pair, concurrency, ratio: relative(a, b, key) });
+      }
       if (concurrency === 128 && results.has(NAMES.nest)) report.versusNest = relative(all, results.get(NAMES.nest)!, 'callsPerSec');
     }
     for (const c of contenders.slice(2)) await c.close();

@@ -1,4 +1,16 @@
-import { ALL_OFF, ALL_ON, NOOP_PLUGIN, bidiMesh, bidiRaw, meshContender, rawContender, rawSameWireContender, type Contender } from './contenders.js';
+import {
+  ALL_OFF,
+  ALL_ON,
+  NOOP_PLUGIN,
+  bidiMesh,
+  bidiRaw,
+  meshContender,
+  rawContender,
+  rawDeadlineContender,
+  rawSameWireContender,
+  standaloneCls,
+  type Contender,
+} from './contenders.js';
 import { timedRound, timedStream, type RoundResult } from './measure.js';
 
 /** One contender by name, for the single-contender tools (profile, allocations). */
@@ -8,6 +20,12 @@ export async function contenderNamed(which: string, target: string): Promise<Con
       return rawContender(target);
     case 'wire':
       return rawSameWireContender(target);
+    case 'wire-scoped':
+      return rawSameWireContender(target, standaloneCls());
+    case 'deadline':
+      return rawDeadlineContender(target);
+    case 'request':
+      return meshContender('request', target, ALL_ON, true, {}, true);
     case 'off':
       return meshContender('off', target, ALL_OFF, false);
     case 'all':
@@ -24,7 +42,7 @@ export async function contenderNamed(which: string, target: string): Promise<Con
       return burdened(await meshContender(which, target, ALL_ON, true), BURDENS[which]);
     default:
       throw new Error(
-        `unknown contender '${which}': raw, wire, off, all, plugin, plugin-intercept, plugin-hooks, all+then, all+spin, all+garbage (profile.js also: bidi-raw, bidi-all)`,
+        `unknown contender '${which}': raw, wire, wire-scoped, deadline, off, request, all, plugin, plugin-intercept, plugin-hooks, all+then, all+spin, all+garbage (profile.js also: bidi-raw, bidi-all)`,
       );
   }
 }

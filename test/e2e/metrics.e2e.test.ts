@@ -176,3 +176,31 @@ describe('gauges before the first call', () => {
     }
   });
 });
+
+describe("the application's customMetricPrefix", () => {
+  it('leaves the documented grpc_client_* names of every series as they are, the latency histogram included', async () => {
+    register.clear();
+    const server = await startEchoServer();
+    @Module({
+      imports: [
+        PrometheusModule.register({ defaultMetrics: { enabled: false }, customMetricPrefix: 'shop' }),
+        MeshClientModule.forRoot({ clients: [echoClient(server.target)] }),
+      ],
+    })
+    class PrefixedApp {}
+    const app = await NestFactory.create(PrefixedApp, { logger: false });
+    try {
+      await app.listen(0, '127.0.0.1');
+      await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));
+      const m = parseMetrics(await (await fetch(`${await app.getUrl()}/metrics`)).text());
+      const names = new Set(m.filter((s) => s.labels.mesh_client === 'echo').map((s) => s.name));
+      expect(names).toContain('grpc_client_started_total');
+      expect([...names].filter((n) => !/^(grpc_client|mesh_client)_/.test(n))).toEqual([]);
+      expect(valueOf(m, 'grpc_client_handling_seconds_count', { grpc_method: 'Unary', mesh_client: 'echo' })).toBe(1);
+    } finally {
+      await app.close();
+      await server.stop();
+      register.clear();
+    }
+  });
+});

@@ -252,6 +252,38 @@ describe('the attempt tier', () => {
     await app.close();
   });
 
+  it('a header a hook sets on one attempt stays off the next; a hook that reads the metadata after the attempt sees what was sent', async () => {
+    const seenAfter: string[][] = [];
+    const firstOnly: MeshClientPlugin = {
+      name: 'first-only',
+      beforeAttempt: (a) => {
+        if (a.attempt === 1) a.metadata.set('x-first', 'yes');
+      },
+    };
+    const reader: MeshClientPlugin = {
+      name: 'reader',
+      afterAttempt: (a) =>
+        void seenAfter.push([String(a.attempt), String(a.metadata.get('x-first')[0]), String(a.metadata.get('x-test-call-id').length)]),
+    };
+    const app = await createTestApp({
+      clients: [echoClient(server.target, { retry: { initialBackoffMs: 1, maxBackoffMs: 1 }, plugins: [reader, firstOnly] })],
+    });
+    const before = server.metadataSeen.length;
+    const id = randomUUID();
+    await lastValueFrom(
+      app
+        .get(MeshClientRegistry)
+        .get('echo')
+        .unary('Unary', {}, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': id } }),
+    );
+    expect(server.metadataSeen.slice(before).map((m) => m.get('x-first')[0])).toEqual(['yes', undefined]);
+    expect(seenAfter).toEqual([
+      ['1', 'yes', '1'],
+      ['2', 'undefined', '1'],
+    ]);
+    await app.close();
+  });
+
   it("'replay' gives one extra attempt of an uncommitted call, also with retry off, once per call", async () => {
     const replayer: MeshClientPlugin = { name: 'replayer', afterAttempt: (_a, end) => (end.code === 14 ? 'replay' : undefined) };
     const app = await createTestApp({ clients: [echoClient(server.target, { retry: false, plugins: [replayer] })] });

@@ -18,7 +18,6 @@ export class CallObservation {
   private readonly ctx: Context | undefined;
 
   constructor(
-    private readonly metrics: MeshMetrics | undefined,
     private readonly series: MethodSeries | undefined,
     private readonly tracer: CallTracer | undefined,
     method: ObservedMethod,
@@ -26,7 +25,7 @@ export class CallObservation {
   ) {
     if (series) {
       series.counts.started++;
-      metrics!.inflight(series.client, 1);
+      series.counts.inflight++;
     }
     const started = tracer?.start(method, traceparent);
     if (started) ({ span: this.span, ctx: this.ctx } = started);
@@ -74,7 +73,7 @@ export class CallObservation {
     this.ended = true;
     const series = this.series;
     if (series) {
-      this.metrics!.inflight(series.client, -1);
+      series.counts.inflight--;
       bump(series.counts.handled, codeName);
       series.handling.observe((performance.now() - this.startedAt) / 1000);
       if (meshError?.category === 'circuit-open') series.counts.rejected++;
@@ -91,6 +90,6 @@ export class CallTelemetry {
   ) {}
 
   begin(method: ObservedMethod, traceparent: string | undefined): CallObservation {
-    return new CallObservation(this.metrics, this.metrics?.of(method), this.tracer, method, traceparent);
+    return new CallObservation(this.metrics?.of(method), this.tracer, method, traceparent);
   }
 }

@@ -1,6 +1,7 @@
 import type { Provider } from '@nestjs/common';
-import { getToken, makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge } from 'prom-client';
+import { BufferedHistogram } from './buffered-histogram.js';
 import { MeshMetrics } from './mesh-metrics.js';
 import { MeshMetricsBuffer, buffersOf, flushBudgets, flushInflight } from './metrics-buffer.js';
 import { CALL_LABELS, HANDLING_BUCKETS, METRIC } from './metric-names.js';
@@ -55,16 +56,32 @@ function bufferedCounter({ name, help, labelNames, flush }: BufferedCounter): Pr
   });
 }
 
+interface HistogramSpec {
+  readonly name: string;
+  readonly help: string;
+  /** The labels of its series (each series brings its own values). */
+  readonly labelNames: readonly string[];
+  readonly buckets: readonly number[];
+}
+
+/**
+ * A BufferedHistogram on the default registry, where @willsoto/nestjs-prometheus puts the
+ * library's other series (the application's `customMetricPrefix` names none of them).
+ */
+function makeBufferedHistogramProvider({ name, help, labelNames, buckets }: HistogramSpec): Provider {
+  return { provide: getToken(name), useFactory: () => BufferedHistogram.named(name, help, labelNames, buckets) };
+}
+
 /**
  * The library's Prometheus series, declared as @willsoto/nestjs-prometheus providers: they are
  * created on the application's registry when the module starts, never at import. Counters are
- * filled from each application's MeshMetricsBuffer when scraped; the histogram is observed directly.
+ * filled from each application's MeshMetricsBuffer when scraped, the latency histogram too.
  */
 export function createMetricProviders(): Provider[] {
   return [
     MeshMetricsBuffer,
     ...COUNTERS.map(bufferedCounter),
-    makeHistogramProvider({
+    makeBufferedHistogramProvider({
       name: METRIC.handling,
       help: 'Time from the start of an RPC to its final outcome, retries included.',
       labelNames: [...CALL_LABELS],
@@ -100,7 +117,7 @@ export function createMetricProviders(): Provider[] {
       provide: MeshMetrics,
       useFactory: (
         buffer: MeshMetricsBuffer,
-        handling: Histogram,
+        handling: BufferedHistogram,
         gauges: { circuitState: Gauge; inflight: Gauge; limit: Gauge; budgetExhausted: Gauge },
         ...counters: Counter[]
       ) =>

@@ -1,4 +1,5 @@
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
+import type { BufferedHistogram, HistogramCounts } from './buffered-histogram.js';
 import type { CallSite } from '../errors/to-mesh-error.js';
 import { SeriesCounts, attachBuffer, detachBuffer, type MeshMetricsBuffer } from './metrics-buffer.js';
 import { CIRCUIT_STATE_VALUE, GRPC_TYPE } from './metric-names.js';
@@ -12,7 +13,7 @@ export interface ObservedMethod {
 /** The series of one method of one client. */
 export interface MethodSeries {
   readonly counts: SeriesCounts;
-  readonly handling: { observe(seconds: number): void };
+  readonly handling: HistogramCounts;
   readonly client: string;
 }
 
@@ -26,7 +27,7 @@ export interface CounterSink {
  * The library's Prometheus metrics of one application. Label values come only from closed sets:
  * client names, proto service and method names, status code names. Counts go to the
  * application's MeshMetricsBuffer (plain numbers, moved into prom-client at scrape time); the
- * latency histogram is observed directly.
+ * latency histogram is counted the same way (BufferedHistogram).
  */
 export class MeshMetrics {
   private readonly series = new WeakMap<ObservedMethod, MethodSeries>();
@@ -34,13 +35,14 @@ export class MeshMetrics {
   /** @internal built by MeshClientModule's providers. */
   constructor(
     private readonly buffer: MeshMetricsBuffer,
-    private readonly handling: Histogram,
+    private readonly handling: BufferedHistogram,
     private readonly gauges: { readonly circuitState: Gauge; readonly inflight: Gauge; readonly limit: Gauge; readonly budgetExhausted: Gauge },
     private readonly counters: readonly CounterSink[],
   ) {
     for (const { counter } of counters) attachBuffer(counter, buffer);
     attachBuffer(gauges.inflight, buffer);
     attachBuffer(gauges.budgetExhausted, buffer);
+    handling.attach(buffer);
   }
 
   /**
@@ -51,7 +53,7 @@ export class MeshMetrics {
    */
   clientStarted(client: string, breakerScopes: readonly string[]): void {
     for (const scope of breakerScopes) this.circuit(client, scope, 'closed');
-    if (!this.buffer.inflight.has(client)) this.buffer.inflight.set(client, 0);
+    this.buffer.inflight.add(client);
   }
 
   /** `exhausted` tells, when scraped, whether the retry budget of `client` stops retries now. */
@@ -66,15 +68,12 @@ export class MeshMetrics {
       const { client, service, method: name } = method.site;
       const labels = { grpc_type: GRPC_TYPE[method.kind], grpc_service: service, grpc_method: name, mesh_client: client };
       const counts = this.buffer.add(new SeriesCounts(labels, { grpc_service: service, grpc_method: name, mesh_client: client }));
-      s = { counts, handling: this.handling.labels(labels), client };
+      const handling = this.handling.series(labels);
+      this.buffer.histograms.push(handling);
+      s = { counts, handling, client };
       this.series.set(method, s);
     }
     return s;
-  }
-
-  /** Calls in flight of `client` change by `delta`. */
-  inflight(client: string, delta: number): void {
-    this.buffer.inflight.set(client, (this.buffer.inflight.get(client) ?? 0) + delta);
   }
 
   /** Records a breaker state (scope '*' for a client-wide breaker, else the RPC name). */
@@ -103,5 +102,6 @@ export class MeshMetrics {
     }
     detachBuffer(this.gauges.inflight, this.buffer);
     detachBuffer(this.gauges.budgetExhausted, this.buffer);
+    this.handling.detach(this.buffer);
   }
 }

@@ -1,4 +1,5 @@
 import type { Counter, Gauge } from 'prom-client';
+import type { HistogramCounts, HistogramSource } from './buffered-histogram.js';
 
 /** Local counts of one method of one client, flushed into prom-client when scraped. */
 export class SeriesCounts {
@@ -7,6 +8,8 @@ export class SeriesCounts {
   received = 0;
   rejected = 0;
   hedged = 0;
+  /** Calls of the series in flight now (a gauge: never reset). */
+  inflight = 0;
   readonly handled = new Map<string, number>();
   readonly retried = new Map<string, number>();
 
@@ -26,10 +29,12 @@ type Keyed = 'handled' | 'retried';
  * is paid once per series at scrape time instead of several times per call: each series' `collect`
  * hook moves the counts in.
  */
-export class MeshMetricsBuffer {
+export class MeshMetricsBuffer implements HistogramSource {
   private readonly series: SeriesCounts[] = [];
-  /** Calls in flight per client. */
-  readonly inflight = new Map<string, number>();
+  /** The latency counts of every series. */
+  readonly histograms: HistogramCounts[] = [];
+  /** Clients whose calls in flight have a sample from start (their series add theirs). */
+  readonly inflight = new Set<string>();
   /** Whether each client's retry budget stops retries now (read at scrape time). */
   readonly budgets = new Map<string, () => boolean>();
   /** Calls refused by a concurrency limit, per client and reason. */
@@ -38,6 +43,11 @@ export class MeshMetricsBuffer {
   add(series: SeriesCounts): SeriesCounts {
     this.series.push(series);
     return series;
+  }
+
+  /** Every series counted here. */
+  get seriesList(): readonly SeriesCounts[] {
+    return this.series;
   }
 
   /** Moves `field` counts into `counter`. */
@@ -94,10 +104,13 @@ export function buffersOf(metric: object): Iterable<MeshMetricsBuffer> {
   return sinks.get(metric) ?? [];
 }
 
-/** Sets the in-flight gauge per client: the sum over every application's buffer. */
+/** Sets the in-flight gauge per client: the sum over every application's buffer and series. */
 export function flushInflight(gauge: Gauge): void {
   const totals = new Map<string, number>();
-  for (const buffer of buffersOf(gauge)) for (const [client, n] of buffer.inflight) totals.set(client, (totals.get(client) ?? 0) + n);
+  for (const buffer of buffersOf(gauge)) {
+    for (const client of buffer.inflight) totals.set(client, totals.get(client) ?? 0);
+    for (const s of buffer.seriesList) totals.set(s.short.mesh_client!, (totals.get(s.short.mesh_client!) ?? 0) + s.inflight);
+  }
   gauge.reset();
   for (const [client, n] of totals) gauge.set({ mesh_client: client }, n);
 }

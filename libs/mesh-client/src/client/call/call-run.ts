@@ -39,10 +39,16 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
   ticket: QueueTicket | undefined;
   private stage = 0;
   private ended = false;
+
   /** The call-wide number of each attempt's wire (its response metadata), by the run's attempt number. */
   private wireIds: number[] | undefined;
   /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side). */
   private prepared: (Metadata | undefined)[] | undefined;
+
+  /** The run ended (its sink has its end) or was stopped. */
+  get over(): boolean {
+    return this.ended;
+  }
 
   constructor(
     readonly record: CallRecord<T>,
@@ -102,8 +108,9 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
     const wire = new WireAttempt<T>(this.spec!, n, sink);
     // attempts are numbered per run; the call's response metadata needs them unique over its runs
     (this.wireIds ??= [])[n] = this.record.noteWire(wire as WireAttempt<unknown>);
-    this.hooks?.attach(n, wire);
-    wire.start(this.metadataOf(n), this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline());
+    const metadata = this.metadataOf(n);
+    this.hooks?.attach(n, wire, metadata);
+    wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline());
     return wire;
   }
 
@@ -124,23 +131,29 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
     this.record.telemetry?.hedged();
   }
 
-  /** The metadata of attempt `n`: the call's own for a first attempt without hooks, else a copy naming the attempts before it. */
+  /**
+   * The metadata of attempt `n`: the copy its hooks prepared (they read it), else the call's own
+   * for a first attempt, else a copy naming the attempts before it.
+   */
   metadataOf(n: number): Metadata {
     const prepared = this.prepared?.[n];
     if (prepared) {
       this.prepared![n] = undefined;
       return prepared;
     }
-    if (n === 1 && !this.hooks) return this.metadata;
-    const metadata = this.metadata.clone();
-    if (n > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(n - 1));
+    return n === 1 ? this.metadata : this.copyFor(n);
+  }
+
+  /** The metadata of attempt `n`, a copy made now for its hooks to change and kept for its start. */
+  prepareMetadata(n: number): Metadata {
+    const metadata = this.copyFor(n);
+    (this.prepared ??= [])[n] = metadata;
     return metadata;
   }
 
-  /** The metadata of attempt `n`, made now for its `before` hooks to change and kept for its start. */
-  prepareMetadata(n: number): Metadata {
-    const metadata = this.metadataOf(n);
-    (this.prepared ??= [])[n] = metadata;
+  private copyFor(n: number): Metadata {
+    const metadata = this.metadata.clone();
+    if (n > 1) metadata.set(PREVIOUS_ATTEMPTS_KEY, String(n - 1));
     return metadata;
   }
 

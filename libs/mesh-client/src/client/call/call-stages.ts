@@ -7,7 +7,7 @@ import { callerError, localError } from '../../errors/to-mesh-error.js';
 import { InvalidMetadataError } from '../../security/metadata.js';
 import { readCallOptions } from '../../options/call-options.js';
 import { callDeadline, callSettings } from './call-settings.js';
-import { intercepted } from '../plugin-engine/intercept-chain.js';
+import { subscribeIntercepted } from '../plugin-engine/intercept-chain.js';
 import { MeshCallState } from '../plugin-engine/mesh-call.js';
 import { RequestProblem } from '../../proto/request-check.js';
 import { circuitOpen, startLoop } from './call-loop.js';
@@ -157,9 +157,7 @@ function withMetadata(record: CallRecord<unknown>, dynamic: Record<string, strin
 /** The intercept chain of the method's plugins, or the run at once when none intercepts. */
 function intercept(record: CallRecord<unknown>): boolean {
   const plugins = record.plugins;
-  const call = plugins
-    ? new MeshCallState(plugins.info, record.request, record.metadata!, new Date(record.deadline), record.security, record)
-    : undefined;
+  const call = plugins ? new MeshCallState(plugins.info, record.request, record.metadata!, record.deadline, record.security, record) : undefined;
   if (!plugins || plugins.interceptors.length === 0) {
     record.phase = 'attempts';
     startRun(record, call, record.request, record.metadata!, record);
@@ -189,9 +187,12 @@ function intercept(record: CallRecord<unknown>): boolean {
         },
       };
       const run = startRun(record, current, current.request, current.metadata, sink);
-      return () => run.stop(localError(record.method.site, Status.CANCELLED, 'the plugin left the call', { local: true }));
+      // (an unsubscription after the run's end, the usual one, has nothing to stop: no error is built)
+      return () => {
+        if (!run.over) run.stop(localError(record.method.site, Status.CANCELLED, 'the plugin left the call', { local: true }));
+      };
     });
-  const chain = intercepted(plugins.interceptors, call!, record.method.site, inner).subscribe({
+  const chain = subscribeIntercepted(plugins.interceptors, call!, record.method.site, inner, {
     next: (value) => record.value(value, 0),
     error: (error: unknown) => record.end(error, 0),
     complete: () => record.end(undefined, 0),

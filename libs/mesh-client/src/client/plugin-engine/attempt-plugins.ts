@@ -15,6 +15,29 @@ const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof 
 /** A status a plugin may answer an attempt with (MeshAttemptFault): a failure code, 1..16. */
 const isFaultCode = (code: unknown): code is number => typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= 16;
 
+/**
+ * An attempt as its hooks see it. Its metadata is copied when a hook first reads it (the copy the
+ * hooks may change and the wire sends); an attempt no hook read sends the call's own.
+ */
+class HookedAttempt implements MeshAttempt {
+  private own: Metadata | undefined;
+
+  constructor(
+    readonly call: MeshCall,
+    readonly attempt: number,
+    private readonly prepare: (n: number) => Metadata,
+  ) {}
+
+  get metadata(): Metadata {
+    return (this.own ??= this.prepare(this.attempt));
+  }
+
+  /** The metadata the attempt went on the wire with (what a hook reading it later sees). */
+  sent(metadata: Metadata): void {
+    this.own ??= metadata;
+  }
+}
+
 /** What the hooks know of one attempt (hedged copies run side by side). */
 class AttemptState {
   readonly startedAt = performance.now();
@@ -29,7 +52,7 @@ class AttemptState {
   /** The attempt is over for good (its final end was seen): no further `beforeAttempt` starts. */
   closed = false;
 
-  constructor(readonly attempt: MeshAttempt) {}
+  constructor(readonly attempt: HookedAttempt) {}
 }
 
 /**
@@ -52,7 +75,7 @@ export class AttemptPlugins implements AttemptHooks {
   ) {}
 
   before(n: number): void | AttemptAnswer | Promise<void | AttemptAnswer> {
-    const state = new AttemptState({ call: this.call, attempt: n, metadata: this.metadataOf(n) });
+    const state = new AttemptState(new HookedAttempt(this.call, n, this.metadataOf));
     this.states[n] = state;
     return this.beforeFrom(state, 0);
   }
@@ -114,10 +137,12 @@ export class AttemptPlugins implements AttemptHooks {
     return undefined;
   }
 
-  /** Where attempt `n`'s trailers will be (its wire), for its end as the hooks see it. */
-  attach(n: number, received: { readonly trailers: Metadata | undefined }): void {
+  /** Attempt `n` goes on the wire with `metadata`; its trailers will be in `received`, for its end as the hooks see it. */
+  attach(n: number, received: { readonly trailers: Metadata | undefined }, metadata: Metadata): void {
     const state = this.states[n];
-    if (state) state.received = received;
+    if (!state) return;
+    state.received = received;
+    state.attempt.sent(metadata);
   }
 
   after(n: number, outcome: AttemptOutcome): Verdict | Promise<Verdict> {

@@ -1,35 +1,48 @@
-import { catchError, isObservable, throwError, type Observable } from 'rxjs';
+import { catchError, isObservable, throwError, type Observable, type Observer, type Subscription } from 'rxjs';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import type { CallSite } from '../../errors/to-mesh-error.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { pluginError } from './plugin-error.js';
 
+/** What reaches the caller of plugin `plugin`'s Observable: a MeshClientError as it is, anything else an 'internal' error naming it. */
+const failureOf = (site: CallSite, plugin: MeshClientPlugin, current: MeshCall, thrown: unknown): unknown =>
+  isMeshClientError(thrown) ? thrown : pluginError(site, plugin, 'intercept', thrown, current.attempts);
+
 /**
- * The call through its interceptors, the first outermost, each handed the rest as `next`; `inner`
- * is the rest of the call after the last one (retry, breaker, attempts). A throw, a non-Observable
- * or a failure other than a MeshClientError becomes an 'internal' error naming the plugin. Runs the
- * first interceptor now: call it where the call is subscribed (each subscription builds its own chain).
+ * Subscribes `observer` to the call through its interceptors, the first outermost, each handed the
+ * rest as `next`; `inner` is the rest of the call after the last one (retry, breaker, attempts). A
+ * throw, a non-Observable or a failure other than a MeshClientError becomes an 'internal' error
+ * naming the plugin. Each subscription builds its own chain, the first interceptor called now.
  */
-export function intercepted<T>(
+export function subscribeIntercepted<T>(
   interceptors: readonly MeshClientPlugin[],
   call: MeshCall,
   site: CallSite,
   inner: (call: MeshCall) => Observable<T>,
-): Observable<T> {
+  observer: Observer<T>,
+): Subscription {
   const at = (i: number, current: MeshCall): Observable<unknown> => {
     if (i === interceptors.length) return inner(current);
     const plugin = interceptors[i]!;
-    const fail = (thrown: unknown): Observable<never> =>
-      throwError(() => (isMeshClientError(thrown) ? thrown : pluginError(site, plugin, 'intercept', thrown, current.attempts)));
-    const next: MeshCallHandler = { handle: (changed?: MeshCall) => at(i + 1, changed ?? current) };
+    const next: MeshCallHandler = { handle: (changed?: MeshCall) => wrapped(i + 1, changed ?? current) };
     let out: unknown;
     try {
       out = plugin.intercept!(current, next);
     } catch (error) {
-      return fail(error);
+      return throwError(() => failureOf(site, plugin, current, error));
     }
-    if (!isObservable(out)) return fail(new TypeError('intercept() did not return an Observable'));
-    return out.pipe(catchError(fail));
+    if (!isObservable(out)) return throwError(() => failureOf(site, plugin, current, new TypeError('intercept() did not return an Observable')));
+    return out;
   };
-  return at(0, call) as Observable<T>;
+  // an inner interceptor's failures are named where its Observable is handed on; the outermost one's, where it is subscribed
+  const wrapped = (i: number, current: MeshCall): Observable<unknown> =>
+    i === interceptors.length
+      ? inner(current)
+      : at(i, current).pipe(catchError((e: unknown) => throwError(() => failureOf(site, interceptors[i]!, current, e))));
+  const first = interceptors[0]!;
+  return at(0, call).subscribe({
+    next: (value) => observer.next(value as T),
+    error: (error: unknown) => observer.error(failureOf(site, first, call, error)),
+    complete: () => observer.complete(),
+  });
 }

@@ -9,14 +9,21 @@ export interface CallProgress {
 
 /** The MeshCall of one call; `with()` copies share its progress. */
 export class MeshCallState implements MeshCall {
+  private date: Date | undefined;
+
   constructor(
     readonly method: MeshMethodInfo,
     readonly request: unknown,
     readonly metadata: Metadata,
-    readonly deadline: Date,
+    /** The deadline, epoch ms (`deadline` is its Date, made when first read). */
+    private readonly deadlineMs: number,
     readonly context: MeshSecurityContext | undefined,
     readonly progress: CallProgress,
   ) {}
+
+  get deadline(): Date {
+    return (this.date ??= new Date(this.deadlineMs));
+  }
 
   get attempts(): number {
     return this.progress.attempts;
@@ -24,6 +31,6 @@ export class MeshCallState implements MeshCall {
 
   with(change: { request?: unknown }): MeshCall {
     const request = 'request' in change ? change.request : this.request;
-    return new MeshCallState(this.method, request, this.metadata, this.deadline, this.context, this.progress);
+    return new MeshCallState(this.method, request, this.metadata, this.deadlineMs, this.context, this.progress);
   }
 }
