@@ -106,3 +106,64 @@ describe('hedging (gRFC A6) past a slow replica', () => {
     }
   });
 });
+
+describe('hedging over round_robin spreads its picks', () => {
+  it('two replicas, one 300 ms slow, 40 sequential calls: first attempts split as a plain client splits them, each copy goes to the other replica', async () => {
+    register.clear();
+    const fast = await startEchoServer();
+    const slow = await startEchoServer({ delayMs: 300 });
+    const target = `ipv4:${fast.target},${slow.target}`;
+    const hedging = { methods: { Unary: { idempotent: true, hedging: { maxAttempts: 2, delayMs: 100 } } } };
+    const app = await createTestApp({
+      clients: [
+        echoClient(target, { name: 'hedged', loadBalancing: 'round_robin', breaker: false, ...hedging }),
+        echoClient(target, { name: 'plain', loadBalancing: 'round_robin', breaker: false, retry: false }),
+      ],
+    });
+    try {
+      const registry = app.get(MeshClientRegistry);
+      // 40 calls one after another, each marked; the latency of each
+      const run = async (client: MeshClient, tag: string): Promise<number[]> => {
+        const latencies: number[] = [];
+        for (let i = 0; i < 40; i++) {
+          const started = performance.now();
+          await lastValueFrom(client.unary('Unary', {}, { metadata: { 'x-spread': `${tag}-${String(i)}` } }));
+          latencies.push(performance.now() - started);
+        }
+        return latencies;
+      };
+      const seen = (s: EchoServer, tag: string) => s.metadataSeen.filter((m) => String(m.get('x-spread')[0] ?? '').startsWith(`${tag}-`));
+      const firsts = (s: EchoServer, tag: string): number => seen(s, tag).filter((m) => m.get('grpc-previous-rpc-attempts').length === 0).length;
+      // round_robin connects to both endpoints; warm both up
+      await run(registry.get('plain'), 'warm');
+      await run(registry.get('hedged'), 'warm-hedged');
+
+      await run(registry.get('plain'), 'plain');
+      const latencies = await run(registry.get('hedged'), 'hedged');
+      const plainSplit = [firsts(fast, 'plain'), firsts(slow, 'plain')];
+      const split = [firsts(fast, 'hedged'), firsts(slow, 'hedged')];
+      const onFast = new Set(seen(fast, 'hedged').map((m) => String(m.get('x-spread')[0])));
+      const twice = seen(slow, 'hedged').filter((m) => onFast.has(String(m.get('x-spread')[0]))).length;
+      console.log(`spread: first attempts fast/slow, plain ${plainSplit.join('/')}, hedged ${split.join('/')}; calls seen by both replicas ${String(twice)}`);
+
+      expect(plainSplit).toEqual([20, 20]);
+      // a hedged call takes one turn of the rotation, as a plain call does: the same split
+      expect(split).toEqual([20, 20]);
+      // every call that met the slow replica first was saved by a copy on the fast one
+      expect(twice).toBe(20);
+      expect(seen(slow, 'hedged')).toHaveLength(20);
+      // the hint that asks for another endpoint stays inside the client
+      expect([...fast.metadataSeen, ...slow.metadataSeen].filter((m) => m.get('x-datapunk-avoid-peers').length > 0)).toEqual([]);
+      // the half that went to the fast replica first answered without the hedging delay; no call
+      // waited for the slow replica
+      const sorted = [...latencies].sort((a, b) => a - b);
+      expect(sorted[19]).toBeLessThan(100);
+      expect(sorted[39]).toBeLessThan(300);
+    } finally {
+      await app.close();
+      await fast.stop();
+      await slow.stop();
+      register.clear();
+    }
+  }, 30_000);
+});

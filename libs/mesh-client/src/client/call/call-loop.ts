@@ -65,7 +65,7 @@ function buildMethodLoop(record: CallRecord<unknown>): MethodLoop {
         }),
       lost: () => localError(site, Status.CANCELLED, 'another hedged copy answered first', { local: true }),
     };
-    return { retry: undefined, hedging, spec };
+    return { retry: undefined, hedging, spec: { ...spec, spreadCopies: true } };
   }
   const retry = settings.retry !== false && settings.retry.maxAttempts > 1 ? settings.retry : undefined;
   const gate = retryGate({

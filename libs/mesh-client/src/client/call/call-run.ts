@@ -44,6 +44,8 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
   private wireIds: number[] | undefined;
   /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side). */
   private prepared: (Metadata | undefined)[] | undefined;
+  /** The hedged copies sent so far, for the next one to go elsewhere. */
+  private copies: WireAttempt<T>[] | undefined;
 
   /** The run ended (its sink has its end) or was stopped. */
   get over(): boolean {
@@ -105,12 +107,18 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
       sink.end(over);
       return NOT_STARTED;
     }
-    const wire = new WireAttempt<T>(this.spec!, n, sink);
+    const spec = this.spec!;
+    const wire = new WireAttempt<T>(spec, n, sink);
     // attempts are numbered per run; the call's response metadata needs them unique over its runs
     (this.wireIds ??= [])[n] = this.record.noteWire(wire as WireAttempt<unknown>);
     const metadata = this.metadataOf(n);
     this.hooks?.attach(n, wire, metadata);
-    wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline());
+    let avoid: string[] | undefined;
+    if (spec.spreadCopies) {
+      avoid = this.copies?.map((copy) => copy.peer()).filter((peer): peer is string => peer !== undefined);
+      (this.copies ??= []).push(wire);
+    }
+    wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline(), avoid);
     return wire;
   }
 

@@ -7,6 +7,7 @@ import { localError, tlsRefused, toMeshError } from '../../errors/to-mesh-error.
 import { withoutStackTrace } from '../../errors/without-stack-trace.js';
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
 import type { ChannelLease, ChannelPool } from '../channels/channel-pool.js';
+import { AVOID_PEERS_KEY } from '../channels/spread-round-robin.js';
 import type { FlowControl, FlowReader } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import { requestStreamFailure, type RequestCursor } from './request-source.js';
@@ -22,6 +23,8 @@ export interface WireSpec {
   readonly flow: FlowControl | undefined;
   /** Response headers of attempt `n`; returns an error to end the attempt with (a plugin hook failed). */
   readonly onHeaders?: (n: number, headers: Metadata) => unknown;
+  /** Hedged: a copy asks the channel for an endpoint other than its call's earlier copies' (where the channel can choose). */
+  readonly spreadCopies?: boolean;
 }
 
 /** One attempt's request: the encoded message, or the stream of encoded messages it reads. */
@@ -61,10 +64,17 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     private readonly sink: AttemptSink<T>,
   ) {}
 
-  /** Starts the call: returns at once; the outcome comes to the sink. */
-  start(metadata: Metadata, request: WireRequest, deadline: number): void {
+  /**
+   * Starts the call: returns at once; the outcome comes to the sink. `avoid`: the peers of the
+   * call's earlier copies, for a channel that can send this one elsewhere.
+   */
+  start(metadata: Metadata, request: WireRequest, deadline: number, avoid?: readonly string[]): void {
     const { method, channels } = this.spec;
     const lease = (this.lease = channels.acquire());
+    if (avoid && avoid.length > 0 && lease.spreadsCopies) {
+      metadata = metadata.clone();
+      metadata.set(AVOID_PEERS_KEY, avoid.join(','));
+    }
     try {
       // grpc-js records a caller stack per call only to decorate its errors; it would always point here
       const call = withoutStackTrace(() => lease.client.getChannel().createCall(method.path, deadline, undefined, null, undefined));
@@ -87,6 +97,11 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
         }),
       );
     }
+  }
+
+  /** The endpoint the attempt went to ('host:port'), once grpc-js picked one. */
+  peer(): string | undefined {
+    return this.call?.getPeer();
   }
 
   cancel(): void {

@@ -6,18 +6,21 @@ export interface ChannelSet {
   readonly clients: readonly Client[];
   /** Tells a server's refusal of the client certificate from other connection failures (TLS clients). */
   readonly tlsRefusal?: TlsRefusalCheck;
+  /** The channels balance with spread-round-robin: a hedged copy may ask for another endpoint (AVOID_PEERS_KEY). */
+  readonly spreadsCopies?: boolean;
 }
 
 /** One channel and the attempts running on it. */
 export interface ChannelLease {
   readonly client: Client;
   readonly tlsRefusal: TlsRefusalCheck | undefined;
+  readonly spreadsCopies: boolean;
   inflight: number;
   retired: boolean;
 }
 
 const leases = (set: ChannelSet): ChannelLease[] =>
-  set.clients.map((client) => ({ client, tlsRefusal: set.tlsRefusal, inflight: 0, retired: false }));
+  set.clients.map((client) => ({ client, tlsRefusal: set.tlsRefusal, spreadsCopies: set.spreadsCopies === true, inflight: 0, retired: false }));
 
 /**
  * The channels new attempts use: one, or a pool of distinct HTTP/2 connections taken in turn.

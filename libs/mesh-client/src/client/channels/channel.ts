@@ -6,6 +6,7 @@ import { endpointOf, isXdsTarget } from '../../config/target.js';
 import { createTlsCredentials, expectServerIdentity, loadTlsMaterial } from '../../security/tls-credentials.js';
 import { TlsRefusalCheck } from '../../security/tls-refusal.js';
 import type { ChannelSet } from './channel-pool.js';
+import { SPREAD_ROUND_ROBIN, registerSpreadRoundRobin } from './spread-round-robin.js';
 import { installBootstrap } from '../../xds/xds-bootstrap.js';
 import { registerXds } from '../../xds/xds-package.js';
 
@@ -29,10 +30,11 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
   // Set only when compressing: with the option present grpc-js builds a costlier filter per call.
   if (options.compression !== 'identity') channel['grpc.default_compression_algorithm'] = COMPRESSION[options.compression];
   // For xds targets the control plane's clusters decide load balancing and outlier detection.
+  // round_robin is grpc-js's, with hedged copies sent to another endpoint (spread-round-robin.ts).
   if (options.loadBalancing === 'round_robin' && !options.xds) {
-    const policy = options.outlierDetection
-      ? { outlier_detection: { ...options.outlierDetection, child_policy: [{ round_robin: {} }] } }
-      : { round_robin: {} };
+    registerSpreadRoundRobin();
+    const roundRobin = { [SPREAD_ROUND_ROBIN]: {} };
+    const policy = options.outlierDetection ? { outlier_detection: { ...options.outlierDetection, child_policy: [roundRobin] } } : roundRobin;
     channel['grpc.service_config'] = JSON.stringify({ loadBalancingConfig: [policy] });
   }
   if (options.keepalive) {
@@ -83,5 +85,9 @@ export function createChannels(options: ResolvedClientOptions, material: TlsMate
   const channelCredentials = tls ? createTlsCredentials(options.tls!, tls) : credentials.createInsecure();
   const channelOptions = channelOptionsOf(options);
   const clients = Array.from({ length: options.poolSize }, () => new Client(options.target, channelCredentials, channelOptions));
-  return { clients, tlsRefusal: tls ? tlsRefusalCheckOf(options, tls) : undefined };
+  return {
+    clients,
+    tlsRefusal: tls ? tlsRefusalCheckOf(options, tls) : undefined,
+    spreadsCopies: options.loadBalancing === 'round_robin' && !options.xds,
+  };
 }

@@ -1,0 +1,184 @@
+import { connectivityState as State, experimental, type ChannelOptions } from '@grpc/grpc-js';
+
+type ChannelControlHelper = experimental.ChannelControlHelper;
+type Endpoint = experimental.Endpoint;
+type LeafLoadBalancer = experimental.LeafLoadBalancer;
+type LoadBalancer = experimental.LoadBalancer;
+type Picker = experimental.Picker;
+type PickArgs = experimental.PickArgs;
+type PickResult = experimental.PickResult;
+type StatusOr<T> = experimental.StatusOr<T>;
+type TypedLoadBalancingConfig = experimental.TypedLoadBalancingConfig;
+
+/** The policy's name in a service config's `loadBalancingConfig`. */
+export const SPREAD_ROUND_ROBIN = 'datapunk_spread_round_robin';
+
+/**
+ * Metadata key of an attempt that should go to another endpoint than the call's earlier attempts
+ * (a hedged copy): their peers, comma-separated. The picker takes it out of what goes on the wire.
+ */
+export const AVOID_PEERS_KEY = 'x-datapunk-avoid-peers';
+
+class SpreadConfig implements TypedLoadBalancingConfig {
+  getLoadBalancerName(): string {
+    return SPREAD_ROUND_ROBIN;
+  }
+
+  toJsonObject(): object {
+    return { [SPREAD_ROUND_ROBIN]: {} };
+  }
+
+  static createFromJson(): SpreadConfig {
+    return new SpreadConfig();
+  }
+}
+
+interface Child {
+  readonly endpoint: Endpoint;
+  readonly picker: Picker;
+}
+
+const onEndpoint = (endpoint: Endpoint, peers: readonly string[]): boolean =>
+  endpoint.addresses.some((address) => peers.includes(experimental.subchannelAddressToString(address)));
+
+/**
+ * Round robin over the ready endpoints, as grpc-js's own, except for an attempt that names peers to
+ * avoid (a hedged copy): it goes to the next endpoint none of them is on, and does not move the
+ * rotation. First attempts then take one turn each, as a plain client's calls do; with grpc-js's
+ * round_robin a hedged call took two turns, and sequential first attempts locked onto a slow
+ * endpoint (each of its calls was hedged, each fast one not).
+ */
+class SpreadPicker implements Picker {
+  constructor(
+    private readonly children: readonly Child[],
+    private next: number,
+  ) {}
+
+  pick(args: PickArgs): PickResult {
+    const avoid = args.metadata.get(AVOID_PEERS_KEY);
+    if (avoid.length === 0) {
+      const child = this.children[this.next]!;
+      this.next = (this.next + 1) % this.children.length;
+      return child.picker.pick(args);
+    }
+    // (grpc-js hands the picker the copy of the metadata it sends)
+    args.metadata.remove(AVOID_PEERS_KEY);
+    const peers = String(avoid[0]).split(',');
+    for (let k = 0; k < this.children.length; k++) {
+      const child = this.children[(this.next + k) % this.children.length]!;
+      if (!onEndpoint(child.endpoint, peers)) return child.picker.pick(args);
+    }
+    return this.children[this.next]!.picker.pick(args);
+  }
+
+  /** The endpoint the next first attempt goes to (kept when the ready set changes). */
+  peekNext(): Endpoint {
+    return this.children[this.next]!.endpoint;
+  }
+}
+
+const sameEndpoint = (a: Endpoint, b: Endpoint): boolean =>
+  a.addresses.length === b.addresses.length &&
+  a.addresses.every((address, i) => experimental.subchannelAddressToString(address) === experimental.subchannelAddressToString(b.addresses[i]!));
+
+/**
+ * The load balancer: one grpc-js LeafLoadBalancer (pick_first) per endpoint, every endpoint kept
+ * connected, the channel's state from theirs; grpc-js's round_robin, with SpreadPicker as the picker.
+ */
+class SpreadRoundRobin implements LoadBalancer {
+  private children: LeafLoadBalancer[] = [];
+  private state: State = State.IDLE;
+  private readyPicker: SpreadPicker | undefined;
+  private paused = false;
+  private lastError: string | null = null;
+  private readonly childHelper: ChannelControlHelper;
+
+  constructor(private readonly helper: ChannelControlHelper) {
+    this.childHelper = experimental.createChildChannelControlHelper(helper, {
+      updateState: (childState, _picker, errorMessage) => {
+        // connections dropped: resolve the name again (the resolver rate-limits)
+        if (this.state === State.READY && childState !== State.READY) this.helper.requestReresolution();
+        if (errorMessage) this.lastError = errorMessage;
+        this.update();
+      },
+    });
+  }
+
+  updateAddressList(endpoints: StatusOr<Endpoint[]>, config: TypedLoadBalancingConfig, options: ChannelOptions, note: string): boolean {
+    if (!(config instanceof SpreadConfig)) return false;
+    if (!endpoints.ok) {
+      if (this.children.length === 0) this.publish(State.TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpoints.error), endpoints.error.details);
+      return true;
+    }
+    // each channel starts its rotation somewhere else, as grpc-js's round_robin does
+    const start = Math.floor(Math.random() * endpoints.value.length);
+    const list = [...endpoints.value.slice(start), ...endpoints.value.slice(0, start)];
+    this.destroyChildren();
+    if (list.length === 0) {
+      const details = `No addresses resolved. Resolution note: ${note}`;
+      this.publish(State.TRANSIENT_FAILURE, new experimental.UnavailablePicker({ details }), details);
+    }
+    this.paused = true;
+    this.children = list.map((endpoint) => new experimental.LeafLoadBalancer(endpoint, this.childHelper, options, note));
+    for (const child of this.children) child.startConnecting();
+    this.paused = false;
+    this.update();
+    return true;
+  }
+
+  exitIdle(): void {
+    // idle only without addresses: nothing to do
+  }
+
+  resetBackoff(): void {
+    // no backoff of its own
+  }
+
+  destroy(): void {
+    this.destroyChildren();
+  }
+
+  getTypeName(): string {
+    return SPREAD_ROUND_ROBIN;
+  }
+
+  private update(): void {
+    if (this.paused) return;
+    const ready = this.children.filter((c) => c.getConnectivityState() === State.READY);
+    const any = (s: State): boolean => this.children.some((c) => c.getConnectivityState() === s);
+    if (ready.length > 0) {
+      const next = this.readyPicker?.peekNext();
+      const index = next ? Math.max(0, ready.findIndex((c) => sameEndpoint(c.getEndpoint(), next))) : 0;
+      this.publish(State.READY, new SpreadPicker(ready.map((c) => ({ endpoint: c.getEndpoint(), picker: c.getPicker() })), index), null);
+    } else if (any(State.CONNECTING)) {
+      this.publish(State.CONNECTING, new experimental.QueuePicker(this), null);
+    } else if (any(State.TRANSIENT_FAILURE)) {
+      const details = `round_robin: No connection established. Last error: ${String(this.lastError)}`;
+      this.publish(State.TRANSIENT_FAILURE, new experimental.UnavailablePicker({ details }), details);
+    } else {
+      this.publish(State.IDLE, new experimental.QueuePicker(this), null);
+    }
+    // round robin keeps every endpoint connected
+    for (const child of this.children) if (child.getConnectivityState() === State.IDLE) child.exitIdle();
+  }
+
+  private publish(state: State, picker: Picker, errorMessage: string | null): void {
+    this.readyPicker = state === State.READY ? (picker as SpreadPicker) : undefined;
+    this.state = state;
+    this.helper.updateState(state, picker, errorMessage);
+  }
+
+  private destroyChildren(): void {
+    for (const child of this.children) child.destroy();
+    this.children = [];
+  }
+}
+
+let registered = false;
+
+/** Registers the policy with grpc-js (once per process). */
+export function registerSpreadRoundRobin(): void {
+  if (registered) return;
+  registered = true;
+  experimental.registerLoadBalancerType(SPREAD_ROUND_ROBIN, SpreadRoundRobin, SpreadConfig);
+}
