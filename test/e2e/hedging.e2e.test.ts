@@ -8,6 +8,7 @@ import { parseMetrics, valueOf } from '../support/prometheus.js';
 import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
 import { eventually } from '../support/wait.js';
 import type { TestingModule } from '@nestjs/testing';
+import { openSpreads } from '../../libs/mesh-client/src/client/channels/spread-round-robin.js';
 
 /** Four hedging clients: each has its own channel, so its own round robin. */
 const HEDGED = ['hedged', 'hedged-1', 'hedged-2', 'hedged-3'];
@@ -144,7 +145,9 @@ describe('hedging over round_robin spreads its picks', () => {
       const split = [firsts(fast, 'hedged'), firsts(slow, 'hedged')];
       const onFast = new Set(seen(fast, 'hedged').map((m) => String(m.get('x-spread')[0])));
       const twice = seen(slow, 'hedged').filter((m) => onFast.has(String(m.get('x-spread')[0]))).length;
-      console.log(`spread: first attempts fast/slow, plain ${plainSplit.join('/')}, hedged ${split.join('/')}; calls seen by both replicas ${String(twice)}`);
+      console.log(
+        `spread: first attempts fast/slow, plain ${plainSplit.join('/')}, hedged ${split.join('/')}; calls seen by both replicas ${String(twice)}`,
+      );
 
       expect(plainSplit).toEqual([20, 20]);
       // a hedged call takes one turn of the rotation, as a plain call does: the same split
@@ -152,18 +155,39 @@ describe('hedging over round_robin spreads its picks', () => {
       // every call that met the slow replica first was saved by a copy on the fast one
       expect(twice).toBe(20);
       expect(seen(slow, 'hedged')).toHaveLength(20);
-      // the hint that asks for another endpoint stays inside the client
-      expect([...fast.metadataSeen, ...slow.metadataSeen].filter((m) => m.get('x-datapunk-avoid-peers').length > 0)).toEqual([]);
+      // the key that carries a call's copies to the picker stays inside the client
+      expect([...fast.metadataSeen, ...slow.metadataSeen].filter((m) => m.get('x-datapunk-spread').length > 0)).toEqual([]);
       // the half that went to the fast replica first answered without the hedging delay; no call
       // waited for the slow replica
       const sorted = [...latencies].sort((a, b) => a - b);
       expect(sorted[19]).toBeLessThan(100);
       expect(sorted[39]).toBeLessThan(300);
+
+      // 8 at a time: copies of calls in flight side by side still never meet on one replica
+      const hedged = registry.get('hedged');
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < 80) {
+          const i = next++;
+          await lastValueFrom(hedged.unary('Unary', {}, { metadata: { 'x-spread': `side-${String(i)}` } }));
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      const met = (s: EchoServer): string[] => seen(s, 'side').map((m) => String(m.get('x-spread')[0]));
+      const onBoth = met(fast).filter((tag) => met(slow).includes(tag));
+      const onOne = (s: EchoServer): number => met(s).length - new Set(met(s)).size;
+      console.log(
+        `spread, 8 at a time: 80 calls, ${String(onBoth.length)} seen by both replicas, copies meeting on one: fast ${String(onOne(fast))}, slow ${String(onOne(slow))}`,
+      );
+      expect(onOne(fast)).toBe(0);
+      expect(onOne(slow)).toBe(0);
+      expect(new Set([...met(fast), ...met(slow)]).size).toBe(80);
+      expect(openSpreads()).toBe(0);
     } finally {
       await app.close();
       await fast.stop();
       await slow.stop();
       register.clear();
     }
-  }, 30_000);
+  }, 40_000);
 });

@@ -284,6 +284,30 @@ describe('the attempt tier', () => {
     await app.close();
   });
 
+  it("a hook that changes an attempt's metadata after it was sent changes no other attempt and not the call's", async () => {
+    let callMetadata: Metadata | undefined;
+    const late: MeshClientPlugin = {
+      name: 'late',
+      intercept: (call, next) => {
+        callMetadata = call.metadata;
+        return next.handle();
+      },
+      // no beforeAttempt reads the metadata: attempt 1 goes out with the call's own
+      afterAttempt: (a) => void a.metadata.set('x-late', `from-${String(a.attempt)}`),
+    };
+    const app = await createTestApp({ clients: [echoClient(server.target, { retry: { initialBackoffMs: 1, maxBackoffMs: 1 }, plugins: [late] })] });
+    const before = server.metadataSeen.length;
+    await lastValueFrom(
+      app
+        .get(MeshClientRegistry)
+        .get('echo')
+        .unary('Unary', {}, { metadata: { 'x-test-fail-times': '1', 'x-test-call-id': randomUUID() } }),
+    );
+    expect(server.metadataSeen.slice(before).map((m) => m.get('x-late')[0])).toEqual([undefined, undefined]);
+    expect(callMetadata?.get('x-late')).toEqual([]);
+    await app.close();
+  });
+
   it("'replay' gives one extra attempt of an uncommitted call, also with retry off, once per call", async () => {
     const replayer: MeshClientPlugin = { name: 'replayer', afterAttempt: (_a, end) => (end.code === 14 ? 'replay' : undefined) };
     const app = await createTestApp({ clients: [echoClient(server.target, { retry: false, plugins: [replayer] })] });

@@ -58,4 +58,12 @@ describe('BufferedHistogram', () => {
     h.detach(source);
     expect((await h.get()).values).toHaveLength(0);
   });
+
+  it('a second copy of the library in the process shares the histogram (a brand, not instanceof)', () => {
+    const first = BufferedHistogram.named('shared_seconds', 'help', Object.keys(LABELS), HANDLING_BUCKETS);
+    // what another copy's class sees: an object of a class it does not know, carrying the brand
+    const seenByOther = register.getSingleMetric('shared_seconds') as unknown as Record<symbol, unknown>;
+    expect(seenByOther[Symbol.for('@datapunk/mesh-client.BufferedHistogram')]).toBe(true);
+    expect(BufferedHistogram.named('shared_seconds', 'help', Object.keys(LABELS), HANDLING_BUCKETS)).toBe(first);
+  });
 });

@@ -15,6 +15,7 @@ describe('metadata validation', () => {
     ['Upper-Case', 'v', /keys are lowercase/],
     ['bad key', 'v', /is invalid/],
     ['grpc-timeout', '1S', /reserved for gRPC/],
+    ['x-datapunk-spread', 'x', /'x-datapunk-spread' is reserved for the mesh client's load balancing/],
     ['x-bin-not', Buffer.from('x'), /need a key ending in '-bin'/],
     ['x-num', 5, /must have a string value/],
     // found by the metadata property test: HTTP/2 strips the spaces, a ' ' value arrived as nothing

@@ -46,6 +46,9 @@ interface Value {
   metricName: string;
 }
 
+/** Marks a BufferedHistogram, across copies of the library. */
+const BUFFERED = Symbol.for('@datapunk/mesh-client.BufferedHistogram');
+
 /**
  * `grpc_client_handling_seconds` as a Prometheus histogram whose observations cost an array
  * increment: each series counts into its own HistogramCounts, and the registry reads them all when
@@ -58,6 +61,7 @@ export class BufferedHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly sources = new Set<HistogramSource>();
+  readonly [BUFFERED] = true;
 
   constructor(
     readonly name: string,
@@ -70,8 +74,9 @@ export class BufferedHistogram {
 
   /** The histogram named `name` on the default registry, registered now if there is none. */
   static named(name: string, help: string, labelNames: readonly string[], upperBounds: readonly number[]): BufferedHistogram {
-    const existing = register.getSingleMetric(name) as unknown;
-    if (existing instanceof BufferedHistogram) return existing;
+    const existing = register.getSingleMetric(name) as Partial<BufferedHistogram> | undefined;
+    // also one registered by another copy of this library in the process (a brand, not instanceof)
+    if (existing?.[BUFFERED] === true) return existing as BufferedHistogram;
     const histogram = new BufferedHistogram(name, help, labelNames, upperBounds);
     register.registerMetric(histogram as unknown as Metric);
     return histogram;

@@ -1,6 +1,12 @@
 import type { Metadata } from '@grpc/grpc-js';
 
 const KEY = /^[0-9a-z_.-]+$/;
+
+/**
+ * The key a hedged call's copies carry to the client's round-robin picker, which takes it off
+ * before the wire (client/channels/spread-round-robin.ts): reserved, a call cannot set it.
+ */
+export const SPREAD_KEY = 'x-datapunk-spread';
 /**
  * Headers HTTP/2 forbids on a stream (connection-specific, RFC 9113 8.2.2) or that gRPC itself
  * sets: a call carrying one would be refused by the HTTP/2 layer (grpc-js then picks again and
@@ -27,6 +33,7 @@ const PRINTABLE = /^[\x20-\x7e]*$/;
 export function metadataProblem(key: string, value: unknown): string | undefined {
   if (!KEY.test(key)) return `metadata key '${key.slice(0, 64)}' is invalid: keys are lowercase letters, digits, '_', '-' and '.'`;
   if (key.startsWith('grpc-')) return `metadata key '${key}' is reserved for gRPC itself`;
+  if (key === SPREAD_KEY) return `metadata key '${key}' is reserved for the mesh client's load balancing`;
   if (TRANSPORT_HEADERS.has(key)) return `metadata key '${key}' is an HTTP/2 or gRPC transport header, which a call cannot set`;
   // grpc-js writes headers into a plain object, where this key sets the prototype: it would vanish.
   if (key === '__proto__') return "metadata key '__proto__' cannot be sent (HTTP/2 headers are built in a plain object, which drops it)";

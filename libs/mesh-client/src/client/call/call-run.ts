@@ -12,6 +12,7 @@ import type { AttemptPlugins } from '../plugin-engine/attempt-plugins.js';
 import type { CallRecord } from './call-record.js';
 import { RUN_STAGES } from './call-stages.js';
 import { WireAttempt, type WireSpec } from './wire-attempt.js';
+import { closeSpread, openSpread, type Spread } from '../channels/spread-round-robin.js';
 
 /** Metadata key that tells the server how many attempts came before this one (gRFC A6). */
 export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
@@ -44,8 +45,8 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
   private wireIds: number[] | undefined;
   /** Metadata a `before` hook prepared, by attempt (hedged copies run side by side). */
   private prepared: (Metadata | undefined)[] | undefined;
-  /** The hedged copies sent so far, for the next one to go elsewhere. */
-  private copies: WireAttempt<T>[] | undefined;
+  /** A hedged call's copies, for each to go to another endpoint. */
+  private spread: Spread | undefined;
 
   /** The run ended (its sink has its end) or was stopped. */
   get over(): boolean {
@@ -113,12 +114,8 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
     (this.wireIds ??= [])[n] = this.record.noteWire(wire as WireAttempt<unknown>);
     const metadata = this.metadataOf(n);
     this.hooks?.attach(n, wire, metadata);
-    let avoid: string[] | undefined;
-    if (spec.spreadCopies) {
-      avoid = this.copies?.map((copy) => copy.peer()).filter((peer): peer is string => peer !== undefined);
-      (this.copies ??= []).push(wire);
-    }
-    wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline(), avoid);
+    if (spec.spreadCopies) this.spread ??= openSpread();
+    wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline(), this.spread);
     return wire;
   }
 
@@ -211,6 +208,7 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
     this.permit?.release();
     this.permit = undefined;
     this.requests?.close();
+    if (this.spread) closeSpread(this.spread);
     this.record.removeRun(this);
   }
 }

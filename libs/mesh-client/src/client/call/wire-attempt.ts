@@ -7,7 +7,8 @@ import { localError, tlsRefused, toMeshError } from '../../errors/to-mesh-error.
 import { withoutStackTrace } from '../../errors/without-stack-trace.js';
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
 import type { ChannelLease, ChannelPool } from '../channels/channel-pool.js';
-import { AVOID_PEERS_KEY } from '../channels/spread-round-robin.js';
+import type { Spread } from '../channels/spread-round-robin.js';
+import { SPREAD_KEY } from '../../security/metadata.js';
 import type { FlowControl, FlowReader } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import { requestStreamFailure, type RequestCursor } from './request-source.js';
@@ -65,17 +66,17 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   ) {}
 
   /**
-   * Starts the call: returns at once; the outcome comes to the sink. `avoid`: the peers of the
-   * call's earlier copies, for a channel that can send this one elsewhere.
+   * Starts the call: returns at once; the outcome comes to the sink. `spread`: the hedged call's
+   * copies, for a channel that sends each to another endpoint.
    */
-  start(metadata: Metadata, request: WireRequest, deadline: number, avoid?: readonly string[]): void {
+  start(metadata: Metadata, request: WireRequest, deadline: number, spread?: Spread): void {
     const { method, channels } = this.spec;
     const lease = (this.lease = channels.acquire());
-    if (avoid && avoid.length > 0 && lease.spreadsCopies) {
-      metadata = metadata.clone();
-      metadata.set(AVOID_PEERS_KEY, avoid.join(','));
-    }
     try {
+      if (spread && lease.spreadsCopies) {
+        metadata = metadata.clone();
+        metadata.set(SPREAD_KEY, spread.token);
+      }
       // grpc-js records a caller stack per call only to decorate its errors; it would always point here
       const call = withoutStackTrace(() => lease.client.getChannel().createCall(method.path, deadline, undefined, null, undefined));
       this.call = call;
@@ -97,11 +98,6 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
         }),
       );
     }
-  }
-
-  /** The endpoint the attempt went to ('host:port'), once grpc-js picked one. */
-  peer(): string | undefined {
-    return this.call?.getPeer();
   }
 
   cancel(): void {

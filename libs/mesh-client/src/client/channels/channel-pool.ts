@@ -6,7 +6,7 @@ export interface ChannelSet {
   readonly clients: readonly Client[];
   /** Tells a server's refusal of the client certificate from other connection failures (TLS clients). */
   readonly tlsRefusal?: TlsRefusalCheck;
-  /** The channels balance with spread-round-robin: a hedged copy may ask for another endpoint (AVOID_PEERS_KEY). */
+  /** The channels balance with spread-round-robin: a hedged call's copies go to distinct endpoints (SPREAD_KEY). */
   readonly spreadsCopies?: boolean;
 }
 

@@ -36,6 +36,9 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
     const roundRobin = { [SPREAD_ROUND_ROBIN]: {} };
     const policy = options.outlierDetection ? { outlier_detection: { ...options.outlierDetection, child_policy: [roundRobin] } } : roundRobin;
     channel['grpc.service_config'] = JSON.stringify({ loadBalancingConfig: [policy] });
+    // the client's choice stands: a service config from DNS TXT records would replace the policy
+    // (and its picker, which keeps the spread key off the wire)
+    channel['grpc.service_config_disable_resolution'] = 1;
   }
   if (options.keepalive) {
     channel['grpc.keepalive_time_ms'] = options.keepalive.timeMs;

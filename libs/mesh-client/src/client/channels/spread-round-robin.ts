@@ -1,4 +1,6 @@
 import { connectivityState as State, experimental, type ChannelOptions } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import { SPREAD_KEY } from '../../security/metadata.js';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
 type Endpoint = experimental.Endpoint;
@@ -13,11 +15,35 @@ type TypedLoadBalancingConfig = experimental.TypedLoadBalancingConfig;
 /** The policy's name in a service config's `loadBalancingConfig`. */
 export const SPREAD_ROUND_ROBIN = 'datapunk_spread_round_robin';
 
+const PROCESS_TAG = randomBytes(9).toString('base64url');
+let sequence = 0;
+const open = new Map<string, Spread>();
+
 /**
- * Metadata key of an attempt that should go to another endpoint than the call's earlier attempts
- * (a hedged copy): their peers, comma-separated. The picker takes it out of what goes on the wire.
+ * The copies of one hedged call: the endpoints they were sent to. Each copy carries the spread's
+ * token under SPREAD_KEY; the picker takes the key off what goes on the wire, sends the copy to an
+ * endpoint none of the others holds, and notes it here. Tokens start with a random tag of the
+ * process: a header that was not made here matches no spread.
  */
-export const AVOID_PEERS_KEY = 'x-datapunk-avoid-peers';
+export class Spread {
+  readonly token = `${PROCESS_TAG}.${(sequence++).toString(36)}`;
+  /** Keys of the endpoints the call's copies were picked for. */
+  readonly picked = new Set<string>();
+}
+
+/** A spread for a hedged call's copies; `closeSpread` it when the call's run ends. */
+export function openSpread(): Spread {
+  const spread = new Spread();
+  open.set(spread.token, spread);
+  return spread;
+}
+
+export function closeSpread(spread: Spread): void {
+  open.delete(spread.token);
+}
+
+/** Hedged calls running now (for tests: every spread is closed when its run ends). */
+export const openSpreads = (): number => open.size;
 
 class SpreadConfig implements TypedLoadBalancingConfig {
   getLoadBalancerName(): string {
@@ -35,18 +61,20 @@ class SpreadConfig implements TypedLoadBalancingConfig {
 
 interface Child {
   readonly endpoint: Endpoint;
+  /** The endpoint's addresses, as a spread notes it. */
+  readonly key: string;
   readonly picker: Picker;
 }
 
-const onEndpoint = (endpoint: Endpoint, peers: readonly string[]): boolean =>
-  endpoint.addresses.some((address) => peers.includes(experimental.subchannelAddressToString(address)));
+const keyOf = (endpoint: Endpoint): string => endpoint.addresses.map((a) => experimental.subchannelAddressToString(a)).join(' ');
 
 /**
- * Round robin over the ready endpoints, as grpc-js's own, except for an attempt that names peers to
- * avoid (a hedged copy): it goes to the next endpoint none of them is on, and does not move the
- * rotation. First attempts then take one turn each, as a plain client's calls do; with grpc-js's
- * round_robin a hedged call took two turns, and sequential first attempts locked onto a slow
- * endpoint (each of its calls was hedged, each fast one not).
+ * Round robin over the ready endpoints, as grpc-js's own, except for a hedged call's copies (they
+ * carry a spread): the first takes its turn, each later one goes to the next endpoint none of the
+ * call's copies holds, and does not move the rotation. First attempts then take one turn each, as
+ * a plain client's calls do; with grpc-js's round_robin a hedged call took two turns, its copies
+ * could meet on one endpoint, and sequential first attempts locked onto a slow endpoint (each of
+ * its calls was hedged, each fast one not).
  */
 class SpreadPicker implements Picker {
   constructor(
@@ -55,20 +83,31 @@ class SpreadPicker implements Picker {
   ) {}
 
   pick(args: PickArgs): PickResult {
-    const avoid = args.metadata.get(AVOID_PEERS_KEY);
-    if (avoid.length === 0) {
-      const child = this.children[this.next]!;
-      this.next = (this.next + 1) % this.children.length;
-      return child.picker.pick(args);
-    }
-    // (grpc-js hands the picker the copy of the metadata it sends)
-    args.metadata.remove(AVOID_PEERS_KEY);
-    const peers = String(avoid[0]).split(',');
+    const token = args.metadata.get(SPREAD_KEY);
+    if (token.length === 0) return this.turn().picker.pick(args);
+    // (grpc-js hands the picker a copy of the metadata per pick: the one it sends)
+    args.metadata.remove(SPREAD_KEY);
+    const spread = open.get(String(token[0]));
+    if (!spread) return this.turn().picker.pick(args);
+    const child = spread.picked.size === 0 ? this.turn() : this.elsewhere(spread.picked);
+    spread.picked.add(child.key);
+    return child.picker.pick(args);
+  }
+
+  /** The next endpoint in the rotation, which moves on. */
+  private turn(): Child {
+    const child = this.children[this.next]!;
+    this.next = (this.next + 1) % this.children.length;
+    return child;
+  }
+
+  /** The next endpoint in the rotation that is not among `picked` (the rotation stays). */
+  private elsewhere(picked: ReadonlySet<string>): Child {
     for (let k = 0; k < this.children.length; k++) {
       const child = this.children[(this.next + k) % this.children.length]!;
-      if (!onEndpoint(child.endpoint, peers)) return child.picker.pick(args);
+      if (!picked.has(child.key)) return child;
     }
-    return this.children[this.next]!.picker.pick(args);
+    return this.children[this.next]!;
   }
 
   /** The endpoint the next first attempt goes to (kept when the ready set changes). */
@@ -107,7 +146,8 @@ class SpreadRoundRobin implements LoadBalancer {
   updateAddressList(endpoints: StatusOr<Endpoint[]>, config: TypedLoadBalancingConfig, options: ChannelOptions, note: string): boolean {
     if (!(config instanceof SpreadConfig)) return false;
     if (!endpoints.ok) {
-      if (this.children.length === 0) this.publish(State.TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpoints.error), endpoints.error.details);
+      if (this.children.length === 0)
+        this.publish(State.TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpoints.error), endpoints.error.details);
       return true;
     }
     // each channel starts its rotation somewhere else, as grpc-js's round_robin does
@@ -115,8 +155,10 @@ class SpreadRoundRobin implements LoadBalancer {
     const list = [...endpoints.value.slice(start), ...endpoints.value.slice(0, start)];
     this.destroyChildren();
     if (list.length === 0) {
+      // calls fail UNAVAILABLE at once rather than wait in a queue for their deadline
       const details = `No addresses resolved. Resolution note: ${note}`;
       this.publish(State.TRANSIENT_FAILURE, new experimental.UnavailablePicker({ details }), details);
+      return true;
     }
     this.paused = true;
     this.children = list.map((endpoint) => new experimental.LeafLoadBalancer(endpoint, this.childHelper, options, note));
@@ -148,8 +190,20 @@ class SpreadRoundRobin implements LoadBalancer {
     const any = (s: State): boolean => this.children.some((c) => c.getConnectivityState() === s);
     if (ready.length > 0) {
       const next = this.readyPicker?.peekNext();
-      const index = next ? Math.max(0, ready.findIndex((c) => sameEndpoint(c.getEndpoint(), next))) : 0;
-      this.publish(State.READY, new SpreadPicker(ready.map((c) => ({ endpoint: c.getEndpoint(), picker: c.getPicker() })), index), null);
+      const index = next
+        ? Math.max(
+            0,
+            ready.findIndex((c) => sameEndpoint(c.getEndpoint(), next)),
+          )
+        : 0;
+      this.publish(
+        State.READY,
+        new SpreadPicker(
+          ready.map((c) => ({ endpoint: c.getEndpoint(), key: keyOf(c.getEndpoint()), picker: c.getPicker() })),
+          index,
+        ),
+        null,
+      );
     } else if (any(State.CONNECTING)) {
       this.publish(State.CONNECTING, new experimental.QueuePicker(this), null);
     } else if (any(State.TRANSIENT_FAILURE)) {

@@ -17,10 +17,13 @@ const isFaultCode = (code: unknown): code is number => typeof code === 'number' 
 
 /**
  * An attempt as its hooks see it. Its metadata is copied when a hook first reads it (the copy the
- * hooks may change and the wire sends); an attempt no hook read sends the call's own.
+ * hooks may change and the wire sends); an attempt no hook read before it started sends the
+ * call's own, and a hook reading it later gets a copy of what was sent (a change then reaches no
+ * other attempt).
  */
 class HookedAttempt implements MeshAttempt {
   private own: Metadata | undefined;
+  private sentWith: Metadata | undefined;
 
   constructor(
     readonly call: MeshCall,
@@ -29,12 +32,12 @@ class HookedAttempt implements MeshAttempt {
   ) {}
 
   get metadata(): Metadata {
-    return (this.own ??= this.prepare(this.attempt));
+    return (this.own ??= this.sentWith ? this.sentWith.clone() : this.prepare(this.attempt));
   }
 
-  /** The metadata the attempt went on the wire with (what a hook reading it later sees). */
+  /** The metadata the attempt went on the wire with (what a hook reading it later sees a copy of). */
   sent(metadata: Metadata): void {
-    this.own ??= metadata;
+    if (!this.own) this.sentWith = metadata;
   }
 }
 
