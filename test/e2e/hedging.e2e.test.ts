@@ -8,7 +8,6 @@ import { parseMetrics, valueOf } from '../support/prometheus.js';
 import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
 import { eventually } from '../support/wait.js';
 import type { TestingModule } from '@nestjs/testing';
-import { openSpreads } from '../../libs/mesh-client/src/client/channels/spread-round-robin.js';
 
 /** Four hedging clients: each has its own channel, so its own round robin. */
 const HEDGED = ['hedged', 'hedged-1', 'hedged-2', 'hedged-3'];
@@ -157,10 +156,12 @@ describe('hedging over round_robin spreads its picks', () => {
       expect(seen(slow, 'hedged')).toHaveLength(20);
       // the key that carries a call's copies to the picker stays inside the client
       expect([...fast.metadataSeen, ...slow.metadataSeen].filter((m) => m.get('x-datapunk-spread').length > 0)).toEqual([]);
-      // the half that went to the fast replica first answered without the hedging delay; no call
-      // waited for the slow replica
+      // the half that went to the fast replica first answered without the hedging delay (p50, nearest
+      // rank: the 20th of 40, a fast one), the other half after it, none waited for the slow replica
       const sorted = [...latencies].sort((a, b) => a - b);
-      expect(sorted[19]).toBeLessThan(100);
+      console.log(`spread: p50 ${sorted[19]!.toFixed(1)} ms, 21st ${sorted[20]!.toFixed(1)} ms, max ${sorted[39]!.toFixed(1)} ms`);
+      expect(sorted[19]).toBeLessThan(50);
+      expect(sorted[20]).toBeGreaterThanOrEqual(100);
       expect(sorted[39]).toBeLessThan(300);
 
       // 8 at a time: copies of calls in flight side by side still never meet on one replica
@@ -182,7 +183,9 @@ describe('hedging over round_robin spreads its picks', () => {
       expect(onOne(fast)).toBe(0);
       expect(onOne(slow)).toBe(0);
       expect(new Set([...met(fast), ...met(slow)]).size).toBe(80);
-      expect(openSpreads()).toBe(0);
+      // every call's spread was let go when it ended (the client's channels hold them while calls run)
+      const pool = (hedged as unknown as { state: { channels: { acquire(): { spreads?: { size: number } } } } }).state.channels;
+      expect(pool.acquire().spreads?.size).toBe(0);
     } finally {
       await app.close();
       await fast.stop();

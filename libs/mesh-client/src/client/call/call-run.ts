@@ -11,8 +11,8 @@ import type { RequestSource } from './request-source.js';
 import type { AttemptPlugins } from '../plugin-engine/attempt-plugins.js';
 import type { CallRecord } from './call-record.js';
 import { RUN_STAGES } from './call-stages.js';
-import { WireAttempt, type WireSpec } from './wire-attempt.js';
-import { closeSpread, openSpread, type Spread } from '../channels/spread-round-robin.js';
+import { WireAttempt, type HedgedCopies, type WireSpec } from './wire-attempt.js';
+import type { Spread, Spreads } from '../channels/spreads.js';
 
 /** Metadata key that tells the server how many attempts came before this one (gRFC A6). */
 export const PREVIOUS_ATTEMPTS_KEY = 'grpc-previous-rpc-attempts';
@@ -30,7 +30,7 @@ const REFUSED: Record<LimitedReason, string> = {
  * `next.handle()` of an intercepting plugin. It owns what it holds (a permit, a place in the
  * queue, the replayable requests, its attempts) and gives all of it back however it ends.
  */
-export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
+export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, HedgedCopies {
   encoded: Buffer | undefined;
   requests: RequestSource | undefined;
   loop: AttemptLoop<T> | HedgingLoop<T> | undefined;
@@ -114,9 +114,12 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
     (this.wireIds ??= [])[n] = this.record.noteWire(wire as WireAttempt<unknown>);
     const metadata = this.metadataOf(n);
     this.hooks?.attach(n, wire, metadata);
-    if (spec.spreadCopies) this.spread ??= openSpread();
-    wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline(), this.spread);
+    wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline(), spec.spreadCopies ? this : undefined);
     return wire;
+  }
+
+  spreadOn(spreads: Spreads): string {
+    return (this.spread ??= spreads.spread()).token;
   }
 
   requestsCommitted(): boolean {
@@ -208,7 +211,7 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T> {
     this.permit?.release();
     this.permit = undefined;
     this.requests?.close();
-    if (this.spread) closeSpread(this.spread);
+    this.spread?.close();
     this.record.removeRun(this);
   }
 }

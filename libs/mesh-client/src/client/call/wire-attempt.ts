@@ -7,7 +7,7 @@ import { localError, tlsRefused, toMeshError } from '../../errors/to-mesh-error.
 import { withoutStackTrace } from '../../errors/without-stack-trace.js';
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
 import type { ChannelLease, ChannelPool } from '../channels/channel-pool.js';
-import type { Spread } from '../channels/spread-round-robin.js';
+import type { Spreads } from '../channels/spreads.js';
 import { SPREAD_KEY } from '../../security/metadata.js';
 import type { FlowControl, FlowReader } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
@@ -26,6 +26,11 @@ export interface WireSpec {
   readonly onHeaders?: (n: number, headers: Metadata) => unknown;
   /** Hedged: a copy asks the channel for an endpoint other than its call's earlier copies' (where the channel can choose). */
   readonly spreadCopies?: boolean;
+}
+
+/** A hedged call: the token of its copies' spread on a client's channels. */
+export interface HedgedCopies {
+  spreadOn(spreads: Spreads): string;
 }
 
 /** One attempt's request: the encoded message, or the stream of encoded messages it reads. */
@@ -66,16 +71,16 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   ) {}
 
   /**
-   * Starts the call: returns at once; the outcome comes to the sink. `spread`: the hedged call's
-   * copies, for a channel that sends each to another endpoint.
+   * Starts the call: returns at once; the outcome comes to the sink. `copies`: a hedged call,
+   * whose copies a channel that can sends each to another endpoint.
    */
-  start(metadata: Metadata, request: WireRequest, deadline: number, spread?: Spread): void {
+  start(metadata: Metadata, request: WireRequest, deadline: number, copies?: HedgedCopies): void {
     const { method, channels } = this.spec;
     const lease = (this.lease = channels.acquire());
     try {
-      if (spread && lease.spreadsCopies) {
+      if (copies && lease.spreads) {
         metadata = metadata.clone();
-        metadata.set(SPREAD_KEY, spread.token);
+        metadata.set(SPREAD_KEY, copies.spreadOn(lease.spreads));
       }
       // grpc-js records a caller stack per call only to decorate its errors; it would always point here
       const call = withoutStackTrace(() => lease.client.getChannel().createCall(method.path, deadline, undefined, null, undefined));

@@ -1,4 +1,5 @@
 import type { Client } from '@grpc/grpc-js';
+import type { Spreads } from './spreads.js';
 import type { TlsRefusalCheck } from '../../security/tls-refusal.js';
 
 /** The channels of one client, built together from the same options and credentials. */
@@ -7,20 +8,20 @@ export interface ChannelSet {
   /** Tells a server's refusal of the client certificate from other connection failures (TLS clients). */
   readonly tlsRefusal?: TlsRefusalCheck;
   /** The channels balance with spread-round-robin: a hedged call's copies go to distinct endpoints (SPREAD_KEY). */
-  readonly spreadsCopies?: boolean;
+  readonly spreads?: Spreads;
 }
 
 /** One channel and the attempts running on it. */
 export interface ChannelLease {
   readonly client: Client;
   readonly tlsRefusal: TlsRefusalCheck | undefined;
-  readonly spreadsCopies: boolean;
+  readonly spreads: Spreads | undefined;
   inflight: number;
   retired: boolean;
 }
 
 const leases = (set: ChannelSet): ChannelLease[] =>
-  set.clients.map((client) => ({ client, tlsRefusal: set.tlsRefusal, spreadsCopies: set.spreadsCopies === true, inflight: 0, retired: false }));
+  set.clients.map((client) => ({ client, tlsRefusal: set.tlsRefusal, spreads: set.spreads, inflight: 0, retired: false }));
 
 /**
  * The channels new attempts use: one, or a pool of distinct HTTP/2 connections taken in turn.

@@ -7,6 +7,7 @@ import { createTlsCredentials, expectServerIdentity, loadTlsMaterial } from '../
 import { TlsRefusalCheck } from '../../security/tls-refusal.js';
 import type { ChannelSet } from './channel-pool.js';
 import { SPREAD_ROUND_ROBIN, registerSpreadRoundRobin } from './spread-round-robin.js';
+import { SPREADS_OPTION, Spreads } from './spreads.js';
 import { installBootstrap } from '../../xds/xds-bootstrap.js';
 import { registerXds } from '../../xds/xds-package.js';
 
@@ -39,6 +40,8 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
     // the client's choice stands: a service config from DNS TXT records would replace the policy
     // (and its picker, which keeps the spread key off the wire)
     channel['grpc.service_config_disable_resolution'] = 1;
+    // the client's hedged calls, for their copies' picks (one object for the pool's channels)
+    channel[SPREADS_OPTION] = new Spreads();
   }
   if (options.keepalive) {
     channel['grpc.keepalive_time_ms'] = options.keepalive.timeMs;
@@ -91,6 +94,6 @@ export function createChannels(options: ResolvedClientOptions, material: TlsMate
   return {
     clients,
     tlsRefusal: tls ? tlsRefusalCheckOf(options, tls) : undefined,
-    spreadsCopies: options.loadBalancing === 'round_robin' && !options.xds,
+    spreads: channelOptions[SPREADS_OPTION] as Spreads | undefined,
   };
 }

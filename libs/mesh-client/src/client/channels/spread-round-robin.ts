@@ -1,6 +1,6 @@
 import { connectivityState as State, experimental, type ChannelOptions } from '@grpc/grpc-js';
-import { randomBytes } from 'node:crypto';
 import { SPREAD_KEY } from '../../security/metadata.js';
+import { SPREADS_OPTION, isSpreadLookup, type SpreadLookup } from './spreads.js';
 
 type ChannelControlHelper = experimental.ChannelControlHelper;
 type Endpoint = experimental.Endpoint;
@@ -14,36 +14,6 @@ type TypedLoadBalancingConfig = experimental.TypedLoadBalancingConfig;
 
 /** The policy's name in a service config's `loadBalancingConfig`. */
 export const SPREAD_ROUND_ROBIN = 'datapunk_spread_round_robin';
-
-const PROCESS_TAG = randomBytes(9).toString('base64url');
-let sequence = 0;
-const open = new Map<string, Spread>();
-
-/**
- * The copies of one hedged call: the endpoints they were sent to. Each copy carries the spread's
- * token under SPREAD_KEY; the picker takes the key off what goes on the wire, sends the copy to an
- * endpoint none of the others holds, and notes it here. Tokens start with a random tag of the
- * process: a header that was not made here matches no spread.
- */
-export class Spread {
-  readonly token = `${PROCESS_TAG}.${(sequence++).toString(36)}`;
-  /** Keys of the endpoints the call's copies were picked for. */
-  readonly picked = new Set<string>();
-}
-
-/** A spread for a hedged call's copies; `closeSpread` it when the call's run ends. */
-export function openSpread(): Spread {
-  const spread = new Spread();
-  open.set(spread.token, spread);
-  return spread;
-}
-
-export function closeSpread(spread: Spread): void {
-  open.delete(spread.token);
-}
-
-/** Hedged calls running now (for tests: every spread is closed when its run ends). */
-export const openSpreads = (): number => open.size;
 
 class SpreadConfig implements TypedLoadBalancingConfig {
   getLoadBalancerName(): string {
@@ -80,6 +50,7 @@ class SpreadPicker implements Picker {
   constructor(
     private readonly children: readonly Child[],
     private next: number,
+    private readonly spreads: SpreadLookup | undefined,
   ) {}
 
   pick(args: PickArgs): PickResult {
@@ -87,7 +58,7 @@ class SpreadPicker implements Picker {
     if (token.length === 0) return this.turn().picker.pick(args);
     // (grpc-js hands the picker a copy of the metadata per pick: the one it sends)
     args.metadata.remove(SPREAD_KEY);
-    const spread = open.get(String(token[0]));
+    const spread = this.spreads?.get(String(token[0]));
     if (!spread) return this.turn().picker.pick(args);
     const child = spread.picked.size === 0 ? this.turn() : this.elsewhere(spread.picked);
     spread.picked.add(child.key);
@@ -128,6 +99,8 @@ class SpreadRoundRobin implements LoadBalancer {
   private children: LeafLoadBalancer[] = [];
   private state: State = State.IDLE;
   private readyPicker: SpreadPicker | undefined;
+  /** The client's hedged calls (a channel option), for their copies' picks. */
+  private spreads: SpreadLookup | undefined;
   private paused = false;
   private lastError: string | null = null;
   private readonly childHelper: ChannelControlHelper;
@@ -144,7 +117,10 @@ class SpreadRoundRobin implements LoadBalancer {
   }
 
   updateAddressList(endpoints: StatusOr<Endpoint[]>, config: TypedLoadBalancingConfig, options: ChannelOptions, note: string): boolean {
-    if (!(config instanceof SpreadConfig)) return false;
+    // by name: another copy of this library may have registered the policy (the last one wins)
+    if (config.getLoadBalancerName() !== SPREAD_ROUND_ROBIN) return false;
+    const spreads = options[SPREADS_OPTION] as unknown;
+    this.spreads = isSpreadLookup(spreads) ? spreads : undefined;
     if (!endpoints.ok) {
       if (this.children.length === 0)
         this.publish(State.TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpoints.error), endpoints.error.details);
@@ -201,6 +177,7 @@ class SpreadRoundRobin implements LoadBalancer {
         new SpreadPicker(
           ready.map((c) => ({ endpoint: c.getEndpoint(), key: keyOf(c.getEndpoint()), picker: c.getPicker() })),
           index,
+          this.spreads,
         ),
         null,
       );
