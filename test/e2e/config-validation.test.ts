@@ -121,6 +121,11 @@ describe('option validation fails module start with MeshConfigError naming clien
     ['breaker minimumCalls', { clients: [good({ breaker: { minimumCalls: 0 } })] }, /\.breaker\.minimumCalls must be an integer >= 1/],
     ['pool size', { clients: [good({ pool: { size: 65 } })] }, /\.pool\.size must be an integer >= 1 and <= 64, got 65/],
     [
+      'DNS service config switch with round_robin',
+      { clients: [good({ loadBalancing: 'round_robin', channelOptions: { 'grpc.service_config_disable_resolution': 0 } })] },
+      /'grpc\.service_config_disable_resolution' is set by the client with loadBalancing: 'round_robin'/,
+    ],
+    [
       'outlier detection without round_robin',
       { clients: [good({ outlierDetection: true })] },
       /\.outlierDetection needs loadBalancing: 'round_robin'/,

@@ -172,6 +172,10 @@ describe('connections and scale-out', () => {
     const target = `ipv4:${backends.map((b) => b.target).join(',')}`;
     const outlierDetection = { intervalMs: 100, failurePercentage: { threshold: 50, minimumHosts: 3, requestVolume: 5 } };
     const echo = await app({ clients: [echoClient(target, { loadBalancing: 'round_robin', outlierDetection, retry: false, breaker: false })] });
+    // round robin under outlier detection: every backend gets calls (grpc-js falls back to
+    // pick_first, all on the first address, when it cannot parse the policy's config)
+    await load(echo, 30, 3);
+    expect(backends.map((b) => calls(b) > 0)).toEqual([true, true, true]);
     // Rounds of load until one sends the bad backend nothing (ejection runs every intervalMs).
     const ejected = await eventually(async () => {
       const seen = calls(bad);

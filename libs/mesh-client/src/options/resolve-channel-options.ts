@@ -32,6 +32,8 @@ export function resolveChannelOptions(
     if (typeof value !== 'string' && typeof value !== 'number') at.fail(`'${key}'`, 'must be a string or a number', value);
     if (key === 'grpc.service_config' && loadBalancing === 'round_robin')
       at.fail(`'${key}'`, "cannot be given with loadBalancing: 'round_robin' (which writes the service config)", '(a service config)');
+    if (key === 'grpc.service_config_disable_resolution' && loadBalancing === 'round_robin')
+      at.fail(`'${key}'`, "is set by the client with loadBalancing: 'round_robin' (its policy is not replaced by one from DNS)", value);
   }
   return Object.freeze({ ...options }) as Record<string, string | number>;
 }

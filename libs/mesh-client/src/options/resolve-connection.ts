@@ -4,7 +4,8 @@ import type { ResolvedClientOptions } from '../config/resolved-options.interface
 
 type Connection = Pick<ResolvedClientOptions, 'outlierDetection' | 'poolSize' | 'connectTimeoutMs' | 'drainTimeoutMs' | 'idleTimeoutMs'>;
 
-const seconds = (ms: number): string => `${String(ms / 1000)}s`;
+/** A duration as grpc-js's outlier_detection config reads it (a string such as '10s' is refused: grpc-js then drops the whole policy). */
+const duration = (ms: number): { seconds: number; nanos: number } => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
 const MS = { min: 1, max: MAX_TIMER_MS, integer: true } as const;
 const PERCENT = { min: 0, max: 100, integer: true } as const;
 
@@ -19,9 +20,9 @@ function resolveOutlier(check: OptionChecks, raw: unknown, loadBalancing: string
   fat.knownKeys(f, keysOf(OUTLIER_DEFAULTS.failurePercentage));
   const d = OUTLIER_DEFAULTS;
   return Object.freeze({
-    interval: seconds(at.number('intervalMs', o.intervalMs, d.intervalMs, MS)),
-    base_ejection_time: seconds(at.number('baseEjectionTimeMs', o.baseEjectionTimeMs, d.baseEjectionTimeMs, MS)),
-    max_ejection_time: seconds(at.number('maxEjectionTimeMs', o.maxEjectionTimeMs, d.maxEjectionTimeMs, MS)),
+    interval: duration(at.number('intervalMs', o.intervalMs, d.intervalMs, MS)),
+    base_ejection_time: duration(at.number('baseEjectionTimeMs', o.baseEjectionTimeMs, d.baseEjectionTimeMs, MS)),
+    max_ejection_time: duration(at.number('maxEjectionTimeMs', o.maxEjectionTimeMs, d.maxEjectionTimeMs, MS)),
     max_ejection_percent: at.number('maxEjectionPercent', o.maxEjectionPercent, d.maxEjectionPercent, PERCENT),
     failure_percentage_ejection: {
       threshold: fat.number('threshold', f.threshold, d.failurePercentage.threshold, PERCENT),

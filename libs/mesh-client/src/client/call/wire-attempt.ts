@@ -78,7 +78,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     const { method, channels } = this.spec;
     const lease = (this.lease = channels.acquire());
     try {
-      if (copies && lease.spreads) {
+      // only once the spread policy balances the channel, which takes the token off before the wire
+      if (copies && lease.spreads?.attached) {
         metadata = metadata.clone();
         metadata.set(SPREAD_KEY, copies.spreadOn(lease.spreads));
       }

@@ -121,6 +121,7 @@ class SpreadRoundRobin implements LoadBalancer {
     if (config.getLoadBalancerName() !== SPREAD_ROUND_ROBIN) return false;
     const spreads = options[SPREADS_OPTION] as unknown;
     this.spreads = isSpreadLookup(spreads) ? spreads : undefined;
+    if (this.spreads) this.spreads.attached = true;
     if (!endpoints.ok) {
       if (this.children.length === 0)
         this.publish(State.TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpoints.error), endpoints.error.details);

@@ -26,6 +26,8 @@ export class Spread {
 /** What a picker looks a copy's token up in (structural: another copy of the library's Spreads). */
 export interface SpreadLookup {
   get(token: string): Spread | undefined;
+  /** Set by the policy when it takes the channel: until then no copy carries a token. */
+  attached: boolean;
 }
 
 /**
@@ -36,6 +38,8 @@ export class Spreads implements SpreadLookup {
   private readonly tag = randomBytes(9).toString('base64url');
   private sequence = 0;
   private readonly open = new Map<string, Spread>();
+  /** The spread policy balances the client's channels (grpc-js took the service config). */
+  attached = false;
 
   /** A spread for a hedged call's copies; `close` it when the call's run ends. */
   spread(): Spread {
