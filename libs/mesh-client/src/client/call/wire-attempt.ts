@@ -71,8 +71,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   ) {}
 
   /**
-   * Starts the call: returns at once; the outcome comes to the sink. `copies`: a hedged call,
-   * whose copies a channel that can sends each to another endpoint.
+   * Starts the call: returns at once; the outcome comes to the sink. `copies`: the attempt is a
+   * hedged call's copy, which a round_robin channel sends to an endpoint no other copy is on.
    */
   start(metadata: Metadata, request: WireRequest, deadline: number, copies?: HedgedCopies): void {
     const { method, channels } = this.spec;
