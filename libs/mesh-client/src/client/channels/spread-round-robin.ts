@@ -30,7 +30,6 @@ class SpreadConfig implements TypedLoadBalancingConfig {
 }
 
 interface Child {
-  readonly endpoint: Endpoint;
   /** The endpoint's addresses, as a spread notes it. */
   readonly key: string;
   readonly picker: Picker;
@@ -81,15 +80,11 @@ class SpreadPicker implements Picker {
     return this.children[this.next]!;
   }
 
-  /** The endpoint the next first attempt goes to (kept when the ready set changes). */
-  peekNext(): Endpoint {
-    return this.children[this.next]!.endpoint;
+  /** The key of the endpoint the next first attempt goes to (kept when the ready set changes). */
+  peekNext(): string {
+    return this.children[this.next]!.key;
   }
 }
-
-const sameEndpoint = (a: Endpoint, b: Endpoint): boolean =>
-  a.addresses.length === b.addresses.length &&
-  a.addresses.every((address, i) => experimental.subchannelAddressToString(address) === experimental.subchannelAddressToString(b.addresses[i]!));
 
 /**
  * The load balancer: one grpc-js LeafLoadBalancer (pick_first) per endpoint, every endpoint kept
@@ -166,22 +161,13 @@ class SpreadRoundRobin implements LoadBalancer {
     const ready = this.children.filter((c) => c.getConnectivityState() === State.READY);
     const any = (s: State): boolean => this.children.some((c) => c.getConnectivityState() === s);
     if (ready.length > 0) {
+      const children = ready.map((c) => ({ key: keyOf(c.getEndpoint()), picker: c.getPicker() }));
       const next = this.readyPicker?.peekNext();
-      const index = next
-        ? Math.max(
-            0,
-            ready.findIndex((c) => sameEndpoint(c.getEndpoint(), next)),
-          )
-        : 0;
-      this.publish(
-        State.READY,
-        new SpreadPicker(
-          ready.map((c) => ({ endpoint: c.getEndpoint(), key: keyOf(c.getEndpoint()), picker: c.getPicker() })),
-          index,
-          this.spreads,
-        ),
-        null,
+      const index = Math.max(
+        0,
+        children.findIndex((c) => c.key === next),
       );
+      this.publish(State.READY, new SpreadPicker(children, index, this.spreads), null);
     } else if (any(State.CONNECTING)) {
       this.publish(State.CONNECTING, new experimental.QueuePicker(this), null);
     } else if (any(State.TRANSIENT_FAILURE)) {

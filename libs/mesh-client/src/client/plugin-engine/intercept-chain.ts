@@ -21,8 +21,8 @@ export function subscribeIntercepted<T>(
   inner: (call: MeshCall) => Observable<T>,
   observer: Observer<T>,
 ): Subscription {
+  // interceptor i (there is one: `wrapped` hands the last one's `next` to `inner`)
   const at = (i: number, current: MeshCall): Observable<unknown> => {
-    if (i === interceptors.length) return inner(current);
     const plugin = interceptors[i]!;
     const next: MeshCallHandler = { handle: (changed?: MeshCall) => wrapped(i + 1, changed ?? current) };
     let out: unknown;
