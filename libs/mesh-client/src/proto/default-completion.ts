@@ -19,10 +19,11 @@ interface Completion {
 
 function complete(c: Completion, sparse: Message): Message {
   const out: Message = { ...c.template };
-  // A zero-length view costs a tenth of a new Buffer and is still one object per message.
-  for (const key of c.buffers) out[key] = EMPTY.subarray(0, 0);
-  for (const key of c.lists) out[key] = [];
-  for (const key of c.maps) out[key] = {};
+  // A zero-length view costs a tenth of a new Buffer and is still one object per message; a field
+  // the message holds keeps its own value (the template's key order stays).
+  for (const key of c.buffers) if (!Object.hasOwn(sparse, key)) out[key] = EMPTY.subarray(0, 0);
+  for (const key of c.lists) if (!Object.hasOwn(sparse, key)) out[key] = [];
+  for (const key of c.maps) if (!Object.hasOwn(sparse, key)) out[key] = {};
   for (const key in sparse) out[key] = sparse[key];
   for (const { key, shape, completion } of c.nested) {
     const value = out[key];

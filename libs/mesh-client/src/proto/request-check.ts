@@ -2,7 +2,7 @@ import type { FieldNaming } from '../config/policies.js';
 import type { FieldShape, MessageShape, ShapeIndex, ValueKind } from './message-shapes.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { nearestName } from '../errors/did-you-mean.js';
-import { describeValue, fitsScalar } from './value-rules.js';
+import { describeValue, scalarTest } from './value-rules.js';
 
 /** A request that cannot be sent as its message type; the message never quotes field values. */
 export class RequestProblem extends Error {
@@ -34,6 +34,33 @@ function isMessageObject(value: object): boolean {
   return !(value instanceof RegExp || value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof Error);
 }
 
+/** One field as a request may give it: its loaded name, its shape, and the test of a scalar value. */
+interface FieldPlan {
+  readonly name: string;
+  readonly field: FieldShape;
+  /** What each value is: the field itself, or a map field's value. */
+  readonly value: FieldShape;
+  readonly fits: (value: unknown) => boolean;
+}
+
+/**
+ * Where a value of `f` is, for an error: `path` is its message's (a map field's own, for its
+ * values); `at` the element's index in a list, or the value's key in a map.
+ */
+function pathOf(f: FieldPlan, path: string, at: number | string | undefined): string {
+  const suffix = at === undefined ? '' : typeof at === 'number' ? `[${String(at)}]` : `[${JSON.stringify(at).slice(0, 40)}]`;
+  return f.value === f.field ? `${path}.${f.name}${suffix}` : `${path}${suffix}`;
+}
+
+/**
+ * One message type's check, made once per type: every key a request may use (the loaded names,
+ * and their aliases under `fieldNames: 'either'`) to its field's plan, the scalar tests chosen.
+ */
+interface MessagePlan {
+  readonly shape: MessageShape;
+  readonly keys: ReadonlyMap<string, FieldPlan>;
+}
+
 /**
  * Checks a request against its message type before anything is sent: every key must be a field
  * (at any depth), every value of the field's type and range, every message an object that holds
@@ -41,24 +68,30 @@ function isMessageObject(value: object): boolean {
  * unknown key such as `delay_ms` where the field is `delayMs`, coerce `'abc'` to 0, wrap an int64
  * past its range, and send a Date or a Map as an empty message). A request that throws while it is
  * read (a getter, a Proxy) is refused the same way.
+ *
+ * Each message type is planned once (its keys and scalar tests), so a call only looks keys up and
+ * runs their tests; the path of a field is spelt out only when it goes into an error.
  */
 export class RequestCheck {
-  private readonly aliases = new WeakMap<MessageShape, ReadonlyMap<string, string>>();
+  private readonly plans = new Map<MessageShape, MessagePlan>();
+  private readonly root: MessagePlan;
 
   constructor(
     private readonly index: ShapeIndex,
-    private readonly shape: MessageShape,
+    shape: MessageShape,
     private readonly naming: FieldNaming,
-  ) {}
+  ) {
+    this.root = this.planOf(shape);
+  }
 
   /** The request to serialize: a copy of what was checked, under the loaded field names; throws RequestProblem. */
   check(request: unknown): unknown {
     if (request === undefined) return {};
     try {
       if (typeof request !== 'object' || request === null || !isMessageObject(request)) {
-        throw new RequestProblem(`the request must be an object (a ${this.shape.name} message), got ${describeValue(request)}`);
+        throw new RequestProblem(`the request must be an object (a ${this.root.shape.name} message), got ${describeValue(request)}`);
       }
-      return this.message(request as Record<string, unknown>, this.shape, 'request', 0);
+      return this.message(request as Record<string, unknown>, this.root, 'request', 0);
     } catch (error) {
       if (error instanceof RequestProblem) throw error;
       throw new RequestProblem(`the request could not be read: ${describeThrown(error)}`);
@@ -69,60 +102,48 @@ export class RequestCheck {
    * A copy of `value` holding what was checked: each field read once (a getter cannot answer the
    * check one value and the encoder another), under its proto-loaded name.
    */
-  private message(value: Record<string, unknown>, shape: MessageShape, path: string, depth: number): Record<string, unknown> {
+  private message(value: Record<string, unknown>, plan: MessagePlan, path: string, depth: number): Record<string, unknown> {
     if (depth > MAX_DEPTH) throw new RequestProblem(`${path} is nested deeper than ${String(MAX_DEPTH)} levels (a cycle?)`);
     const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) this.ownFieldsOnly(value, shape, path);
+    if (proto !== Object.prototype && proto !== null) ownFieldsOnly(value, plan.shape, path);
     const out: Record<string, unknown> = {};
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
       const v = value[key];
       if (v === undefined) continue;
-      let field = shape.fields.get(key);
-      let name = key;
-      if (!field) {
-        if (shape.oneofs.has(key)) continue;
-        const alias = this.naming === 'either' ? this.aliasesOf(shape).get(key) : undefined;
-        if (alias === undefined) throw this.unknown(key, shape, path);
-        field = shape.fields.get(alias)!;
-        name = alias;
+      const f = plan.keys.get(key);
+      if (f === undefined) {
+        if (plan.shape.oneofs.has(key)) continue;
+        throw unknownField(key, plan.shape, path);
       }
-      out[name] = this.field(v, field, `${path}.${name}`, depth);
+      out[f.name] = v === null ? v : this.field(v, f, path, depth);
     }
     return out;
   }
 
-  /** A class instance (or an object made from a prototype) must hold its fields itself. */
-  private ownFieldsOnly(value: Record<string, unknown>, shape: MessageShape, path: string): void {
-    for (const name of shape.fields.keys()) {
-      if (!Object.hasOwn(value, name) && value[name] !== undefined) {
-        throw new RequestProblem(`${path}.${name} comes from the prototype of ${path}, not from ${path} itself: give it as an own property`);
-      }
-    }
-  }
-
-  private field(value: unknown, field: FieldShape, path: string, depth: number): unknown {
-    if (value === null) return value;
+  /** A field's value (not null); `path` is its message's. */
+  private field(value: unknown, f: FieldPlan, path: string, depth: number): unknown {
+    const field = f.field;
     if (field.mapValue) {
-      if (typeof value !== 'object' || !isMessageObject(value)) throw this.wrong(path, 'a plain object (a map field)', value);
-      return this.entries(value as Record<string, unknown>, field.mapValue, path, depth);
+      if (typeof value !== 'object' || !isMessageObject(value as object)) throw wrong(`${path}.${f.name}`, 'a plain object (a map field)', value);
+      return this.entries(value as Record<string, unknown>, f, `${path}.${f.name}`, depth);
     }
     if (field.repeated) {
-      if (!Array.isArray(value)) throw this.wrong(path, 'an array (a repeated field)', value);
+      if (!Array.isArray(value)) throw wrong(`${path}.${f.name}`, 'an array (a repeated field)', value);
       const out = new Array<unknown>(value.length);
-      for (let i = 0; i < value.length; i++) out[i] = this.single(value[i], field, `${path}[${String(i)}]`, depth);
+      for (let i = 0; i < value.length; i++) out[i] = this.single(value[i], f, path, i, depth);
       return out;
     }
-    return this.single(value, field, path, depth);
+    return this.single(value, f, path, undefined, depth);
   }
 
-  private entries(value: Record<string, unknown>, field: FieldShape, path: string, depth: number): unknown {
+  private entries(value: Record<string, unknown>, f: FieldPlan, path: string, depth: number): unknown {
     const out: Record<string, unknown> = {};
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
       // defined as a data property: a key '__proto__' stays an own key, as proto-loader keeps it
       Object.defineProperty(out, key, {
-        value: this.single(value[key], field, `${path}[${JSON.stringify(key).slice(0, 40)}]`, depth),
+        value: this.single(value[key], f, path, key, depth),
         enumerable: true,
         writable: true,
         configurable: true,
@@ -131,40 +152,65 @@ export class RequestCheck {
     return out;
   }
 
-  private single(value: unknown, field: FieldShape, path: string, depth: number): unknown {
-    if (field.kind === 'message') {
+  /** One value of the field `f` (the field's own, an element of a list, or a map's value); see `pathOf`. */
+  private single(value: unknown, f: FieldPlan, path: string, at: number | string | undefined, depth: number): unknown {
+    const kind = f.value.kind;
+    if (kind === 'message') {
       if (value === null || value === undefined) return value;
-      if (typeof value !== 'object' || !isMessageObject(value)) throw this.wrong(path, `an object (a ${field.type ?? 'message'} message)`, value);
-      const shape = field.type === undefined ? undefined : this.index.messages.get(field.type);
-      return shape ? this.message(value as Record<string, unknown>, shape, path, depth + 1) : value;
+      if (typeof value !== 'object' || !isMessageObject(value))
+        throw wrong(pathOf(f, path, at), `an object (a ${f.value.type ?? 'message'} message)`, value);
+      const shape = f.value.type === undefined ? undefined : this.index.messages.get(f.value.type);
+      return shape ? this.message(value as Record<string, unknown>, this.planOf(shape), pathOf(f, path, at), depth + 1) : value;
     }
-    if (!fitsScalar(value, field.kind, field.kind === 'enum' ? this.index.enums.get(field.type ?? '') : undefined)) {
-      throw this.wrong(path, EXPECTED[field.kind], value);
-    }
+    if (!f.fits(value)) throw wrong(pathOf(f, path, at), EXPECTED[kind], value);
     return value;
   }
 
-  private aliasesOf(shape: MessageShape): ReadonlyMap<string, string> {
-    let map = this.aliases.get(shape);
-    if (!map) {
-      const built = new Map<string, string>();
-      for (const name of shape.fields.keys()) {
-        const other = name.includes('_') ? camel(name) : snake(name);
-        if (other !== name && !shape.fields.has(other) && (name.includes('_') || camel(other) === name)) built.set(other, name);
-      }
-      this.aliases.set(shape, (map = built));
+  private planOf(shape: MessageShape): MessagePlan {
+    let plan = this.plans.get(shape);
+    if (plan) return plan;
+    const keys = new Map<string, FieldPlan>();
+    for (const [name, field] of shape.fields) {
+      const value = field.mapValue ?? field;
+      keys.set(name, {
+        name,
+        field,
+        value,
+        fits: scalarTest(value.kind, value.kind === 'enum' ? this.index.enums.get(value.type ?? '') : undefined),
+      });
     }
-    return map;
+    if (this.naming === 'either') for (const [alias, name] of aliasesOf(shape)) keys.set(alias, keys.get(name)!);
+    this.plans.set(shape, (plan = { shape, keys }));
+    return plan;
   }
+}
 
-  private unknown(key: string, shape: MessageShape, path: string): RequestProblem {
-    const where = path === 'request' ? '' : ` (at ${path})`;
-    const near = nearestName(key, shape.fields.keys());
-    const hint = near === undefined ? `; its fields: ${[...shape.fields.keys()].join(', ') || 'none'}` : `; did you mean '${near}'?`;
-    return new RequestProblem(`'${key.slice(0, 64)}' is not a field of ${shape.name}${where}${hint}`);
+/** A class instance (or an object made from a prototype) must hold its fields itself. */
+function ownFieldsOnly(value: Record<string, unknown>, shape: MessageShape, path: string): void {
+  for (const name of shape.fields.keys()) {
+    if (!Object.hasOwn(value, name) && value[name] !== undefined) {
+      throw new RequestProblem(`${path}.${name} comes from the prototype of ${path}, not from ${path} itself: give it as an own property`);
+    }
   }
+}
 
-  private wrong(path: string, expected: string, value: unknown): RequestProblem {
-    return new RequestProblem(`${path} must be ${expected}, got ${describeValue(value)}`);
+/** The other spelling of each field name a request may use under `fieldNames: 'either'`. */
+function aliasesOf(shape: MessageShape): Map<string, string> {
+  const aliases = new Map<string, string>();
+  for (const name of shape.fields.keys()) {
+    const other = name.includes('_') ? camel(name) : snake(name);
+    if (other !== name && !shape.fields.has(other) && (name.includes('_') || camel(other) === name)) aliases.set(other, name);
   }
+  return aliases;
+}
+
+function unknownField(key: string, shape: MessageShape, path: string): RequestProblem {
+  const where = path === 'request' ? '' : ` (at ${path})`;
+  const near = nearestName(key, shape.fields.keys());
+  const hint = near === undefined ? `; its fields: ${[...shape.fields.keys()].join(', ') || 'none'}` : `; did you mean '${near}'?`;
+  return new RequestProblem(`'${key.slice(0, 64)}' is not a field of ${shape.name}${where}${hint}`);
+}
+
+function wrong(path: string, expected: string, value: unknown): RequestProblem {
+  return new RequestProblem(`${path} must be ${expected}, got ${describeValue(value)}`);
 }

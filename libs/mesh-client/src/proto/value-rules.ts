@@ -43,28 +43,33 @@ function isLong(value: unknown): boolean {
   );
 }
 
-/** Whether `value` is what protobufjs' `fromObject` reads, exactly, for a scalar field of `kind`. */
-export function fitsScalar(value: unknown, kind: ValueKind, enumNames: ReadonlySet<string> | undefined): boolean {
+const isString = (value: unknown): boolean => typeof value === 'string';
+
+/**
+ * The test of what protobufjs' `fromObject` reads, exactly, for a scalar field of `kind` (an enum
+ * field: of the enum whose value names are `enumNames`). Made once per field; 'message' passes all.
+ */
+export function scalarTest(kind: ValueKind, enumNames: ReadonlySet<string> | undefined): (value: unknown) => boolean {
   switch (kind) {
     case 'string':
-      return typeof value === 'string';
+      return isString;
     case 'bool':
-      return typeof value === 'boolean';
+      return (value) => typeof value === 'boolean';
     case 'bytes':
-      return typeof value === 'string' || value instanceof Uint8Array;
+      return (value) => typeof value === 'string' || value instanceof Uint8Array;
     case 'float':
-      return typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)));
+      return (value) => typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)));
     case 'int32':
-      return inRange(value, -2_147_483_648, 2_147_483_647);
+      return (value) => inRange(value, -2_147_483_648, 2_147_483_647);
     case 'uint32':
-      return inRange(value, 0, 4_294_967_295);
+      return (value) => inRange(value, 0, 4_294_967_295);
     case 'int64':
-      return fits64(value, INT64_MIN, INT64_MAX);
+      return (value) => fits64(value, INT64_MIN, INT64_MAX);
     case 'uint64':
-      return fits64(value, 0n, UINT64_MAX);
+      return (value) => fits64(value, 0n, UINT64_MAX);
     case 'enum':
-      return (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && (enumNames?.has(value) ?? true));
+      return (value) => (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && (enumNames?.has(value) ?? true));
     case 'message':
-      return true;
+      return () => true;
   }
 }

@@ -78,8 +78,9 @@ export class CallRecord<T> implements CallSink<T> {
   private expired: MeshClientError | undefined;
   /** The time the deadline gave the call when it was armed. */
   private timeoutMs = 0;
-  /** The one response of a single-response call, held until the call's outcome is known. */
-  private single: { value: T } | undefined;
+  /** The one response of a single-response call, held until the call's outcome is known (`holding`). */
+  private single: T | undefined;
+  private holding = false;
 
   constructor(
     readonly core: CallCore,
@@ -175,7 +176,8 @@ export class CallRecord<T> implements CallSink<T> {
     if (attempt > 0) this.answered = attempt;
     // one response: it goes out with the outcome, so a caller that leaves on it (firstValueFrom) is no cancellation
     if (this.method.kind === 'unary' || this.method.kind === 'client-stream') {
-      this.single = { value };
+      this.single = value;
+      this.holding = true;
       return;
     }
     const problem = this.responses?.beforeValue(this.answered);
@@ -233,19 +235,20 @@ export class CallRecord<T> implements CallSink<T> {
     if (this.settled) return;
     this.settled = true;
     this.release();
-    const runs = [...this.runs];
-    if (runs.length > 0) {
+    if (this.runs.length > 0) {
       const stop = localError(this.method.site, Status.CANCELLED, 'the call ended', { attempts: this.attempts, local: true });
-      for (const run of runs) run.stop(stop);
+      for (const run of [...this.runs]) run.stop(stop);
     }
     this.leaveChain();
     const final = this.responses ? this.responses.atEnd(error, this.answered) : error;
-    const single = this.single;
+    const holding = this.holding;
+    const single = this.single as T;
     this.single = undefined;
-    if (single && final === undefined) this.telemetry?.received();
+    this.holding = false;
+    if (holding && final === undefined) this.telemetry?.received();
     this.telemetry?.end(final);
     if (final !== undefined) return this.subscriber.error(final);
-    if (single) this.subscriber.next(single.value);
+    if (holding) this.subscriber.next(single);
     this.subscriber.complete();
   }
 

@@ -4,7 +4,6 @@ import { READ_AHEAD_BYTES } from '../../config/defaults.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MeshClientError } from '../../errors/mesh-client.error.js';
 import { localError, tlsRefused, toMeshError } from '../../errors/to-mesh-error.js';
-import { withoutStackTrace } from '../../errors/without-stack-trace.js';
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
 import type { ChannelLease, ChannelPool } from '../channels/channel-pool.js';
 import type { Spreads } from '../channels/spreads.js';
@@ -83,8 +82,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
         metadata = metadata.clone();
         metadata.set(SPREAD_KEY, copies.spreadOn(lease.spreads));
       }
-      // grpc-js records a caller stack per call only to decorate its errors; it would always point here
-      const call = withoutStackTrace(() => lease.client.getChannel().createCall(method.path, deadline, undefined, null, undefined));
+      // the channel itself: no Client layer (its interceptors, its caller stack per call)
+      const call = lease.client.getChannel().createCall(method.path, deadline, undefined, null, undefined);
       this.call = call;
       this.timer = this.connectTimer(lease);
       call.start(metadata, this);
@@ -139,55 +138,69 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     this.headers = headers;
     const onHeaders = this.spec.onHeaders;
     if (!onHeaders) return;
-    this.guard(() => {
+    try {
       const error = onHeaders(this.n, headers);
       if (error !== undefined) this.fail(error);
-    });
+    } catch (error) {
+      this.failedHandling(error);
+    }
   }
 
   onReceiveMessage(bytes: Buffer): void {
     if (this.state !== 'open') return;
-    this.guard(() => {
-      let message: unknown;
-      try {
-        message = this.spec.method.deserialize(bytes);
-      } catch (error) {
-        const details = `the response does not decode as its message type: ${describeThrown(error)}`;
-        return this.fail(localError(this.spec.method.site, Status.INTERNAL, details, { attempts: this.n, cause: error }));
+    try {
+      this.received(bytes);
+    } catch (error) {
+      this.failedHandling(error);
+    }
+  }
+
+  private received(bytes: Buffer): void {
+    let message: unknown;
+    try {
+      message = this.spec.method.deserialize(bytes);
+    } catch (error) {
+      const details = `the response does not decode as its message type: ${describeThrown(error)}`;
+      return this.fail(localError(this.spec.method.site, Status.INTERNAL, details, { attempts: this.n, cause: error }));
+    }
+    const kind = this.spec.method.kind;
+    if (kind === 'unary' || kind === 'client-stream') {
+      if (this.message !== NO_MESSAGE) {
+        const details = 'the server sent more than one response to a single-response call';
+        return this.fail(localError(this.spec.method.site, Status.UNIMPLEMENTED, details, { attempts: this.n }));
       }
-      const kind = this.spec.method.kind;
-      if (kind === 'unary' || kind === 'client-stream') {
-        if (this.message !== NO_MESSAGE) {
-          const details = 'the server sent more than one response to a single-response call';
-          return this.fail(localError(this.spec.method.site, Status.UNIMPLEMENTED, details, { attempts: this.n }));
-        }
-        this.message = message;
-        this.call?.startRead(); // a second message is a protocol error; reading on lets the status through
-        return;
-      }
-      this.sink.value(message as T);
-      if (this.state !== 'open') return;
-      if (this.readsAhead(bytes.length)) this.call?.startRead();
-      else this.spec.flow!.park(this);
-    });
+      this.message = message;
+      this.call?.startRead(); // a second message is a protocol error; reading on lets the status through
+      return;
+    }
+    this.sink.value(message as T);
+    if (this.state !== 'open') return;
+    if (this.readsAhead(bytes.length)) this.call?.startRead();
+    else this.spec.flow!.park(this);
   }
 
   onReceiveStatus(status: StatusObject): void {
     if (this.state !== 'open') return;
-    this.guard(() => {
-      this.trailers = status.metadata;
-      if (status.code !== Status.OK) return this.failWithStatus(status);
-      const single = this.spec.method.kind === 'unary' || this.spec.method.kind === 'client-stream';
-      if (single && this.message === NO_MESSAGE) {
-        const details = 'the server answered OK without a response message';
-        return this.fail(localError(this.spec.method.site, Status.UNIMPLEMENTED, details, { attempts: this.n }));
-      }
-      this.state = 'done';
-      this.cleanup();
-      if (single) this.sink.value(this.message as T);
-      this.message = NO_MESSAGE;
-      this.sink.end(undefined);
-    });
+    try {
+      this.ended(status);
+    } catch (error) {
+      this.failedHandling(error);
+    }
+  }
+
+  private ended(status: StatusObject): void {
+    this.trailers = status.metadata;
+    if (status.code !== Status.OK) return this.failWithStatus(status);
+    const single = this.spec.method.kind === 'unary' || this.spec.method.kind === 'client-stream';
+    if (single && this.message === NO_MESSAGE) {
+      const details = 'the server answered OK without a response message';
+      return this.fail(localError(this.spec.method.site, Status.UNIMPLEMENTED, details, { attempts: this.n }));
+    }
+    this.state = 'done';
+    this.cleanup();
+    if (single) this.sink.value(this.message as T);
+    this.message = NO_MESSAGE;
+    this.sink.end(undefined);
   }
 
   /**
@@ -233,16 +246,12 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     if (lease) this.spec.channels.release(lease);
   }
 
-  /** Runs a listener's work; an unexpected throw ends the attempt instead of reaching grpc-js. */
-  private guard(work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      const details = `the client failed while handling the response: ${describeThrown(error)}`;
-      const failure: MeshClientError = localError(this.spec.method.site, Status.INTERNAL, details, { attempts: this.n, cause: error, local: true });
-      if (this.state === 'open') this.fail(failure);
-      else if (this.state === 'reporting') this.report(failure);
-    }
+  /** A listener's work threw: that ends the attempt instead of reaching grpc-js. */
+  private failedHandling(error: unknown): void {
+    const details = `the client failed while handling the response: ${describeThrown(error)}`;
+    const failure: MeshClientError = localError(this.spec.method.site, Status.INTERNAL, details, { attempts: this.n, cause: error, local: true });
+    if (this.state === 'open') this.fail(failure);
+    else if (this.state === 'reporting') this.report(failure);
   }
 
   /**
