@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { TestingModule } from '@nestjs/testing';
 import { Test } from '@nestjs/testing';
-import { firstValueFrom, from, lastValueFrom, of, toArray, type Observable } from 'rxjs';
+import { Subject, firstValueFrom, from, lastValueFrom, of, tap, toArray, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InjectMeshClient, MeshClient, MeshClientModule, MeshClientRegistry, isMeshClientError } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
@@ -69,6 +69,40 @@ describe('all four call kinds over real grpc-js', () => {
       ['x', 0],
       ['y', 1],
     ]);
+  });
+
+  it('bidi ping-pong: each reply pushes the next request while the writer waits for it; 500 in order, none lost', async () => {
+    const requests = new Subject<EchoRequest>();
+    const seen: string[] = [];
+    const done = lastValueFrom(
+      echo.bidiStream<EchoRequest, EchoReply>('Bidi', requests).pipe(
+        tap((reply) => {
+          seen.push(reply.message);
+          if (seen.length < 500) requests.next({ message: String(seen.length) });
+          else requests.complete();
+        }),
+        toArray(),
+      ),
+    );
+    requests.next({ message: '0' });
+    const replies = await done;
+    expect(replies).toHaveLength(500);
+    expect(seen).toEqual(Array.from({ length: 500 }, (_, i) => String(i)));
+  });
+
+  it('a message that does not fit its type, pushed while the writer waits: invalid-request naming it', async () => {
+    const requests = new Subject<unknown>();
+    const settled = lastValueFrom(echo.bidiStream('Bidi', requests).pipe(toArray())).then(
+      () => 'completed',
+      (error: unknown) => error,
+    );
+    requests.next({ message: 'ok' });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the writer has written it and waits
+    requests.next({ message: 5 });
+    const error = await settled;
+    expect(isMeshClientError(error) && error.category).toBe('invalid-request');
+    expect((error as Error).message).toContain('request.message must be a string');
+    expect(requests.observed).toBe(false); // the call let go of the caller's stream
   });
 
   it('getService() offers every RPC under its name and lowerCamel', async () => {

@@ -2,7 +2,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { Subject, of, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { RequestSource, type RequestCursor } from '../../libs/mesh-client/src/client/call/request-source.js';
+import { RequestSource, type RequestCursor, type RequestWaiter } from '../../libs/mesh-client/src/client/call/request-source.js';
 import { REPLAY_BUFFER_MESSAGES } from '../../libs/mesh-client/src/config/defaults.js';
 import { buildMethodTable } from '../../libs/mesh-client/src/proto/method-table.js';
 import { RequestProblem } from '../../libs/mesh-client/src/proto/request-check.js';
@@ -12,11 +12,21 @@ const definition = loadSync(ECHO_PROTO)['mesh.test.Echo'] as unknown as ServiceD
 const method = buildMethodTable('echo', 'mesh.test.Echo', definition, 1 << 20, 'exact').get('ClientStream')!;
 const decode = (bytes: Buffer): string => (definition.Unary!.requestDeserialize(bytes) as { message: string }).message;
 
+/** The cursor's next message: now, or when its waiter hears of it. */
+function nextOf(cursor: RequestCursor): Promise<IteratorResult<Buffer>> {
+  return new Promise((resolve, reject) => {
+    const read = cursor.next({ ready: resolve, failed: reject });
+    if (read !== null) resolve(read);
+  });
+}
+
+const IGNORE: RequestWaiter = { ready: () => undefined, failed: () => undefined };
+
 /** Reads a cursor to its end: the messages it gave. */
 async function drain(cursor: RequestCursor): Promise<string[]> {
   const out: string[] = [];
   for (;;) {
-    const read = await cursor.next();
+    const read = await nextOf(cursor);
     if (read.done) return out;
     out.push(decode(read.value));
   }
@@ -30,7 +40,7 @@ describe('RequestSource: a request stream read on demand', () => {
     }
     const source = new RequestSource(method, endless(), false);
     const cursor = source.open();
-    for (let i = 0; i < 3; i++) cursor.next();
+    for (let i = 0; i < 3; i++) cursor.next(IGNORE);
     expect(pulled).toBe(3);
     source.close();
   });
@@ -39,9 +49,11 @@ describe('RequestSource: a request stream read on demand', () => {
     const subject = new Subject<{ message: string }>();
     const source = new RequestSource(method, subject, true);
     const first = source.open();
-    const reads = [first.next(), first.next()];
-    subject.next({ message: 'a' });
-    subject.next({ message: 'b' });
+    const reads: Promise<IteratorResult<Buffer>>[] = [];
+    for (const message of ['a', 'b']) {
+      reads.push(nextOf(first)); // one read at a time: the writer asks again once it has its answer
+      subject.next({ message });
+    }
     expect((await Promise.all(reads)).map((r) => decode(r.value as Buffer))).toEqual(['a', 'b']);
     const second = source.open();
     subject.next({ message: 'c' });
@@ -68,13 +80,13 @@ describe('RequestSource: a request stream read on demand', () => {
 
   it('a message that does not fit, a failing stream, no stream at all: RequestProblem or the stream error', async () => {
     const bad = new RequestSource(method, [{ message: 1 }], false);
-    expect(() => bad.open().next()).toThrow(RequestProblem);
+    expect(() => bad.open().next(IGNORE)).toThrow(RequestProblem);
     const failing = new RequestSource(
       method,
       throwError(() => new Error('gone')),
       false,
     );
-    await expect(Promise.resolve().then(() => failing.open().next())).rejects.toThrow('gone');
+    await expect(nextOf(failing.open())).rejects.toThrow('gone');
     expect(() => new RequestSource(method, 'abc', false)).toThrow(/streams its requests: give an Observable .* got a string/);
     const hostile = new Proxy(
       {},
@@ -96,7 +108,7 @@ describe('RequestSource: a request stream read on demand', () => {
       }),
     };
     const source = new RequestSource(method, iterable, false);
-    source.open().next();
+    source.open().next(IGNORE);
     source.close();
     expect(returned).toBe(true);
   });

@@ -7,9 +7,20 @@ import { callerError, localError, type CallSite } from '../../errors/to-mesh-err
 import type { MethodInfo } from '../../proto/method-table.js';
 import { RequestProblem } from '../../proto/request-check.js';
 
-/** One message read from a request stream: now, or later (a promise). Throws or rejects when the stream failed. */
+/** Who waits for a message of a request stream that is not there yet: told once, never throws. */
+export interface RequestWaiter<M = Buffer> {
+  ready(read: IteratorResult<M>): void;
+  failed(error: unknown): void;
+}
+
+/**
+ * One attempt's reading of a request stream: the next message now, or null when it is not there
+ * yet (then `waiter` is told once, as soon as it comes: a message an Observable pushes goes on at
+ * once, with no promise between). One read at a time: the next once the last was answered.
+ * Throws when the stream failed or the message does not fit.
+ */
 export interface RequestCursor {
-  next(): IteratorResult<Buffer> | Promise<IteratorResult<Buffer>>;
+  next(waiter: RequestWaiter): IteratorResult<Buffer> | null;
 }
 
 /** What a failing request stream fails the call with: the caller's own fault, never the server's. */
@@ -19,9 +30,9 @@ export function requestStreamFailure(site: CallSite, error: unknown, attempts: n
   return localError(site, Status.CANCELLED, `the request stream failed: ${describeThrown(error)}`, { attempts, cause: error, local: true });
 }
 
-/** Where a call's request messages come from, read one at a time on demand. */
+/** Where a call's request messages come from, read one at a time on demand (null: `waiter` hears later). */
 interface Upstream {
-  next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
+  next(waiter: RequestWaiter<unknown>): IteratorResult<unknown> | null;
   close(): void;
 }
 
@@ -59,15 +70,12 @@ export class RequestSource {
 
   /** The messages of one attempt: those kept, then the ones still to come. */
   open(): RequestCursor {
-    let position = 0;
-    return {
-      next: () => {
-        if (position < this.kept.length) return { done: false, value: this.kept[position++]! };
-        const read = this.upstream.next();
-        if (!isPromiseLike<IteratorResult<unknown>>(read)) return this.taken(read, () => position++);
-        return Promise.resolve(read).then((r) => this.taken(r, () => position++));
-      },
-    };
+    return new AttemptCursor(this, this.upstream);
+  }
+
+  /** @internal the message kept at `position`, if there is one. */
+  keptAt(position: number): Buffer | undefined {
+    return this.kept[position];
   }
 
   /** The call committed (no more retries): forget what was kept, keep no more. */
@@ -82,17 +90,58 @@ export class RequestSource {
     this.upstream.close();
   }
 
-  private taken(read: IteratorResult<unknown>, advance: () => void): IteratorResult<Buffer> {
+  /** @internal a message read from upstream: counted, checked, encoded, kept for a retry (then `cursor` is past it). */
+  taken(read: IteratorResult<unknown>, cursor: AttemptCursor): IteratorResult<Buffer> {
     if (read.done) return DONE;
     this.onMessage?.();
     const bytes = this.method.encode(read.value);
     if (!this.overflowed) {
       if (this.kept.length < REPLAY_BUFFER_MESSAGES) {
         this.kept.push(bytes);
-        advance();
+        cursor.position++;
       } else this.release();
     }
     return { done: false, value: bytes };
+  }
+}
+
+/** One attempt's cursor: the kept messages from its position, then upstream's, each encoded as it comes. */
+class AttemptCursor implements RequestCursor, RequestWaiter<unknown> {
+  position = 0;
+  private waiter: RequestWaiter | undefined;
+
+  constructor(
+    private readonly source: RequestSource,
+    private readonly upstream: Upstream,
+  ) {}
+
+  next(waiter: RequestWaiter): IteratorResult<Buffer> | null {
+    const kept = this.source.keptAt(this.position);
+    if (kept !== undefined) {
+      this.position++;
+      return { done: false, value: kept };
+    }
+    this.waiter = waiter;
+    const read = this.upstream.next(this);
+    return read === null ? null : this.source.taken(read, this);
+  }
+
+  ready(read: IteratorResult<unknown>): void {
+    const waiter = this.waiter!;
+    this.waiter = undefined;
+    let taken: IteratorResult<Buffer>;
+    try {
+      taken = this.source.taken(read, this);
+    } catch (error) {
+      return waiter.failed(error);
+    }
+    waiter.ready(taken);
+  }
+
+  failed(error: unknown): void {
+    const waiter = this.waiter!;
+    this.waiter = undefined;
+    waiter.failed(error);
   }
 }
 
@@ -118,7 +167,16 @@ function upstreamOf(method: MethodInfo, requests: unknown): Upstream {
 function pullOf(iterator: Iterator<unknown> | AsyncIterator<unknown>): Upstream {
   let closed = false;
   return {
-    next: () => iterator.next(),
+    next: (waiter) => {
+      const read = iterator.next();
+      if (!isPromiseLike<IteratorResult<unknown>>(read)) return read;
+      // a promise of the caller's (or a thenable: taken in by a real promise, so it answers once, later)
+      Promise.resolve(read).then(
+        (r) => waiter.ready(r),
+        (error: unknown) => waiter.failed(error),
+      );
+      return null;
+    },
     close: () => {
       if (closed) return;
       closed = true;
@@ -132,24 +190,28 @@ function pullOf(iterator: Iterator<unknown> | AsyncIterator<unknown>): Upstream 
   };
 }
 
-/** An Observable or a Promise: what it pushes waits here until read. */
+/**
+ * An Observable or a Promise: what it pushes waits here until read, or goes at once to a reader
+ * waiting for it (the writer then writes it within the push).
+ */
 class PushUpstream implements Upstream {
   private readonly queue: unknown[] = [];
   private ending: { error: unknown } | { done: true } | undefined;
-  private readonly waiting: { resolve: (r: IteratorResult<unknown>) => void; reject: (e: unknown) => void }[] = [];
+  private readonly waiting: RequestWaiter<unknown>[] = [];
   private subscription: Subscription | undefined;
   private closed = false;
 
   constructor(private readonly source: Observable<unknown> | PromiseLike<unknown>) {}
 
-  next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>> {
+  next(waiter: RequestWaiter<unknown>): IteratorResult<unknown> | null {
     if (!this.subscription && !this.closed) this.start();
     if (this.queue.length > 0) return { done: false, value: this.queue.shift() };
     if (this.ending) {
       if ('error' in this.ending) throw this.ending.error;
       return { done: true, value: undefined };
     }
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.waiting.push(waiter);
+    return null;
   }
 
   close(): void {
@@ -180,15 +242,15 @@ class PushUpstream implements Upstream {
   private push(value: unknown): void {
     if (this.closed) return;
     const waiting = this.waiting.shift();
-    if (waiting) waiting.resolve({ done: false, value });
+    if (waiting) waiting.ready({ done: false, value });
     else this.queue.push(value);
   }
 
   private end(ending: { error: unknown } | { done: true }): void {
     this.ending ??= ending;
     for (const waiting of this.waiting.splice(0)) {
-      if ('error' in ending) waiting.reject(ending.error);
-      else waiting.resolve({ done: true, value: undefined });
+      if ('error' in ending) waiting.failed(ending.error);
+      else waiting.ready(DONE);
     }
   }
 }

@@ -1,30 +1,32 @@
-import type { RequestCursor } from './request-source.js';
+import type { RequestCursor, RequestWaiter } from './request-source.js';
 import type { GrpcCall } from './wire-attempt.js';
 
 /** Messages written in a row before the writer lets the event loop run (grpc-js may call a write back on the next tick). */
 const BURST = 64;
-
-const isPromiseLike = <V>(value: unknown): value is PromiseLike<V> => typeof (value as PromiseLike<V> | null)?.then === 'function';
 
 /**
  * Writes a request stream into a grpc-js call as grpc-js takes it: it reads the next message from
  * its cursor only when the previous one was written (its callback), so a stream the caller pulls
  * from (an iterable, an AsyncIterable) is read no faster than the wire takes it; it half-closes
  * after the last. It never recurses on a callback made at once, and lets the event loop run every
- * BURST messages. A stream that fails (or a message that does not encode) goes to `failed`.
+ * BURST messages. A stream that fails (or a message that does not encode) goes to `onFailure`.
  */
-export class RequestWriter {
+export class RequestWriter implements RequestWaiter {
   private writing = false;
   private reading = false;
   private ended = false;
   private closed = false;
   private burst = 0;
   private pause: NodeJS.Immediate | undefined;
+  /** The write in progress is still inside `sendMessageWithContext` (its callback must not pump). */
+  private inline = false;
+  /** One context for every write (they go one at a time): grpc-js calls it back once per message. */
+  private readonly context = { callback: (): void => this.written() };
 
   constructor(
     private readonly call: GrpcCall,
     private readonly cursor: RequestCursor,
-    private readonly failed: (error: unknown) => void,
+    private readonly onFailure: (error: unknown) => void,
   ) {}
 
   start(): void {
@@ -38,40 +40,44 @@ export class RequestWriter {
     this.pause = undefined;
   }
 
+  /** Reads and writes while it can; nothing it meets (a stream that throws, a refused write) escapes it. */
   private pump(): void {
-    while (!this.writing && !this.reading && !this.closed && !this.ended) {
-      if (++this.burst > BURST) {
-        this.burst = 0;
-        this.pause = setImmediate(() => {
-          this.pause = undefined;
-          this.pump();
-        });
-        return;
-      }
-      let next: IteratorResult<Buffer> | Promise<IteratorResult<Buffer>>;
-      try {
-        next = this.cursor.next();
-      } catch (error) {
-        return this.fail(error);
-      }
-      if (!isPromiseLike<IteratorResult<Buffer>>(next)) {
+    try {
+      while (!this.writing && !this.reading && !this.closed && !this.ended) {
+        if (++this.burst > BURST) {
+          this.burst = 0;
+          this.pause = setImmediate(() => {
+            this.pause = undefined;
+            this.pump();
+          });
+          return;
+        }
+        this.reading = true;
+        const next = this.cursor.next(this);
+        if (next === null) return; // `ready` or `failed` comes later
+        this.reading = false;
         this.write(next);
-        continue;
       }
-      this.reading = true;
-      next.then(
-        (read) => {
-          this.reading = false;
-          if (this.closed) return;
-          this.write(read);
-          this.pump();
-        },
-        (error: unknown) => {
-          this.reading = false;
-          this.fail(error);
-        },
-      );
+    } catch (error) {
+      this.fail(error);
     }
+  }
+
+  /** The message the cursor did not have yet (pushed by the caller's stream, or its promise settled). */
+  ready(read: IteratorResult<Buffer>): void {
+    this.reading = false;
+    if (this.closed) return;
+    try {
+      this.write(read);
+    } catch (error) {
+      return this.fail(error);
+    }
+    this.pump();
+  }
+
+  failed(error: unknown): void {
+    this.reading = false;
+    this.fail(error);
   }
 
   private write(read: IteratorResult<Buffer>): void {
@@ -81,22 +87,22 @@ export class RequestWriter {
       return;
     }
     this.writing = true;
-    let inline = true;
-    this.call.sendMessageWithContext(
-      {
-        callback: () => {
-          this.writing = false;
-          if (!inline) this.pump();
-        },
-      },
-      read.value,
-    );
-    inline = false;
+    this.inline = true;
+    try {
+      this.call.sendMessageWithContext(this.context, read.value);
+    } finally {
+      this.inline = false;
+    }
+  }
+
+  private written(): void {
+    this.writing = false;
+    if (!this.inline) this.pump();
   }
 
   private fail(error: unknown): void {
     if (this.closed) return;
     this.close();
-    this.failed(error);
+    this.onFailure(error);
   }
 }
