@@ -91,14 +91,14 @@ describe('all four call kinds over real grpc-js', () => {
   });
 
   it('a message that does not fit its type, pushed while the writer waits: invalid-request naming it', async () => {
-    const requests = new Subject<unknown>();
+    const requests = new Subject<EchoRequest>();
     const settled = lastValueFrom(echo.bidiStream('Bidi', requests).pipe(toArray())).then(
       () => 'completed',
       (error: unknown) => error,
     );
     requests.next({ message: 'ok' });
     await new Promise((resolve) => setTimeout(resolve, 50)); // the writer has written it and waits
-    requests.next({ message: 5 });
+    requests.next({ message: 5 } as unknown as EchoRequest); // what an untyped caller could push
     const error = await settled;
     expect(isMeshClientError(error) && error.category).toBe('invalid-request');
     expect((error as Error).message).toContain('request.message must be a string');
