@@ -6,13 +6,14 @@ import { requestShapeOf } from '../../libs/mesh-client/src/proto/message-shapes.
 import { RequestCheck, RequestProblem } from '../../libs/mesh-client/src/proto/request-check.js';
 
 const PEERS = fileURLToPath(new URL('../support/protos/peers.proto', import.meta.url));
+const DEFAULTS = fileURLToPath(new URL('../support/protos/defaults.proto', import.meta.url));
 const definition = loadSync(PEERS, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
 const say = (definition['peers.Peers'] as Record<string, MethodDefinition<object, object>>).Say!;
 
 /** The check of `peers.SayRequest` as the library makes it for a client (camelCase names). */
-function checkOf(naming: FieldNaming = 'exact'): RequestCheck {
+function checkOf(naming: FieldNaming = 'exact', maxMessageBytes = 4 * 1024 * 1024): RequestCheck {
   const found = requestShapeOf((say as { requestType?: unknown }).requestType, say.path)!;
-  return new RequestCheck(found.index, found.shape, naming);
+  return new RequestCheck(found.index, found.shape, naming, maxMessageBytes);
 }
 
 const refusal = (check: RequestCheck, request: unknown): string => {
@@ -82,5 +83,21 @@ describe('RequestCheck (planned once per message type)', () => {
     expect(() => check.check({ text: 'a', delayMs: 1 })).not.toThrow();
     expect(refusal(check, { delayMs: 'a' })).toContain('request.delayMs');
     expect(refusal(check, { text: 1 })).toContain('request.text must be a string');
+  });
+
+  it('a request sharing its children at every level (2^depth paths) is refused at maxMessageBytes, at once', () => {
+    const tree = (loadSync(DEFAULTS, { defaults: true, oneofs: true })['mesh.defaults.Shapes'] as Record<string, MethodDefinition<object, object>>)
+      .Tree!;
+    const found = requestShapeOf((tree as { requestType?: unknown }).requestType, tree.path)!;
+    const check = new RequestCheck(found.index, found.shape, 'exact', 1 << 20);
+    let node: Record<string, unknown> = {};
+    for (let i = 0; i < 60; i++) node = { left: node, children: [node] };
+    const started = performance.now();
+    expect(refusal(check, node)).toContain('the request holds more than 1048576 messages, list elements and map entries');
+    expect(performance.now() - started).toBeLessThan(5000); // about 2^20 steps, not 2^60
+    // the same depth without sharing (61 messages) passes
+    let unshared: Record<string, unknown> = {};
+    for (let i = 0; i < 60; i++) unshared = { left: unshared };
+    expect(() => check.check(unshared)).not.toThrow();
   });
 });

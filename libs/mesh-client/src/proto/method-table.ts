@@ -42,7 +42,7 @@ export function rpcNameOf(key: string, def: { path: string }): string {
 
 function encoderOf(def: MethodDefinition<unknown, unknown>, naming: FieldNaming, maxMessageBytes: number): (message: unknown) => Buffer {
   const found = requestShapeOf((def as { requestType?: unknown }).requestType, def.path);
-  const check = found ? new RequestCheck(found.index, found.shape, naming) : undefined;
+  const check = found ? new RequestCheck(found.index, found.shape, naming, maxMessageBytes) : undefined;
   const typeName = found?.shape.name ?? 'its request type';
   const serialize = def.requestSerialize as (value: unknown) => Buffer;
   return (message) => {

@@ -75,11 +75,20 @@ interface MessagePlan {
 export class RequestCheck {
   private readonly plans = new Map<MessageShape, MessagePlan>();
   private readonly root: MessagePlan;
+  /** Messages, list elements and map entries met so far by the check running now. */
+  private met = 0;
 
+  /**
+   * `maxMessageBytes`: each message, list element and map entry a request holds takes at least a
+   * byte on the wire, so a request holding more of them cannot be sent; the check stops there. An
+   * object held in several places counts (and is encoded) every time: without this bound a request
+   * sharing its children at every level (a DAG, 2^depth paths) would hold the event loop for hours.
+   */
   constructor(
     private readonly index: ShapeIndex,
     shape: MessageShape,
     private readonly naming: FieldNaming,
+    private readonly maxMessageBytes: number,
   ) {
     this.root = this.planOf(shape);
   }
@@ -87,6 +96,8 @@ export class RequestCheck {
   /** The request to serialize: a copy of what was checked, under the loaded field names; throws RequestProblem. */
   check(request: unknown): unknown {
     if (request === undefined) return {};
+    const outer = this.met; // a getter of the request may itself make a call of this method
+    this.met = 0;
     try {
       if (typeof request !== 'object' || request === null || !isMessageObject(request)) {
         throw new RequestProblem(`the request must be an object (a ${this.root.shape.name} message), got ${describeValue(request)}`);
@@ -95,7 +106,18 @@ export class RequestCheck {
     } catch (error) {
       if (error instanceof RequestProblem) throw error;
       throw new RequestProblem(`the request could not be read: ${describeThrown(error)}`);
+    } finally {
+      this.met = outer;
     }
+  }
+
+  /** Counts `n` more messages, elements or entries; past `maxMessageBytes` the request cannot be sent. */
+  private meet(n: number): void {
+    this.met += n;
+    if (this.met <= this.maxMessageBytes) return;
+    throw new RequestProblem(
+      `the request holds more than ${String(this.maxMessageBytes)} messages, list elements and map entries (an object held in several places counts each time), over maxMessageBytes=${String(this.maxMessageBytes)}: it cannot be sent`,
+    );
   }
 
   /**
@@ -104,6 +126,7 @@ export class RequestCheck {
    */
   private message(value: Record<string, unknown>, plan: MessagePlan, path: string, depth: number): Record<string, unknown> {
     if (depth > MAX_DEPTH) throw new RequestProblem(`${path} is nested deeper than ${String(MAX_DEPTH)} levels (a cycle?)`);
+    this.meet(1);
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) ownFieldsOnly(value, plan.shape, path);
     const out: Record<string, unknown> = {};
@@ -130,6 +153,7 @@ export class RequestCheck {
     }
     if (field.repeated) {
       if (!Array.isArray(value)) throw wrong(`${path}.${f.name}`, 'an array (a repeated field)', value);
+      this.meet(value.length);
       const out = new Array<unknown>(value.length);
       for (let i = 0; i < value.length; i++) out[i] = this.single(value[i], f, path, i, depth);
       return out;
@@ -141,6 +165,7 @@ export class RequestCheck {
     const out: Record<string, unknown> = {};
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
+      this.meet(1);
       // defined as a data property: a key '__proto__' stays an own key, as proto-loader keeps it
       Object.defineProperty(out, key, {
         value: this.single(value[key], f, path, key, depth),

@@ -3,6 +3,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import { buildMethodTable, methodLookup, type CallKind, type MethodInfo } from '../proto/method-table.js';
 import { shapesOf } from '../proto/message-shapes.js';
 import { RequestCheck, RequestProblem } from '../proto/request-check.js';
+import { CLIENT_DEFAULTS } from '../config/defaults.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { OptionChecks } from '../options/option-checks.js';
 import { resolveProto } from '../options/resolve-proto.js';
@@ -41,7 +42,8 @@ function responseCheck(info: MethodInfo, def: ServiceDefinition[string], naming:
   const index = shapesOf((def as { responseType?: unknown }).responseType);
   const output = index?.outputs.get(info.path.slice(1));
   const shape = output === undefined ? undefined : index!.messages.get(output);
-  const check = shape ? new RequestCheck(index!, shape, naming) : undefined;
+  // a response holding more values than a default client takes bytes cannot reach it (and a DAG of them would hold the event loop)
+  const check = shape ? new RequestCheck(index!, shape, naming, CLIENT_DEFAULTS.maxMessageBytes) : undefined;
   return (response) => {
     if (response === undefined || response === null) {
       throw new RequestProblem(`the handler returned ${String(response)}; return the response message ({} for an empty one)`);
