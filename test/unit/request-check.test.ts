@@ -100,4 +100,13 @@ describe('RequestCheck (planned once per message type)', () => {
     for (let i = 0; i < 60; i++) unshared = { left: unshared };
     expect(() => check.check(unshared)).not.toThrow();
   });
+
+  it("a key that is a oneof's name and the other spelling of a field stays the oneof's under 'either' (left out, as a response's oneof key sent back)", () => {
+    const proto = fileURLToPath(new URL('../support/protos/oneof-alias.proto', import.meta.url));
+    const send = (loadSync(proto, { keepCase: true, oneofs: true })['collide.Collide'] as Record<string, MethodDefinition<object, object>>).Send!;
+    const found = requestShapeOf((send as { requestType?: unknown }).requestType, send.path)!;
+    const check = new RequestCheck(found.index, found.shape, 'either', 1 << 20);
+    expect(check.check({ userId: 'x', x: 'a' })).toEqual({ x: 'a' });
+    expect(check.check({ user_id: 'u' })).toEqual({ user_id: 'u' });
+  });
 });

@@ -204,7 +204,8 @@ export class RequestCheck {
         fits: scalarTest(value.kind, value.kind === 'enum' ? this.index.enums.get(value.type ?? '') : undefined),
       });
     }
-    if (this.naming === 'either') for (const [alias, name] of aliasesOf(shape)) keys.set(alias, keys.get(name)!);
+    // an alias that is also a oneof's name stays the oneof's (a response's oneof key, sent back, is left out)
+    if (this.naming === 'either') for (const [alias, name] of aliasesOf(shape)) if (!shape.oneofs.has(alias)) keys.set(alias, keys.get(name)!);
     this.plans.set(shape, (plan = { shape, keys }));
     return plan;
   }
