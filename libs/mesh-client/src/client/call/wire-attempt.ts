@@ -155,6 +155,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     }
   }
 
+  /** A response message: held (a single-response call) or handed on, then read on as the consumer allows. */
   private received(bytes: Buffer): void {
     let message: unknown;
     try {
@@ -188,6 +189,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     }
   }
 
+  /** The call's status: OK hands on the held response and ends the attempt; anything else fails it. */
   private ended(status: StatusObject): void {
     this.trailers = status.metadata;
     if (status.code !== Status.OK) return this.failWithStatus(status);
