@@ -39,6 +39,9 @@ const WHERE: Record<CallPhase, string> = {
 /** How long an intercepting plugin may take to hand on the deadline's error before the call fails without it. */
 export const DEADLINE_GRACE_MS = 20;
 
+/** No single response is held (a response may itself be undefined). */
+const NOTHING_HELD = Symbol('nothing held');
+
 function expire(record: CallRecord<unknown>): void {
   record.expire();
 }
@@ -78,9 +81,8 @@ export class CallRecord<T> implements CallSink<T> {
   private expired: MeshClientError | undefined;
   /** The time the deadline gave the call when it was armed. */
   private timeoutMs = 0;
-  /** The one response of a single-response call, held until the call's outcome is known (`holding`). */
-  private single: T | undefined;
-  private holding = false;
+  /** The one response of a single-response call, held until the call's outcome is known. */
+  private single: T | typeof NOTHING_HELD = NOTHING_HELD;
 
   constructor(
     readonly core: CallCore,
@@ -177,7 +179,6 @@ export class CallRecord<T> implements CallSink<T> {
     // one response: it goes out with the outcome, so a caller that leaves on it (firstValueFrom) is no cancellation
     if (this.method.kind === 'unary' || this.method.kind === 'client-stream') {
       this.single = value;
-      this.holding = true;
       return;
     }
     const problem = this.responses?.beforeValue(this.answered);
@@ -241,14 +242,12 @@ export class CallRecord<T> implements CallSink<T> {
     }
     this.leaveChain();
     const final = this.responses ? this.responses.atEnd(error, this.answered) : error;
-    const holding = this.holding;
-    const single = this.single as T;
-    this.single = undefined;
-    this.holding = false;
-    if (holding && final === undefined) this.telemetry?.received();
+    const single = this.single;
+    this.single = NOTHING_HELD;
+    if (single !== NOTHING_HELD && final === undefined) this.telemetry?.received();
     this.telemetry?.end(final);
     if (final !== undefined) return this.subscriber.error(final);
-    if (holding) this.subscriber.next(single);
+    if (single !== NOTHING_HELD) this.subscriber.next(single);
     this.subscriber.complete();
   }
 
