@@ -153,9 +153,10 @@ export class RequestCheck {
     }
     if (field.repeated) {
       if (!Array.isArray(value)) throw wrong(`${path}.${f.name}`, 'an array (a repeated field)', value);
-      this.meet(value.length);
-      const out = new Array<unknown>(value.length);
-      for (let i = 0; i < value.length; i++) out[i] = this.single(value[i], f, path, i, depth);
+      const length = value.length; // read once: the bound, the copy and the walk agree
+      this.meet(length);
+      const out = new Array<unknown>(length);
+      for (let i = 0; i < length; i++) out[i] = this.single(value[i], f, path, i, depth);
       return out;
     }
     return this.single(value, f, path, undefined, depth);
