@@ -64,6 +64,31 @@ describe('MeshContext reads the request the CLS plugin kept', () => {
     });
   });
 
+  it("run() nested keeps what the outer scope holds and the handler's call options in a copy; the outer scope is untouched", () => {
+    const context = new MeshContext(cls, [], ALL);
+    inRequest(pending(HEADERS), () => {
+      cls.set('app-key', 'kept');
+      context.applyCallOptions({ timeoutMs: 1234 });
+      const inner = context.run({ tenant: 'job' }, () => {
+        cls.set('inner-only', 1);
+        return { app: cls.get('app-key'), options: context.callContext()?.callOptions, security: context.get() };
+      });
+      expect(inner).toEqual({ app: 'kept', options: { timeoutMs: 1234 }, security: { tenant: 'job' } });
+      expect(cls.get('inner-only')).toBeUndefined();
+      expect(context.get()).toMatchObject({ tenant: 'acme', requestId: 'req-9' });
+    });
+  });
+
+  it('run() outside of any scope opens one for its work only', () => {
+    const context = new MeshContext(cls, [], ALL);
+    expect(context.run({ requestId: 'job-2' }, () => [context.inScope(), context.get(), context.callContext()?.callOptions])).toEqual([
+      true,
+      { requestId: 'job-2' },
+      undefined,
+    ]);
+    expect(context.inScope()).toBe(false);
+  });
+
   it('outside of a request: nothing, and no scope', () => {
     const context = new MeshContext(cls, [], ALL);
     expect(context.get()).toBeUndefined();

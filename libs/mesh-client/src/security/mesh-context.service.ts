@@ -4,9 +4,6 @@ import type { CallContext, HandlerCallOptions } from './call-context.interface.j
 import type { MeshSecurityContext, MeshTrustedHeader } from '../config/security-context.interface.js';
 import { CONTEXT_EXTRA_KEYS, CONTEXT_TRUSTED, IncomingContextReader, type PendingRequest } from './incoming-context-reader.js';
 
-/** A nested `run` starts from a copy of the outer scope's store (nestjs-cls' `ifNested`). */
-const INHERIT = { ifNested: 'inherit' } as const;
-
 /** CLS key of the request's CallContext (security context + handler policy), one immutable object. */
 const CALL_CONTEXT_KEY = Symbol.for('@datapunk/mesh-client:call-context');
 /** CLS key of the incoming request kept by the nestjs-cls plugin until a MeshContext reads it. */
@@ -56,13 +53,16 @@ export class MeshContext {
 
   /** Runs `fn` with `ctx` as the security context (a new scope; the outer one is untouched). */
   run<T>(ctx: MeshSecurityContext, fn: () => T): T {
-    const inScope = (): T => {
-      // a scope of its own: no incoming request's headers go into it
-      this.store({ security: Object.freeze({ ...ctx }), callOptions: this.callContext()?.callOptions, filled: true });
-      return fn();
-    };
-    // outside of any scope (a job, a worker's loop) a fresh store, as nestjs-cls' run() would make
-    return this.cls.isActive() ? this.cls.run(INHERIT, inScope) : this.cls.runWith({}, inScope);
+    // nested, the scope starts from a copy of the outer store (nestjs-cls' run() with ifNested
+    // 'inherit'), keeping the handler's call options; outside of any scope (a job, a worker's loop)
+    // from an empty one. Either way its context is `ctx` alone: no incoming request's headers go into it.
+    const outer = this.cls.isActive() ? (this.cls.get() as Record<PropertyKey, unknown> | undefined) : undefined;
+    const context: CallContext = Object.freeze({
+      security: Object.freeze({ ...ctx }),
+      callOptions: outer && (outer[CALL_CONTEXT_KEY] as CallContext | undefined)?.callOptions,
+      filled: true,
+    });
+    return this.cls.runWith({ ...outer, [CALL_CONTEXT_KEY]: context }, fn);
   }
 
   /**

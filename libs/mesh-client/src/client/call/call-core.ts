@@ -7,6 +7,8 @@ import type { FlowControl } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import { CallRecord, type CallObserver } from './call-record.js';
 import { runCall } from './call-stages.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { describeThrown } from '../../errors/describe-thrown.js';
 
 /**
  * The calls of one client: what every call record reads (channels, policy, dependencies,
@@ -14,7 +16,8 @@ import { runCall } from './call-stages.js';
  */
 export class CallCore {
   readonly now: () => number;
-  private readonly inflight = new Set<CallRecord<unknown>>();
+  /** The calls in flight, by deadline: one timer for all of them. */
+  private readonly inflight: DeadlineQueue;
   private closing: string | undefined;
   private onIdle: (() => void) | undefined;
 
@@ -25,6 +28,10 @@ export class CallCore {
     readonly telemetry: CallTelemetry | undefined,
   ) {
     this.now = deps.now;
+    this.inflight = new DeadlineQueue(
+      () => this.onIdle?.(),
+      (error) => deps.logger?.warn(`a call's deadline failed to end it: ${describeThrown(error)}`),
+    );
   }
 
   /** The policy new calls run with (replaced whole by `update()`). */
@@ -64,14 +71,14 @@ export class CallCore {
     });
   }
 
-  /** @internal a call armed its deadline: it is in flight until it settles. */
-  track(record: CallRecord<unknown>): void {
-    this.inflight.add(record);
+  /** @internal a call armed its deadline, `ms` from now: it is in flight until it settles, and expires then. */
+  track(record: CallRecord<unknown>, ms: number): void {
+    this.inflight.add(record, ms);
   }
 
   /** @internal a call settled. */
   untrack(record: CallRecord<unknown>): void {
-    if (this.inflight.delete(record) && this.inflight.size === 0) this.onIdle?.();
+    this.inflight.remove(record);
   }
 
   /**
@@ -91,7 +98,7 @@ export class CallCore {
       this.onIdle = undefined;
     }
     const left = `${reason}; the call did not finish within drainTimeoutMs=${String(drainMs)}`;
-    for (const record of [...this.inflight]) record.abort(left);
+    for (const record of this.inflight.entries()) (record as CallRecord<unknown>).abort(left);
   }
 }
 

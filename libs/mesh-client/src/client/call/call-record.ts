@@ -15,6 +15,7 @@ import type { ClientPolicy } from '../client-policy.js';
 import type { MethodPlugins } from '../plugin-engine/plugin-set.js';
 import type { CallCore } from './call-core.js';
 import type { CallRun } from './call-run.js';
+import type { Due } from './deadline-queue.js';
 import { ResponseMetadata } from './response-metadata.js';
 import type { WireAttempt } from './wire-attempt.js';
 
@@ -42,10 +43,6 @@ export const DEADLINE_GRACE_MS = 20;
 /** No single response is held (a response may itself be undefined). */
 const NOTHING_HELD = Symbol('nothing held');
 
-function expire(record: CallRecord<unknown>): void {
-  record.expire();
-}
-
 /**
  * One call: made once per subscription, with a fixed shape, and the one place that keeps the
  * guarantees. It settles exactly once (a value then completion, or a MeshClientError); its deadline
@@ -54,7 +51,7 @@ function expire(record: CallRecord<unknown>): void {
  * which give back their permits and breaker admissions and run their `after` hooks. The stages
  * (call-stages.ts) fill it in order.
  */
-export class CallRecord<T> implements CallSink<T> {
+export class CallRecord<T> implements CallSink<T>, Due {
   policy!: ClientPolicy;
   context: CallContext | undefined;
   settings!: CallSettings;
@@ -70,7 +67,11 @@ export class CallRecord<T> implements CallSink<T> {
   private pastAttempts = 0;
   private readonly runs: CallRun<T>[] = [];
   private settled = false;
-  private timer: NodeJS.Timeout | undefined;
+  /** The deadline queue's (call-core.ts): when the call is due, its neighbours there. */
+  due = 0;
+  earlier: Due | undefined;
+  later: Due | undefined;
+  queued = false;
   private chain: Subscription | undefined;
   /** Wires kept for their response metadata so far. */
   private wires = 0;
@@ -127,9 +128,8 @@ export class CallRecord<T> implements CallSink<T> {
 
   /** Arms the deadline: from now on the call ends by it, wherever it waits. */
   arm(): void {
-    this.core.track(this);
     this.timeoutMs = Math.max(0, this.deadline - this.core.now());
-    this.timer = setTimeout(expire, this.timeoutMs, this);
+    this.core.track(this, this.timeoutMs);
     const signal = this.options?.signal;
     if (!signal) return;
     const onAbort = (): void => this.abort("aborted by the caller's AbortSignal");
@@ -206,10 +206,13 @@ export class CallRecord<T> implements CallSink<T> {
     this.settle(error);
   }
 
-  /** The deadline passed: every run is stopped with the 'timeout' error, which settles the call. */
+  /**
+   * The deadline passed: every run is stopped with the 'timeout' error, which settles the call.
+   * Told again when the grace given to an intercepting plugin is over.
+   */
   expire(): void {
-    this.timer = undefined;
     if (this.settled) return;
+    if (this.expired) return this.settle(this.expired);
     const details = `the deadline (${String(Math.round(this.timeoutMs))} ms) passed ${WHERE[this.phase]}`;
     const error = localError(this.method.site, Status.DEADLINE_EXCEEDED, details, { attempts: this.attempts });
     this.expired = error;
@@ -217,7 +220,7 @@ export class CallRecord<T> implements CallSink<T> {
     for (const run of runs) run.expire(error);
     if (this.settled) return;
     // an intercepting plugin has the error: give it a moment to hand it (or a fallback) on
-    if (runs.length > 0 && this.chain) this.timer = setTimeout(() => this.settle(error), DEADLINE_GRACE_MS);
+    if (runs.length > 0 && this.chain) this.core.track(this, DEADLINE_GRACE_MS);
     else this.settle(error);
   }
 
@@ -252,8 +255,6 @@ export class CallRecord<T> implements CallSink<T> {
   }
 
   private release(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
     this.core.untrack(this);
     const onAbort = this.onAbort;
     this.onAbort = undefined;
