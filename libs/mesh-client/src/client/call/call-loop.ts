@@ -89,16 +89,9 @@ export function startLoop<T>(run: CallRun<T>): void {
   const record = run.record;
   const { method, plugins } = record;
   const shared = methodLoopOf(record as CallRecord<unknown>);
-  const hooks =
-    plugins && run.call && plugins.attempts.length > 0
-      ? new AttemptPlugins(plugins, run.call, method.site, (n) => run.prepareMetadata(n))
-      : undefined;
+  const hooks = plugins && run.call && plugins.attempts.length > 0 ? new AttemptPlugins(plugins, run.call, method.site, run) : undefined;
   run.hooks = hooks;
-  const readsHeaders = hooks && plugins!.headerReaders.length > 0;
-  run.spec =
-    readsHeaders || record.flow
-      ? { ...shared.spec, flow: record.flow, onHeaders: readsHeaders ? (n, headers) => hooks!.headers(n, headers) : undefined }
-      : shared.spec;
+  run.spec = record.flow ? { ...shared.spec, flow: record.flow } : shared.spec;
   const loop = shared.hedging ? new HedgingLoop<T>(shared.hedging, run, run) : new AttemptLoop<T>(shared.retry!, run, run);
   run.loop = loop;
   loop.start();

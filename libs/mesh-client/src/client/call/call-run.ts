@@ -109,11 +109,12 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
       return NOT_STARTED;
     }
     const spec = this.spec!;
-    const wire = new WireAttempt<T>(spec, n, sink);
+    const hooks = this.hooks;
+    const wire = new WireAttempt<T>(spec, n, sink, hooks?.readsHeaders ? hooks : undefined);
     // attempts are numbered per run; the call's response metadata needs them unique over its runs
     (this.wireIds ??= [])[n] = this.record.noteWire(wire as WireAttempt<unknown>);
     const metadata = this.metadataOf(n);
-    this.hooks?.attach(n, wire, metadata);
+    hooks?.attach(n, wire, metadata);
     wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline(), spec.spreadCopies ? this : undefined);
     return wire;
   }

@@ -1,5 +1,5 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import { Observable } from 'rxjs';
+import { Observable, type Observer, type Subscriber, type Unsubscribable } from 'rxjs';
 import type { MeshCall } from '../../config/mesh-plugin.interface.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
@@ -175,30 +175,56 @@ function intercept(record: CallRecord<unknown>): boolean {
         return () => clearImmediate(later);
       }
       record.phase = 'attempts';
-      const sink: CallSink<unknown> = {
-        value: (value, n) => {
-          if (n > 0) record.answered = n;
-          subscriber.next(value);
-        },
-        end: (error, n) => {
-          if (n > 0) record.answered = n;
-          if (error === undefined) subscriber.complete();
-          else subscriber.error(error);
-        },
-      };
-      const run = startRun(record, current, current.request, current.metadata, sink);
-      // (an unsubscription after the run's end, the usual one, has nothing to stop: no error is built)
-      return () => {
-        if (!run.over) run.stop(localError(record.method.site, Status.CANCELLED, 'the plugin left the call', { local: true }));
-      };
+      const handed = new HandedRun(record, subscriber);
+      handed.run = startRun(record, current, current.request, current.metadata, handed);
+      return handed;
     });
-  const chain = subscribeIntercepted(plugins.interceptors, call!, record.method.site, inner, {
-    next: (value) => record.value(value, 0),
-    error: (error: unknown) => record.end(error, 0),
-    complete: () => record.end(undefined, 0),
-  });
-  record.holdChain(chain);
+  record.holdChain(subscribeIntercepted(plugins.interceptors, call!, record.method.site, inner, new ToRecord(record)));
   return false;
+}
+
+/** A run started by a plugin's `next.handle()`: its outcome goes to the plugin's subscriber; the plugin leaving stops it. */
+class HandedRun implements CallSink<unknown>, Unsubscribable {
+  run: CallRun<unknown> | undefined;
+
+  constructor(
+    private readonly record: CallRecord<unknown>,
+    private readonly subscriber: Subscriber<unknown>,
+  ) {}
+
+  value(value: unknown, n: number): void {
+    if (n > 0) this.record.answered = n;
+    this.subscriber.next(value);
+  }
+
+  end(error: unknown, n: number): void {
+    if (n > 0) this.record.answered = n;
+    if (error === undefined) this.subscriber.complete();
+    else this.subscriber.error(error);
+  }
+
+  /** The plugin left (an unsubscription after the run's end, the usual one, has nothing to stop: no error is built). */
+  unsubscribe(): void {
+    const run = this.run;
+    if (run && !run.over) run.stop(localError(this.record.method.site, Status.CANCELLED, 'the plugin left the call', { local: true }));
+  }
+}
+
+/** What the intercept chain hands the call: its responses and its end. */
+class ToRecord implements Observer<unknown> {
+  constructor(private readonly record: CallRecord<unknown>) {}
+
+  next(value: unknown): void {
+    this.record.value(value, 0);
+  }
+
+  error(error: unknown): void {
+    this.record.end(error, 0);
+  }
+
+  complete(): void {
+    this.record.end(undefined, 0);
+  }
 }
 
 function startRun(

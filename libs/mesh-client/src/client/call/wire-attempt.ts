@@ -21,10 +21,13 @@ export interface WireSpec {
   readonly connectTimeoutMs: number;
   /** The consumer's flow control of the response stream (iterate()). */
   readonly flow: FlowControl | undefined;
-  /** Response headers of attempt `n`; returns an error to end the attempt with (a plugin hook failed). */
-  readonly onHeaders?: (n: number, headers: Metadata) => unknown;
   /** Hedged: a copy asks the channel for an endpoint other than its call's earlier copies' (where the channel can choose). */
   readonly spreadCopies?: boolean;
+}
+
+/** Who reads an attempt's response headers (the plugins' `onHeaders`): an error returned ends the attempt with it. */
+export interface HeaderReader {
+  headers(n: number, headers: Metadata): unknown;
 }
 
 /** A hedged call: the token of its copies' spread on a client's channels. */
@@ -67,6 +70,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     private readonly spec: WireSpec,
     readonly n: number,
     private readonly sink: AttemptSink<T>,
+    private readonly headerReader?: HeaderReader,
   ) {}
 
   /**
@@ -136,10 +140,10 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   onReceiveMetadata(headers: Metadata): void {
     if (this.state !== 'open') return;
     this.headers = headers;
-    const onHeaders = this.spec.onHeaders;
-    if (!onHeaders) return;
+    const reader = this.headerReader;
+    if (!reader) return;
     try {
-      const error = onHeaders(this.n, headers);
+      const error = reader.headers(this.n, headers);
       if (error !== undefined) this.fail(error);
     } catch (error) {
       this.failedHandling(error);

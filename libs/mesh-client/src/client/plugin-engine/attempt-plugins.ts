@@ -15,6 +15,11 @@ const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof 
 /** A status a plugin may answer an attempt with (MeshAttemptFault): a failure code, 1..16. */
 const isFaultCode = (code: unknown): code is number => typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= 16;
 
+/** Where an attempt's metadata comes from (the call's run): a copy made for attempt `n`, kept for its start. */
+export interface AttemptMetadata {
+  prepareMetadata(n: number): Metadata;
+}
+
 /**
  * An attempt as its hooks see it. Its metadata is copied when a hook first reads it (the copy the
  * hooks may change and the wire sends); an attempt no hook read before it started sends the
@@ -28,11 +33,11 @@ class HookedAttempt implements MeshAttempt {
   constructor(
     readonly call: MeshCall,
     readonly attempt: number,
-    private readonly prepare: (n: number) => Metadata,
+    private readonly source: AttemptMetadata,
   ) {}
 
   get metadata(): Metadata {
-    return (this.own ??= this.sentWith ? this.sentWith.clone() : this.prepare(this.attempt));
+    return (this.own ??= this.sentWith ? this.sentWith.clone() : this.source.prepareMetadata(this.attempt));
   }
 
   /** The metadata the attempt went on the wire with (what a hook reading it later sees a copy of). */
@@ -74,8 +79,13 @@ export class AttemptPlugins implements AttemptHooks {
     private readonly plugins: MethodPlugins,
     private readonly call: MeshCall,
     private readonly site: CallSite,
-    private readonly metadataOf: (n: number) => Metadata,
+    private readonly metadataOf: AttemptMetadata,
   ) {}
+
+  /** Some plugin reads the attempts' response headers. */
+  get readsHeaders(): boolean {
+    return this.plugins.headerReaders.length > 0;
+  }
 
   before(n: number): void | AttemptAnswer | Promise<void | AttemptAnswer> {
     const state = new AttemptState(new HookedAttempt(this.call, n, this.metadataOf));

@@ -39,10 +39,27 @@ export function subscribeIntercepted<T>(
     i === interceptors.length
       ? inner(current)
       : at(i, current).pipe(catchError((e: unknown) => throwError(() => failureOf(site, interceptors[i]!, current, e))));
-  const first = interceptors[0]!;
-  return at(0, call).subscribe({
-    next: (value) => observer.next(value as T),
-    error: (error: unknown) => observer.error(failureOf(site, first, call, error)),
-    complete: () => observer.complete(),
-  });
+  return at(0, call).subscribe(new ChainEnd(observer, site, interceptors[0]!, call));
+}
+
+/** What the outermost interceptor's Observable tells the call: its failures named after it. */
+class ChainEnd<T> implements Observer<unknown> {
+  constructor(
+    private readonly observer: Observer<T>,
+    private readonly site: CallSite,
+    private readonly first: MeshClientPlugin,
+    private readonly call: MeshCall,
+  ) {}
+
+  next(value: unknown): void {
+    this.observer.next(value as T);
+  }
+
+  error(error: unknown): void {
+    this.observer.error(failureOf(this.site, this.first, this.call, error));
+  }
+
+  complete(): void {
+    this.observer.complete();
+  }
 }
