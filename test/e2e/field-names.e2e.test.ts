@@ -112,7 +112,7 @@ describe('message field names, as Nest users write them', () => {
     ],
     ['a map value', { byName: { k: { nmae: 'x' } } }, '\'nmae\' is not a field of peers.Inner (at request.byName["k"])'],
     ['a wrong scalar type', { delayMs: 'abc' }, 'request.delayMs must be a whole number in the int32 range, got a string'],
-    ['an unknown enum name', { kind: 'KIND_Z' }, 'request.kind must be an enum value (number or name), got a string'],
+    ['an unknown enum name', { kind: 'KIND_Z' }, 'request.kind must be an enum value (an int32 number or a name), got a string'],
     ['a message where a scalar belongs', { text: { a: 1 } }, 'request.text must be a string, got an object'],
     ['null', null, 'the request must be an object (a peers.SayRequest message), got null'],
   ])('at any depth: %s', async (_what, request, message) => {

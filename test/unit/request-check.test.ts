@@ -47,7 +47,12 @@ describe('RequestCheck (planned once per message type)', () => {
 
   it.each([
     ['a scalar', { delayMs: 'soon' }, 'request.delayMs must be a whole number in the int32 range, got a string'],
-    ['a nested scalar', { inner: { kind: 'KIND_Z' } }, 'request.inner.kind must be an enum value (number or name), got a string'],
+    ['a nested scalar', { inner: { kind: 'KIND_Z' } }, 'request.inner.kind must be an enum value (an int32 number or a name), got a string'],
+    [
+      'an enum number past int32 (the wire would truncate it)',
+      { inner: { kind: 2 ** 40 } },
+      'request.inner.kind must be an enum value (an int32 number or a name), got a whole number',
+    ],
     ['an element of a list', { items: [{}, 'x'] }, 'request.items[1] must be an object (a peers.Inner message), got a string'],
     ['a scalar in a list element', { items: [{ innerName: 7 }] }, 'request.items[0].innerName must be a string, got a whole number'],
     ['a map value', { byName: { 'a"b': 5 } }, 'request.byName["a\\"b"] must be an object (a peers.Inner message), got a whole number'],

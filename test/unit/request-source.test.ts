@@ -1,10 +1,11 @@
 import { loadSync } from '@grpc/proto-loader';
-import { Subject, of, throwError } from 'rxjs';
+import { Observable, Subject, of, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { RequestSource, type RequestCursor, type RequestWaiter } from '../../libs/mesh-client/src/client/call/request-source.js';
+import { RequestSource, type RequestCursor } from '../../libs/mesh-client/src/client/call/request-source.js';
+import type { RequestWaiter } from '../../libs/mesh-client/src/client/call/request-upstream.js';
 import { REPLAY_BUFFER_MESSAGES } from '../../libs/mesh-client/src/config/defaults.js';
-import { buildMethodTable } from '../../libs/mesh-client/src/proto/method-table.js';
+import { buildMethodTable, type MethodInfo } from '../../libs/mesh-client/src/proto/method-table.js';
 import { RequestProblem } from '../../libs/mesh-client/src/proto/request-check.js';
 import { ECHO_PROTO } from '../support/protos.js';
 
@@ -67,7 +68,8 @@ describe('RequestSource: a request stream read on demand', () => {
     const source = new RequestSource(method, many, true);
     expect(await drain(source.open())).toHaveLength(many.length);
     expect(source.replayable).toBe(false);
-    expect(await drain(source.open())).toEqual([]);
+    // another attempt would send a stream with a hole: it gets an error saying so
+    await expect(drain(source.open())).rejects.toThrow(/cannot be sent again: 257 messages were sent and none is kept/);
   });
 
   it('counts each message once, when first read', async () => {
@@ -111,5 +113,146 @@ describe('RequestSource: a request stream read on demand', () => {
     source.open().next(IGNORE);
     source.close();
     expect(returned).toBe(true);
+  });
+});
+
+/** A method whose messages are strings (what each test reads is plain to see). */
+const textMethod = {
+  name: 'Stream',
+  site: { client: 'c', service: 's', method: 'Stream', maxMessageBytes: 1024 },
+  encode: (message: unknown) => {
+    if (typeof message !== 'string') throw new RequestProblem('not a string');
+    return Buffer.from(message);
+  },
+} as unknown as MethodInfo;
+
+/** A writer as an attempt has one: what its cursor gave it, now or later. */
+class Reader implements RequestWaiter {
+  readonly got: string[] = [];
+  failure: unknown;
+  waiting = false;
+
+  constructor(readonly cursor: RequestCursor) {}
+
+  /** Reads until the cursor has nothing now. */
+  pull(): this {
+    for (;;) {
+      this.waiting = true;
+      const read = this.cursor.next(this);
+      if (read === null) return this;
+      this.waiting = false;
+      if (read.done) return (void this.got.push('<done>'), this);
+      this.got.push(read.value.toString());
+    }
+  }
+
+  ready(read: IteratorResult<Buffer>): void {
+    this.waiting = false;
+    this.got.push(read.done ? '<done>' : read.value.toString());
+  }
+
+  failed(error: unknown): void {
+    this.waiting = false;
+    this.failure = error;
+  }
+}
+
+describe('RequestSource: one reader for all the attempts of a call', () => {
+  it('a hot Observable: nothing pushed after start() is lost, however late the first attempt reads', () => {
+    const subject = new Subject<string>();
+    const source = new RequestSource(textMethod, subject, false);
+    subject.next('lost: before start');
+    source.start();
+    subject.next('a');
+    subject.next('b');
+    const reader = new Reader(source.open()).pull();
+    expect(reader.got).toEqual(['a', 'b']);
+    subject.next('c');
+    expect(reader.got).toEqual(['a', 'b', 'c']);
+  });
+
+  it('an attempt that ended while its read was pending: the message is kept and the next attempt gets it, once, in order', async () => {
+    let release!: (value: IteratorResult<string>) => void;
+    const reads = [Promise.resolve({ done: false, value: 'a' }), new Promise<IteratorResult<string>>((r) => (release = r))];
+    const iterator = { next: () => reads.shift() ?? Promise.resolve({ done: true, value: undefined }) };
+    const source = new RequestSource(textMethod, { [Symbol.asyncIterator]: () => iterator }, true);
+    const first = new Reader(source.open()).pull();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(first.got).toEqual(['a']);
+    first.pull(); // waits for 'b'
+    first.cursor.close();
+    const second = new Reader(source.open()).pull();
+    expect(second.got).toEqual(['a']);
+    release({ done: false, value: 'b' });
+    await Promise.resolve();
+    await Promise.resolve();
+    second.pull();
+    await new Promise((r) => setImmediate(r));
+    expect(first.got).toEqual(['a']);
+    expect(second.got).toEqual(['a', 'b', '<done>']);
+  });
+
+  it('two attempts at the front (hedged copies) both get each message; one reading on at once does not move the other', async () => {
+    // the first read answers later, the next ones at once: the copy told first reads 'b' within its turn
+    const reads: unknown[] = [Promise.resolve({ done: false, value: 'a' }), { done: false, value: 'b' }, { done: true, value: undefined }];
+    const source = new RequestSource(textMethod, { [Symbol.asyncIterator]: () => ({ next: () => reads.shift() }) }, true);
+    const one = new Reader(source.open()).pull();
+    const two = new Reader(source.open()).pull();
+    const onReady = one.ready.bind(one);
+    one.ready = (read) => {
+      onReady(read);
+      if (!read.done) one.pull();
+    };
+    await new Promise((r) => setImmediate(r));
+    expect(one.got).toEqual(['a', 'b', '<done>']);
+    expect(two.got).toEqual(['a']);
+    two.pull();
+    expect(two.got).toEqual(['a', 'b', '<done>']);
+  });
+
+  it('a new attempt after what was sent is no longer kept: an error saying so, never a stream with a hole', () => {
+    const source = new RequestSource(textMethod, ['a', 'b', 'c'], true);
+    const first = new Reader(source.open());
+    first.cursor.next(first);
+    source.release(); // the call committed
+    expect(() => source.open().next(new Reader(source.open()))).toThrow(/cannot be sent again: 1 messages were sent and none is kept/);
+  });
+
+  it('a message that does not encode fails the read, and every later read (the stream is over)', () => {
+    const source = new RequestSource(textMethod, ['a', 5, 'c'], true);
+    const reader = new Reader(source.open());
+    expect(reader.cursor.next(reader)).toEqual({ done: false, value: Buffer.from('a') });
+    expect(() => reader.cursor.next(reader)).toThrow('not a string');
+    expect(() => new Reader(source.open()).pull()).toThrow(); // 'a' kept, then the failure
+  });
+
+  it.each([
+    ['null', null],
+    ['a number', 5],
+  ])('an iterator whose next() gives %s: a RequestProblem naming it', (named, result) => {
+    const source = new RequestSource(textMethod, { [Symbol.iterator]: () => ({ next: () => result }) }, false);
+    expect(() => new Reader(source.open()).pull()).toThrow(`the request iterator's next() gave ${named}, not an iterator result`);
+  });
+
+  it('closed inside the Observable subscribe (the call ended there): unsubscribed as soon as subscribe returns', () => {
+    let tornDown = false;
+    const holder: { source?: RequestSource } = {};
+    const requests = new Observable<string>(() => {
+      holder.source!.close();
+      return () => (tornDown = true);
+    });
+    const source = (holder.source = new RequestSource(textMethod, requests, false));
+    source.start();
+    expect(tornDown).toBe(true);
+  });
+
+  it("close() never throws, whatever the caller's teardown does", () => {
+    const requests = new Observable<string>(() => () => {
+      throw new Error('teardown failed');
+    });
+    const source = new RequestSource(textMethod, requests, false);
+    source.start();
+    expect(() => source.close()).not.toThrow();
   });
 });

@@ -1,4 +1,5 @@
 import type { status } from '@grpc/grpc-js';
+import { hasBrand } from './mesh-client.error.js';
 
 const BRAND = Symbol.for('@datapunk/mesh-client/MeshAttemptFault');
 
@@ -26,5 +27,5 @@ export class MeshAttemptFault extends Error {
 
 /** True for a MeshAttemptFault, also one from another copy of this package. */
 export function isMeshAttemptFault(value: unknown): value is MeshAttemptFault {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  return hasBrand(value, BRAND);
 }

@@ -103,10 +103,23 @@ export class MeshClientError extends Error {
 
 /** True for a `MeshClientError`, also one thrown by another copy of this package. */
 export function isMeshClientError(value: unknown): value is MeshClientError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  return hasBrand(value, BRAND);
 }
 
 /** @internal true for a failure on this side of the call (see MeshClientErrorInit.local). */
 export function isLocalFailure(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LOCAL] === true;
+  return hasBrand(value, LOCAL);
+}
+
+/**
+ * @internal whether `value` is an Error carrying `brand`. Never throws: these predicates read
+ * values of callers and plugins, and one whose reads throw (a hostile Proxy) is simply not branded.
+ */
+export function hasBrand(value: unknown, brand: symbol): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return (value as Record<symbol, unknown>)[brand] === true && value instanceof Error;
+  } catch {
+    return false;
+  }
 }

@@ -24,7 +24,7 @@ const EXPECTED: Record<ValueKind, string> = {
   int64: 'a whole number in the int64 range (a number, a string of digits, or a Long)',
   uint64: 'a whole number in the uint64 range (a number, a string of digits, or a Long)',
   float: 'a number',
-  enum: 'an enum value (number or name)',
+  enum: 'an enum value (an int32 number or a name)',
   message: 'an object',
 };
 

@@ -68,7 +68,10 @@ export function scalarTest(kind: ValueKind, enumNames: ReadonlySet<string> | und
     case 'uint64':
       return (value) => fits64(value, 0n, UINT64_MAX);
     case 'enum':
-      return (value) => (typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && (enumNames?.has(value) ?? true));
+      // an enum is an int32 on the wire (a larger number would be sent truncated)
+      return (value) =>
+        (typeof value === 'number' && Number.isInteger(value) && value >= -2_147_483_648 && value <= 2_147_483_647) ||
+        (typeof value === 'string' && (enumNames?.has(value) ?? true));
     case 'message':
       return () => true;
   }

@@ -98,7 +98,14 @@ export class CallCore {
       this.onIdle = undefined;
     }
     const left = `${reason}; the call did not finish within drainTimeoutMs=${String(drainMs)}`;
-    for (const record of this.inflight.entries()) (record as CallRecord<unknown>).abort(left);
+    for (const record of this.inflight.entries()) {
+      try {
+        (record as CallRecord<unknown>).abort(left);
+      } catch (error) {
+        // the caller's own code failed while its call was cancelled: the call is over, the others are still cancelled
+        this.deps.logger?.warn(`a call failed while it was cancelled at shutdown: ${describeThrown(error)}`);
+      }
+    }
   }
 }
 

@@ -15,6 +15,7 @@ import type { ClientPolicy } from '../client-policy.js';
 import type { MethodPlugins } from '../plugin-engine/plugin-set.js';
 import type { CallCore } from './call-core.js';
 import type { CallRun } from './call-run.js';
+import type { RequestSource } from './request-source.js';
 import type { Due } from './deadline-queue.js';
 import { ResponseMetadata } from './response-metadata.js';
 import type { WireAttempt } from './wire-attempt.js';
@@ -60,6 +61,8 @@ export class CallRecord<T> implements CallSink<T>, Due {
   metadata: Metadata | undefined;
   telemetry: CallObservation | undefined;
   plugins: MethodPlugins | undefined;
+  /** The call's request stream (client and bidi streaming), let go of when the call ends. */
+  requests: RequestSource | undefined;
   phase: CallPhase = 'starting';
   /** The wire (numbered within the call) whose response or outcome the caller gets (its headers and trailers are the call's). */
   answered = 0;
@@ -256,6 +259,7 @@ export class CallRecord<T> implements CallSink<T>, Due {
 
   private release(): void {
     this.core.untrack(this);
+    this.requests?.close();
     const onAbort = this.onAbort;
     this.onAbort = undefined;
     if (!onAbort) return;

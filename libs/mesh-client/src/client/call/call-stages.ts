@@ -1,5 +1,5 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import { Observable, type Observer, type Subscriber, type Unsubscribable } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { MeshCall } from '../../config/mesh-plugin.interface.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
@@ -13,6 +13,7 @@ import { RequestProblem } from '../../proto/request-check.js';
 import { circuitOpen, startLoop } from './call-loop.js';
 import type { CallRecord } from './call-record.js';
 import { CallRun } from './call-run.js';
+import { HandedRun, ToRecord } from './intercept-ends.js';
 import { RequestSource } from './request-source.js';
 import type { CallSink } from '../../resilience/attempt-loop.js';
 
@@ -25,10 +26,19 @@ type Stage<R> = (subject: R) => boolean;
  * 2. settings: per-call options, the handler's policy, the method's and client's, the deadline;
  * 3. deadline: armed now; from here everything (metadata, plugins, queue, hooks, wire, backoff) is bounded by it;
  * 4. telemetry: metrics and tracing begin (outermost: they see the call's final outcome);
- * 5. metadata: context, client and call entries (a metadata function may be async), trace context;
- * 6. plugins: the intercept chain, whose innermost `next.handle()` starts a run (or a run at once).
+ * 5. requests: a request stream is taken (an Observable subscribed: a hot one loses nothing while the call waits);
+ * 6. metadata: context, client and call entries (a metadata function may be async), trace context;
+ * 7. plugins: the intercept chain, whose innermost `next.handle()` starts a run (or a run at once).
  */
-export const CALL_STAGES: readonly Stage<CallRecord<unknown>>[] = [refuseWhenClosed, settle, armDeadline, observe, buildMetadata, intercept];
+export const CALL_STAGES: readonly Stage<CallRecord<unknown>>[] = [
+  refuseWhenClosed,
+  settle,
+  armDeadline,
+  observe,
+  takeRequests,
+  buildMetadata,
+  intercept,
+];
 
 /**
  * Then each run of the attempts (one per call, or one per `next.handle()`), in order:
@@ -42,7 +52,8 @@ export const RUN_STAGES: readonly Stage<CallRun<unknown>>[] = [encode, admit, at
 /** Runs a call's stages from `from` on. Nothing a stage throws escapes: it fails the call. */
 export function runCall(record: CallRecord<unknown>, from = 0): void {
   try {
-    for (let i = from; i < CALL_STAGES.length; i++) if (!CALL_STAGES[i]!(record)) return;
+    // a stage that ended the call (a refusal, an AbortSignal that could not be listened to) ends the stages too
+    for (let i = from; i < CALL_STAGES.length; i++) if (!CALL_STAGES[i]!(record) || record.done) return;
   } catch (error) {
     record.end(error, 0);
   }
@@ -89,6 +100,35 @@ function armDeadline(record: CallRecord<unknown>): boolean {
 function observe(record: CallRecord<unknown>): boolean {
   record.telemetry = record.core.telemetry?.begin(record.method, record.security?.traceparent);
   return true;
+}
+
+/** The call's request stream, read by all its runs and attempts (the record lets go of it when the call ends). */
+function takeRequests(record: CallRecord<unknown>): boolean {
+  const kind = record.method.kind;
+  if (kind === 'unary' || kind === 'server-stream') return true;
+  try {
+    record.requests = requestSource(record, record.request);
+  } catch (error) {
+    if (!(error instanceof RequestProblem)) throw error;
+    record.fail(callerError(record.method.site, error.message));
+    return false;
+  }
+  record.requests.start();
+  return true;
+}
+
+/**
+ * A request stream of the call: its messages kept for sending again while anything may send them
+ * again (retries, hedging, a plugin that sees attempts end or may re-subscribe `next.handle()`).
+ */
+function requestSource(record: CallRecord<unknown>, requests: unknown): RequestSource {
+  const { settings, plugins, telemetry } = record;
+  const again =
+    (settings.retry !== false && settings.retry.maxAttempts > 1) ||
+    settings.hedging !== undefined ||
+    plugins?.seesEnds === true ||
+    (plugins?.interceptors.length ?? 0) > 0;
+  return new RequestSource(record.method, requests, again, telemetry && (() => telemetry.sent()));
 }
 
 /**
@@ -183,50 +223,6 @@ function intercept(record: CallRecord<unknown>): boolean {
   return false;
 }
 
-/** A run started by a plugin's `next.handle()`: its outcome goes to the plugin's subscriber; the plugin leaving stops it. */
-class HandedRun implements CallSink<unknown>, Unsubscribable {
-  run: CallRun<unknown> | undefined;
-
-  constructor(
-    private readonly record: CallRecord<unknown>,
-    private readonly subscriber: Subscriber<unknown>,
-  ) {}
-
-  value(value: unknown, n: number): void {
-    if (n > 0) this.record.answered = n;
-    this.subscriber.next(value);
-  }
-
-  end(error: unknown, n: number): void {
-    if (n > 0) this.record.answered = n;
-    if (error === undefined) this.subscriber.complete();
-    else this.subscriber.error(error);
-  }
-
-  /** The plugin left (an unsubscription after the run's end, the usual one, has nothing to stop: no error is built). */
-  unsubscribe(): void {
-    const run = this.run;
-    if (run && !run.over) run.stop(localError(this.record.method.site, Status.CANCELLED, 'the plugin left the call', { local: true }));
-  }
-}
-
-/** What the intercept chain hands the call: its responses and its end. */
-class ToRecord implements Observer<unknown> {
-  constructor(private readonly record: CallRecord<unknown>) {}
-
-  next(value: unknown): void {
-    this.record.value(value, 0);
-  }
-
-  error(error: unknown): void {
-    this.record.end(error, 0);
-  }
-
-  complete(): void {
-    this.record.end(undefined, 0);
-  }
-}
-
 function startRun(
   record: CallRecord<unknown>,
   call: MeshCall | undefined,
@@ -241,15 +237,22 @@ function startRun(
 }
 
 function encode(run: CallRun<unknown>): boolean {
-  const { method, telemetry, settings } = run.record;
+  const { method, telemetry } = run.record;
   try {
     if (method.kind === 'unary' || method.kind === 'server-stream') {
       run.encoded = method.encode(run.request);
       telemetry?.sent();
       return true;
     }
-    const replays = (settings.retry !== false && settings.retry.maxAttempts > 1) || run.record.plugins?.seesEnds === true;
-    run.requests = new RequestSource(method, run.request, replays, telemetry && (() => telemetry.sent()));
+    const shared = run.record.requests;
+    if (shared && run.request === run.record.request) {
+      run.requests = shared;
+      return true;
+    }
+    // a plugin handed on another request stream: this run's own
+    const own = requestSource(run.record, run.request);
+    run.ownRequests(own);
+    own.start();
     return true;
   } catch (error) {
     if (!(error instanceof RequestProblem)) throw error;

@@ -1,17 +1,11 @@
 import { status as Status } from '@grpc/grpc-js';
-import { isObservable, type Observable, type Subscription } from 'rxjs';
 import { REPLAY_BUFFER_MESSAGES } from '../../config/defaults.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import { RequestProblem } from '../../proto/request-check.js';
-
-/** Who waits for a message of a request stream that is not there yet: told once, never throws. */
-export interface RequestWaiter<M = Buffer> {
-  ready(read: IteratorResult<M>): void;
-  failed(error: unknown): void;
-}
+import { upstreamOf, type RequestWaiter, type Upstream } from './request-upstream.js';
 
 /**
  * One attempt's reading of a request stream: the next message now, or null when it is not there
@@ -21,37 +15,52 @@ export interface RequestWaiter<M = Buffer> {
  */
 export interface RequestCursor {
   next(waiter: RequestWaiter): IteratorResult<Buffer> | null;
+  /** The attempt is over: its waiter hears nothing more (a message read for it stays with the source). */
+  close(): void;
 }
 
 /** What a failing request stream fails the call with: the caller's own fault, never the server's. */
 export function requestStreamFailure(site: CallSite, error: unknown, attempts: number): MeshClientError {
   if (isMeshClientError(error)) return error;
-  if (error instanceof RequestProblem) return callerError(site, error.message, { attempts });
+  if (isRequestProblem(error)) return callerError(site, error.message, { attempts });
   return localError(site, Status.CANCELLED, `the request stream failed: ${describeThrown(error)}`, { attempts, cause: error, local: true });
 }
 
-/** Where a call's request messages come from, read one at a time on demand (null: `waiter` hears later). */
-interface Upstream {
-  next(waiter: RequestWaiter<unknown>): IteratorResult<unknown> | null;
-  close(): void;
+/** Whether `error` is the request check's (never throws: a caller's value may be a hostile Proxy). */
+function isRequestProblem(error: unknown): error is RequestProblem {
+  try {
+    return error instanceof RequestProblem;
+  } catch {
+    return false;
+  }
 }
 
 const DONE: IteratorResult<Buffer> = { done: true, value: undefined };
-const isPromiseLike = <V>(value: unknown): value is PromiseLike<V> => typeof (value as PromiseLike<V> | null)?.then === 'function';
 
 /**
  * The request stream of one client- or bidi-streaming call, read on demand by its attempts, one
  * message per write: an iterable or AsyncIterable is pulled only as fast as the wire takes its
  * messages (an endless generator neither blocks the process nor fills its memory); an Observable
- * (or a Promise) pushes, and what it pushes waits here until written. Every message is checked and
- * encoded as it is read (`onMessage` counts it). While the call may be retried, the messages read
- * are kept (up to REPLAY_BUFFER_MESSAGES) and each new attempt gets them again before the rest;
- * past that the call is no longer `replayable` (a retry would lose what was not kept).
+ * (or a Promise) is taken from the start of the call (`start()`), and what it pushes waits here
+ * until written. Every message is checked and encoded as it is read (`onMessage` counts it), once
+ * for all attempts. While the call may be sent again (retries, hedging, a plugin's replay or
+ * re-subscription), the messages read are kept (up to REPLAY_BUFFER_MESSAGES) and each new
+ * attempt gets them again before the rest; past that the call is no longer `replayable`. A read
+ * the stream answers after its attempt ended is not lost: it goes to the attempts that wait for
+ * it, or is kept for the next.
  */
-export class RequestSource {
+export class RequestSource implements RequestWaiter<unknown> {
   private readonly kept: Buffer[] = [];
+  /** Messages read from upstream so far (a cursor at this position waits for upstream). */
+  private count = 0;
   private overflowed: boolean;
   private readonly upstream: Upstream;
+  /** Cursors waiting for the message at `count`: a read of upstream is in flight for them. */
+  private readonly waiting: AttemptCursor[] = [];
+  private reading = false;
+  /** How the stream ended, once it did (every later read gets it). */
+  private ending: { error: unknown } | { done: true } | undefined;
+  private closed = false;
 
   constructor(
     private readonly method: MethodInfo,
@@ -63,6 +72,11 @@ export class RequestSource {
     this.upstream = upstreamOf(method, requests);
   }
 
+  /** Takes a pushing stream from now on (an Observable is subscribed: nothing it pushes later is lost). */
+  start(): void {
+    if (!this.closed) this.upstream.start();
+  }
+
   /** True while every message read so far can be sent again. */
   get replayable(): boolean {
     return !this.overflowed;
@@ -70,12 +84,7 @@ export class RequestSource {
 
   /** The messages of one attempt: those kept, then the ones still to come. */
   open(): RequestCursor {
-    return new AttemptCursor(this, this.upstream);
-  }
-
-  /** @internal the message kept at `position`, if there is one. */
-  keptAt(position: number): Buffer | undefined {
-    return this.kept[position];
+    return new AttemptCursor(this);
   }
 
   /** The call committed (no more retries): forget what was kept, keep no more. */
@@ -86,171 +95,136 @@ export class RequestSource {
 
   /** The call is over: let go of the caller's stream (an iterator is returned, an Observable unsubscribed). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.release();
+    this.waiting.length = 0;
     this.upstream.close();
   }
 
-  /** @internal a message read from upstream: counted, checked, encoded, kept for a retry (then `cursor` is past it). */
-  taken(read: IteratorResult<unknown>, cursor: AttemptCursor): IteratorResult<Buffer> {
-    if (read.done) return DONE;
+  /** @internal the message at `cursor`'s position: kept, or read from upstream (null: the cursor hears later). */
+  read(cursor: AttemptCursor): IteratorResult<Buffer> | null {
+    const position = cursor.position;
+    if (position < this.kept.length) {
+      cursor.position++;
+      return { done: false, value: this.kept[position]! };
+    }
+    if (position < this.count) throw this.notAgain();
+    if (this.ending) {
+      if ('error' in this.ending) throw this.ending.error;
+      return DONE;
+    }
+    this.waiting.push(cursor);
+    if (this.reading) return null;
+    this.reading = true;
+    let read: IteratorResult<unknown> | null;
+    try {
+      read = this.upstream.next(this);
+    } catch (error) {
+      this.reading = false;
+      this.waiting.length = 0;
+      this.ending = { error };
+      throw error;
+    }
+    if (read === null) return null;
+    this.reading = false;
+    this.waiting.length = 0;
+    const taken = this.take(read);
+    cursor.position = this.count;
+    return taken;
+  }
+
+  /** @internal `cursor`'s attempt is over: it waits no more (what is read meanwhile stays here). */
+  forget(cursor: AttemptCursor): void {
+    const i = this.waiting.indexOf(cursor);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** Upstream's answer to the read in flight: to every cursor waiting for it, and kept for the others. */
+  ready(read: IteratorResult<unknown>): void {
+    this.reading = false;
+    if (this.closed) return;
+    const waiting = this.waiting.splice(0);
+    let taken: IteratorResult<Buffer>;
+    try {
+      taken = this.take(read);
+    } catch (error) {
+      return this.failed(error, waiting);
+    }
+    // (a cursor told may read on at once: the others are at this message, not where it got to)
+    const position = this.count;
+    for (const cursor of waiting) {
+      cursor.position = position;
+      cursor.ready(taken);
+    }
+  }
+
+  failed(error: unknown, waiting = this.waiting.splice(0)): void {
+    this.reading = false;
+    if (this.closed) return;
+    this.ending ??= { error };
+    for (const cursor of waiting) cursor.failed(error);
+  }
+
+  /** A message read from upstream: counted, checked, encoded, kept for a retry. */
+  private take(read: IteratorResult<unknown>): IteratorResult<Buffer> {
+    if (read.done) {
+      this.ending = { done: true };
+      return DONE;
+    }
     this.onMessage?.();
-    const bytes = this.method.encode(read.value);
+    let bytes: Buffer;
+    try {
+      bytes = this.method.encode(read.value);
+    } catch (error) {
+      this.ending = { error };
+      throw error;
+    }
+    this.count++;
     if (!this.overflowed) {
-      if (this.kept.length < REPLAY_BUFFER_MESSAGES) {
-        this.kept.push(bytes);
-        cursor.position++;
-      } else this.release();
+      if (this.kept.length < REPLAY_BUFFER_MESSAGES) this.kept.push(bytes);
+      else this.release();
     }
     return { done: false, value: bytes };
   }
+
+  /** An attempt that would have to send again what was no longer kept (a plugin's re-subscription past the replay buffer). */
+  private notAgain(): MeshClientError {
+    const details = `the request stream cannot be sent again: ${String(this.count)} messages were sent and ${
+      this.kept.length === 0 ? 'none is' : `only ${String(this.kept.length)} are`
+    } kept (a response arrived, or more than ${String(REPLAY_BUFFER_MESSAGES)} were sent)`;
+    return localError(this.method.site, Status.INTERNAL, details, { local: true });
+  }
 }
 
-/** One attempt's cursor: the kept messages from its position, then upstream's, each encoded as it comes. */
-class AttemptCursor implements RequestCursor, RequestWaiter<unknown> {
+/** One attempt's cursor: the kept messages from its position, then upstream's. */
+class AttemptCursor implements RequestCursor, RequestWaiter {
   position = 0;
   private waiter: RequestWaiter | undefined;
 
-  constructor(
-    private readonly source: RequestSource,
-    private readonly upstream: Upstream,
-  ) {}
+  constructor(private readonly source: RequestSource) {}
 
   next(waiter: RequestWaiter): IteratorResult<Buffer> | null {
-    const kept = this.source.keptAt(this.position);
-    if (kept !== undefined) {
-      this.position++;
-      return { done: false, value: kept };
-    }
     this.waiter = waiter;
-    const read = this.upstream.next(this);
-    return read === null ? null : this.source.taken(read, this);
+    const read = this.source.read(this);
+    if (read !== null) this.waiter = undefined;
+    return read;
   }
 
-  ready(read: IteratorResult<unknown>): void {
-    const waiter = this.waiter!;
+  ready(read: IteratorResult<Buffer>): void {
+    const waiter = this.waiter;
     this.waiter = undefined;
-    let taken: IteratorResult<Buffer>;
-    try {
-      taken = this.source.taken(read, this);
-    } catch (error) {
-      return waiter.failed(error);
-    }
-    waiter.ready(taken);
+    waiter?.ready(read);
   }
 
   failed(error: unknown): void {
-    const waiter = this.waiter!;
+    const waiter = this.waiter;
     this.waiter = undefined;
-    waiter.failed(error);
-  }
-}
-
-/** The caller's requests as something to read from; throws RequestProblem when they are no stream. */
-function upstreamOf(method: MethodInfo, requests: unknown): Upstream {
-  try {
-    if (isObservable(requests)) return new PushUpstream(requests);
-    if (typeof requests === 'object' && requests !== null && !Buffer.isBuffer(requests)) {
-      const r = requests as Partial<AsyncIterable<unknown> & Iterable<unknown> & PromiseLike<unknown>>;
-      if (typeof r[Symbol.asyncIterator] === 'function') return pullOf(r[Symbol.asyncIterator]!());
-      if (typeof r[Symbol.iterator] === 'function') return pullOf(r[Symbol.iterator]!());
-      if (typeof r.then === 'function') return new PushUpstream(r as PromiseLike<unknown>);
-    }
-  } catch (error) {
-    throw new RequestProblem(`the request stream could not be read: ${describeThrown(error)}`);
-  }
-  const got = requests === null ? 'null' : Array.isArray(requests) ? 'an array' : `a ${typeof requests}`;
-  throw new RequestProblem(
-    `'${method.name}' streams its requests: give an Observable (or an array, iterable or AsyncIterable) of messages, got ${got}`,
-  );
-}
-
-function pullOf(iterator: Iterator<unknown> | AsyncIterator<unknown>): Upstream {
-  let closed = false;
-  return {
-    next: (waiter) => {
-      const read = iterator.next();
-      if (!isPromiseLike<IteratorResult<unknown>>(read)) return read;
-      // a promise of the caller's (or a thenable: taken in by a real promise, so it answers once, later)
-      Promise.resolve(read).then(
-        (r) => waiter.ready(r),
-        (error: unknown) => waiter.failed(error),
-      );
-      return null;
-    },
-    close: () => {
-      if (closed) return;
-      closed = true;
-      try {
-        const returned = iterator.return?.();
-        if (isPromiseLike(returned)) returned.then(undefined, () => undefined);
-      } catch {
-        // the caller's iterator failed to close: it is over for the call either way
-      }
-    },
-  };
-}
-
-/**
- * An Observable or a Promise: what it pushes waits here until read, or goes at once to a reader
- * waiting for it (the writer then writes it within the push).
- */
-class PushUpstream implements Upstream {
-  private readonly queue: unknown[] = [];
-  private ending: { error: unknown } | { done: true } | undefined;
-  private readonly waiting: RequestWaiter<unknown>[] = [];
-  private subscription: Subscription | undefined;
-  private closed = false;
-
-  constructor(private readonly source: Observable<unknown> | PromiseLike<unknown>) {}
-
-  next(waiter: RequestWaiter<unknown>): IteratorResult<unknown> | null {
-    if (!this.subscription && !this.closed) this.start();
-    if (this.queue.length > 0) return { done: false, value: this.queue.shift() };
-    if (this.ending) {
-      if ('error' in this.ending) throw this.ending.error;
-      return { done: true, value: undefined };
-    }
-    this.waiting.push(waiter);
-    return null;
+    waiter?.failed(error);
   }
 
   close(): void {
-    this.closed = true;
-    this.queue.length = 0;
-    this.subscription?.unsubscribe();
-  }
-
-  private start(): void {
-    if (isObservable(this.source)) {
-      this.subscription = this.source.subscribe({
-        next: (value) => this.push(value),
-        error: (error: unknown) => this.end({ error }),
-        complete: () => this.end({ done: true }),
-      });
-      return;
-    }
-    this.subscription = { unsubscribe: () => undefined } as Subscription;
-    Promise.resolve(this.source).then(
-      (value) => {
-        this.push(value);
-        this.end({ done: true });
-      },
-      (error: unknown) => this.end({ error }),
-    );
-  }
-
-  private push(value: unknown): void {
-    if (this.closed) return;
-    const waiting = this.waiting.shift();
-    if (waiting) waiting.ready({ done: false, value });
-    else this.queue.push(value);
-  }
-
-  private end(ending: { error: unknown } | { done: true }): void {
-    this.ending ??= ending;
-    for (const waiting of this.waiting.splice(0)) {
-      if ('error' in ending) waiting.failed(ending.error);
-      else waiting.ready(DONE);
-    }
+    this.waiter = undefined;
+    this.source.forget(this);
   }
 }

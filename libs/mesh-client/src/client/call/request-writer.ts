@@ -1,4 +1,5 @@
-import type { RequestCursor, RequestWaiter } from './request-source.js';
+import type { RequestCursor } from './request-source.js';
+import type { RequestWaiter } from './request-upstream.js';
 import type { GrpcCall } from './wire-attempt.js';
 
 /** Messages written in a row before the writer lets the event loop run (grpc-js may call a write back on the next tick). */
@@ -35,9 +36,11 @@ export class RequestWriter implements RequestWaiter {
 
   /** The attempt is over: nothing more is read or written. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.pause) clearImmediate(this.pause);
     this.pause = undefined;
+    this.cursor.close();
   }
 
   /** Reads and writes while it can; nothing it meets (a stream that throws, a refused write) escapes it. */

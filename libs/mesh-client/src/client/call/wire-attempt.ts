@@ -118,7 +118,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   }
 
   /**
-   * Whether to read on after a message of `size` bytes: yes unless the consumer is behind and
+   * Whether to read on after a message of `size` bytes on the wire: yes unless the consumer is behind and
    * this attempt already read READ_AHEAD_BYTES since it fell behind.
    */
   private readsAhead(size: number): boolean {
@@ -180,7 +180,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     }
     this.sink.value(message as T);
     if (this.state !== 'open') return;
-    if (this.readsAhead(bytes.length)) this.call?.startRead();
+    // on the wire a message takes its 5-byte gRPC prefix too: empty messages count, as the HTTP/2 window counts them
+    if (this.readsAhead(bytes.length + 5)) this.call?.startRead();
     else this.spec.flow!.park(this);
   }
 

@@ -1,0 +1,52 @@
+import { status as Status } from '@grpc/grpc-js';
+import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
+import { localError } from '../../errors/to-mesh-error.js';
+import type { CallSink } from '../../resilience/attempt-loop.js';
+import type { CallRecord } from './call-record.js';
+import type { CallRun } from './call-run.js';
+
+// The two ends of a call's intercept chain (call-stages.ts): one small object each per call.
+
+/** A run started by a plugin's `next.handle()`: its outcome goes to the plugin's subscriber; the plugin leaving stops it. */
+export class HandedRun implements CallSink<unknown>, Unsubscribable {
+  run: CallRun<unknown> | undefined;
+
+  constructor(
+    private readonly record: CallRecord<unknown>,
+    private readonly subscriber: Subscriber<unknown>,
+  ) {}
+
+  value(value: unknown, n: number): void {
+    if (n > 0) this.record.answered = n;
+    this.subscriber.next(value);
+  }
+
+  end(error: unknown, n: number): void {
+    if (n > 0) this.record.answered = n;
+    if (error === undefined) this.subscriber.complete();
+    else this.subscriber.error(error);
+  }
+
+  /** The plugin left (an unsubscription after the run's end, the usual one, has nothing to stop: no error is built). */
+  unsubscribe(): void {
+    const run = this.run;
+    if (run && !run.over) run.stop(localError(this.record.method.site, Status.CANCELLED, 'the plugin left the call', { local: true }));
+  }
+}
+
+/** What the intercept chain hands the call: its responses and its end. */
+export class ToRecord implements Observer<unknown> {
+  constructor(private readonly record: CallRecord<unknown>) {}
+
+  next(value: unknown): void {
+    this.record.value(value, 0);
+  }
+
+  error(error: unknown): void {
+    this.record.end(error, 0);
+  }
+
+  complete(): void {
+    this.record.end(undefined, 0);
+  }
+}

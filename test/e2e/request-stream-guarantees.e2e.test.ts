@@ -1,0 +1,308 @@
+import {
+  Server,
+  ServerCredentials,
+  loadPackageDefinition,
+  status,
+  type ServerReadableStream,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
+import { Observable, Subject, lastValueFrom, retry } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MeshClientRegistry, isMeshClientError, type MeshClient, type MeshClientOptions } from '@datapunk/mesh-client';
+import { useUncaughtCollector } from '../support/call-guards.js';
+import { ECHO_PROTO, loadServerProto } from '../support/protos.js';
+import { createTestApp, echoClient } from '../support/test-app.js';
+
+// Found by attacking the request streams from outside (the call's guarantee: nothing sent is lost
+// or sent twice, nothing crashes the process, nothing outlives the call).
+const uncaught = useUncaughtCollector();
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Message {
+  message?: string;
+}
+
+/**
+ * An Echo server. ClientStream: what each attempt received (the one after `failNext` was set
+ * fails, UNAVAILABLE, once its first message arrived). ServerStream: empty messages as fast
+ * as the client takes them, counted. Bidi: reads and never answers.
+ */
+class StreamServer {
+  readonly server = new Server();
+  readonly attempts: string[][] = [];
+  emptyWritten = 0;
+  /** The next ClientStream call fails (UNAVAILABLE) once its first message arrived. */
+  failNext = false;
+  target = '';
+
+  constructor() {
+    const pkg = loadPackageDefinition(loadServerProto(ECHO_PROTO)) as unknown as { mesh: { test: { Echo: { service: ServiceDefinition } } } };
+    this.server.addService(pkg.mesh.test.Echo.service, {
+      ClientStream: (call: ServerReadableStream<Message, unknown>, cb: sendUnaryData<unknown>) => {
+        const got: string[] = [];
+        this.attempts.push(got);
+        const failing = this.failNext;
+        this.failNext = false;
+        call.on('data', (request: Message) => {
+          got.push(request.message ?? '');
+          if (failing) cb({ code: status.UNAVAILABLE, details: 'first attempt refused' });
+        });
+        call.on('end', () => {
+          if (!failing) cb(null, { message: got.join(','), received: got.length });
+        });
+        call.on('error', () => undefined);
+      },
+      ServerStream: (call: ServerWritableStream<unknown, unknown>) => {
+        const pump = (): void => {
+          while (!call.cancelled) {
+            this.emptyWritten++;
+            if (!call.write({})) return void call.once('drain', pump);
+          }
+        };
+        pump();
+        call.on('error', () => undefined);
+      },
+      Bidi: (call: ServerReadableStream<unknown, unknown>) => {
+        call.on('data', () => undefined);
+        call.on('error', () => undefined);
+      },
+    });
+  }
+
+  async start(): Promise<this> {
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    this.target = `127.0.0.1:${String(port)}`;
+    return this;
+  }
+}
+
+const RETRY: MeshClientOptions['retry'] = {
+  maxAttempts: 3,
+  initialBackoffMs: 10,
+  maxBackoffMs: 10,
+  backoffMultiplier: 1,
+  jitter: 0,
+  retryableCodes: ['UNAVAILABLE'],
+};
+
+describe('request streams: nothing pushed is lost or sent twice', () => {
+  let srv: StreamServer;
+  let app: Awaited<ReturnType<typeof createTestApp>>;
+  const client = (name: string): MeshClient => app.get(MeshClientRegistry).get(name);
+
+  beforeAll(async () => {
+    srv = await new StreamServer().start();
+    app = await createTestApp({
+      clients: [
+        echoClient(srv.target, { name: 'retrying', retry: RETRY }),
+        echoClient(srv.target, { name: 'asyncMeta', retry: false, metadata: async () => ({ 'x-tenant': 't' }) }),
+        echoClient(srv.target, { name: 'asyncBefore', retry: false, plugins: [{ name: 'slow', beforeAttempt: () => sleep(10) }] }),
+        echoClient(srv.target, {
+          name: 'resubscribing',
+          retry: false,
+          plugins: [{ name: 'again', intercept: (call, next) => next.handle(call).pipe(retry(1)) }],
+        }),
+      ],
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    srv.server.forceShutdown();
+  });
+
+  it('a retried call: what is pushed while the next attempt starts reaches it once, in order', async () => {
+    const requests = new Subject<Message>();
+    const before = srv.attempts.length;
+    srv.failNext = true;
+    const reply = lastValueFrom(client('retrying').clientStream<Message, Message>('ClientStream', requests));
+    requests.next({ message: 'a' });
+    for (let i = 0; i < 100 && srv.attempts.length - before < 2; i++) await sleep(10);
+    await sleep(30);
+    requests.next({ message: 'b' });
+    requests.next({ message: 'c' });
+    requests.complete();
+    expect((await reply).message).toBe('a,b,c');
+    expect(srv.attempts.slice(before)).toEqual([['a'], ['a', 'b', 'c']]);
+  });
+
+  it("a retried call: an async generator's read pending when the attempt failed goes to the next attempt", async () => {
+    async function* requests(): AsyncGenerator<Message> {
+      yield { message: 'a' };
+      await sleep(60); // attempt 1 fails meanwhile
+      yield { message: 'b' };
+      yield { message: 'c' };
+    }
+    const before = srv.attempts.length;
+    srv.failNext = true;
+    const reply = await lastValueFrom(client('retrying').clientStream<Message, Message>('ClientStream', requests()));
+    expect(reply.message).toBe('a,b,c');
+    expect(srv.attempts.slice(before)).toEqual([['a'], ['a', 'b', 'c']]);
+  });
+
+  it.each(['asyncMeta', 'asyncBefore'])('%s: a hot Subject loses nothing pushed before the first attempt starts', async (name) => {
+    const requests = new Subject<Message>();
+    const reply = lastValueFrom(client(name).clientStream<Message, Message>('ClientStream', requests));
+    requests.next({ message: 'a' });
+    requests.next({ message: 'b' });
+    await sleep(30);
+    requests.next({ message: 'c' });
+    requests.complete();
+    expect((await reply).message).toBe('a,b,c');
+  });
+
+  it("a plugin re-subscribing next.handle() sends a generator's messages again, not an empty stream", async () => {
+    function* requests(): Generator<Message> {
+      yield { message: 'a' };
+      yield { message: 'b' };
+    }
+    const before = srv.attempts.length;
+    srv.failNext = true;
+    const reply = await lastValueFrom(client('resubscribing').clientStream<Message, Message>('ClientStream', requests()));
+    expect(reply.message).toBe('a,b');
+    expect(srv.attempts.slice(before)).toEqual([['a'], ['a', 'b']]);
+  });
+});
+
+describe('request streams: hostile streams end the call, never the process', () => {
+  let srv: StreamServer;
+  let app: Awaited<ReturnType<typeof createTestApp>>;
+  let echo: MeshClient;
+  const hostile = (): object =>
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('hostile get');
+        },
+        getPrototypeOf: () => {
+          throw new Error('hostile prototype');
+        },
+      },
+    );
+
+  beforeAll(async () => {
+    srv = await new StreamServer().start();
+    app = await createTestApp({ clients: [echoClient(srv.target, { timeoutMs: 5_000, drainTimeoutMs: 50 })] });
+    echo = app.get(MeshClientRegistry).get('echo');
+  });
+  afterAll(async () => {
+    await app.close();
+    srv.server.forceShutdown();
+  });
+
+  it.each([
+    ['an Observable erroring with it', () => new Observable<Message>((o) => void setTimeout(() => o.error(hostile()), 10))],
+    ['an async iterator rejecting with it', () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(hostile()) }) })],
+  ])('a value whose every read throws, from %s: cancelled, at once, nothing uncaught', async (_, requests) => {
+    const started = performance.now();
+    const error = await lastValueFrom(echo.clientStream('ClientStream', requests() as Observable<Message>)).catch((e: unknown) => e);
+    expect(isMeshClientError(error) && error.category).toBe('cancelled');
+    expect((error as Error).message).toContain('the request stream failed: a value that cannot be read');
+    expect(performance.now() - started).toBeLessThan(2_000);
+    await sleep(20);
+    expect(uncaught.errors).toEqual([]);
+  });
+
+  it.each([
+    ['null', null, 'null'],
+    ['a number', 5, 'a number'],
+  ])('an iterator whose next() gives %s: invalid-request at once, naming what it gave', async (_, result, named) => {
+    const requests = { [Symbol.iterator]: () => ({ next: () => result }) };
+    const error = await lastValueFrom(echo.clientStream('ClientStream', requests as unknown as Message[])).catch((e: unknown) => e);
+    expect(isMeshClientError(error) && error.category).toBe('invalid-request');
+    expect((error as Error).message).toContain(`the request iterator's next() gave ${named}, not an iterator result`);
+  });
+
+  it("ending the call inside the request Observable's subscribe: its teardown still runs", async () => {
+    const abort = new AbortController();
+    let ticks = 0;
+    let tornDown = false;
+    const requests = new Observable<Message>(() => {
+      abort.abort();
+      const interval = setInterval(() => ticks++, 5);
+      return () => {
+        tornDown = true;
+        clearInterval(interval);
+      };
+    });
+    const error = await lastValueFrom(echo.clientStream('ClientStream', requests, { signal: abort.signal })).catch((e: unknown) => e);
+    expect(isMeshClientError(error) && error.category).toBe('cancelled');
+    expect(tornDown).toBe(true);
+    const after = ticks;
+    await sleep(30);
+    expect(ticks).toBe(after);
+  });
+
+  it('an AbortSignal that cannot be listened to fails the call, and nothing after it runs', async () => {
+    let metadataCalls = 0;
+    const local = await createTestApp({
+      clients: [echoClient(srv.target, { name: 'signals', metadata: () => (metadataCalls++, {}) as Record<string, string> })],
+    });
+    const signals = local.get(MeshClientRegistry).get('signals');
+    const signal = {
+      aborted: false,
+      addEventListener: () => {
+        throw new Error('no listeners here');
+      },
+      removeEventListener: () => undefined,
+    } as unknown as AbortSignal;
+    const error = await lastValueFrom(signals.unary('Unary', { message: 'x' }, { signal })).catch((e: unknown) => e);
+    expect(isMeshClientError(error) && error.category).toBe('invalid-request');
+    expect(metadataCalls).toBe(0);
+    expect(signals.inflight).toBe(0);
+    await local.close();
+  });
+
+  it('a request teardown that throws: close() still cancels the call and lets go of the connection', async () => {
+    const local = await createTestApp({ clients: [echoClient(srv.target, { name: 'teardown', drainTimeoutMs: 50 })] });
+    const client = local.get(MeshClientRegistry).get('teardown');
+    const requests = new Observable<Message>((o) => {
+      o.next({ message: 'a' });
+      return () => {
+        throw new Error('teardown failed');
+      };
+    });
+    let outcome: unknown = 'pending';
+    client.bidiStream('Bidi', requests).subscribe({ error: (e: unknown) => (outcome = e), complete: () => (outcome = 'complete') });
+    await sleep(50);
+    await expect(local.close()).resolves.toBeUndefined();
+    expect(isMeshClientError(outcome) && outcome.category).toBe('cancelled');
+    expect(client.inflight).toBe(0);
+    expect(uncaught.errors).toEqual([]);
+  });
+});
+
+describe('iterate(): a flood of empty messages is held back like any other', () => {
+  let srv: StreamServer;
+  let app: Awaited<ReturnType<typeof createTestApp>>;
+
+  beforeAll(async () => {
+    srv = await new StreamServer().start();
+    app = await createTestApp({ clients: [echoClient(srv.target, { timeoutMs: 30_000 })] });
+  });
+  afterAll(async () => {
+    await app.close();
+    srv.server.forceShutdown();
+  });
+
+  it('a slow consumer: the server stops being read (each message counts its 5-byte prefix against the read-ahead)', async () => {
+    const echo: MeshClient = app.get(MeshClientRegistry).get('echo');
+    let taken = 0;
+    const counts: number[] = [];
+    for await (const message of echo.iterate('ServerStream', {})) {
+      expect(message).toBeDefined();
+      taken++;
+      await sleep(20);
+      if (taken % 10 === 0) counts.push(srv.emptyWritten);
+      if (taken === 60) break;
+    }
+    // 64 KiB of read-ahead is about 13,000 empty messages, plus the HTTP/2 window and the server's
+    // own buffer; then the server is held back (unbounded, it wrote on at about 30,000 a second)
+    expect(counts.at(-1)).toBeLessThan(60_000);
+    expect(counts.at(-1)! - counts.at(-3)!).toBe(0);
+  });
+});
