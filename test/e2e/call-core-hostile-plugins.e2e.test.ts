@@ -153,3 +153,48 @@ describe('onHeader / onTrailer when a plugin runs the call more than once', () =
     }
   });
 });
+
+describe('a value whose reads throw, returned where a plugin or a metadata function answers: the failure names who gave it', () => {
+  let server: EchoServer;
+  beforeAll(async () => {
+    server = await startEchoServer();
+  });
+  afterAll(async () => server.stop());
+
+  const hostile = (): object =>
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('hostile get');
+        },
+      },
+    );
+  /** A value whose `then` getter throws (is it a promise? reading it fails). */
+  const thenGetterThrows = (): object => ({
+    get then(): never {
+      throw new Error('then getter');
+    },
+  });
+
+  it.each([
+    [
+      'beforeAttempt',
+      { plugins: [{ name: 'p', beforeAttempt: () => thenGetterThrows() as never }] },
+      "plugin 'p' failed in beforeAttempt: then getter",
+    ],
+    ['afterAttempt', { plugins: [{ name: 'p', afterAttempt: () => thenGetterThrows() as never }] }, "plugin 'p' failed in afterAttempt: then getter"],
+    ['intercept', { plugins: [{ name: 'p', intercept: () => hostile() as never }] }, "plugin 'p' failed in intercept: hostile get"],
+    ['the metadata function', { metadata: () => thenGetterThrows() as never }, "the client's metadata function failed: then getter"],
+  ])('%s', async (_where, options, message) => {
+    const app = await createTestApp({ clients: [echoClient(server.target, { retry: false, ...options })] });
+    try {
+      const settled = await settleOf(app.get(MeshClientRegistry).get('echo').unary('Unary', {}), WATCHDOG_MS);
+      expect(summary(settled)).toMatchObject({ kind: 'error', category: 'internal' });
+      expect(summary(settled).message).toContain(message);
+      expect(uncaught.errors).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+});

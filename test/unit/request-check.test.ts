@@ -27,6 +27,11 @@ const refusal = (check: RequestCheck, request: unknown): string => {
 };
 
 describe('RequestCheck (planned once per message type)', () => {
+  it("a oneof with one member set passes, also with the others null and the oneof's own key (a response sent back)", () => {
+    expect(() => checkOf().check({ firstChoice: 'x', secondChoice: null, choice: 'firstChoice' })).not.toThrow();
+    expect(() => checkOf().check({ secondChoice: 3 })).not.toThrow();
+  });
+
   it('copies a valid request at every depth, under the loaded names, leaving out undefined', () => {
     const request = {
       text: 'hi',
@@ -52,6 +57,11 @@ describe('RequestCheck (planned once per message type)', () => {
       'an enum number past int32 (the wire would truncate it)',
       { inner: { kind: 2 ** 40 } },
       'request.inner.kind must be an enum value (an int32 number or a name), got a whole number',
+    ],
+    [
+      'two members of a oneof (both would be sent)',
+      { firstChoice: 'a', secondChoice: 2 },
+      "request.firstChoice and request.secondChoice are both set, but they are members of oneof 'choice': set one",
     ],
     ['an element of a list', { items: [{}, 'x'] }, 'request.items[1] must be an object (a peers.Inner message), got a string'],
     ['a scalar in a list element', { items: [{ innerName: 7 }] }, 'request.items[0].innerName must be a string, got a whole number'],

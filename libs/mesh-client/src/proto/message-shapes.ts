@@ -12,6 +12,8 @@ export interface FieldShape {
   readonly repeated: boolean;
   /** The value of a map field (`map<k, v>`): its kind and type. */
   readonly mapValue: FieldShape | undefined;
+  /** The oneof it belongs to (not a proto3 `optional`'s own), if any. */
+  readonly oneof?: string;
 }
 
 /** The fields of one message type. */
@@ -61,6 +63,9 @@ interface FieldProto {
   type: number;
   typeName: string;
   label: number;
+  /** Set only on a oneof's members (the decoded message's default is 0: read it as an own property). */
+  oneofIndex?: number;
+  proto3Optional?: boolean;
 }
 interface MessageProto {
   name: string;
@@ -148,10 +153,17 @@ export function indexShapes(fileDescriptorProtos: readonly Buffer[]): ShapeIndex
   const messages = new Map<string, MessageShape>();
   for (const [name, m] of raw) {
     if (m.options?.mapEntry === true) continue;
-    const fields = new Map(m.field.map((f) => [f.name, fieldOf(f, name)] as const));
+    const fields = new Map(m.field.map((f) => [f.name, withOneof(fieldOf(f, name), f, m)] as const));
     messages.set(name, { name, fields, oneofs: new Set(m.oneofDecl.map((o) => o.name)) });
   }
   return { messages, enums, inputs, outputs };
+}
+
+/** `shape` with the oneof its field `f` of message `m` belongs to (a proto3 `optional` is a oneof of one: none). */
+function withOneof(shape: FieldShape, f: FieldProto, m: MessageProto): FieldShape {
+  if (!Object.hasOwn(f, 'oneofIndex') || f.proto3Optional === true) return shape;
+  const oneof = m.oneofDecl[f.oneofIndex!]?.name;
+  return oneof === undefined ? shape : { ...shape, oneof };
 }
 
 const cache = new WeakMap<readonly Buffer[], ShapeIndex>();

@@ -130,6 +130,7 @@ export class RequestCheck {
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) ownFieldsOnly(value, plan.shape, path);
     const out: Record<string, unknown> = {};
+    let oneofs: Map<string, string> | undefined; // the member set of each oneof met
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
       const v = value[key];
@@ -138,6 +139,15 @@ export class RequestCheck {
       if (f === undefined) {
         if (plan.shape.oneofs.has(key)) continue;
         throw unknownField(key, plan.shape, path);
+      }
+      const oneof = f.field.oneof;
+      if (oneof !== undefined && v !== null) {
+        const other = (oneofs ??= new Map()).get(oneof);
+        // both would go on the wire, and the server would keep the last
+        if (other !== undefined && other !== f.name) {
+          throw new RequestProblem(`${path}.${other} and ${path}.${f.name} are both set, but they are members of oneof '${oneof}': set one`);
+        }
+        oneofs.set(oneof, f.name);
       }
       out[f.name] = v === null ? v : this.field(v, f, path, depth);
     }

@@ -148,36 +148,40 @@ function buildMetadata(record: CallRecord<unknown>): boolean {
       }),
     );
   let entries: ReturnType<typeof source.dynamicEntries>;
+  let then: unknown;
   try {
     entries = source.dynamicEntries(record.security);
+    // read once (a `then` getter that throws, or answers differently the next time, is the function's)
+    then = typeof entries === 'object' && entries !== null ? (entries as { then?: unknown }).then : undefined;
   } catch (error) {
     failed(error);
     return false;
   }
-  if (!isPromiseLike(entries)) return withMetadata(record, entries);
+  if (typeof then !== 'function') return withMetadata(record, entries as Record<string, string> | undefined);
   record.phase = 'metadata';
   const next = CALL_STAGES.indexOf(buildMetadata) + 1;
   let settled = false; // a thenable may call back more than once: the first answer counts
-  entries.then(
-    (dynamic) => {
-      if (settled || record.done) return;
-      settled = true;
-      try {
-        if (withMetadata(record, dynamic ?? undefined)) runCall(record, next);
-      } catch (error) {
-        failed(error);
-      }
-    },
-    (error: unknown) => {
-      if (settled || record.done) return;
-      settled = true;
+  const onEntries = (dynamic: Record<string, string> | undefined): void => {
+    if (settled || record.done) return;
+    settled = true;
+    try {
+      if (withMetadata(record, dynamic ?? undefined)) runCall(record, next);
+    } catch (error) {
       failed(error);
-    },
-  );
+    }
+  };
+  const onFailure = (error: unknown): void => {
+    if (settled || record.done) return;
+    settled = true;
+    failed(error);
+  };
+  try {
+    (then as PromiseLike<Record<string, string> | undefined>['then']).call(entries, onEntries, onFailure);
+  } catch (error) {
+    onFailure(error);
+  }
   return false;
 }
-
-const isPromiseLike = <V>(value: unknown): value is PromiseLike<V> => typeof (value as PromiseLike<V> | null)?.then === 'function';
 
 function withMetadata(record: CallRecord<unknown>, dynamic: Record<string, string> | undefined): boolean {
   let metadata: Metadata;

@@ -114,21 +114,24 @@ export class RequestSource implements RequestWaiter<unknown> {
       if ('error' in this.ending) throw this.ending.error;
       return DONE;
     }
-    this.waiting.push(cursor);
-    if (this.reading) return null;
+    if (this.reading) {
+      this.waiting.push(cursor);
+      return null;
+    }
     this.reading = true;
     let read: IteratorResult<unknown> | null;
     try {
-      read = this.upstream.next(this);
+      read = this.upstream.next(this); // (it answers later through `ready`, never within this call)
     } catch (error) {
       this.reading = false;
-      this.waiting.length = 0;
       this.ending = { error };
       throw error;
     }
-    if (read === null) return null;
+    if (read === null) {
+      this.waiting.push(cursor);
+      return null;
+    }
     this.reading = false;
-    this.waiting.length = 0;
     const taken = this.take(read);
     cursor.position = this.count;
     return taken;
@@ -144,26 +147,31 @@ export class RequestSource implements RequestWaiter<unknown> {
   ready(read: IteratorResult<unknown>): void {
     this.reading = false;
     if (this.closed) return;
-    const waiting = this.waiting.splice(0);
     let taken: IteratorResult<Buffer>;
     try {
       taken = this.take(read);
     } catch (error) {
-      return this.failed(error, waiting);
+      return this.failed(error);
+    }
+    const position = this.count;
+    // usually one attempt waits (no array made per message); hedged copies may wait side by side
+    if (this.waiting.length === 1) {
+      const cursor = this.waiting.pop()!;
+      cursor.position = position;
+      return cursor.ready(taken);
     }
     // (a cursor told may read on at once: the others are at this message, not where it got to)
-    const position = this.count;
-    for (const cursor of waiting) {
+    for (const cursor of this.waiting.splice(0)) {
       cursor.position = position;
       cursor.ready(taken);
     }
   }
 
-  failed(error: unknown, waiting = this.waiting.splice(0)): void {
+  failed(error: unknown): void {
     this.reading = false;
     if (this.closed) return;
     this.ending ??= { error };
-    for (const cursor of waiting) cursor.failed(error);
+    for (const cursor of this.waiting.splice(0)) cursor.failed(error);
   }
 
   /** A message read from upstream: counted, checked, encoded, kept for a retry. */

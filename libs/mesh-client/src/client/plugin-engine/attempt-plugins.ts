@@ -103,13 +103,15 @@ export class AttemptPlugins implements AttemptHooks {
       state.reached = i + 1;
       if (!plugin.beforeAttempt) continue;
       let pending: unknown;
+      let later: boolean;
       try {
         pending = plugin.beforeAttempt(state.attempt);
+        later = isPromiseLike(pending); // (a `then` getter that throws is the plugin's)
       } catch (error) {
         this.refuse(state, plugin, error);
         continue;
       }
-      if (!isPromiseLike(pending)) continue;
+      if (!later) continue;
       const next = i + 1;
       return Promise.resolve(pending).then(
         () => this.beforeFrom(state, next),
@@ -175,13 +177,15 @@ export class AttemptPlugins implements AttemptHooks {
         if (!plugin.afterAttempt || state.ended[i]) continue;
         state.ended[i] = true;
         let verdict: unknown;
+        let later: boolean;
         try {
           verdict = plugin.afterAttempt(state.attempt, end);
+          later = isPromiseLike(verdict);
         } catch (error) {
           failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n);
           continue;
         }
-        if (!isPromiseLike(verdict)) {
+        if (!later) {
           if (verdict === 'replay') replay = true;
           continue;
         }

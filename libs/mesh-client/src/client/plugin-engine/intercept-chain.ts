@@ -26,13 +26,15 @@ export function subscribeIntercepted<T>(
     const plugin = interceptors[i]!;
     const next: MeshCallHandler = { handle: (changed?: MeshCall) => wrapped(i + 1, changed ?? current) };
     let out: unknown;
+    let observable: boolean;
     try {
       out = plugin.intercept!(current, next);
+      observable = isObservable(out); // (reading a hostile value is the plugin's failure too)
     } catch (error) {
       return throwError(() => failureOf(site, plugin, current, error));
     }
-    if (!isObservable(out)) return throwError(() => failureOf(site, plugin, current, new TypeError('intercept() did not return an Observable')));
-    return out;
+    if (!observable) return throwError(() => failureOf(site, plugin, current, new TypeError('intercept() did not return an Observable')));
+    return out as Observable<unknown>;
   };
   // an inner interceptor's failures are named where its Observable is handed on; the outermost one's, where it is subscribed
   const wrapped = (i: number, current: MeshCall): Observable<unknown> =>
