@@ -27,6 +27,21 @@ const refusal = (check: RequestCheck, request: unknown): string => {
 };
 
 describe('RequestCheck (planned once per message type)', () => {
+  it('a Long-like int64 is read once: what was checked is what is encoded, whatever its getters do next', () => {
+    let reads = 0;
+    const shifty = {
+      get low(): unknown {
+        return ++reads === 1 ? 5 : 'not a number';
+      },
+      high: 0,
+      unsigned: false,
+    };
+    const out = checkOf().check({ bigNumber: shifty }) as { bigNumber: unknown };
+    expect(out.bigNumber).toEqual({ low: 5, high: 0, unsigned: false });
+    expect(reads).toBe(1);
+    expect(checkOf().check({ bigNumber: { low: 1, high: 2 } })).toEqual({ bigNumber: { low: 1, high: 2, unsigned: false } });
+  });
+
   it("a oneof with one member set passes, also with the others null and the oneof's own key (a response sent back)", () => {
     expect(() => checkOf().check({ firstChoice: 'x', secondChoice: null, choice: 'firstChoice' })).not.toThrow();
     expect(() => checkOf().check({ secondChoice: 3 })).not.toThrow();

@@ -2,7 +2,7 @@ import type { FieldNaming } from '../config/policies.js';
 import type { FieldShape, MessageShape, ShapeIndex, ValueKind } from './message-shapes.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { nearestName } from '../errors/did-you-mean.js';
-import { describeValue, scalarTest } from './value-rules.js';
+import { describeValue, longSnapshot, scalarTest } from './value-rules.js';
 
 /** A request that cannot be sent as its message type; the message never quotes field values. */
 export class RequestProblem extends Error {
@@ -197,6 +197,11 @@ export class RequestCheck {
         throw wrong(pathOf(f, path, at), `an object (a ${f.value.type ?? 'message'} message)`, value);
       const shape = f.value.type === undefined ? undefined : this.index.messages.get(f.value.type);
       return shape ? this.message(value as Record<string, unknown>, this.planOf(shape), pathOf(f, path, at), depth + 1) : value;
+    }
+    if ((kind === 'int64' || kind === 'uint64') && typeof value === 'object' && value !== null) {
+      const long = longSnapshot(value);
+      if (long === undefined) throw wrong(pathOf(f, path, at), EXPECTED[kind], value);
+      return long;
     }
     if (!f.fits(value)) throw wrong(pathOf(f, path, at), EXPECTED[kind], value);
     return value;

@@ -43,6 +43,15 @@ function isLong(value: unknown): boolean {
   );
 }
 
+/**
+ * A Long-like value (`{ low, high, unsigned }`) read once, as a plain object: what is checked is
+ * what is encoded (a getter cannot answer the check one number and the encoder another).
+ */
+export function longSnapshot(value: object): { low: number; high: number; unsigned: boolean } | undefined {
+  const { low, high, unsigned } = value as { low?: unknown; high?: unknown; unsigned?: unknown };
+  return Number.isInteger(low) && Number.isInteger(high) ? { low: low as number, high: high as number, unsigned: unsigned === true } : undefined;
+}
+
 const isString = (value: unknown): boolean => typeof value === 'string';
 
 /**
