@@ -8,9 +8,9 @@ import {
   type ServiceDefinition,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { Observable, Subject, lastValueFrom, retry } from 'rxjs';
+import { Observable, Subject, defer, lastValueFrom, map, merge, of, retry, throwError } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeshClientRegistry, isMeshClientError, type MeshClient, type MeshClientOptions } from '@datapunk/mesh-client';
+import { MeshClientRegistry, isMeshClientError, type MeshClient, type MeshClientOptions, type MeshClientPlugin } from '@datapunk/mesh-client';
 import { useUncaughtCollector } from '../support/call-guards.js';
 import { ECHO_PROTO, loadServerProto } from '../support/protos.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
@@ -89,44 +89,69 @@ const RETRY: MeshClientOptions['retry'] = {
   retryableCodes: ['UNAVAILABLE'],
 };
 
-describe('request streams: nothing pushed is lost or sent twice', () => {
-  let srv: StreamServer;
-  let app: Awaited<ReturnType<typeof createTestApp>>;
-  const client = (name: string): MeshClient => app.get(MeshClientRegistry).get(name);
-
+/** A StreamServer and an app with `clients` of it (given its target), for the tests of a describe block. */
+function useStreamApp(clients: (target: string) => MeshClientOptions[]): { srv: StreamServer; client: (name: string) => MeshClient } {
+  const fixture = {} as { srv: StreamServer; app: Awaited<ReturnType<typeof createTestApp>> };
   beforeAll(async () => {
-    srv = await new StreamServer().start();
-    app = await createTestApp({
-      clients: [
-        echoClient(srv.target, { name: 'retrying', retry: RETRY }),
-        echoClient(srv.target, { name: 'asyncMeta', retry: false, metadata: async () => ({ 'x-tenant': 't' }) }),
-        echoClient(srv.target, { name: 'asyncBefore', retry: false, plugins: [{ name: 'slow', beforeAttempt: () => sleep(10) }] }),
-        echoClient(srv.target, {
-          name: 'resubscribing',
-          retry: false,
-          plugins: [{ name: 'again', intercept: (call, next) => next.handle(call).pipe(retry(1)) }],
-        }),
-      ],
-    });
+    fixture.srv = await new StreamServer().start();
+    fixture.app = await createTestApp({ clients: clients(fixture.srv.target) });
   });
   afterAll(async () => {
-    await app.close();
-    srv.server.forceShutdown();
+    await fixture.app.close();
+    fixture.srv.server.forceShutdown();
   });
+  return {
+    get srv() {
+      return fixture.srv;
+    },
+    client: (name) => fixture.app.get(MeshClientRegistry).get(name),
+  };
+}
+
+/** The "map each request" plugin: it hands on a stream derived from `call.request` (an Observable for a pushing stream). */
+const upper: MeshClientPlugin = {
+  name: 'upper',
+  intercept: (call, next) =>
+    next.handle(call.with({ request: (call.request as Observable<Message>).pipe(map((m) => ({ message: m.message?.toUpperCase() }))) })),
+};
+
+/** The same with an async generator over the caller's iterable, re-subscribed once on failure. */
+const upperGenerator: MeshClientPlugin = {
+  name: 'upper-generator',
+  intercept: (call, next) => {
+    async function* upperOf(requests: Iterable<Message>): AsyncGenerator<Message> {
+      for (const m of requests) yield { message: m.message?.toUpperCase() };
+    }
+    return next.handle(call.with({ request: upperOf(call.request as Iterable<Message>) })).pipe(retry(1));
+  },
+};
+
+describe('request streams: nothing pushed is lost or sent twice', () => {
+  const fx = useStreamApp((target) => [
+    echoClient(target, { name: 'retrying', retry: RETRY }),
+    echoClient(target, { name: 'asyncMeta', retry: false, metadata: async () => ({ 'x-tenant': 't' }) }),
+    echoClient(target, { name: 'asyncBefore', retry: false, plugins: [{ name: 'slow', beforeAttempt: () => sleep(10) }] }),
+    echoClient(target, {
+      name: 'resubscribing',
+      retry: false,
+      plugins: [{ name: 'again', intercept: (call, next) => next.handle(call).pipe(retry(1)) }],
+    }),
+  ]);
+  const client = fx.client;
 
   it('a retried call: what is pushed while the next attempt starts reaches it once, in order', async () => {
     const requests = new Subject<Message>();
-    const before = srv.attempts.length;
-    srv.failNext = true;
+    const before = fx.srv.attempts.length;
+    fx.srv.failNext = true;
     const reply = lastValueFrom(client('retrying').clientStream<Message, Message>('ClientStream', requests));
     requests.next({ message: 'a' });
-    for (let i = 0; i < 100 && srv.attempts.length - before < 2; i++) await sleep(10);
+    for (let i = 0; i < 100 && fx.srv.attempts.length - before < 2; i++) await sleep(10);
     await sleep(30);
     requests.next({ message: 'b' });
     requests.next({ message: 'c' });
     requests.complete();
     expect((await reply).message).toBe('a,b,c');
-    expect(srv.attempts.slice(before)).toEqual([['a'], ['a', 'b', 'c']]);
+    expect(fx.srv.attempts.slice(before)).toEqual([['a'], ['a', 'b', 'c']]);
   });
 
   it("a retried call: an async generator's read pending when the attempt failed goes to the next attempt", async () => {
@@ -136,11 +161,11 @@ describe('request streams: nothing pushed is lost or sent twice', () => {
       yield { message: 'b' };
       yield { message: 'c' };
     }
-    const before = srv.attempts.length;
-    srv.failNext = true;
+    const before = fx.srv.attempts.length;
+    fx.srv.failNext = true;
     const reply = await lastValueFrom(client('retrying').clientStream<Message, Message>('ClientStream', requests()));
     expect(reply.message).toBe('a,b,c');
-    expect(srv.attempts.slice(before)).toEqual([['a'], ['a', 'b', 'c']]);
+    expect(fx.srv.attempts.slice(before)).toEqual([['a'], ['a', 'b', 'c']]);
   });
 
   it.each(['asyncMeta', 'asyncBefore'])('%s: a hot Subject loses nothing pushed before the first attempt starts', async (name) => {
@@ -159,11 +184,67 @@ describe('request streams: nothing pushed is lost or sent twice', () => {
       yield { message: 'a' };
       yield { message: 'b' };
     }
-    const before = srv.attempts.length;
-    srv.failNext = true;
+    const before = fx.srv.attempts.length;
+    fx.srv.failNext = true;
     const reply = await lastValueFrom(client('resubscribing').clientStream<Message, Message>('ClientStream', requests()));
     expect(reply.message).toBe('a,b');
-    expect(srv.attempts.slice(before)).toEqual([['a'], ['a', 'b']]);
+    expect(fx.srv.attempts.slice(before)).toEqual([['a'], ['a', 'b']]);
+  });
+});
+
+describe('request streams through plugins that derive, re-subscribe or merge them', () => {
+  const fx = useStreamApp((target) => [
+    echoClient(target, { name: 'mapping', retry: false, metadata: async () => ({ 'x-tenant': 't' }), plugins: [upper] }),
+    echoClient(target, { name: 'mappingAgain', retry: false, plugins: [upperGenerator] }),
+    echoClient(target, {
+      name: 'merging',
+      retry: false,
+      plugins: [{ name: 'thrice', intercept: (_call, next) => merge(next.handle(), next.handle(), next.handle()) }],
+    }),
+  ]);
+  const client = fx.client;
+
+  it("a plugin mapping the stream: the caller's cold Observable is subscribed once", async () => {
+    let subscriptions = 0;
+    const requests = defer(() => {
+      subscriptions++;
+      return of({ message: 'a' }, { message: 'b' });
+    });
+    expect((await lastValueFrom(client('mapping').clientStream<Message, Message>('ClientStream', requests))).message).toBe('A,B');
+    expect(subscriptions).toBe(1);
+  });
+
+  it('a plugin mapping the stream, the call waiting for its metadata: a hot Subject loses nothing', async () => {
+    const requests = new Subject<Message>();
+    const reply = lastValueFrom(client('mapping').clientStream<Message, Message>('ClientStream', requests));
+    requests.next({ message: 'a' });
+    requests.next({ message: 'b' });
+    await sleep(30);
+    requests.next({ message: 'c' });
+    requests.complete();
+    expect((await reply).message).toBe('A,B,C');
+  });
+
+  it('a plugin re-subscribing the generator it derived: the second attempt sends the same messages, not an empty stream', async () => {
+    const before = fx.srv.attempts.length;
+    fx.srv.failNext = true;
+    const reply = await lastValueFrom(client('mappingAgain').clientStream<Message, Message>('ClientStream', [{ message: 'a' }, { message: 'b' }]));
+    expect(reply.message).toBe('A,B');
+    expect(fx.srv.attempts.slice(before)).toEqual([['A'], ['A', 'B']]);
+  });
+
+  it('three runs side by side (merge of next.handle()), past the replay buffer: each sends every message, in order', async () => {
+    const requests = new Subject<Message>();
+    const before = fx.srv.attempts.length;
+    const reply = lastValueFrom(client('merging').clientStream<Message, Message>('ClientStream', requests));
+    const sent = Array.from({ length: 300 }, (_, i) => String(i));
+    for (const [i, message] of sent.entries()) {
+      requests.next({ message });
+      if (i % 7 === 0) await sleep(1);
+    }
+    requests.complete();
+    await reply;
+    expect(fx.srv.attempts.slice(before)).toEqual([sent, sent, sent]);
   });
 });
 
@@ -203,6 +284,25 @@ describe('request streams: hostile streams end the call, never the process', () 
     expect(isMeshClientError(error) && error.category).toBe('cancelled');
     expect((error as Error).message).toContain('the request stream failed: a value that cannot be read');
     expect(performance.now() - started).toBeLessThan(2_000);
+    await sleep(20);
+    expect(uncaught.errors).toEqual([]);
+  });
+
+  it('a real MeshClientError behind a Proxy whose reads throw, as the stream error: a MeshClientError, nothing uncaught', async () => {
+    const real = await lastValueFrom(echo.clientStream('ClientStream', 'not a stream' as never)).catch((e: unknown) => e);
+    const branded = new Proxy(real as object, {
+      get: (target, key) => {
+        if (typeof key === 'string') throw new Error('hostile get');
+        return Reflect.get(target, key) as unknown;
+      },
+    });
+    const error = await lastValueFrom(
+      echo.clientStream(
+        'ClientStream',
+        throwError(() => branded),
+      ),
+    ).catch((e: unknown) => e);
+    expect(isMeshClientError(error) && error.category).toBe('cancelled');
     await sleep(20);
     expect(uncaught.errors).toEqual([]);
   });

@@ -69,7 +69,7 @@ describe('RequestSource: a request stream read on demand', () => {
     expect(await drain(source.open())).toHaveLength(many.length);
     expect(source.replayable).toBe(false);
     // another attempt would send a stream with a hole: it gets an error saying so
-    await expect(drain(source.open())).rejects.toThrow(/cannot be sent again: 257 messages were sent and none is kept/);
+    await expect(drain(source.open())).rejects.toThrow(/cannot be sent again: 257 messages were read and the first 257 are no longer kept/);
   });
 
   it('counts each message once, when first read', async () => {
@@ -157,6 +157,16 @@ class Reader implements RequestWaiter {
   }
 }
 
+/** A reader that reads on as soon as it got a message (a writer whose writes complete at once). */
+function greedy(reader: Reader): Reader {
+  const told = reader.ready.bind(reader);
+  reader.ready = (read) => {
+    told(read);
+    if (!read.done) reader.pull();
+  };
+  return reader;
+}
+
 describe('RequestSource: one reader for all the attempts of a call', () => {
   it('a hot Observable: nothing pushed after start() is lost, however late the first attempt reads', () => {
     const subject = new Subject<string>();
@@ -216,7 +226,43 @@ describe('RequestSource: one reader for all the attempts of a call', () => {
     const first = new Reader(source.open());
     first.cursor.next(first);
     source.release(); // the call committed
-    expect(() => source.open().next(new Reader(source.open()))).toThrow(/cannot be sent again: 1 messages were sent and none is kept/);
+    expect(() => source.open().next(new Reader(source.open()))).toThrow(
+      /cannot be sent again: 1 messages were read and the first 1 are no longer kept/,
+    );
+  });
+
+  it('past the replay buffer, an attempt already replaying still gets every message it has not sent; only a new one is refused', () => {
+    const subject = new Subject<string>();
+    const source = new RequestSource(textMethod, subject, true);
+    source.start();
+    const first = greedy(new Reader(source.open())).pull();
+    for (let i = 0; i < REPLAY_BUFFER_MESSAGES; i++) subject.next(String(i));
+    expect(first.got).toHaveLength(REPLAY_BUFFER_MESSAGES);
+    first.cursor.close(); // attempt 1 failed: attempt 2 replays
+    const second = new Reader(source.open());
+    for (let i = 0; i < 16; i++) second.cursor.next(second); // 16 sent again, then the wire holds it up
+    subject.next('late'); // message 257: no more replays from now on
+    expect(source.replayable).toBe(false);
+    greedy(second).pull();
+    subject.next('later');
+    subject.complete();
+    expect(second.got).toEqual([...Array.from({ length: REPLAY_BUFFER_MESSAGES - 16 }, (_, i) => String(i + 16)), 'late', 'later', '<done>']);
+    expect(() => new Reader(source.open()).pull()).toThrow(/cannot be sent again/);
+  });
+
+  it('runs side by side (a plugin merging next.handle()): the one behind gets every message after the call committed', () => {
+    const subject = new Subject<string>();
+    const source = new RequestSource(textMethod, subject, true);
+    source.start();
+    const ahead = greedy(new Reader(source.open())).pull();
+    const behind = new Reader(source.open());
+    for (let i = 0; i < 5; i++) subject.next(String(i));
+    source.release(); // a response arrived
+    subject.next('5');
+    subject.complete();
+    expect(ahead.got).toEqual(['0', '1', '2', '3', '4', '5', '<done>']);
+    behind.pull();
+    expect(behind.got).toEqual(['0', '1', '2', '3', '4', '5', '<done>']);
   });
 
   it('a message that does not encode fails the read, and every later read (the stream is over)', () => {

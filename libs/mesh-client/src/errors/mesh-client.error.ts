@@ -118,7 +118,8 @@ export function isLocalFailure(value: unknown): boolean {
 export function hasBrand(value: unknown, brand: symbol): boolean {
   if (typeof value !== 'object' || value === null) return false;
   try {
-    return (value as Record<symbol, unknown>)[brand] === true && value instanceof Error;
+    // its own fields must read too (a Proxy around a real error may throw on them)
+    return (value as Record<symbol, unknown>)[brand] === true && value instanceof Error && typeof value.message === 'string';
   } catch {
     return false;
   }

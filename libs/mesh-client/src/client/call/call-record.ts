@@ -15,7 +15,7 @@ import type { ClientPolicy } from '../client-policy.js';
 import type { MethodPlugins } from '../plugin-engine/plugin-set.js';
 import type { CallCore } from './call-core.js';
 import type { CallRun } from './call-run.js';
-import type { RequestSource } from './request-source.js';
+import type { CallRequests } from './call-requests.js';
 import type { Due } from './deadline-queue.js';
 import { ResponseMetadata } from './response-metadata.js';
 import type { WireAttempt } from './wire-attempt.js';
@@ -61,8 +61,8 @@ export class CallRecord<T> implements CallSink<T>, Due {
   metadata: Metadata | undefined;
   telemetry: CallObservation | undefined;
   plugins: MethodPlugins | undefined;
-  /** The call's request stream (client and bidi streaming), let go of when the call ends. */
-  requests: RequestSource | undefined;
+  /** The call's request streams (client and bidi streaming), let go of when the call ends. */
+  requests: CallRequests | undefined;
   phase: CallPhase = 'starting';
   /** The wire (numbered within the call) whose response or outcome the caller gets (its headers and trailers are the call's). */
   answered = 0;
@@ -250,8 +250,13 @@ export class CallRecord<T> implements CallSink<T>, Due {
     const final = this.responses ? this.responses.atEnd(error, this.answered) : error;
     const single = this.single;
     this.single = NOTHING_HELD;
-    if (single !== NOTHING_HELD && final === undefined) this.telemetry?.received();
-    this.telemetry?.end(final);
+    try {
+      if (single !== NOTHING_HELD && final === undefined) this.telemetry?.received();
+      this.telemetry?.end(final);
+    } catch (error) {
+      // a tracer of the app's, or an error whose fields throw when read: the caller still gets its outcome
+      this.core.deps.logger?.warn(`client '${this.method.site.client}': the call's metrics or tracing failed: ${describeThrown(error)}`);
+    }
     if (final !== undefined) return this.subscriber.error(final);
     if (single !== NOTHING_HELD) this.subscriber.next(single);
     this.subscriber.complete();

@@ -40,8 +40,6 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
   ticket: QueueTicket | undefined;
   private stage = 0;
   private ended = false;
-  /** The run's own request stream (a plugin handed on another), closed with the run; the call's is the record's. */
-  private own: RequestSource | undefined;
 
   /** The call-wide number of each attempt's wire (its response metadata), by the run's attempt number. */
   private wireIds: number[] | undefined;
@@ -67,11 +65,6 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
   /** Attempts started by this run. */
   get attempts(): number {
     return this.loop?.attempts ?? 0;
-  }
-
-  /** The run reads a request stream of its own (a plugin handed on another): it lets go of it when it ends. */
-  ownRequests(requests: RequestSource): void {
-    this.requests = this.own = requests;
   }
 
   /** Runs the stages from the next one on, while each goes on at once. */
@@ -137,6 +130,7 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
   /** The call committed (its first response): its request stream no longer keeps what it sent. */
   committed(): void {
     this.requests?.release();
+    this.record.requests?.replay?.release();
   }
 
   retried(event: RetryEvent): void {
@@ -218,7 +212,6 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
     this.ticket = undefined;
     this.permit?.release();
     this.permit = undefined;
-    this.own?.close();
     this.spread?.close();
     this.record.removeRun(this);
   }

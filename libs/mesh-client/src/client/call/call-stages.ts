@@ -14,6 +14,8 @@ import { circuitOpen, startLoop } from './call-loop.js';
 import type { CallRecord } from './call-record.js';
 import { CallRun } from './call-run.js';
 import { HandedRun, ToRecord } from './intercept-ends.js';
+import { CallRequests } from './call-requests.js';
+import { RequestReplay, pushes } from './request-replay.js';
 import { RequestSource } from './request-source.js';
 import type { CallSink } from '../../resilience/attempt-loop.js';
 
@@ -102,18 +104,29 @@ function observe(record: CallRecord<unknown>): boolean {
   return true;
 }
 
-/** The call's request stream, read by all its runs and attempts (the record lets go of it when the call ends). */
+/**
+ * The call's request stream, taken now: a pushing one loses nothing while the call waits (for its
+ * metadata, plugins, a permit). Intercepting plugins see a pushing stream as an Observable that
+ * replays it (`RequestReplay`: derived or re-subscribed, the caller's stream is subscribed once);
+ * otherwise the stream's source is made now, for every run and attempt to read.
+ */
 function takeRequests(record: CallRecord<unknown>): boolean {
   const kind = record.method.kind;
   if (kind === 'unary' || kind === 'server-stream') return true;
+  const request = record.request;
+  const requests = (record.requests = new CallRequests());
+  if ((record.plugins?.interceptors.length ?? 0) > 0 && pushes(request)) {
+    requests.replay = new RequestReplay(request, record.method.site);
+    requests.replay.start();
+    return true;
+  }
   try {
-    record.requests = requestSource(record, record.request);
+    requests.sourceOf(request, () => requestSource(record, request));
   } catch (error) {
     if (!(error instanceof RequestProblem)) throw error;
     record.fail(callerError(record.method.site, error.message));
     return false;
   }
-  record.requests.start();
   return true;
 }
 
@@ -201,7 +214,8 @@ function withMetadata(record: CallRecord<unknown>, dynamic: Record<string, strin
 /** The intercept chain of the method's plugins, or the run at once when none intercepts. */
 function intercept(record: CallRecord<unknown>): boolean {
   const plugins = record.plugins;
-  const call = plugins ? new MeshCallState(plugins.info, record.request, record.metadata!, record.deadline, record.security, record) : undefined;
+  const request = record.requests?.replay?.view ?? record.request;
+  const call = plugins ? new MeshCallState(plugins.info, request, record.metadata!, record.deadline, record.security, record) : undefined;
   if (!plugins || plugins.interceptors.length === 0) {
     record.phase = 'attempts';
     startRun(record, call, record.request, record.metadata!, record);
@@ -248,15 +262,8 @@ function encode(run: CallRun<unknown>): boolean {
       telemetry?.sent();
       return true;
     }
-    const shared = run.record.requests;
-    if (shared && run.request === run.record.request) {
-      run.requests = shared;
-      return true;
-    }
-    // a plugin handed on another request stream: this run's own
-    const own = requestSource(run.record, run.request);
-    run.ownRequests(own);
-    own.start();
+    // the call's stream (or what a plugin handed on instead): one source per stream, shared by the runs reading it
+    run.requests = run.record.requests!.sourceOf(run.request, () => requestSource(run.record, run.request));
     return true;
   } catch (error) {
     if (!(error instanceof RequestProblem)) throw error;

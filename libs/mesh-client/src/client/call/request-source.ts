@@ -45,15 +45,21 @@ const DONE: IteratorResult<Buffer> = { done: true, value: undefined };
  * until written. Every message is checked and encoded as it is read (`onMessage` counts it), once
  * for all attempts. While the call may be sent again (retries, hedging, a plugin's replay or
  * re-subscription), the messages read are kept (up to REPLAY_BUFFER_MESSAGES) and each new
- * attempt gets them again before the rest; past that the call is no longer `replayable`. A read
+ * attempt gets them again before the rest; past that (or once the call committed) the call is no
+ * longer `replayable`: no new attempt may start, but the attempts already reading still get every
+ * message they have not sent (what an open cursor is behind on is kept until it passed it). A read
  * the stream answers after its attempt ended is not lost: it goes to the attempts that wait for
  * it, or is kept for the next.
  */
 export class RequestSource implements RequestWaiter<unknown> {
-  private readonly kept: Buffer[] = [];
+  /** Messages `base` to `count - 1`: all of them while replayable, then what open cursors still need. */
+  private readonly buffer: Buffer[] = [];
+  private base = 0;
   /** Messages read from upstream so far (a cursor at this position waits for upstream). */
   private count = 0;
   private overflowed: boolean;
+  /** The cursors of attempts still running. */
+  private readonly cursors = new Set<AttemptCursor>();
   private readonly upstream: Upstream;
   /** Cursors waiting for the message at `count`: a read of upstream is in flight for them. */
   private readonly waiting: AttemptCursor[] = [];
@@ -84,20 +90,24 @@ export class RequestSource implements RequestWaiter<unknown> {
 
   /** The messages of one attempt: those kept, then the ones still to come. */
   open(): RequestCursor {
-    return new AttemptCursor(this);
+    const cursor = new AttemptCursor(this);
+    this.cursors.add(cursor);
+    return cursor;
   }
 
-  /** The call committed (no more retries): forget what was kept, keep no more. */
+  /** The call committed (no more retries): keep only what the attempts still running have not sent. */
   release(): void {
     this.overflowed = true;
-    this.kept.length = 0;
+    this.trim();
   }
 
   /** The call is over: let go of the caller's stream (an iterator is returned, an Observable unsubscribed). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.release();
+    this.overflowed = true;
+    this.buffer.length = 0;
+    this.cursors.clear();
     this.waiting.length = 0;
     this.upstream.close();
   }
@@ -105,11 +115,13 @@ export class RequestSource implements RequestWaiter<unknown> {
   /** @internal the message at `cursor`'s position: kept, or read from upstream (null: the cursor hears later). */
   read(cursor: AttemptCursor): IteratorResult<Buffer> | null {
     const position = cursor.position;
-    if (position < this.kept.length) {
+    if (position < this.count) {
+      if (position < this.base) throw this.notAgain();
       cursor.position++;
-      return { done: false, value: this.kept[position]! };
+      const value = this.buffer[position - this.base]!;
+      if (this.overflowed && position === this.base) this.trim();
+      return { done: false, value };
     }
-    if (position < this.count) throw this.notAgain();
     if (this.ending) {
       if ('error' in this.ending) throw this.ending.error;
       return DONE;
@@ -132,15 +144,25 @@ export class RequestSource implements RequestWaiter<unknown> {
       return null;
     }
     this.reading = false;
-    const taken = this.take(read);
+    const taken = this.take(read, cursor);
     cursor.position = this.count;
     return taken;
   }
 
-  /** @internal `cursor`'s attempt is over: it waits no more (what is read meanwhile stays here). */
+  /** @internal `cursor`'s attempt is over: it waits no more (what is read meanwhile stays here, while anything may need it). */
   forget(cursor: AttemptCursor): void {
     const i = this.waiting.indexOf(cursor);
     if (i >= 0) this.waiting.splice(i, 1);
+    if (this.cursors.delete(cursor) && this.overflowed) this.trim();
+  }
+
+  /** Past replaying: drops the messages every open cursor has passed. */
+  private trim(): void {
+    let needed = this.count;
+    for (const cursor of this.cursors) if (cursor.position < needed) needed = cursor.position;
+    if (needed <= this.base) return;
+    this.buffer.splice(0, needed - this.base);
+    this.base = needed;
   }
 
   /** Upstream's answer to the read in flight: to every cursor waiting for it, and kept for the others. */
@@ -149,7 +171,7 @@ export class RequestSource implements RequestWaiter<unknown> {
     if (this.closed) return;
     let taken: IteratorResult<Buffer>;
     try {
-      taken = this.take(read);
+      taken = this.take(read, undefined);
     } catch (error) {
       return this.failed(error);
     }
@@ -175,7 +197,8 @@ export class RequestSource implements RequestWaiter<unknown> {
   }
 
   /** A message read from upstream: counted, checked, encoded, kept for a retry. */
-  private take(read: IteratorResult<unknown>): IteratorResult<Buffer> {
+  /** (`reader`: the cursor reading it now; else the ones waiting get it) */
+  private take(read: IteratorResult<unknown>, reader: AttemptCursor | undefined): IteratorResult<Buffer> {
     if (read.done) {
       this.ending = { done: true };
       return DONE;
@@ -188,19 +211,33 @@ export class RequestSource implements RequestWaiter<unknown> {
       this.ending = { error };
       throw error;
     }
-    this.count++;
-    if (!this.overflowed) {
-      if (this.kept.length < REPLAY_BUFFER_MESSAGES) this.kept.push(bytes);
-      else this.release();
-    }
+    const index = this.count++;
+    if (!this.overflowed && this.buffer.length >= REPLAY_BUFFER_MESSAGES) this.overflowed = true;
+    if (this.overflowed) this.trim();
+    // kept while replayable, or while an open attempt is behind it; else only handed on (then
+    // nothing is kept: the trim above left the buffer empty)
+    if (!this.overflowed || this.behind(index, reader)) this.buffer.push(bytes);
+    else this.base = this.count;
     return { done: false, value: bytes };
+  }
+
+  /**
+   * Whether an open cursor other than those getting message `index` now (`reader`, or the ones
+   * waiting) will still need it: one behind, or one at it that is not reading (its write is in progress).
+   */
+  private behind(index: number, reader: AttemptCursor | undefined): boolean {
+    for (const cursor of this.cursors) {
+      if (cursor.position > index || cursor === reader) continue;
+      if (reader !== undefined || !this.waiting.includes(cursor)) return true;
+    }
+    return false;
   }
 
   /** An attempt that would have to send again what was no longer kept (a plugin's re-subscription past the replay buffer). */
   private notAgain(): MeshClientError {
-    const details = `the request stream cannot be sent again: ${String(this.count)} messages were sent and ${
-      this.kept.length === 0 ? 'none is' : `only ${String(this.kept.length)} are`
-    } kept (a response arrived, or more than ${String(REPLAY_BUFFER_MESSAGES)} were sent)`;
+    const details = `the request stream cannot be sent again: ${String(this.count)} messages were read and the first ${String(
+      this.base,
+    )} are no longer kept (a response arrived, or more than ${String(REPLAY_BUFFER_MESSAGES)} were read)`;
     return localError(this.method.site, Status.INTERNAL, details, { local: true });
   }
 }

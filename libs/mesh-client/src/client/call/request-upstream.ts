@@ -94,7 +94,7 @@ class PullUpstream implements Upstream {
  * the call waits for its metadata, plugins or a permit): what it pushes waits here until read, or
  * goes at once to the reader waiting for it (the writer then writes it within the push).
  */
-class PushUpstream implements Upstream {
+class PushUpstream implements Upstream, PushTaker {
   private readonly queue: unknown[] = [];
   private ending: { error: unknown } | { done: true } | undefined;
   private waiter: RequestWaiter<unknown> | undefined;
@@ -107,27 +107,7 @@ class PushUpstream implements Upstream {
   start(): void {
     if (this.started || this.closed) return;
     this.started = true;
-    if (!isObservable(this.source)) {
-      Promise.resolve(this.source).then(
-        (value) => {
-          this.push(value);
-          this.end({ done: true });
-        },
-        (error: unknown) => this.end({ error }),
-      );
-      return;
-    }
-    let subscription: Subscription;
-    try {
-      subscription = this.source.subscribe({
-        next: (value) => this.push(value),
-        error: (error: unknown) => this.end({ error }),
-        complete: () => this.end({ done: true }),
-      });
-    } catch (error) {
-      // an Observable-like of the caller's whose subscribe throws
-      return this.end({ error });
-    }
+    const subscription = takePushes(this.source, this);
     // the call may have ended inside subscribe (its own subscriber aborted it): let go at once
     if (this.closed) unsubscribe(subscription);
     else this.subscription = subscription;
@@ -154,7 +134,7 @@ class PushUpstream implements Upstream {
     if (subscription) unsubscribe(subscription);
   }
 
-  private push(value: unknown): void {
+  push(value: unknown): void {
     if (this.closed) return;
     const waiter = this.waiter;
     this.waiter = undefined;
@@ -162,7 +142,7 @@ class PushUpstream implements Upstream {
     else this.queue.push(value);
   }
 
-  private end(ending: { error: unknown } | { done: true }): void {
+  end(ending: { error: unknown } | { done: true }): void {
     if (this.ending) return;
     this.ending = ending;
     const waiter = this.waiter;
@@ -173,8 +153,43 @@ class PushUpstream implements Upstream {
   }
 }
 
+/** Who takes what a pushing stream pushes, then how it ended. */
+export interface PushTaker {
+  push(value: unknown): void;
+  end(ending: { error: unknown } | { done: true }): void;
+}
+
+/**
+ * Subscribes `taker` to a pushing stream: an Observable (whose `subscribe` may throw: that is its
+ * end), or a Promise (its value, then the end). Returns what lets go of it.
+ */
+export function takePushes(source: Observable<unknown> | PromiseLike<unknown>, taker: PushTaker): Subscription {
+  if (!isObservable(source)) {
+    Promise.resolve(source).then(
+      (value) => {
+        taker.push(value);
+        taker.end({ done: true });
+      },
+      (error: unknown) => taker.end({ error }),
+    );
+    return NO_SUBSCRIPTION;
+  }
+  try {
+    return source.subscribe({
+      next: (value) => taker.push(value),
+      error: (error: unknown) => taker.end({ error }),
+      complete: () => taker.end({ done: true }),
+    });
+  } catch (error) {
+    taker.end({ error });
+    return NO_SUBSCRIPTION;
+  }
+}
+
+const NO_SUBSCRIPTION = { unsubscribe: () => undefined } as Subscription;
+
 /** Unsubscribes from the caller's stream; a teardown of the caller's that throws is the caller's (the call is over either way). */
-function unsubscribe(subscription: Subscription): void {
+export function unsubscribe(subscription: Subscription): void {
   try {
     subscription.unsubscribe();
   } catch {
