@@ -265,6 +265,23 @@ describe('RequestSource: one reader for all the attempts of a call', () => {
     expect(behind.got).toEqual(['0', '1', '2', '3', '4', '5', '<done>']);
   });
 
+  it('a copy far behind (5,000 messages) reads every one, in order, while the one ahead is handed each as it comes', () => {
+    const subject = new Subject<string>();
+    const source = new RequestSource(textMethod, subject, true);
+    source.start();
+    const ahead = greedy(new Reader(source.open())).pull();
+    const behind = new Reader(source.open());
+    const sent = Array.from({ length: 5_000 }, (_, i) => String(i));
+    for (const message of sent) subject.next(message);
+    subject.complete();
+    expect(ahead.got).toEqual([...sent, '<done>']);
+    const started = performance.now();
+    for (let i = 0; i < 100; i++) behind.got.push(behind.cursor.next(behind)!.value!.toString()); // a few, one at a time
+    greedy(behind).pull();
+    expect(behind.got).toEqual([...sent, '<done>']);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   it('a message that does not encode fails the read, and every later read (the stream is over)', () => {
     const source = new RequestSource(textMethod, ['a', 5, 'c'], true);
     const reader = new Reader(source.open());

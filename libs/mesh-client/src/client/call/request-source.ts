@@ -37,6 +37,9 @@ function isRequestProblem(error: unknown): error is RequestProblem {
 
 const DONE: IteratorResult<Buffer> = { done: true, value: undefined };
 
+/** Messages dropped at once from the front of what is kept for cursors behind (see `trim`). */
+const TRIM_STEP = 64;
+
 /**
  * The request stream of one client- or bidi-streaming call, read on demand by its attempts, one
  * message per write: an iterable or AsyncIterable is pulled only as fast as the wire takes its
@@ -156,12 +159,18 @@ export class RequestSource implements RequestWaiter<unknown> {
     if (this.cursors.delete(cursor) && this.overflowed) this.trim();
   }
 
-  /** Past replaying: drops the messages every open cursor has passed. */
+  /**
+   * Past replaying: drops the messages every open cursor has passed, all at once when none is
+   * behind, else in steps of TRIM_STEP (a cursor far behind, reading one at a time, would make
+   * dropping one per read quadratic; what is kept meanwhile is still exactly `base` onwards).
+   */
   private trim(): void {
     let needed = this.count;
     for (const cursor of this.cursors) if (cursor.position < needed) needed = cursor.position;
     if (needed <= this.base) return;
-    this.buffer.splice(0, needed - this.base);
+    if (needed === this.count) this.buffer.length = 0;
+    else if (needed - this.base >= TRIM_STEP) this.buffer.splice(0, needed - this.base);
+    else return;
     this.base = needed;
   }
 
@@ -214,10 +223,13 @@ export class RequestSource implements RequestWaiter<unknown> {
     const index = this.count++;
     if (!this.overflowed && this.buffer.length >= REPLAY_BUFFER_MESSAGES) this.overflowed = true;
     if (this.overflowed) this.trim();
-    // kept while replayable, or while an open attempt is behind it; else only handed on (then
-    // nothing is kept: the trim above left the buffer empty)
+    // kept while replayable, or while an open attempt is behind it; else only handed on, and
+    // nothing before it is needed either (only the attempts getting it now are open)
     if (!this.overflowed || this.behind(index, reader)) this.buffer.push(bytes);
-    else this.base = this.count;
+    else {
+      this.buffer.length = 0;
+      this.base = this.count;
+    }
     return { done: false, value: bytes };
   }
 
