@@ -19,10 +19,20 @@ export function pushes(requests: unknown): requests is Observable<unknown> | Pro
  */
 export class RequestReplay implements PushTaker {
   readonly view: Observable<unknown>;
+  /** What the caller pushed, from the first (while replayable); the last `outbox.length` not yet handed out. */
   private readonly values: unknown[] = [];
   private readonly subscribers = new Set<Subscriber<unknown>>();
-  private ending: { error: unknown } | { done: true } | undefined;
+  /** Pushes and the end, handed out in order, one at a time (a push made while one is handed out waits its turn). */
+  private readonly outbox: ({ value: unknown; kept: boolean } | { ending: Ending })[] = [];
+  /** Entries of the outbox that are also the last of `values`. */
+  private keptPending = 0;
+  private emitting = false;
+  private ending: Ending | undefined;
+  /** The end was handed out: a subscriber joining now gets it at once. */
+  private ended = false;
   private joined = false;
+  /** Subscribers reading the kept messages right now: nothing kept is dropped meanwhile. */
+  private joining = 0;
   private overflowed = false;
   private subscription: Subscription | undefined;
   private closed = false;
@@ -45,18 +55,44 @@ export class RequestReplay implements PushTaker {
   /** The call committed: nothing more is kept, a later subscription is refused. */
   release(): void {
     this.overflowed = true;
+    if (this.joining > 0) return;
     this.values.length = 0;
+    this.keptPending = 0;
+    for (const entry of this.outbox) if ('value' in entry) entry.kept = false;
   }
 
-  /** The call is over: the caller's stream is let go of (never throws). */
+  /** The call is over: the caller's stream is let go of, and whoever still reads this one is told it ended (never throws). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.release();
-    this.subscribers.clear();
+    this.outbox.length = 0;
     const subscription = this.subscription;
     this.subscription = undefined;
     if (subscription) unsubscribe(subscription);
+    const subscribers = [...this.subscribers];
+    this.subscribers.clear();
+    for (const subscriber of subscribers) subscriber.complete();
+  }
+
+  push(value: unknown): void {
+    if (this.closed || this.ending) return;
+    // kept while replayable; while a subscriber catches up on what is kept it reads on from here
+    const kept = !this.overflowed || this.joining > 0;
+    if (kept) {
+      this.values.push(value);
+      this.keptPending++;
+    }
+    this.outbox.push({ value, kept });
+    if (!this.overflowed && this.joined && this.values.length > REPLAY_BUFFER_MESSAGES) this.release();
+    this.emit();
+  }
+
+  end(ending: Ending): void {
+    if (this.ending || this.closed) return;
+    this.ending = ending;
+    this.outbox.push({ ending });
+    this.emit();
   }
 
   private join(subscriber: Subscriber<unknown>): (() => void) | undefined {
@@ -66,13 +102,19 @@ export class RequestReplay implements PushTaker {
       return undefined;
     }
     this.joined = true;
-    // (what a subscriber does may make the caller push more: it is appended, and read here in order)
-    for (let i = 0; i < this.values.length && !subscriber.closed; i++) subscriber.next(this.values[i]);
+    this.joining++;
+    try {
+      // what was handed out so far, in order (what the subscriber does may make the caller push
+      // more: it waits in the outbox, and comes to this subscriber with everyone's)
+      for (let i = 0; i < this.values.length - this.keptPending && !subscriber.closed; i++) subscriber.next(this.values[i]);
+    } finally {
+      this.joining--;
+    }
     // everything pushed before the first subscriber came is kept for it, and no longer past the buffer
-    if (this.values.length > REPLAY_BUFFER_MESSAGES) this.release();
+    if (this.joining === 0 && (this.overflowed || this.values.length > REPLAY_BUFFER_MESSAGES)) this.release();
     if (subscriber.closed) return undefined;
-    const ending = this.ending;
-    if (ending) {
+    if (this.ended) {
+      const ending = this.ending!;
       if ('error' in ending) subscriber.error(ending.error);
       else subscriber.complete();
       return undefined;
@@ -81,23 +123,29 @@ export class RequestReplay implements PushTaker {
     return () => this.subscribers.delete(subscriber);
   }
 
-  push(value: unknown): void {
-    if (this.closed) return;
-    if (!this.overflowed) {
-      if (this.joined && this.values.length >= REPLAY_BUFFER_MESSAGES) this.release();
-      else this.values.push(value);
-    }
-    for (const subscriber of [...this.subscribers]) subscriber.next(value);
-  }
-
-  end(ending: { error: unknown } | { done: true }): void {
-    if (this.ending || this.closed) return;
-    this.ending = ending;
-    const subscribers = [...this.subscribers];
-    this.subscribers.clear();
-    for (const subscriber of subscribers) {
-      if ('error' in ending) subscriber.error(ending.error);
-      else subscriber.complete();
+  /** Hands out the outbox in order, each entry to the subscribers there when its turn comes. */
+  private emit(): void {
+    if (this.emitting) return;
+    this.emitting = true;
+    try {
+      for (let next = this.outbox.shift(); next !== undefined; next = this.outbox.shift()) {
+        const subscribers = [...this.subscribers];
+        if ('value' in next) {
+          if (next.kept) this.keptPending--;
+          for (const subscriber of subscribers) subscriber.next(next.value);
+          continue;
+        }
+        this.ended = true;
+        this.subscribers.clear();
+        for (const subscriber of subscribers) {
+          if ('error' in next.ending) subscriber.error(next.ending.error);
+          else subscriber.complete();
+        }
+      }
+    } finally {
+      this.emitting = false;
     }
   }
 }
+
+type Ending = { error: unknown } | { done: true };
