@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { isPromiseLike } from '../config/promise-like.js';
 import { isLocalFailure, isMeshClientError } from '../errors/mesh-client.error.js';
 import { outcomeOf, type CircuitBreaker } from './circuit-breaker.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -79,7 +80,6 @@ export interface GateOwner<T> {
 
 type Phase = 'before' | 'running' | 'after' | 'done';
 
-const isPromiseLike = <V>(value: unknown): value is PromiseLike<V> => typeof (value as PromiseLike<V> | null)?.then === 'function';
 const isAnswer = (value: unknown): value is AttemptAnswer => typeof value === 'object' && value !== null && 'answer' in value;
 
 /**

@@ -2,11 +2,12 @@ import { status as Status } from '@grpc/grpc-js';
 import { Observable, isObservable, type Subscriber, type Subscription } from 'rxjs';
 import { takePushes, unsubscribe, type PushTaker } from './request-upstream.js';
 import { REPLAY_BUFFER_MESSAGES } from '../../config/defaults.js';
+import { isPromiseLike } from '../../config/promise-like.js';
 import { localError, type CallSite } from '../../errors/to-mesh-error.js';
 
 /** Whether a request stream pushes (an Observable or a Promise) rather than being pulled. */
 export function pushes(requests: unknown): requests is Observable<unknown> | PromiseLike<unknown> {
-  return isObservable(requests) || typeof (requests as PromiseLike<unknown> | null)?.then === 'function';
+  return isObservable(requests) || isPromiseLike(requests);
 }
 
 /**

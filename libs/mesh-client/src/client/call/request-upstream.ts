@@ -1,4 +1,5 @@
 import { isObservable, type Observable, type Subscription } from 'rxjs';
+import { isPromiseLike } from '../../config/promise-like.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import { RequestProblem } from '../../proto/request-check.js';
@@ -20,8 +21,6 @@ export interface Upstream {
   /** Lets go of the caller's stream; never throws (the caller's teardown is the caller's). */
   close(): void;
 }
-
-const isPromiseLike = <V>(value: unknown): value is PromiseLike<V> => typeof (value as PromiseLike<V> | null)?.then === 'function';
 
 /** The caller's requests as something to read from; throws RequestProblem when they are no stream. */
 export function upstreamOf(method: MethodInfo, requests: unknown): Upstream {

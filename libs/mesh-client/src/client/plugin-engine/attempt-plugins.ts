@@ -1,4 +1,5 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
+import { isPromiseLike } from '../../config/promise-like.js';
 import type { MeshAttempt, MeshAttemptEnd, MeshCall, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { classifyStatus } from '../../errors/error-category.js';
 import { isMeshAttemptFault } from '../../errors/mesh-attempt-fault.error.js';
@@ -9,8 +10,6 @@ import { pluginError } from './plugin-error.js';
 import type { MethodPlugins } from './plugin-set.js';
 
 type Verdict = void | 'replay';
-
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 
 /** A status a plugin may answer an attempt with (MeshAttemptFault): a failure code, 1..16. */
 const isFaultCode = (code: unknown): code is number => typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= 16;
