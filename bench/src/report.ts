@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AA_BAND, roundsForBand, withinBand, type Ratio } from './compare.js';
+import type { FullGcRun } from './full-gc.js';
 import { NAMES, PAIRS } from './names.js';
 import { writeBenchmarksMd } from './benchmarks-md.js';
 
@@ -41,6 +42,8 @@ export interface Report {
   /** Rounds of the scaling groups where they differ from `rounds`. */
   scalingRounds?: number;
   roundMs: number;
+  /** What the client collects before each slice: its young generation ('scavenge'), or everything (absent: runs before 2026-12-06). */
+  settle?: 'scavenge';
   unary: UnaryRow[];
   /** The no-op plugin's client CPU against every feature on without it, same rounds. */
   plugin?: { concurrency: number; cpu: Ratio }[];
@@ -61,6 +64,7 @@ export interface Report {
       socketsBefore: number;
       socketsAfter: number;
     }[];
+    fullGc?: FullGcRun;
     heap?: { calls: number; beforeMb: number; afterMb: number; deltaMb: number; seconds: number } | { skipped: string };
   };
 }
@@ -106,7 +110,7 @@ export function markdown(report: Report): string {
   const lines = [
     `### Node ${m.node}`,
     '',
-    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}${report.commit ? `, commit ${report.commit}` : ''}. ${String(report.rounds)} rounds; in each, every contender runs one block against raw grpc-js (slices of ${String(report.roundMs / 2)} ms in the order A B B A or B A A B), the blocks in a different order every round; each ratio is taken per block against raw grpc-js of the same block, then the median and the spread (min..max over rounds) are shown.${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
+    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}${report.commit ? `, commit ${report.commit}` : ''}. ${String(report.rounds)} rounds; in each, every contender runs one block against raw grpc-js (slices of ${String(report.roundMs / 2)} ms in the order A B B A or B A A B), the blocks in a different order every round; each ratio is taken per block against raw grpc-js of the same block, then the median and the spread (min..max over rounds) are shown. ${report.settle === 'scavenge' ? 'Before every slice the client collects its young generation (a scavenge) and the server all its garbage.' : 'Before every slice both processes collect all their garbage (a full GC).'}${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
     '',
   ];
   if (report.unary.length > 0) {
@@ -192,6 +196,15 @@ export function markdown(report: Report): string {
         (j) =>
           `| ${j.kind} | ${f(j.p50Us, 1)} | ${f(j.p99Us, 1)} | ${String(j.serverCallsDuring)} | ${String(j.socketsBefore)} -> ${String(j.socketsAfter)} |`,
       ),
+      '',
+    );
+  }
+  if (o.fullGc) {
+    const g = o.fullGc;
+    lines.push(
+      `**Under a full GC before every slice** (c=1, ${String(g.rounds)} rounds, the runs' settle before 2026-12-06; a natural major GC comes about ten times less often): CPU per call against raw grpc-js: ${g.cpu.map((c) => `${c.contender} ${c.contender === NAMES.control ? aa(c.ratio) : r(c.ratio)}`).join('; ')}.`,
+      '',
+      ...g.pairs.map((p) => `- ${pairText(p.pair)}: ${r(p.ratio)}${interval(p.ratio)}`),
       '',
     );
   }

@@ -25,6 +25,7 @@ import {
 } from './contenders.js';
 import { wideEchoProto } from './generated-protos.js';
 import { CPU_MEASURE, median } from './measure.js';
+import { underFullGc } from './full-gc.js';
 import { ownAffinity, pinning } from './pinning.js';
 import { ECHO_PROTO, REQUEST, echoService } from './proto.js';
 import { writeReport, type GroupRow, type Report, type UnaryRow } from './report.js';
@@ -56,6 +57,8 @@ const ROUNDS = arg('rounds', 31);
 const SCALING_ROUNDS = arg('scaling-rounds', ROUNDS);
 const ROUND_MS = arg('round-ms', 400);
 const HEAP_CALLS = arg('heap-calls', 1_000_000);
+/** Rounds of the c=1 rounds under a full GC before every slice (default: `--scaling-rounds`). */
+const FULL_GC_ROUNDS = arg('full-gc-rounds', SCALING_ROUNDS);
 const STARTED = performance.now();
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -76,6 +79,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit: measuredCommit(),
     rounds: ROUNDS,
+    settle: 'scavenge',
     ...(SCALING_ROUNDS === ROUNDS ? {} : { scalingRounds: SCALING_ROUNDS }),
     roundMs: ROUND_MS,
     unary: [],
@@ -86,7 +90,9 @@ async function main(): Promise<void> {
   const control = rawContender(server.target, NAMES.control);
   settle = async () => {
     await serverGc(raw.client);
-    (globalThis as { gc?: () => void }).gc?.();
+    // the young generation only: a full GC per slice drops optimized code ten times as often as the
+    // natural ones do (the full-GC section measures c=1 that way too)
+    (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc?.({ type: 'minor' });
     await new Promise((r) => setTimeout(r, 20));
   };
 
@@ -177,6 +183,20 @@ async function main(): Promise<void> {
   if (runs('rejection')) {
     log('rejections ...');
     report.other.rejection = await measureRejections(server.target, raw.client);
+  }
+
+  if (runs('fullgc')) {
+    log('unary c=1 under a full GC before every slice ...');
+    const contenders = [
+      raw,
+      control,
+      rawSameWireContender(server.target, standaloneCls()),
+      await meshContender(NAMES.all, server.target, ALL_ON, true),
+      await meshContender(NAMES.off, server.target, ALL_OFF, false),
+      rawDeadlineContender(server.target),
+    ];
+    report.other.fullGc = await underFullGc(contenders, FULL_GC_ROUNDS, ROUND_MS, () => serverGc(raw.client));
+    for (const c of contenders.slice(2)) await c.close();
   }
 
   if (runs('heap') && HEAP_CALLS > 0) {
