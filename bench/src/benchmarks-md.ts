@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { withinBand, type Ratio } from './compare.js';
 import { NAMES, type PAIRS } from './names.js';
-import { controlVerdicts, type Report } from './report.js';
+import { controlVerdicts, fullGcQuoted, type Report } from './report.js';
 
 /** Where METHOD.md explains the misses the profiles found (a link from BENCHMARKS.md, at the repository's root). */
 const LEFT = 'see "What is left, and why" in [bench/METHOD.md](bench/METHOD.md#where-the-time-goes)';
@@ -96,6 +96,21 @@ export function targets(report: Report): Target[] {
         quoted(c, verdict(off, 1.03, true)),
         `what a call costs before and after grpc-js with no feature on (the Observable, the call's record, the request check): ${LEFT}`,
       );
+  }
+  const fullGc = report.other.fullGc;
+  if (fullGc) {
+    const why = `a major GC throws away optimized code of the calls, and the library has more of it: see "The forced full GC" in [bench/METHOD.md](bench/METHOD.md#the-forced-full-gc-found-and-changed-2026-12-06)`;
+    const rowsOf: [name: 'own' | 'ownP50' | 'off', measure: string, limit: number][] = [
+      ['own', 'client CPU per call, every feature on, context per call, vs the same wire work in a nestjs-cls scope', 1.15],
+      ['ownP50', 'p50 latency, every feature on, vs the same wire work in a nestjs-cls scope', 1.15],
+      ['off', 'client CPU per call, everything off, vs raw grpc-js with the same deadline', 1.03],
+    ];
+    for (const [name, measure, limit] of rowsOf) {
+      const q = fullGc.pairs.find((p) => p.pair === name)?.ratio;
+      if (!q) continue;
+      const text = fullGcQuoted(fullGc) ? verdict(q, limit, true) : "not quoted: the full-GC section's A/A control read outside 0.97..1.03";
+      add(`${measure}, c=1, under a full GC before every slice`, `<= ${limit.toFixed(2)}x`, x(q), med(q), text, why);
+    }
   }
   for (const c of [1, 16, 128]) {
     const cpu = pair('niceCpu', c);
@@ -191,6 +206,10 @@ export function targetRows(report: Report): string[] {
   return targets(report).map((t) => `| ${t.measure} | ${t.target} | ${t.measured} | ${t.verdict} | ${t.why} |`);
 }
 
+/** What the client collected before each slice of a run. */
+const settleOf = (report: Report): string =>
+  report.settle === 'scavenge' ? 'a scavenge in the client before each slice' : 'a full GC in the client before each slice';
+
 /** `v24.21.0` -> `Node 24`. */
 const lineOf = (report: Report): string => `Node ${report.machine.node.replace(/^v(\d+).*$/, '$1')}`;
 
@@ -278,13 +297,17 @@ export function benchmarksMd(): string {
     `Each column is one run at the commit it names: ${byLine
       .map(
         (l) =>
-          `${lineOf(l.report)} ${l.report.machine.node} at ${l.report.commit ?? '?'}, ${l.report.date.slice(0, 10)}, ${String(l.report.rounds)} rounds, CPU of the ${cpuOf(l.report)}`,
+          `${lineOf(l.report)} ${l.report.machine.node} at ${l.report.commit ?? '?'}, ${l.report.date.slice(0, 10)}, ${String(l.report.rounds)} rounds, CPU of the ${cpuOf(l.report)}, ${settleOf(l.report)}`,
       )
       .join('; ')}.${
       stale.length
         ? ` ${stale.map(lineOf).join(' and ')} ${stale.length === 1 ? 'was' : 'were'} measured at an earlier commit than the newest (${newest!.commit ?? '?'}) and not run again since: read ${stale.length === 1 ? 'it' : 'them'} as that commit's figures.`
         : ''
-    } On Node 20 and 22 CPU is the whole process's (no per-thread figure), so their CPU ratios do not compare like for like with Node 24 and 26.`,
+    } On Node 20 and 22 CPU is the whole process's (no per-thread figure), so their CPU ratios do not compare like for like with Node 24 and 26.${
+      reports.some((r) => r.settle !== 'scavenge')
+        ? ' A run with a full GC in the client before every slice (the settle before 2026-12-06) reads c=1 dearer for the library than one with a scavenge there: see "The forced full GC" in [bench/METHOD.md](bench/METHOD.md).'
+        : ''
+    }`,
     '',
     '## Results by Node line',
     '',

@@ -127,6 +127,24 @@ export function relative(p: Paired, q: Paired, key: keyof RoundResult): Ratio {
   return summary(p.rounds.map((r, i) => r[key] / p.base[i]![key] / (q.rounds[i]![key] / q.base[i]![key])));
 }
 
+/** CPU per call over all of `rounds` (their CPU summed over their calls summed): rare costs such as a major GC count at their rate. */
+const summedCpu = (rounds: readonly RoundResult[]): number => rounds.reduce((t, r) => t + r.cpuUs, 0) / rounds.reduce((t, r) => t + r.calls, 0);
+
+/** CPU per call of a contender against the base of its blocks, each summed over every round (not a median of rounds). */
+export function summedRatio(p: Paired): number {
+  return summedCpu(p.rounds) / summedCpu(p.base);
+}
+
+/** `summedRatio` of one contender against another's. */
+export function summedRelative(p: Paired, q: Paired): number {
+  return summedRatio(p) / summedRatio(q);
+}
+
+/** Major GCs that began in a contender's slices and in the base's slices of its blocks, over every round. */
+export function majorGcsOf(p: Paired): { own: number; base: number } {
+  return { own: p.rounds.reduce((t, r) => t + r.majorGcs, 0), base: p.base.reduce((t, r) => t + r.majorGcs, 0) };
+}
+
 /** Per-round ratio of two series of the same rounds (e.g. messages per second). */
 export function ratioOfSeries(values: readonly number[], base: readonly number[]): Ratio {
   return summary(values.map((v, i) => v / base[i]!));

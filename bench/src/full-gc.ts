@@ -1,4 +1,4 @@
-import { alternate, ratioOf, relative, type Ratio } from './compare.js';
+import { alternate, ratioOf, relative, summedRelative, type Ratio } from './compare.js';
 import type { Contender } from './contenders.js';
 import { NAMES, PAIRS } from './names.js';
 
@@ -7,8 +7,8 @@ export interface FullGcRun {
   readonly rounds: number;
   /** Each contender's CPU per call against raw grpc-js of its block. */
   readonly cpu: { contender: string; ratio: Ratio }[];
-  /** The library's own cost (`own`) and everything off (`off`), as in the unary tables' pairs. */
-  readonly pairs: { pair: 'own' | 'off'; ratio: Ratio }[];
+  /** The library's own cost (`own`, `ownP50`) and everything off (`off`), as in the unary tables' pairs. */
+  readonly pairs: { pair: 'own' | 'ownP50' | 'off'; ratio: Ratio; summed?: number }[];
 }
 
 /**
@@ -16,7 +16,8 @@ export interface FullGcRun {
  * before every slice, where the tables collect only the client's young generation. A full GC
  * every slice (one per ~600 calls at c=1; a natural one came every 5,000-9,000 calls in this
  * process) throws away optimized code whose maps died with the calls' objects (V8's "embedded
- * weak objects cleared"), and a library with more code per call pays more for it. Shown beside
+ * weak objects cleared"; the probes are consistent with that, see METHOD.md), and a library with
+ * more code per call pays more for it. Needs --expose-gc (the launcher gives it). Shown beside
  * the tables, so that what a user with a heap that often needs a major GC pays is measured too.
  */
 export async function underFullGc(
@@ -25,8 +26,7 @@ export async function underFullGc(
   roundMs: number,
   serverGc: () => Promise<unknown>,
 ): Promise<FullGcRun> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('the full-GC section needs --expose-gc');
+  const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => undefined);
   const settle = async (): Promise<void> => {
     await serverGc();
     gc();
@@ -34,10 +34,11 @@ export async function underFullGc(
   };
   const results = await alternate(contenders, 1, rounds, roundMs, settle);
   const pairs: FullGcRun['pairs'] = [];
-  for (const pair of ['own', 'off'] as const) {
-    const of = results.get(PAIRS[pair].of);
-    const to = results.get(PAIRS[pair].to);
-    if (of && to) pairs.push({ pair, ratio: relative(of, to, 'cpuUsPerCall') });
+  for (const pair of ['own', 'ownP50', 'off'] as const) {
+    const { of, to, key } = PAIRS[pair];
+    const a = results.get(of);
+    const b = results.get(to);
+    if (a && b) pairs.push({ pair, ratio: relative(a, b, key), ...(key === 'cpuUsPerCall' && { summed: summedRelative(a, b) }) });
   }
   return {
     rounds,

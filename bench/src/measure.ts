@@ -1,3 +1,4 @@
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 /** What one timed round of a contender measured. */
 export interface RoundResult {
   calls: number;
@@ -8,7 +9,21 @@ export interface RoundResult {
   cpuUsPerCall: number;
   /** Client CPU of the whole process (every thread: V8's GC and compiler helpers too) per call. */
   processCpuUsPerCall: number;
+  /** Client CPU of the measuring thread in all, µs (for ratios of the rounds' sums). */
+  cpuUs: number;
+  /** Major GCs (mark-compact) of the client that began inside the timed slices. */
+  majorGcs: number;
 }
+
+let majorGcs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+}).observe({ entryTypes: ['gc'] });
+/** Major GCs so far, once the ones already done are reported (the observer hears of them a turn later). */
+const majorGcsSoFar = async (): Promise<number> => {
+  await new Promise((r) => setImmediate(r));
+  return majorGcs;
+};
 
 type Usage = { user: number; system: number };
 const threadCpuUsage = (process as { threadCpuUsage?: () => Usage }).threadCpuUsage?.bind(process);
@@ -37,6 +52,7 @@ export class Tally {
   elapsedMs = 0;
   cpuUs = 0;
   processCpuUs = 0;
+  majorGcs = 0;
   private latencies = new Float64Array(1 << 16);
 
   record(us: number): void {
@@ -54,6 +70,7 @@ export class Tally {
     this.elapsedMs += other.elapsedMs;
     this.cpuUs += other.cpuUs;
     this.processCpuUs += other.processCpuUs;
+    this.majorGcs += other.majorGcs;
   }
 
   result(): RoundResult {
@@ -65,12 +82,15 @@ export class Tally {
       p99Us: percentile(sorted, 0.99),
       cpuUsPerCall: this.cpuUs / this.calls,
       processCpuUsPerCall: this.processCpuUs / this.calls,
+      cpuUs: this.cpuUs,
+      majorGcs: this.majorGcs,
     };
   }
 }
 
 /** Runs `call` with `concurrency` workers for `ms`, timing each call into `tally` (a new one unless given). */
 export async function timedRound(call: () => Promise<unknown>, concurrency: number, ms: number, tally = new Tally()): Promise<RoundResult> {
+  const gcs0 = await majorGcsSoFar();
   const cpu0 = cpuNow();
   const t0 = performance.now();
   const end = t0 + ms;
@@ -86,6 +106,7 @@ export async function timedRound(call: () => Promise<unknown>, concurrency: numb
   const cpu = cpuNow();
   tally.cpuUs += cpu.thread - cpu0.thread;
   tally.processCpuUs += cpu.process - cpu0.process;
+  tally.majorGcs += (await majorGcsSoFar()) - gcs0;
   return tally.result();
 }
 

@@ -18,6 +18,10 @@ export interface UnaryRow {
   cpu: Ratio;
   /** The whole process's client CPU per call (every thread), for comparison. */
   processCpu?: Ratio;
+  /** CPU per call against raw's in the same blocks, each summed over every round: rare costs (a major GC) at their rate. */
+  cpuSummed?: number;
+  /** Major GCs of the client that began in this contender's slices, and in raw's slices of its blocks. */
+  majorGcs?: { own: number; base: number };
 }
 
 /** One variant of a scaling group: client CPU per call, against raw and against the group's first variant. */
@@ -50,7 +54,7 @@ export interface Report {
   /** Every feature on against Nest's ClientGrpcProxy at c=128, throughput, same rounds. */
   versusNest?: Ratio;
   /** Two contenders compared in the same rounds (`PAIRS`), per concurrency. */
-  pairs?: { pair: keyof typeof PAIRS; concurrency: number; ratio: Ratio }[];
+  pairs?: { pair: keyof typeof PAIRS; concurrency: number; ratio: Ratio; summed?: number }[];
   groups: { title: string; rows: GroupRow[] }[];
   other: {
     bidi?: { contender: string; msgsPerSec: number; ratio: Ratio }[];
@@ -104,27 +108,34 @@ export function pairText(pair: keyof typeof PAIRS): string {
   return `${of} vs ${to}, ${key === 'cpuUsPerCall' ? 'CPU per call' : key === 'p50Us' ? 'p50 latency' : 'throughput'}`;
 }
 
+/** Whether the full-GC section's A/A control read within the band (its pairs are quoted only then). */
+export function fullGcQuoted(g: FullGcRun): boolean {
+  const control = g.cpu.find((c) => c.contender === NAMES.control);
+  return control !== undefined && withinBand(control.ratio);
+}
+
 /** The report as markdown. */
 export function markdown(report: Report): string {
   const m = report.machine;
   const lines = [
     `### Node ${m.node}`,
     '',
-    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}${report.commit ? `, commit ${report.commit}` : ''}. ${String(report.rounds)} rounds; in each, every contender runs one block against raw grpc-js (slices of ${String(report.roundMs / 2)} ms in the order A B B A or B A A B), the blocks in a different order every round; each ratio is taken per block against raw grpc-js of the same block, then the median and the spread (min..max over rounds) are shown. ${report.settle === 'scavenge' ? 'Before every slice the client collects its young generation (a scavenge) and the server all its garbage.' : 'Before every slice both processes collect all their garbage (a full GC).'}${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
+    `${String(m.cores)} cores (${m.cpu}), ${m.pinning}, ${report.date}${report.commit ? `, commit ${report.commit}` : ''}. ${String(report.rounds)} rounds; in each, every contender runs one block against raw grpc-js (slices of ${String(report.roundMs / 2)} ms in the order A B B A or B A A B), the blocks in a different order every round; each ratio is taken per block against raw grpc-js of the same block, then the median and the spread (min..max over rounds) are shown. ${report.settle === 'scavenge' ? 'Before every slice both processes collect their young generation (a scavenge); major GCs come at their natural rate.' : 'Before every slice both processes collect all their garbage (a full GC): at c=1 this reads the library dearer than a run with a scavenge there (bench/METHOD.md, "The forced full GC"); the two do not compare.'}${report.elapsedS === undefined ? '' : ` The run took ${String(Math.round(report.elapsedS))} s.`}`,
     '',
   ];
   if (report.unary.length > 0) {
     lines.push('**A/A control** (raw grpc-js against itself):', '', ...controlVerdicts(report).map((v) => `- ${v.text}`), '');
     // Where CPU is the calling thread's, the whole process's CPU comes as an extra column.
     const whole = m.cpuMeasure === 'main thread';
+    const summed = report.unary.some((u) => u.cpuSummed !== undefined);
     lines.push(
       `CPU is the client's ${whole ? "main thread's (process.threadCpuUsage(): the thread that runs the calls); the last column is the whole process's (V8's GC and compiler helper threads too), shown for comparison" : "whole process's (process.cpuUsage())"}.`,
       '',
-      `| contender | c | calls/s | throughput vs raw | p50 µs | p99 µs | CPU µs/call | CPU vs raw |${whole ? ' process CPU vs raw |' : ''}`,
-      `|---|---:|---:|---:|---:|---:|---:|---:|${whole ? '---:|' : ''}`,
+      `| contender | c | calls/s | throughput vs raw | p50 µs | p99 µs | CPU µs/call | CPU vs raw |${summed ? " CPU vs raw, rounds summed | major GCs in its slices / raw's |" : ''}${whole ? ' process CPU vs raw |' : ''}`,
+      `|---|---:|---:|---:|---:|---:|---:|---:|${summed ? '---:|---:|' : ''}${whole ? '---:|' : ''}`,
       ...report.unary.map(
         (u) =>
-          `| ${u.contender} | ${String(u.concurrency)} | ${f(u.callsPerSec)} | ${r(u.throughput)} | ${f(u.p50Us)} | ${f(u.p99Us)} | ${f(u.cpuUsPerCall, 1)} | ${r(u.cpu)} |${whole && u.processCpu ? ` ${r(u.processCpu)} |` : ''}`,
+          `| ${u.contender} | ${String(u.concurrency)} | ${f(u.callsPerSec)} | ${r(u.throughput)} | ${f(u.p50Us)} | ${f(u.p99Us)} | ${f(u.cpuUsPerCall, 1)} | ${r(u.cpu)} |${summed ? ` ${u.cpuSummed?.toFixed(2) ?? ''}x | ${u.majorGcs ? (u.contender === NAMES.raw ? String(u.majorGcs.own) : `${String(u.majorGcs.own)} / ${String(u.majorGcs.base)}`) : ''} |` : ''}${whole && u.processCpu ? ` ${r(u.processCpu)} |` : ''}`,
       ),
       '',
     );
@@ -141,7 +152,10 @@ export function markdown(report: Report): string {
     lines.push(
       'Two contenders in the same rounds (the ratio of their ratios to raw, round by round):',
       '',
-      ...report.pairs.map((p) => `- c=${String(p.concurrency)}: ${pairText(p.pair)}: ${r(p.ratio)}${interval(p.ratio)}`),
+      ...report.pairs.map(
+        (p) =>
+          `- c=${String(p.concurrency)}: ${pairText(p.pair)}: ${r(p.ratio)}${interval(p.ratio)}${p.summed === undefined ? '' : `; rounds summed ${p.summed.toFixed(2)}x`}`,
+      ),
       '',
     );
   }
@@ -202,9 +216,14 @@ export function markdown(report: Report): string {
   if (o.fullGc) {
     const g = o.fullGc;
     lines.push(
-      `**Under a full GC before every slice** (c=1, ${String(g.rounds)} rounds, the runs' settle before 2026-12-06; a natural major GC comes about ten times less often): CPU per call against raw grpc-js: ${g.cpu.map((c) => `${c.contender} ${c.contender === NAMES.control ? aa(c.ratio) : r(c.ratio)}`).join('; ')}.`,
+      `**Under a full GC before every slice** (c=1, ${String(g.rounds)} rounds, both processes; the runs' settle before 2026-12-06, where a natural major GC came about ten times less often): CPU per call against raw grpc-js: ${g.cpu.map((c) => `${c.contender} ${c.contender === NAMES.control ? aa(c.ratio) : r(c.ratio)}`).join('; ')}.${fullGcQuoted(g) ? '' : ' Its A/A control read outside 0.97..1.03: its pairs are not quoted.'}`,
       '',
-      ...g.pairs.map((p) => `- ${pairText(p.pair)}: ${r(p.ratio)}${interval(p.ratio)}`),
+      ...(fullGcQuoted(g)
+        ? g.pairs.map(
+            (p) =>
+              `- ${pairText(p.pair)}: ${r(p.ratio)}${interval(p.ratio)}${p.summed === undefined ? '' : `; rounds summed ${p.summed.toFixed(2)}x`}`,
+          )
+        : []),
       '',
     );
   }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Metadata, type Client } from '@grpc/grpc-js';
 import { lastValueFrom } from 'rxjs';
 import type { MeshClientOptions } from '@datapunk/mesh-client';
-import { alternate, orderOf, ratioOf, ratioOfSeries, relative, type Paired } from './compare.js';
+import { alternate, majorGcsOf, orderOf, ratioOf, ratioOfSeries, relative, summedRatio, summedRelative, type Paired } from './compare.js';
 import { NAMES, PAIRS } from './names.js';
 import {
   ALL_OFF,
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit: measuredCommit(),
     rounds: ROUNDS,
-    settle: 'scavenge',
+    ...((globalThis as { gc?: unknown }).gc ? { settle: 'scavenge' as const } : {}),
     ...(SCALING_ROUNDS === ROUNDS ? {} : { scalingRounds: SCALING_ROUNDS }),
     roundMs: ROUND_MS,
     unary: [],
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const raw = rawContender(server.target);
   const control = rawContender(server.target, NAMES.control);
   settle = async () => {
-    await serverGc(raw.client);
+    await serverGc(raw.client, 'minor');
     // the young generation only: a full GC per slice drops optimized code ten times as often as the
     // natural ones do (the full-GC section measures c=1 that way too)
     (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc?.({ type: 'minor' });
@@ -114,7 +114,13 @@ async function main(): Promise<void> {
       for (const [pair, { of, to, key }] of Object.entries(PAIRS) as [keyof typeof PAIRS, (typeof PAIRS)[keyof typeof PAIRS]][]) {
         const a = results.get(of);
         const b = results.get(to);
-        if (a && b) (report.pairs ??= []).push({ pair, concurrency, ratio: relative(a, b, key) });
+        if (a && b)
+          (report.pairs ??= []).push({
+            pair,
+            concurrency,
+            ratio: relative(a, b, key),
+            ...(key === 'cpuUsPerCall' && { summed: summedRelative(a, b) }),
+          });
       }
       if (concurrency === 128 && results.has(NAMES.nest)) report.versusNest = relative(all, results.get(NAMES.nest)!, 'callsPerSec');
     }
@@ -185,7 +191,7 @@ async function main(): Promise<void> {
     report.other.rejection = await measureRejections(server.target, raw.client);
   }
 
-  if (runs('fullgc')) {
+  if (runs('fullgc') && FULL_GC_ROUNDS > 0 && (globalThis as { gc?: unknown }).gc) {
     log('unary c=1 under a full GC before every slice ...');
     const contenders = [
       raw,
@@ -195,7 +201,7 @@ async function main(): Promise<void> {
       await meshContender(NAMES.off, server.target, ALL_OFF, false),
       rawDeadlineContender(server.target),
     ];
-    report.other.fullGc = await underFullGc(contenders, FULL_GC_ROUNDS, ROUND_MS, () => serverGc(raw.client));
+    report.other.fullGc = await underFullGc(contenders, FULL_GC_ROUNDS, ROUND_MS, () => serverGc(raw.client, 'major'));
     for (const c of contenders.slice(2)) await c.close();
   }
 
@@ -211,7 +217,14 @@ async function main(): Promise<void> {
   server.stop();
   report.elapsedS = (performance.now() - STARTED) / 1000;
   // Only a run of every section with at least the default rounds regenerates BENCHMARKS.md's tables.
-  const partial = only !== undefined || SKIP.size > 0 || CONCURRENCIES.length < 3 || ROUNDS < 31 || SCALING_ROUNDS < 31 || HEAP_CALLS < 1_000_000;
+  const partial =
+    only !== undefined ||
+    SKIP.size > 0 ||
+    CONCURRENCIES.length < 3 ||
+    ROUNDS < 31 ||
+    SCALING_ROUNDS < 31 ||
+    FULL_GC_ROUNDS < 31 ||
+    HEAP_CALLS < 1_000_000;
   writeReport(report, partial);
 }
 
@@ -226,6 +239,8 @@ function unaryRows(results: Map<string, Paired>, concurrency: number): UnaryRow[
     throughput: ratioOf(paired, 'callsPerSec'),
     cpu: ratioOf(paired, 'cpuUsPerCall'),
     processCpu: ratioOf(paired, 'processCpuUsPerCall'),
+    cpuSummed: summedRatio(paired),
+    majorGcs: majorGcsOf(paired),
   }));
 }
 
@@ -361,13 +376,14 @@ async function rejections(kind: string, c: Contender, client: Client): Promise<N
 
 /** Calls the server has served so far (the bench server answers x-bench-count with it). */
 const serverCount = async (client: Client): Promise<number> => Number(await control(client, 'x-bench-count'));
-const serverGc = (client: Client): Promise<string> => control(client, 'x-bench-gc');
+/** The server collects its garbage: its young generation (`minor`) or all of it. */
+const serverGc = (client: Client, type: 'minor' | 'major'): Promise<string> => control(client, 'x-bench-gc', type);
 
 /** A call the bench server answers itself (x-bench-count, x-bench-gc). */
-async function control(client: Client, key: string): Promise<string> {
+async function control(client: Client, key: string, value = '1'): Promise<string> {
   const def = echoService.Unary!;
   const md = new Metadata();
-  md.set(key, '1');
+  md.set(key, value);
   const reply = await new Promise<{ message: string }>((resolve, reject) =>
     client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize as (b: Buffer) => { message: string }, {}, md, (e, v) =>
       e ? reject(e) : resolve(v!),

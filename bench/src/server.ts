@@ -13,15 +13,17 @@ import { echoService } from './proto.js';
 /**
  * The benchmark backend, run in its own process: echoes unary and bidi calls. `x-bench-fail`
  * fails a call with UNAVAILABLE; `x-bench-count` answers with the number of calls so far;
- * `x-bench-gc` collects garbage first (so that no round pays for the previous one's).
+ * `x-bench-gc` collects garbage first (so that no round pays for the previous one's): its young
+ * generation when the value is `minor`, else all of it.
  */
 let served = 0;
 const server = new Server();
 server.addService(echoService, {
   Unary: (call: ServerUnaryCall<{ message: string }, unknown>, cb: sendUnaryData<unknown>) => {
     if (call.metadata.get('x-bench-count').length > 0) return cb(null, { message: String(served) });
-    if (call.metadata.get('x-bench-gc').length > 0) {
-      (globalThis as { gc?: () => void }).gc?.();
+    const gc = call.metadata.get('x-bench-gc');
+    if (gc.length > 0) {
+      (globalThis as { gc?: (o: { type: 'minor' | 'major' }) => void }).gc?.({ type: gc[0] === 'minor' ? 'minor' : 'major' });
       return cb(null, { message: 'gc' });
     }
     served++;
