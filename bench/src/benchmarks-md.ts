@@ -208,7 +208,7 @@ export function targetRows(report: Report): string[] {
 
 /** What the client collected before each slice of a run. */
 const settleOf = (report: Report): string =>
-  report.settle === 'scavenge' ? 'a scavenge in the client before each slice' : 'a full GC in the client before each slice';
+  report.settle === 'scavenge' ? 'a scavenge in both processes before each slice' : 'a full GC in both processes before each slice';
 
 /** `v24.21.0` -> `Node 24`. */
 const lineOf = (report: Report): string => `Node ${report.machine.node.replace(/^v(\d+).*$/, '$1')}`;
@@ -305,7 +305,7 @@ export function benchmarksMd(): string {
         : ''
     } On Node 20 and 22 CPU is the whole process's (no per-thread figure), so their CPU ratios do not compare like for like with Node 24 and 26.${
       reports.some((r) => r.settle !== 'scavenge')
-        ? ' A run with a full GC in the client before every slice (the settle before 2026-12-06) reads c=1 dearer for the library than one with a scavenge there: see "The forced full GC" in [bench/METHOD.md](bench/METHOD.md).'
+        ? ' A run with a full GC before every slice (the settle before 2026-12-06) reads the library dearer, most at c=1, than one with a scavenge there, and the two do not compare: see "The forced full GC" in [bench/METHOD.md](bench/METHOD.md).'
         : ''
     }`,
     '',
