@@ -222,6 +222,7 @@ const lineOf = (report: Report): string => `Node ${report.machine.node.replace(/
 function costRows(reports: Report[]): string[] {
   const rows: string[] = [];
   for (const report of reports) {
+    const controls = new Map(controlVerdicts(report).map((v) => [v.concurrency, v.ok]));
     for (const c of [1, 128]) {
       const at = (contender: string) => report.unary.find((u) => u.contender === contender && u.concurrency === c);
       const pairOf = (name: keyof typeof PAIRS) => report.pairs?.find((p) => p.pair === name && p.concurrency === c)?.ratio;
@@ -235,11 +236,12 @@ function costRows(reports: Report[]): string[] {
         const row = at(contender);
         if (!row) continue;
         const plus = (n: number): string => `${n >= 0 ? '+' : ''}${n.toFixed(1)}`;
+        const mark = controls.get(c) === false ? ' (A/A outside its band: not quoted)' : '';
         const overWire = floor
-          ? `${plus(row.cpuUsPerCall - floor.cpuUsPerCall)} µs, ${(ratio?.median ?? row.cpu.median / floor.cpu.median).toFixed(2)}x`
+          ? `${plus(row.cpuUsPerCall - floor.cpuUsPerCall)} µs, ${(ratio?.median ?? row.cpu.median / floor.cpu.median).toFixed(2)}x${mark}`
           : 'not measured';
         rows.push(
-          `| ${lineOf(report)} | ${String(c)} | ${contender} | ${row.cpuUsPerCall.toFixed(1)} | ${plus(row.cpuUsPerCall - raw.cpuUsPerCall)} µs, ${row.cpu.median.toFixed(2)}x | ${floor?.contender ?? ''} | ${overWire} |`,
+          `| ${lineOf(report)} | ${String(c)} | ${contender} | ${row.cpuUsPerCall.toFixed(1)} | ${plus(row.cpuUsPerCall - raw.cpuUsPerCall)} µs, ${row.cpu.median.toFixed(2)}x${mark} | ${floor?.contender ?? ''} | ${overWire} |`,
         );
       }
     }
@@ -275,7 +277,7 @@ export function benchmarksMd(): string {
     '',
     '## What a user pays per call',
     '',
-    'Client CPU per call of the mesh client (µs, median of the rounds; unary, 100-byte payload), and what it adds over raw grpc-js and over grpc-js doing the same wire work (what the features cost on the wire before any library code runs: for every feature on, the deadline and the context headers inside a nestjs-cls scope, which an app with per-request context pays with or without this library; for everything off, the same deadline). Ratios are medians of per-round ratios.',
+    "Client CPU per call of the mesh client (µs, median of the rounds; unary, 100-byte payload), and what it adds over raw grpc-js and over grpc-js doing the same wire work through its `Client` (for every feature on, the deadline and the context headers inside a nestjs-cls scope, which an app with per-request context pays with or without this library; for everything off, the same deadline). The library calls grpc-js's channel directly, without the `Client` layer those rows pay for, so it can read under them. µs are differences of medians, ratios medians of per-round ratios: within the noise they can disagree in sign. A ratio whose concurrency's A/A control read outside its band is marked.",
     '',
     '| Node | c | mesh client | µs per call | over raw grpc-js | same wire work | over the same wire work |',
     '|---|---:|---|---:|---:|---|---:|',
@@ -305,7 +307,7 @@ export function benchmarksMd(): string {
         : ''
     } On Node 20 and 22 CPU is the whole process's (no per-thread figure), so their CPU ratios do not compare like for like with Node 24 and 26.${
       reports.some((r) => r.settle !== 'scavenge')
-        ? ' A run with a full GC before every slice (the settle before 2026-12-06) reads the library dearer, most at c=1, than one with a scavenge there, and the two do not compare: see "The forced full GC" in [bench/METHOD.md](bench/METHOD.md).'
+        ? ' A run with a full GC before every slice (the settle before 2026-12-06) does not compare with one with a scavenge there; measured both ways in one run (c=1), the full GC reads the library dearer: see "The forced full GC" in [bench/METHOD.md](bench/METHOD.md).'
         : ''
     }`,
     '',
