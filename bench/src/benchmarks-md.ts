@@ -51,13 +51,16 @@ export function shortVerdict(verdict: string): string {
   return /^\*\*missed\*\*( by [\d.]+%)?/.exec(verdict)?.[0] ?? verdict;
 }
 
+/** Per concurrency, whether the A/A control read within its band. */
+const controlsOf = (report: Report): Map<number, boolean> => new Map(controlVerdicts(report).map((v) => [v.concurrency, v.ok]));
+
 /** The TARGETS.md speed rows against one Node line's report. */
 export function targets(report: Report): Target[] {
   const rows: Target[] = [];
   const add = (measure: string, target: string, measured: string, short: string, verdict: string, why: string): void => {
     rows.push({ measure, target, measured, short, verdict, why: verdict.startsWith('**missed**') ? why : '' });
   };
-  const controls = new Map(controlVerdicts(report).map((v) => [v.concurrency, v.ok]));
+  const controls = controlsOf(report);
   const quoted = (c: number, text: string): string =>
     controls.get(c) === false ? `not quoted: the A/A control at c=${String(c)} read outside 0.97..1.03` : text;
   const med = (q: Ratio): string => `${q.median.toFixed(2)}x`;
@@ -222,7 +225,7 @@ const lineOf = (report: Report): string => `Node ${report.machine.node.replace(/
 function costRows(reports: Report[]): string[] {
   const rows: string[] = [];
   for (const report of reports) {
-    const controls = new Map(controlVerdicts(report).map((v) => [v.concurrency, v.ok]));
+    const controls = controlsOf(report);
     for (const c of [1, 128]) {
       const at = (contender: string) => report.unary.find((u) => u.contender === contender && u.concurrency === c);
       const pairOf = (name: keyof typeof PAIRS) => report.pairs?.find((p) => p.pair === name && p.concurrency === c)?.ratio;

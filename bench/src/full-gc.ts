@@ -14,24 +14,18 @@ export interface FullGcRun {
 /**
  * The unary rounds at c=1 once more, with the runs' former settle: a full GC in both processes
  * before every slice, where the tables collect only the client's young generation. A full GC
- * every slice (one per ~600 calls at c=1; a natural one came every 5,000-9,000 calls in this
+ * every slice (one per ~600 calls at c=1; a natural one came every 6,700-9,000 calls in this
  * process) throws away optimized code whose maps died with the calls' objects (V8's "embedded
  * weak objects cleared"; the probes are consistent with that, see METHOD.md), and a library with
- * more code per call pays more for it. Needs --expose-gc (the launcher gives it). Shown beside
+ * more code per call pays more for it. `settle` runs a full GC in both processes. Shown beside
  * the tables, so that what a user with a heap that often needs a major GC pays is measured too.
  */
 export async function underFullGc(
   contenders: readonly Contender[],
   rounds: number,
   roundMs: number,
-  serverGc: () => Promise<unknown>,
+  settle: () => Promise<void>,
 ): Promise<FullGcRun> {
-  const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => undefined);
-  const settle = async (): Promise<void> => {
-    await serverGc();
-    gc();
-    await new Promise((r) => setTimeout(r, 20));
-  };
   const results = await alternate(contenders, 1, rounds, roundMs, settle);
   const pairs: FullGcRun['pairs'] = [];
   for (const pair of ['own', 'ownP50', 'off'] as const) {

@@ -88,13 +88,9 @@ async function main(): Promise<void> {
   };
   const raw = rawContender(server.target);
   const control = rawContender(server.target, NAMES.control);
-  settle = async () => {
-    await serverGc(raw.client, 'minor');
-    // the young generation only: a full GC per slice drops optimized code ten times as often as the
-    // natural ones do (the full-GC section measures c=1 that way too)
-    (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc?.({ type: 'minor' });
-    await new Promise((r) => setTimeout(r, 20));
-  };
+  // the young generation only: a full GC per slice drops optimized code ten times as often as the
+  // natural ones do (the full-GC section measures c=1 that way too)
+  settle = settleBy(raw.client, 'minor');
 
   if (runs('unary')) {
     const contenders: Contender[] = [raw, control];
@@ -201,7 +197,7 @@ async function main(): Promise<void> {
       await meshContender(NAMES.off, server.target, ALL_OFF, false),
       rawDeadlineContender(server.target),
     ];
-    report.other.fullGc = await underFullGc(contenders, FULL_GC_ROUNDS, ROUND_MS, () => serverGc(raw.client, 'major'));
+    report.other.fullGc = await underFullGc(contenders, FULL_GC_ROUNDS, ROUND_MS, settleBy(raw.client, 'major'));
     for (const c of contenders.slice(2)) await c.close();
   }
 
@@ -378,6 +374,13 @@ async function rejections(kind: string, c: Contender, client: Client): Promise<N
 const serverCount = async (client: Client): Promise<number> => Number(await control(client, 'x-bench-count'));
 /** The server collects its garbage: its young generation (`minor`) or all of it. */
 const serverGc = (client: Client, type: 'minor' | 'major'): Promise<string> => control(client, 'x-bench-gc', type);
+
+/** Before a slice: both processes collect their young generation (`minor`) or all their garbage, then pause 20 ms. */
+const settleBy = (client: Client, type: 'minor' | 'major') => async (): Promise<void> => {
+  await serverGc(client, type);
+  (globalThis as { gc?: (o: { type: 'minor' | 'major' }) => void }).gc?.({ type });
+  await new Promise((r) => setTimeout(r, 20));
+};
 
 /** A call the bench server answers itself (x-bench-count, x-bench-gc). */
 async function control(client: Client, key: string, value = '1'): Promise<string> {
