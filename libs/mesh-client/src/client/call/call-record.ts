@@ -1,5 +1,5 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import type { Subscription } from 'rxjs';
+import type { Unsubscribable } from 'rxjs';
 import type { MeshSecurityContext } from '../../config/security-context.interface.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
@@ -75,7 +75,7 @@ export class CallRecord<T> implements CallSink<T>, Due {
   earlier: Due | undefined;
   later: Due | undefined;
   queued = false;
-  private chain: Subscription | undefined;
+  private chain: Unsubscribable | undefined;
   /** Wires kept for their response metadata so far. */
   private wires = 0;
   /** The caller's onHeader / onTrailer, when it gave them. */
@@ -159,7 +159,7 @@ export class CallRecord<T> implements CallSink<T>, Due {
   }
 
   /** The intercept chain's subscription, cancelled when the call ends. */
-  holdChain(chain: Subscription): void {
+  holdChain(chain: Unsubscribable): void {
     this.chain = chain;
     if (this.settled) this.leaveChain();
   }

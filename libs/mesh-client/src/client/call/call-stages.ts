@@ -1,5 +1,5 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import { Observable } from 'rxjs';
+import type { Observer, Unsubscribable } from 'rxjs';
 import type { MeshCall } from '../../config/mesh-plugin.interface.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
@@ -222,21 +222,20 @@ function intercept(record: CallRecord<unknown>): boolean {
     return false;
   }
   record.phase = 'plugins';
-  const inner = (current: MeshCall): Observable<unknown> =>
-    new Observable<unknown>((subscriber) => {
-      // a plugin that hands the call on once it is over (past its deadline, settled) gets its end,
-      // later (never in the same tick: a re-subscribing retry() would spin the event loop), and
-      // nothing is sent: no run, no permit, no attempt for the breaker to count
-      const over = record.over;
-      if (over) {
-        const later = setImmediate(() => subscriber.error(over));
-        return () => clearImmediate(later);
-      }
-      record.phase = 'attempts';
-      const handed = new HandedRun(record, subscriber);
-      handed.run = startRun(record, current, current.request, current.metadata, handed);
-      return handed;
-    });
+  const inner = (current: MeshCall, subscriber: Observer<unknown>): Unsubscribable => {
+    // a plugin that hands the call on once it is over (past its deadline, settled) gets its end,
+    // later (never in the same tick: a re-subscribing retry() would spin the event loop), and
+    // nothing is sent: no run, no permit, no attempt for the breaker to count
+    const over = record.over;
+    if (over) {
+      const later = setImmediate(() => subscriber.error(over));
+      return { unsubscribe: () => clearImmediate(later) };
+    }
+    record.phase = 'attempts';
+    const handed = new HandedRun(record, subscriber);
+    handed.run = startRun(record, current, current.request, current.metadata, handed);
+    return handed;
+  };
   record.holdChain(subscribeIntercepted(plugins.interceptors, call!, record.method.site, inner, new ToRecord(record)));
   return false;
 }

@@ -1,5 +1,5 @@
 import { status as Status } from '@grpc/grpc-js';
-import type { Observer, Subscriber, Unsubscribable } from 'rxjs';
+import type { Observer, Unsubscribable } from 'rxjs';
 import { localError } from '../../errors/to-mesh-error.js';
 import type { CallSink } from '../../resilience/attempt-loop.js';
 import type { CallRecord } from './call-record.js';
@@ -7,13 +7,16 @@ import type { CallRun } from './call-run.js';
 
 // The two ends of a call's intercept chain (call-stages.ts): one small object each per call.
 
-/** A run started by a plugin's `next.handle()`: its outcome goes to the plugin's subscriber; the plugin leaving stops it. */
+/**
+ * A run started by a plugin's `next.handle()`: its outcome goes to the plugin's subscriber (or,
+ * where every plugin handed the call on as it was, to the chain's end); the plugin leaving stops it.
+ */
 export class HandedRun implements CallSink<unknown>, Unsubscribable {
   run: CallRun<unknown> | undefined;
 
   constructor(
     private readonly record: CallRecord<unknown>,
-    private readonly subscriber: Subscriber<unknown>,
+    private readonly subscriber: Observer<unknown>,
   ) {}
 
   value(value: unknown, n: number): void {

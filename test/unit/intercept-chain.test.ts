@@ -1,0 +1,114 @@
+import { Subscriber, map, type Observer, type Unsubscribable } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { subscribeIntercepted, type InnerCall } from '../../libs/mesh-client/src/client/plugin-engine/intercept-chain.js';
+import { MeshCallState } from '../../libs/mesh-client/src/client/plugin-engine/mesh-call.js';
+import { Metadata } from '@grpc/grpc-js';
+import type { MeshCall, MeshClientPlugin } from '../../libs/mesh-client/src/config/mesh-plugin.interface.js';
+import { isMeshClientError, type MeshClientError } from '../../libs/mesh-client/src/errors/mesh-client.error.js';
+import { localError } from '../../libs/mesh-client/src/errors/to-mesh-error.js';
+
+const site = { client: 'c', service: 's', method: 'Unary', maxMessageBytes: 1024 };
+const info = Object.freeze({ client: 'c', service: 's', method: 'Unary', path: '/s/Unary', kind: 'unary' as const, idempotent: false });
+
+function callOf(request: unknown): MeshCall {
+  return new MeshCallState(info, request, new Metadata(), Date.now() + 1000, undefined, { attempts: 0 });
+}
+
+/** The rest of the call, as a stub: what it was called with, the observer it was handed, and its answer. */
+function innerStub(answer: (call: MeshCall, observer: Observer<unknown>) => void = (c, o) => (o.next(c.request), o.complete())) {
+  const seen: { call: MeshCall; observer: Observer<unknown> }[] = [];
+  let left = 0;
+  const inner: InnerCall = (call, observer): Unsubscribable => {
+    seen.push({ call, observer });
+    answer(call, observer);
+    return { unsubscribe: () => void left++ };
+  };
+  return { inner, seen, left: () => left };
+}
+
+/** Subscribes through `plugins`: what reached the end. */
+function run(plugins: MeshClientPlugin[], inner: InnerCall, request: unknown = { n: 1 }) {
+  const out: { values: unknown[]; error?: unknown; completed: boolean } = { values: [], completed: false };
+  const sub = subscribeIntercepted(plugins, callOf(request), site, inner, {
+    next: (v) => out.values.push(v),
+    error: (e: unknown) => (out.error = e),
+    complete: () => (out.completed = true),
+  });
+  return { out, sub };
+}
+
+const passing = (name: string, change?: (call: MeshCall) => MeshCall): MeshClientPlugin => ({
+  name,
+  intercept: (call, next) => next.handle(change ? change(call) : call),
+});
+
+describe('the intercept chain', () => {
+  it('plugins that hand the call on as it is: the rest runs once, with the last change, and no RxJS subscriber between', () => {
+    const stub = innerStub();
+    const { out } = run([passing('a', (c) => c.with({ request: { n: 2 } })), passing('b')], stub.inner);
+    expect(stub.seen).toHaveLength(1);
+    expect(stub.seen[0]!.call.request).toEqual({ n: 2 });
+    expect(stub.seen[0]!.observer).not.toBeInstanceOf(Subscriber);
+    expect(out).toEqual({ values: [{ n: 2 }], completed: true });
+  });
+
+  it('a plugin that wraps the rest still gets it as an Observable, run once per subscription', () => {
+    const stub = innerStub();
+    const wrapping: MeshClientPlugin = { name: 'w', intercept: (call, next) => next.handle(call).pipe(map((v) => ({ wrapped: v }))) };
+    const { out } = run([passing('a'), wrapping, passing('b')], stub.inner);
+    expect(stub.seen).toHaveLength(1);
+    expect(stub.seen[0]!.observer).toBeInstanceOf(Subscriber);
+    expect(out.values).toEqual([{ wrapped: { n: 1 } }]);
+    expect(out.completed).toBe(true);
+  });
+
+  it('a failure other than a MeshClientError is named after the plugin whose Observable failed, the outer ones passing it on', () => {
+    const failing: MeshClientPlugin = {
+      name: 'mapper',
+      intercept: (call, next) =>
+        next.handle(call).pipe(
+          map(() => {
+            throw new Error('boom');
+          }),
+        ),
+    };
+    const { out } = run([passing('outer'), failing, passing('inner')], innerStub().inner);
+    expect(isMeshClientError(out.error)).toBe(true);
+    expect((out.error as MeshClientError).message).toContain("plugin 'mapper' failed in intercept: boom");
+  });
+
+  it('the rest failing with a plain error is named after the innermost plugin that handed it on', () => {
+    const stub = innerStub((_c, o) => o.error(new Error('inner broke')));
+    const { out } = run([passing('outer'), passing('innermost')], stub.inner);
+    expect((out.error as MeshClientError).message).toContain("plugin 'innermost' failed in intercept: inner broke");
+  });
+
+  it('a MeshClientError from the rest reaches the end as it is', () => {
+    const original = localError(site, 14, 'the server went away');
+    const { out } = run([passing('p'), passing('q')], innerStub((_c, o) => o.error(original)).inner);
+    expect(out.error).toBe(original);
+  });
+
+  it("a plugin handing on an outer plugin's next (shared state) is subscribed as usual: the chain ends, the call settles", () => {
+    let outerNext: { handle(call?: MeshCall): unknown } | undefined;
+    const outer: MeshClientPlugin = { name: 'outer', intercept: (call, next) => ((outerNext = next), next.handle(call)) };
+    let calls = 0;
+    const hostile: MeshClientPlugin = {
+      name: 'hostile',
+      intercept: (call, next) => (++calls > 1 ? next.handle(call) : (outerNext!.handle(call) as ReturnType<typeof next.handle>)),
+    };
+    const stub = innerStub();
+    const { out } = run([outer, hostile], stub.inner);
+    expect(calls).toBe(2);
+    expect(stub.seen).toHaveLength(1);
+    expect(out).toEqual({ values: [{ n: 1 }], completed: true });
+  });
+
+  it('leaving the chain reaches the rest that runs in place of the plugins', () => {
+    const stub = innerStub(() => undefined);
+    const { sub, out } = run([passing('a'), passing('b')], stub.inner);
+    sub.unsubscribe();
+    expect(stub.left()).toBe(1);
+    expect(out.completed).toBe(false);
+  });
+});
