@@ -126,6 +126,17 @@ const upperGenerator: MeshClientPlugin = {
   },
 };
 
+/** `upperGenerator` without its own retry: an outer plugin re-subscribes what it hands on. */
+const upperGeneratorOnce: MeshClientPlugin = {
+  name: 'upper-generator-once',
+  intercept: (call, next) => {
+    async function* upperOf(requests: Iterable<Message>): AsyncGenerator<Message> {
+      for (const m of requests) yield { message: m.message?.toUpperCase() };
+    }
+    return next.handle(call.with({ request: upperOf(call.request as Iterable<Message>) }));
+  },
+};
+
 describe('request streams: nothing pushed is lost or sent twice', () => {
   const fx = useStreamApp((target) => [
     echoClient(target, { name: 'retrying', retry: RETRY }),
@@ -197,6 +208,11 @@ describe('request streams through plugins that derive, re-subscribe or merge the
     echoClient(target, { name: 'mapping', retry: false, metadata: async () => ({ 'x-tenant': 't' }), plugins: [upper] }),
     echoClient(target, { name: 'mappingAgain', retry: false, plugins: [upperGenerator] }),
     echoClient(target, {
+      name: 'mappingInside',
+      retry: false,
+      plugins: [{ name: 'again', intercept: (call, next) => next.handle(call).pipe(retry(1)) }, upperGeneratorOnce],
+    }),
+    echoClient(target, {
       name: 'merging',
       retry: false,
       plugins: [{ name: 'thrice', intercept: (_call, next) => merge(next.handle(), next.handle(), next.handle()) }],
@@ -229,6 +245,18 @@ describe('request streams through plugins that derive, re-subscribe or merge the
     const before = fx.srv.attempts.length;
     fx.srv.failNext = true;
     const reply = await lastValueFrom(client('mappingAgain').clientStream<Message, Message>('ClientStream', [{ message: 'a' }, { message: 'b' }]));
+    expect(reply.message).toBe('A,B');
+    expect(fx.srv.attempts.slice(before)).toEqual([['A'], ['A', 'B']]);
+  });
+
+  it('an outer plugin re-subscribing what an inner plugin derived: the inner one ran once, the second attempt sends the same messages', async () => {
+    const before = fx.srv.attempts.length;
+    fx.srv.failNext = true;
+    function* requests(): Generator<Message> {
+      yield { message: 'a' };
+      yield { message: 'b' };
+    }
+    const reply = await lastValueFrom(client('mappingInside').clientStream<Message, Message>('ClientStream', requests()));
     expect(reply.message).toBe('A,B');
     expect(fx.srv.attempts.slice(before)).toEqual([['A'], ['A', 'B']]);
   });

@@ -1,4 +1,4 @@
-import { Subscriber, map, type Observer, type Unsubscribable } from 'rxjs';
+import { Observable, Subscriber, map, of, retry, type Observer, type Subscription, type Unsubscribable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { subscribeIntercepted, type InnerCall } from '../../libs/mesh-client/src/client/plugin-engine/intercept-chain.js';
 import { MeshCallState } from '../../libs/mesh-client/src/client/plugin-engine/mesh-call.js';
@@ -89,19 +89,68 @@ describe('the intercept chain', () => {
     expect(out.error).toBe(original);
   });
 
-  it("a plugin handing on an outer plugin's next (shared state) is subscribed as usual: the chain ends, the call settles", () => {
-    let outerNext: { handle(call?: MeshCall): unknown } | undefined;
+  it("a plugin always handing on an outer plugin's next (shared state) fails the call naming a plugin, and ends", () => {
+    let outerNext: { handle(call?: MeshCall): Observable<unknown> } | undefined;
     const outer: MeshClientPlugin = { name: 'outer', intercept: (call, next) => ((outerNext = next), next.handle(call)) };
-    let calls = 0;
-    const hostile: MeshClientPlugin = {
-      name: 'hostile',
-      intercept: (call, next) => (++calls > 1 ? next.handle(call) : (outerNext!.handle(call) as ReturnType<typeof next.handle>)),
-    };
+    const hostile: MeshClientPlugin = { name: 'hostile', intercept: (call) => outerNext!.handle(call) };
     const stub = innerStub();
     const { out } = run([outer, hostile], stub.inner);
-    expect(calls).toBe(2);
-    expect(stub.seen).toHaveLength(1);
+    expect(stub.seen).toHaveLength(0);
+    expect((out.error as MeshClientError).message).toMatch(/plugin '(outer|hostile)' failed in intercept/);
+  });
+
+  it('next.handle() calls the next interceptor at once, once: re-subscribing what it gave runs the call again, not the interceptor', () => {
+    let innerIntercepts = 0;
+    const retrying: MeshClientPlugin = { name: 'retrying', intercept: (call, next) => next.handle(call).pipe(retry(2)) };
+    const counted: MeshClientPlugin = { name: 'counted', intercept: (call, next) => (innerIntercepts++, next.handle(call)) };
+    let runs = 0;
+    const stub = innerStub((c, o) => (++runs < 3 ? o.error(localError(site, 14, 'try again')) : (o.next(c.request), o.complete())));
+    const { out } = run([retrying, counted], stub.inner);
+    expect(innerIntercepts).toBe(1);
+    expect(runs).toBe(3);
     expect(out).toEqual({ values: [{ n: 1 }], completed: true });
+  });
+
+  it('a handoff never subscribed: the next interceptor was still called, the call never started', () => {
+    let innerIntercepts = 0;
+    const fallback: MeshClientPlugin = { name: 'fallback', intercept: (call, next) => (next.handle(call), of('cached')) };
+    const counted: MeshClientPlugin = { name: 'counted', intercept: (call, next) => (innerIntercepts++, next.handle(call)) };
+    const stub = innerStub();
+    const { out } = run([fallback, counted], stub.inner);
+    expect(innerIntercepts).toBe(1);
+    expect(stub.seen).toHaveLength(0);
+    expect(out).toEqual({ values: ['cached'], completed: true });
+  });
+
+  it('a call handed on that throws when the rest reads it fails naming the plugin that handed it on', () => {
+    const hostile: MeshClientPlugin = {
+      name: 'proxying',
+      intercept: (call, next) =>
+        next.handle(
+          new Proxy(call, {
+            get: (target, key) => {
+              if (key === 'request') throw new Error('no request here');
+              return Reflect.get(target, key) as unknown;
+            },
+          }),
+        ),
+    };
+    const stub = innerStub();
+    const inner: InnerCall = (call, observer) => (void call.request, stub.inner(call, observer));
+    const { out } = run([passing('outer'), hostile], inner);
+    expect(stub.seen).toHaveLength(0);
+    expect((out.error as MeshClientError).message).toContain("plugin 'proxying' failed in intercept: no request here");
+  });
+
+  it("an inner plugin's Observable whose subscribe() throws fails the call naming it", () => {
+    class Broken extends Observable<unknown> {
+      override subscribe(): Subscription {
+        throw new Error('cannot subscribe');
+      }
+    }
+    const broken: MeshClientPlugin = { name: 'broken', intercept: () => new Broken() };
+    const { out } = run([passing('outer'), broken], innerStub().inner);
+    expect((out.error as MeshClientError).message).toContain("plugin 'broken' failed in intercept: cannot subscribe");
   });
 
   it('leaving the chain reaches the rest that runs in place of the plugins', () => {

@@ -7,19 +7,32 @@ import { pluginError } from './plugin-error.js';
 /** The rest of the call after the last interceptor (retry, breaker, attempts), run for `observer`. */
 export type InnerCall = (call: MeshCall, observer: Observer<unknown>) => Unsubscribable;
 
+const NOTHING_TO_STOP: Unsubscribable = { unsubscribe: () => undefined };
+
+/** A call's attempts so far, for an error; a plugin's own MeshCall may answer with anything, or throw. */
+function attemptsOf(call: MeshCall): number {
+  try {
+    const n = call.attempts;
+    return typeof n === 'number' ? n : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** What reaches the caller of plugin `plugin`'s Observable: a MeshClientError as it is, anything else an 'internal' error naming it. */
 const failureOf = (site: CallSite, plugin: MeshClientPlugin, current: MeshCall, thrown: unknown): unknown =>
-  isMeshClientError(thrown) ? thrown : pluginError(site, plugin, 'intercept', thrown, current.attempts);
+  isMeshClientError(thrown) ? thrown : pluginError(site, plugin, 'intercept', thrown, attemptsOf(current));
 
 /**
  * Subscribes `observer` to the call through its interceptors, the first outermost, each handed the
- * rest as `next`; `inner` is the rest of the call after the last one. A throw, a non-Observable or
- * a failure other than a MeshClientError becomes an 'internal' error naming the plugin. Each
- * subscription builds its own chain, the first interceptor called now.
+ * rest as `next`; `inner` is the rest of the call after the last one. `next.handle()` calls the
+ * next interceptor at once (once per `handle()`: re-subscribing what it gave runs that again, not
+ * the interceptor); the call itself starts when it is subscribed. A throw, a non-Observable or a
+ * failure other than a MeshClientError becomes an 'internal' error naming the plugin.
  *
  * An interceptor that returns what its `next.handle()` gave it, as it is (one that only looks at or
- * changes the call), adds no RxJS layer: the next interceptor, or the call itself, is subscribed in
- * its place, and its failures are named as that Observable's would have been.
+ * changes the call), adds no RxJS layer: what it handed on is subscribed in its place, its failures
+ * named after the plugin it came from, as the RxJS layer would have named them.
  */
 export function subscribeIntercepted(
   interceptors: readonly MeshClientPlugin[],
@@ -29,18 +42,7 @@ export function subscribeIntercepted(
   observer: Observer<unknown>,
 ): Unsubscribable {
   const chain = new Chain(interceptors, site, inner);
-  let i = 0;
-  let current = call;
-  let out = chain.at(0, call);
-  // plugin i handed on what it was given (its own `next`'s, inward: the loop ends): what that
-  // stands for is run in its place, its failures named after the plugin it came from
-  while (out instanceof Handoff && out.chain === chain && out.i > i) {
-    if (out.i === interceptors.length) return inner(out.current, new ChainEnd(observer, site, interceptors[i]!, current));
-    i = out.i;
-    current = out.current;
-    out = chain.at(i, current);
-  }
-  return out.subscribe(new ChainEnd(observer, site, interceptors[i]!, current));
+  return Handoff.subscribeChain(chain, chain.at(0, call), call, observer);
 }
 
 /** One call's interceptors, and how each is handed the rest. */
@@ -48,7 +50,7 @@ class Chain {
   constructor(
     readonly interceptors: readonly MeshClientPlugin[],
     readonly site: CallSite,
-    readonly inner: InnerCall,
+    private readonly inner: InnerCall,
   ) {}
 
   /** Interceptor `i` called with `current`: its Observable, or one that fails naming it. */
@@ -67,31 +69,70 @@ class Chain {
     if (!observable) return throwError(() => failureOf(this.site, plugin, current, new TypeError('intercept() did not return an Observable')));
     return out as Observable<unknown>;
   }
-}
 
-/**
- * What `next.handle()` gives interceptor `i - 1`: the rest of the chain from interceptor `i` (the
- * call itself past the last), started for each subscriber. An inner interceptor's failures are
- * named where its Observable is handed on; the outermost one's, where the chain is subscribed.
- */
-class Handoff extends Observable<unknown> {
-  constructor(
-    readonly chain: Chain,
-    readonly i: number,
-    readonly current: MeshCall,
-  ) {
-    super((subscriber) => rest(chain, i, current, subscriber));
+  /** The call itself, for `observer`; a call a plugin handed on that cannot be read fails it. */
+  start(current: MeshCall, observer: Observer<unknown>): Unsubscribable {
+    try {
+      return this.inner(current, observer);
+    } catch (error) {
+      observer.error(error);
+      return NOTHING_TO_STOP;
+    }
   }
 }
 
-/** One subscription to a Handoff: one run of the rest of the chain. */
-function rest(chain: Chain, i: number, current: MeshCall, subscriber: Subscriber<unknown>): Unsubscribable {
-  if (i === chain.interceptors.length) return chain.inner(current, subscriber);
-  const plugin = chain.interceptors[i]!;
-  return chain
-    .at(i, current)
-    .pipe(catchError((e: unknown) => throwError(() => failureOf(chain.site, plugin, current, e))))
-    .subscribe(subscriber);
+/**
+ * What `next.handle()` gives interceptor `i - 1`: interceptor `i`'s Observable, called when the
+ * handoff is made (the call itself past the last interceptor), subscribed for each subscriber. An
+ * inner interceptor's failures are named where its Observable is handed on.
+ */
+class Handoff extends Observable<unknown> {
+  // private to this module: a plugin holding a handoff cannot reach the chain through it
+  readonly #chain: Chain;
+  readonly #i: number;
+  readonly #current: MeshCall;
+  readonly #next: Observable<unknown> | undefined;
+
+  constructor(chain: Chain, i: number, current: MeshCall) {
+    super((subscriber) => this.#subscribe(subscriber));
+    this.#chain = chain;
+    this.#i = i;
+    this.#current = current;
+    this.#next = i < chain.interceptors.length ? chain.at(i, current) : undefined;
+  }
+
+  /**
+   * Subscribes `observer` to `out`, interceptor 0's Observable. While an interceptor returned what
+   * its own `next` gave (inward only, so this ends), what that stands for runs in its place.
+   */
+  static subscribeChain(chain: Chain, out: Observable<unknown>, call: MeshCall, observer: Observer<unknown>): Unsubscribable {
+    let i = 0;
+    let current = call;
+    while (out instanceof Handoff && out.#chain === chain && out.#i > i) {
+      const next = out.#next;
+      if (!next) return chain.start(out.#current, new ChainEnd(observer, chain.site, chain.interceptors[i]!, current));
+      i = out.#i;
+      current = out.#current;
+      out = next;
+    }
+    const end = new ChainEnd(observer, chain.site, chain.interceptors[i]!, current);
+    try {
+      return out.subscribe(end);
+    } catch (error) {
+      // an Observable of the plugin's whose subscribe() throws
+      end.error(error);
+      return NOTHING_TO_STOP;
+    }
+  }
+
+  #subscribe(subscriber: Subscriber<unknown>): Unsubscribable {
+    const chain = this.#chain;
+    const next = this.#next;
+    if (!next) return chain.start(this.#current, subscriber);
+    const plugin = chain.interceptors[this.#i]!;
+    const current = this.#current;
+    return next.pipe(catchError((e: unknown) => throwError(() => failureOf(chain.site, plugin, current, e)))).subscribe(subscriber);
+  }
 }
 
 /** What the chain's Observable tells the call: its failures named after the plugin it came from. */
