@@ -52,7 +52,7 @@ describe('the intercept chain', () => {
     expect(out).toEqual({ values: [{ n: 2 }], completed: true });
   });
 
-  it('a plugin that wraps the rest still gets it as an Observable, run once per subscription', () => {
+  it('a plugin that wraps the rest still gets it as an Observable: one subscription, one run', () => {
     const stub = innerStub();
     const wrapping: MeshClientPlugin = { name: 'w', intercept: (call, next) => next.handle(call).pipe(map((v) => ({ wrapped: v }))) };
     const { out } = run([passing('a'), wrapping, passing('b')], stub.inner);
@@ -89,14 +89,30 @@ describe('the intercept chain', () => {
     expect(out.error).toBe(original);
   });
 
-  it("a plugin always handing on an outer plugin's next (shared state) fails the call naming a plugin, and ends", () => {
-    let outerNext: { handle(call?: MeshCall): Observable<unknown> } | undefined;
-    const outer: MeshClientPlugin = { name: 'outer', intercept: (call, next) => ((outerNext = next), next.handle(call)) };
-    const hostile: MeshClientPlugin = { name: 'hostile', intercept: (call) => outerNext!.handle(call) };
+  it('a Proxy of a handoff, returned by a plugin, is subscribed as any Observable: the call runs', () => {
     const stub = innerStub();
-    const { out } = run([outer, hostile], stub.inner);
-    expect(stub.seen).toHaveLength(0);
-    expect((out.error as MeshClientError).message).toMatch(/plugin '(outer|hostile)' failed in intercept/);
+    const proxying: MeshClientPlugin = { name: 'proxying', intercept: (call, next) => new Proxy(next.handle(call), {}) };
+    const { out } = run([passing('outer'), proxying, passing('inner')], stub.inner);
+    expect(stub.seen).toHaveLength(1);
+    expect(out).toEqual({ values: [{ n: 1 }], completed: true });
+  });
+
+  it('a MeshCall handed on whose attempts getter throws: a failure is still named after the plugin, nothing escapes', () => {
+    const hostile: MeshClientPlugin = {
+      name: 'odd-call',
+      intercept: (call, next) =>
+        next.handle(
+          new Proxy(call, {
+            get: (target, key) => {
+              if (key === 'attempts') throw new Error('no attempts');
+              return Reflect.get(target, key) as unknown;
+            },
+          }),
+        ),
+    };
+    const { out } = run([passing('outer'), hostile], innerStub((_c, o) => o.error(new Error('inner broke'))).inner);
+    expect((out.error as MeshClientError).message).toContain("plugin 'odd-call' failed in intercept: inner broke");
+    expect((out.error as MeshClientError).attempts).toBe(0);
   });
 
   it('next.handle() calls the next interceptor at once, once: re-subscribing what it gave runs the call again, not the interceptor', () => {

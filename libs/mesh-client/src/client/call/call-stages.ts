@@ -30,7 +30,7 @@ type Stage<R> = (subject: R) => boolean;
  * 4. telemetry: metrics and tracing begin (outermost: they see the call's final outcome);
  * 5. requests: a request stream is taken (an Observable subscribed: a hot one loses nothing while the call waits);
  * 6. metadata: context, client and call entries (a metadata function may be async), trace context;
- * 7. plugins: the intercept chain, whose innermost `next.handle()` starts a run (or a run at once).
+ * 7. plugins: the intercept chain; subscribing what its innermost `next.handle()` gives starts a run (or a run at once).
  */
 export const CALL_STAGES: readonly Stage<CallRecord<unknown>>[] = [
   refuseWhenClosed,

@@ -30,9 +30,11 @@ const failureOf = (site: CallSite, plugin: MeshClientPlugin, current: MeshCall, 
  * the interceptor); the call itself starts when it is subscribed. A throw, a non-Observable or a
  * failure other than a MeshClientError becomes an 'internal' error naming the plugin.
  *
- * An interceptor that returns what its `next.handle()` gave it, as it is (one that only looks at or
- * changes the call), adds no RxJS layer: what it handed on is subscribed in its place, its failures
- * named after the plugin it came from, as the RxJS layer would have named them.
+ * Interceptors that return what their `next.handle()` gave them, as it is (ones that only look at
+ * or change the call), from the outermost inward, add no RxJS layer: what the last of them handed
+ * on is subscribed in their place, its failures named after the plugin it came from. Without the
+ * layer, an error reaches the call before that plugin's teardown runs (as the outermost plugin's
+ * always did), and an Observable whose subscribe() throws is named after its own plugin.
  */
 export function subscribeIntercepted(
   interceptors: readonly MeshClientPlugin[],
@@ -92,6 +94,7 @@ class Handoff extends Observable<unknown> {
   readonly #i: number;
   readonly #current: MeshCall;
   readonly #next: Observable<unknown> | undefined;
+  #named: Observable<unknown> | undefined;
 
   constructor(chain: Chain, i: number, current: MeshCall) {
     super((subscriber) => this.#subscribe(subscriber));
@@ -108,7 +111,8 @@ class Handoff extends Observable<unknown> {
   static subscribeChain(chain: Chain, out: Observable<unknown>, call: MeshCall, observer: Observer<unknown>): Unsubscribable {
     let i = 0;
     let current = call;
-    while (out instanceof Handoff && out.#chain === chain && out.#i > i) {
+    // (a brand check: a Proxy of a handoff, or an object made from its prototype, is subscribed as any Observable)
+    while (#chain in out && out.#chain === chain && out.#i > i) {
       const next = out.#next;
       if (!next) return chain.start(out.#current, new ChainEnd(observer, chain.site, chain.interceptors[i]!, current));
       i = out.#i;
@@ -129,9 +133,15 @@ class Handoff extends Observable<unknown> {
     const chain = this.#chain;
     const next = this.#next;
     if (!next) return chain.start(this.#current, subscriber);
-    const plugin = chain.interceptors[this.#i]!;
+    return (this.#named ??= this.#nameFailures(next)).subscribe(subscriber);
+  }
+
+  /** Interceptor `i`'s Observable, its failures named after it (made once, when first subscribed). */
+  #nameFailures(next: Observable<unknown>): Observable<unknown> {
+    const { site } = this.#chain;
+    const plugin = this.#chain.interceptors[this.#i]!;
     const current = this.#current;
-    return next.pipe(catchError((e: unknown) => throwError(() => failureOf(chain.site, plugin, current, e)))).subscribe(subscriber);
+    return next.pipe(catchError((e: unknown) => throwError(() => failureOf(site, plugin, current, e))));
   }
 }
 
