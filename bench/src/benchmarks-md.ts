@@ -138,7 +138,7 @@ export function targets(report: Report): Target[] {
       );
   }
   for (const p of report.plugin ?? []) {
-    const why = `what the plugin path allocates per call and its own frames (the intercept chain's Observable, each attempt's state and metadata copy): ${LEFT}`;
+    const why = `what the plugin path still allocates per call and its frames (about 2 KB in 12 objects: the call's MeshCall, the chain and its handoff, each attempt's hook state and end; a pass-through intercept adds no Observable since 0152813): ${LEFT}`;
     add(
       `one no-op plugin with every hook, on top, c=${String(p.concurrency)}`,
       '<= 1.03x',
