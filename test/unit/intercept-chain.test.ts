@@ -42,6 +42,20 @@ const passing = (name: string, change?: (call: MeshCall) => MeshCall): MeshClien
   intercept: (call, next) => next.handle(change ? change(call) : call),
 });
 
+/** A plugin handing on the call wrapped so that reading `key` throws `message`. */
+const handingOnThrowing = (name: string, key: keyof MeshCall, message: string): MeshClientPlugin => ({
+  name,
+  intercept: (call, next) =>
+    next.handle(
+      new Proxy(call, {
+        get: (target, k) => {
+          if (k === key) throw new Error(message);
+          return Reflect.get(target, k) as unknown;
+        },
+      }),
+    ),
+});
+
 describe('the intercept chain', () => {
   it('plugins that hand the call on as it is: the rest runs once, with the last change, and no RxJS subscriber between', () => {
     const stub = innerStub();
@@ -98,18 +112,7 @@ describe('the intercept chain', () => {
   });
 
   it('a MeshCall handed on whose attempts getter throws: a failure is still named after the plugin, nothing escapes', () => {
-    const hostile: MeshClientPlugin = {
-      name: 'odd-call',
-      intercept: (call, next) =>
-        next.handle(
-          new Proxy(call, {
-            get: (target, key) => {
-              if (key === 'attempts') throw new Error('no attempts');
-              return Reflect.get(target, key) as unknown;
-            },
-          }),
-        ),
-    };
+    const hostile = handingOnThrowing('odd-call', 'attempts', 'no attempts');
     const { out } = run([passing('outer'), hostile], innerStub((_c, o) => o.error(new Error('inner broke'))).inner);
     expect((out.error as MeshClientError).message).toContain("plugin 'odd-call' failed in intercept: inner broke");
     expect((out.error as MeshClientError).attempts).toBe(0);
@@ -139,18 +142,7 @@ describe('the intercept chain', () => {
   });
 
   it('a call handed on that throws when the rest reads it fails naming the plugin that handed it on', () => {
-    const hostile: MeshClientPlugin = {
-      name: 'proxying',
-      intercept: (call, next) =>
-        next.handle(
-          new Proxy(call, {
-            get: (target, key) => {
-              if (key === 'request') throw new Error('no request here');
-              return Reflect.get(target, key) as unknown;
-            },
-          }),
-        ),
-    };
+    const hostile = handingOnThrowing('proxying', 'request', 'no request here');
     const stub = innerStub();
     const inner: InnerCall = (call, observer) => (void call.request, stub.inner(call, observer));
     const { out } = run([passing('outer'), hostile], inner);
