@@ -1,4 +1,4 @@
-import { isObservable, type Observable, type Subscription } from 'rxjs';
+import { isObservable, Subscription, type Observable } from 'rxjs';
 import { isPromiseLike } from '../../config/promise-like.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MethodInfo } from '../../proto/method-table.js';
@@ -171,7 +171,7 @@ export function takePushes(source: Observable<unknown> | PromiseLike<unknown>, t
       },
       (error: unknown) => taker.end({ error }),
     );
-    return NO_SUBSCRIPTION;
+    return Subscription.EMPTY;
   }
   try {
     return source.subscribe({
@@ -181,11 +181,9 @@ export function takePushes(source: Observable<unknown> | PromiseLike<unknown>, t
     });
   } catch (error) {
     taker.end({ error });
-    return NO_SUBSCRIPTION;
+    return Subscription.EMPTY;
   }
 }
-
-const NO_SUBSCRIPTION = { unsubscribe: () => undefined } as Subscription;
 
 /** Unsubscribes from the caller's stream; a teardown of the caller's that throws is the caller's (the call is over either way). */
 export function unsubscribe(subscription: Subscription): void {

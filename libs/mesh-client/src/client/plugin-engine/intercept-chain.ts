@@ -1,4 +1,4 @@
-import { catchError, isObservable, Observable, throwError, type Observer, type Subscriber, type Unsubscribable } from 'rxjs';
+import { catchError, isObservable, Observable, Subscription, throwError, type Observer, type Subscriber, type Unsubscribable } from 'rxjs';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import type { CallSite } from '../../errors/to-mesh-error.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
@@ -6,8 +6,6 @@ import { pluginError } from './plugin-error.js';
 
 /** The rest of the call after the last interceptor (retry, breaker, attempts), run for `observer`. */
 export type InnerCall = (call: MeshCall, observer: Observer<unknown>) => Unsubscribable;
-
-const NOTHING_TO_STOP: Unsubscribable = { unsubscribe: () => undefined };
 
 /** A call's attempts so far, for an error; a plugin's own MeshCall may answer with anything, or throw. */
 function attemptsOf(call: MeshCall): number {
@@ -78,7 +76,7 @@ class Chain {
       return this.inner(current, observer);
     } catch (error) {
       observer.error(error);
-      return NOTHING_TO_STOP;
+      return Subscription.EMPTY;
     }
   }
 }
@@ -125,7 +123,7 @@ class Handoff extends Observable<unknown> {
     } catch (error) {
       // an Observable of the plugin's whose subscribe() throws
       end.error(error);
-      return NOTHING_TO_STOP;
+      return Subscription.EMPTY;
     }
   }
 
