@@ -302,7 +302,7 @@ export function benchmarksMd(): string {
     `Each column is one run at the commit it names: ${byLine
       .map(
         (l) =>
-          `${lineOf(l.report)} ${l.report.machine.node} at ${l.report.commit ?? '?'}, ${l.report.date.slice(0, 10)}, ${String(l.report.rounds)} rounds, CPU of the ${cpuOf(l.report)}, ${settleOf(l.report)}`,
+          `${lineOf(l.report)} ${l.report.machine.node} at ${l.report.commit ?? '?'}, ${l.report.date.slice(0, 10)}, ${String(l.report.rounds)} rounds${l.report.bidiRounds === undefined ? '' : ` (bidi ${String(l.report.bidiRounds)})`}, CPU of the ${cpuOf(l.report)}, ${settleOf(l.report)}`,
       )
       .join('; ')}.${
       stale.length

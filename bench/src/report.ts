@@ -45,6 +45,8 @@ export interface Report {
   rounds: number;
   /** Rounds of the scaling groups where they differ from `rounds`. */
   scalingRounds?: number;
+  /** Rounds of the bidi section where they differ from `rounds`. */
+  bidiRounds?: number;
   roundMs: number;
   /** What the client collects before each slice: its young generation ('scavenge'), or everything (absent: runs before 2026-12-06). */
   settle?: 'scavenge';
@@ -162,7 +164,7 @@ export function markdown(report: Report): string {
   const o = report.other;
   if (o.bidi) {
     lines.push(
-      '**Bidi**, one stream, 128 messages in flight:',
+      `**Bidi**, one stream, 128 messages in flight${report.bidiRounds === undefined ? '' : `, ${String(report.bidiRounds)} rounds`}:`,
       '',
       '| contender | msgs/s | vs raw |',
       '|---|---:|---:|',
@@ -172,7 +174,7 @@ export function markdown(report: Report): string {
         .filter((b) => b.contender === NAMES.control)
         .map(
           (b) =>
-            `Bidi A/A control: ${aa(b.ratio)}${interval(b.ratio)}: ${withinBand(b.ratio) ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${resolution([b.ratio], report.rounds)}.`,
+            `Bidi A/A control: ${aa(b.ratio)}${interval(b.ratio)}: ${withinBand(b.ratio) ? 'within' : '**outside**'} ${String(AA_BAND.low)}..${String(AA_BAND.high)}${resolution([b.ratio], report.bidiRounds ?? report.rounds)}.`,
         ),
       '',
     );

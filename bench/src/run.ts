@@ -33,7 +33,10 @@ import { startServer } from './server-process.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} takes a whole number, got '${String(process.argv[i + 1])}'`);
+  return value;
 };
 const only = ((): Set<string> | undefined => {
   const i = process.argv.indexOf('--only');
@@ -55,6 +58,8 @@ const SKIP = new Set(
 const ROUNDS = arg('rounds', 31);
 /** `--scaling-rounds 31`: rounds for the scaling groups alone (default: `--rounds`), so that a long run for the A/A stays affordable. */
 const SCALING_ROUNDS = arg('scaling-rounds', ROUNDS);
+/** `--bidi-rounds 121`: rounds of the bidi section (default: `--rounds`): its A/A spreads far wider than the unary rows'. */
+const BIDI_ROUNDS = arg('bidi-rounds', ROUNDS);
 const ROUND_MS = arg('round-ms', 400);
 const HEAP_CALLS = arg('heap-calls', 1_000_000);
 /** Rounds of the c=1 rounds under a full GC before every slice (default: `--scaling-rounds`). */
@@ -81,6 +86,7 @@ async function main(): Promise<void> {
     rounds: ROUNDS,
     ...((globalThis as { gc?: unknown }).gc ? { settle: 'scavenge' as const } : {}),
     ...(SCALING_ROUNDS === ROUNDS ? {} : { scalingRounds: SCALING_ROUNDS }),
+    ...(BIDI_ROUNDS === ROUNDS ? {} : { bidiRounds: BIDI_ROUNDS }),
     roundMs: ROUND_MS,
     unary: [],
     groups: [],
@@ -219,6 +225,7 @@ async function main(): Promise<void> {
     CONCURRENCIES.length < 3 ||
     ROUNDS < 31 ||
     SCALING_ROUNDS < 31 ||
+    BIDI_ROUNDS < 31 ||
     FULL_GC_ROUNDS < 31 ||
     HEAP_CALLS < 1_000_000;
   writeReport(report, partial);
@@ -276,7 +283,7 @@ async function compareBidi(contenders: BidiContender[]): Promise<NonNullable<Rep
   const [base, ...others] = contenders as [BidiContender, ...BidiContender[]];
   const rates = new Map<string, { mine: number[]; theirs: number[] }>(contenders.map((c) => [c.name, { mine: [], theirs: [] }]));
   for (const c of contenders) await c.run(128, 300);
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < BIDI_ROUNDS; r++) {
     for (const c of orderOf(others, r)) {
       const sum = new Map<BidiContender, number>([
         [base, 0],

@@ -66,6 +66,16 @@ describe('the plugin contract', () => {
   const hedgedPairs = new Pairing();
   const plainPairs = new Pairing();
   const client = (name: string): MeshClient => app.get(MeshClientRegistry).get(name);
+  /** afterAttempt of 'ending-0..2', in the order they ran; 'ending-2' (the first to see an end) aborts `abortOnEnd`. */
+  const ends: string[] = [];
+  let abortOnEnd: AbortController | undefined;
+  const ending = (i: number): MeshClientPlugin => ({
+    name: `ending-${String(i)}`,
+    afterAttempt: () => {
+      ends.push(`ending-${String(i)}`);
+      if (i === 2) abortOnEnd?.abort();
+    },
+  });
 
   beforeAll(async () => {
     register.clear();
@@ -87,6 +97,7 @@ describe('the plugin contract', () => {
         }),
         echoClient(server.target, { name: 'plain', retry: false, plugins: [plainPairs] }),
         echoClient(server.target, { name: 'faulty', retry: false, plugins: [faulty] }),
+        echoClient(server.target, { name: 'ending', retry: false, plugins: [ending(0), ending(1), ending(2)] }),
       ],
     });
   });
@@ -116,6 +127,14 @@ describe('the plugin contract', () => {
     subscription.unsubscribe();
     expect(await eventually(() => plainPairs.after === plainPairs.before, 2000)).toBe(true);
     expect([...plainPairs.open]).toEqual([]);
+  });
+
+  it('a hook that aborts its call inside afterAttempt: every plugin still sees the attempt end once, innermost first', async () => {
+    abortOnEnd = new AbortController();
+    const settled = await settleOf(client('ending').unary('Unary', {}, { signal: abortOnEnd.signal }), 3000);
+    expect(['complete', 'error']).toContain(settled.kind);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ends).toEqual(['ending-2', 'ending-1', 'ending-0']);
   });
 
   it.each([

@@ -205,8 +205,7 @@ export class RequestSource implements RequestWaiter<unknown> {
     for (const cursor of this.waiting.splice(0)) cursor.failed(error);
   }
 
-  /** A message read from upstream: counted, checked, encoded, kept for a retry. */
-  /** (`reader`: the cursor reading it now; else the ones waiting get it) */
+  /** A message read from upstream: counted, checked, encoded, kept for a retry (`reader`: the cursor reading it now; else the ones waiting get it). */
   private take(read: IteratorResult<unknown>, reader: AttemptCursor | undefined): IteratorResult<Buffer> {
     if (read.done) {
       this.ending = { done: true };
@@ -222,15 +221,28 @@ export class RequestSource implements RequestWaiter<unknown> {
     }
     const index = this.count++;
     if (!this.overflowed && this.buffer.length >= REPLAY_BUFFER_MESSAGES) this.overflowed = true;
-    if (this.overflowed) this.trim();
-    // kept while replayable, or while an open attempt is behind it; else only handed on, and
-    // nothing before it is needed either (only the attempts getting it now are open)
-    if (!this.overflowed || this.behind(index, reader)) this.buffer.push(bytes);
+    if (!this.overflowed) this.buffer.push(bytes);
+    // the usual stream past replaying: nothing kept, and no open attempt but the one getting it
+    // (what `trim` and `behind` would find, without walking the cursors per message)
+    else if (this.buffer.length === 0 && this.alone(reader)) this.base = this.count;
     else {
-      this.buffer.length = 0;
-      this.base = this.count;
+      this.trim();
+      // kept while an open attempt is behind it; else only handed on, and nothing before it is
+      // needed either (only the attempts getting it now are open)
+      if (this.behind(index, reader)) this.buffer.push(bytes);
+      else {
+        this.buffer.length = 0;
+        this.base = this.count;
+      }
     }
     return { done: false, value: bytes };
+  }
+
+  /** Whether no open cursor is there but the one getting the message now (`reader`, or the one waiting). */
+  private alone(reader: AttemptCursor | undefined): boolean {
+    const { cursors } = this;
+    if (cursors.size !== 1) return cursors.size === 0;
+    return reader !== undefined ? cursors.has(reader) : this.waiting.length === 1 && cursors.has(this.waiting[0]!);
   }
 
   /**

@@ -50,8 +50,12 @@ class AttemptState {
   readonly startedAt = performance.now();
   /** Plugins (of `plugins.attempts`) the `before` pass reached: they, and only they, see the end. */
   reached = 0;
-  /** Plugins whose `afterAttempt` was called. */
-  readonly ended: boolean[] = [];
+  /**
+   * Plugins from this index on were given the end (`afterAttempt` runs from the last reached
+   * down, once each: whichever pass over it comes first, the one the attempt ended with or the
+   * final one that cancelled it meanwhile, takes the next plugin below).
+   */
+  endFrom = Number.MAX_SAFE_INTEGER;
   /** Where the attempt's trailers are once it ended (its wire). */
   received: { readonly trailers: Metadata | undefined } | undefined;
   answer: AttemptAnswer | undefined;
@@ -171,10 +175,11 @@ export class AttemptPlugins implements AttemptHooks {
     let failed: unknown;
     let replay = false;
     const run = (i: number): Verdict | Promise<Verdict> => {
-      for (; i >= 0; i--) {
+      // (clamped at every step: a hook may end the attempt again inside its own call, e.g. by aborting the call)
+      for (i = Math.min(i, state.endFrom - 1); i >= 0; i = Math.min(i - 1, state.endFrom - 1)) {
         const plugin = list[i]!;
-        if (!plugin.afterAttempt || state.ended[i]) continue;
-        state.ended[i] = true;
+        state.endFrom = i;
+        if (!plugin.afterAttempt) continue;
         let verdict: unknown;
         let later: boolean;
         try {
