@@ -83,10 +83,18 @@ describe('hostile inputs from the caller', () => {
     expect(messagesOf(uncaught.errors)).toEqual([]);
   });
 
-  it('an endless synchronous iterable as a request stream: read as the wire takes it, the event loop runs, the call ends by its deadline', async () => {
-    function* endless(): Iterable<{ message: string }> {
-      for (let i = 0; ; i++) yield { message: String(i) };
-    }
+  function* endlessSync(): Iterable<{ message: string }> {
+    for (let i = 0; ; i++) yield { message: String(i) };
+  }
+  /** Answers every read in a microtask: no macrotask ever comes between its messages. */
+  async function* endlessAsync(): AsyncIterable<{ message: string }> {
+    for (let i = 0; ; i++) yield { message: String(i) };
+  }
+
+  it.each([
+    ['synchronous iterable', endlessSync],
+    ['AsyncIterable answering in microtasks', endlessAsync],
+  ])('an endless %s as a request stream: read as the wire takes it, the event loop runs, the call ends by its deadline', async (_what, endless) => {
     const loop = ticks(100);
     const settled = await settleOf(echo.clientStream('ClientStream', endless(), { timeoutMs: 500 }), WATCHDOG_MS);
     expect(summary(settled)).toMatchObject({ kind: 'error', category: 'timeout' });
