@@ -222,23 +222,22 @@ export class RequestSource implements RequestWaiter<unknown> {
     const index = this.count++;
     if (!this.overflowed && this.buffer.length >= REPLAY_BUFFER_MESSAGES) this.overflowed = true;
     if (!this.overflowed) this.buffer.push(bytes);
-    // the usual stream past replaying: nothing kept, and no open attempt but the one getting it
-    // (what `trim` and `behind` would find, without walking the cursors per message)
-    else if (this.buffer.length === 0 && this.alone(reader)) this.base = this.count;
-    else {
+    else if (this.alone(reader) || !this.behind(index, reader)) {
+      // only handed on, and nothing before it is needed either (only the attempts getting it now are open)
+      this.buffer.length = 0;
+      this.base = this.count;
+    } else {
+      // kept while an open attempt is behind it
       this.trim();
-      // kept while an open attempt is behind it; else only handed on, and nothing before it is
-      // needed either (only the attempts getting it now are open)
-      if (this.behind(index, reader)) this.buffer.push(bytes);
-      else {
-        this.buffer.length = 0;
-        this.base = this.count;
-      }
+      this.buffer.push(bytes);
     }
     return { done: false, value: bytes };
   }
 
-  /** Whether no open cursor is there but the one getting the message now (`reader`, or the one waiting). */
+  /**
+   * Whether no open cursor is there but the one getting the message now (`reader`, or the one
+   * waiting): the usual stream past replaying, where `behind` is false without a walk of the cursors.
+   */
   private alone(reader: AttemptCursor | undefined): boolean {
     const { cursors } = this;
     if (cursors.size !== 1) return cursors.size === 0;
