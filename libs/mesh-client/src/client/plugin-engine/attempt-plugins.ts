@@ -66,6 +66,17 @@ class AttemptState {
   constructor(readonly attempt: HookedAttempt) {}
 }
 
+/** One `afterAttempt` pass over an attempt's end: what its hooks answered so far. */
+class AfterPass {
+  failed: unknown = undefined;
+  replay = false;
+
+  constructor(
+    readonly end: MeshAttemptEnd,
+    readonly final: boolean,
+  ) {}
+}
+
 /**
  * The per-attempt hooks of the plugins of one call, as the attempt gate's hooks: `beforeAttempt`
  * in order (module plugins first), `onHeaders` as headers arrive, `afterAttempt` in reverse order
@@ -170,52 +181,55 @@ export class AttemptPlugins implements AttemptHooks {
       state.closed = true;
       this.states[n] = undefined;
     }
-    const end = this.endOf(state, outcome);
+    return this.afterFrom(state, new AfterPass(this.endOf(state, outcome), outcome.final), state.reached - 1);
+  }
+
+  /**
+   * Runs `afterAttempt` from plugin `i` down; synchronously while each hook returns synchronously
+   * (a method, not a closure per attempt: the usual pass allocates only its AfterPass).
+   */
+  private afterFrom(state: AttemptState, pass: AfterPass, i: number): Verdict | Promise<Verdict> {
     const list = this.plugins.attempts;
-    let failed: unknown;
-    let replay = false;
-    const run = (i: number): Verdict | Promise<Verdict> => {
-      // (clamped at every step: a hook may end the attempt again inside its own call, e.g. by aborting the call)
-      for (i = Math.min(i, state.endFrom - 1); i >= 0; i = Math.min(i - 1, state.endFrom - 1)) {
-        const plugin = list[i]!;
-        state.endFrom = i;
-        if (!plugin.afterAttempt) continue;
-        let verdict: unknown;
-        let later: boolean;
-        try {
-          verdict = plugin.afterAttempt(state.attempt, end);
-          later = isPromiseLike(verdict);
-        } catch (error) {
-          failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n);
-          continue;
-        }
-        if (!later) {
-          if (verdict === 'replay') replay = true;
-          continue;
-        }
-        const fail = (error: unknown): void => void (failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n));
-        // the call is over: every hook runs now, none is waited for
-        if (outcome.final) {
-          Promise.resolve(verdict).then(undefined, fail);
-          continue;
-        }
-        const rest = i - 1;
-        return Promise.resolve(verdict).then(
-          (v) => {
-            if (v === 'replay') replay = true;
-            return run(rest);
-          },
-          (error: unknown) => {
-            fail(error);
-            return run(rest);
-          },
-        );
+    const n = state.attempt.attempt;
+    // (clamped at every step: a hook may end the attempt again inside its own call, e.g. by aborting the call)
+    for (i = Math.min(i, state.endFrom - 1); i >= 0; i = Math.min(i - 1, state.endFrom - 1)) {
+      const plugin = list[i]!;
+      state.endFrom = i;
+      if (!plugin.afterAttempt) continue;
+      let verdict: unknown;
+      let later: boolean;
+      try {
+        verdict = plugin.afterAttempt(state.attempt, pass.end);
+        later = isPromiseLike(verdict);
+      } catch (error) {
+        pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n);
+        continue;
       }
-      if (!outcome.final) this.states[n] = undefined;
-      if (failed !== undefined) throw failed;
-      return replay ? 'replay' : undefined;
-    };
-    return run(state.reached - 1);
+      if (!later) {
+        if (verdict === 'replay') pass.replay = true;
+        continue;
+      }
+      const fail = (error: unknown): void => void (pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n));
+      // the call is over: every hook runs now, none is waited for
+      if (pass.final) {
+        Promise.resolve(verdict).then(undefined, fail);
+        continue;
+      }
+      const rest = i - 1;
+      return Promise.resolve(verdict).then(
+        (v) => {
+          if (v === 'replay') pass.replay = true;
+          return this.afterFrom(state, pass, rest);
+        },
+        (error: unknown) => {
+          fail(error);
+          return this.afterFrom(state, pass, rest);
+        },
+      );
+    }
+    if (!pass.final) this.states[n] = undefined;
+    if (pass.failed !== undefined) throw pass.failed;
+    return pass.replay ? 'replay' : undefined;
   }
 
   private endOf(state: AttemptState, outcome: AttemptOutcome): MeshAttemptEnd {
