@@ -5,6 +5,7 @@ import { MeshAttemptFault, MeshClientRegistry, type MeshAttempt, type MeshClient
 import { messagesOf, settleOf, summary, useUncaughtCollector } from '../support/call-guards.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { parseMetrics } from '../support/prometheus.js';
+import { LogCapture } from '../support/log-capture.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
 import { eventually } from '../support/wait.js';
 
@@ -77,8 +78,35 @@ describe('the plugin contract', () => {
     },
   });
 
+  /** Its afterAttempt answers with a promise that rejects (in a final pass, after the call ended, nothing waits for it). */
+  const lateReject: MeshClientPlugin = {
+    name: 'late-reject',
+    afterAttempt: () => Promise.reject(new Error('afterAttempt gave up late')),
+  };
+  /** Its afterAttempt waits 300 ms, then rejects: the caller leaves meanwhile (the pass was waited for when it began). */
+  let slowRejectEntered = false;
+  const slowReject: MeshClientPlugin = {
+    name: 'slow-reject',
+    afterAttempt: () => {
+      slowRejectEntered = true;
+      return new Promise((_, reject) => setTimeout(() => reject(new Error('gave up after the caller left')), 300));
+    },
+  };
+  /** A final pass where the inner hook throws and the outer one's promise never settles. */
+  const mixed: MeshClientPlugin[] = [
+    { name: 'never-settles', afterAttempt: () => new Promise<void>(() => undefined) },
+    {
+      name: 'throws-at-end',
+      afterAttempt: () => {
+        throw new Error('threw at the end');
+      },
+    },
+  ];
+  let logs: LogCapture;
+
   beforeAll(async () => {
     register.clear();
+    logs = LogCapture.install();
     server = await startEchoServer({ delayMs: 300 });
     /** Fails every attempt with the code given in `x-fault-code` (a number, or 'NaN'). */
     const faulty: MeshClientPlugin = {
@@ -98,6 +126,9 @@ describe('the plugin contract', () => {
         echoClient(server.target, { name: 'plain', retry: false, plugins: [plainPairs] }),
         echoClient(server.target, { name: 'faulty', retry: false, plugins: [faulty] }),
         echoClient(server.target, { name: 'ending', retry: false, plugins: [ending(0), ending(1), ending(2)] }),
+        echoClient(server.target, { name: 'late', retry: false, plugins: [lateReject] }),
+        echoClient(server.target, { name: 'slow-reject', retry: false, plugins: [slowReject] }),
+        echoClient(server.target, { name: 'mixed', retry: false, plugins: mixed }),
       ],
     });
   });
@@ -105,6 +136,7 @@ describe('the plugin contract', () => {
     await app.close();
     await server.stop();
     register.clear();
+    LogCapture.uninstall();
   });
 
   it('afterAttempt runs for hedge losers: once per attempt whose beforeAttempt ran', async () => {
@@ -135,6 +167,46 @@ describe('the plugin contract', () => {
     expect(['complete', 'error']).toContain(settled.kind);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(ends).toEqual(['ending-2', 'ending-1', 'ending-0']);
+  });
+
+  it('an afterAttempt promise that rejects after its call ended is reported (a warning naming the plugin), not dropped, and reaches no unhandled path', async () => {
+    const before = server.calls.length;
+    const subscription = client('late')
+      .unary('Unary', {}, { metadata: { 'x-call': 'late-left', 'x-test-delay-ms': '3000' } })
+      .subscribe({ error: () => undefined });
+    expect(await eventually(() => server.calls.length > before, 3000)).toBe(true);
+    subscription.unsubscribe(); // the attempt's final pass: nothing waits for its hooks
+    const reported = (): string[] => logs.lines.filter((l) => l.includes('a plugin hook failed after its call ended'));
+    expect(await eventually(() => reported().length > 0, 2000)).toBe(true);
+    expect(reported()).toHaveLength(1);
+    expect(reported()[0]).toMatch(/^warn /);
+    expect(reported()[0]).toContain("'late-reject'");
+    expect(reported()[0]).toContain('afterAttempt gave up late');
+    expect(messagesOf(uncaught.errors)).toEqual([]);
+  });
+
+  it('in a final pass, a hook that throws is reported at once, though another hook of the pass never settles', async () => {
+    const before = server.calls.length;
+    const subscription = client('mixed')
+      .unary('Unary', {}, { metadata: { 'x-call': 'mixed-left', 'x-test-delay-ms': '3000' } })
+      .subscribe({ error: () => undefined });
+    expect(await eventually(() => server.calls.length > before, 3000)).toBe(true);
+    subscription.unsubscribe();
+    const reported = (): string[] => logs.lines.filter((l) => l.includes('after its call ended') && l.includes("'throws-at-end'"));
+    expect(reported()).toHaveLength(1);
+    expect(reported()[0]).toContain('threw at the end');
+  });
+
+  it('an afterAttempt promise that rejects after the caller left while it was waited for is reported, not dropped', async () => {
+    const subscription = client('slow-reject')
+      .unary('Unary', {})
+      .subscribe({ error: () => undefined });
+    expect(await eventually(() => slowRejectEntered, 3000)).toBe(true); // the answer came; its hook is pending
+    subscription.unsubscribe();
+    const reported = (): string[] => logs.lines.filter((l) => l.includes('after its call ended') && l.includes("'slow-reject'"));
+    expect(await eventually(() => reported().length > 0, 2000)).toBe(true);
+    expect(reported()[0]).toContain('gave up after the caller left');
+    expect(messagesOf(uncaught.errors)).toEqual([]);
   });
 
   it.each([

@@ -166,7 +166,8 @@ export class GatedAttempt<T> implements AttemptSink<T> {
     if (!isPromiseLike(verdict)) return this.finish(error, verdict);
     verdict.then(
       (v) => this.phase === 'after' && this.finish(error, v),
-      (thrown: unknown) => this.phase === 'after' && this.hookFailed(thrown),
+      // stopped meanwhile (cancelled, the deadline): no caller is left to fail, so it is reported late
+      (thrown: unknown) => (this.phase === 'after' ? this.hookFailed(thrown) : this.owner.gate.onLateHookError?.(thrown)),
     );
   }
 

@@ -66,10 +66,14 @@ class AttemptState {
   constructor(readonly attempt: HookedAttempt) {}
 }
 
+const ignore = (): void => undefined;
+
 /** One `afterAttempt` pass over an attempt's end: what its hooks answered so far. */
 class AfterPass {
   failed: unknown = undefined;
   replay = false;
+  /** In the final pass: the hooks that answered with a promise (none is waited for; their failures are reported late). */
+  late: [MeshClientPlugin, unknown][] | undefined = undefined;
 
   constructor(
     readonly end: MeshAttemptEnd,
@@ -126,17 +130,25 @@ export class AttemptPlugins implements AttemptHooks {
         continue;
       }
       if (!later) continue;
-      const next = i + 1;
-      return Promise.resolve(pending).then(
-        () => this.beforeFrom(state, next),
-        (error: unknown) => {
-          this.refuse(state, plugin, error);
-          return this.beforeFrom(state, next);
-        },
-      );
+      return this.beforeLater(state, plugin, pending, i + 1);
     }
     if (state.failed !== undefined) throw state.failed;
     return state.answer;
+  }
+
+  /**
+   * The pass once a hook answered with a promise: on from plugin `next` when it settles. (Its own
+   * method: the closures live here, so the synchronous loop above captures nothing and allocates
+   * no context per call.)
+   */
+  private beforeLater(state: AttemptState, plugin: MeshClientPlugin, pending: unknown, next: number): Promise<void | AttemptAnswer> {
+    return Promise.resolve(pending).then(
+      () => this.beforeFrom(state, next),
+      (error: unknown) => {
+        this.refuse(state, plugin, error);
+        return this.beforeFrom(state, next);
+      },
+    );
   }
 
   /** A fault the hook asked for becomes the attempt's answer; any other throw fails the call. */
@@ -202,34 +214,61 @@ export class AttemptPlugins implements AttemptHooks {
         verdict = plugin.afterAttempt(state.attempt, pass.end);
         later = isPromiseLike(verdict);
       } catch (error) {
-        pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n);
+        this.afterFailed(state, pass, plugin, error);
         continue;
       }
       if (!later) {
         if (verdict === 'replay') pass.replay = true;
         continue;
       }
-      const fail = (error: unknown): void => void (pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, n));
       // the call is over: every hook runs now, none is waited for
-      if (pass.final) {
-        Promise.resolve(verdict).then(undefined, fail);
-        continue;
-      }
-      const rest = i - 1;
-      return Promise.resolve(verdict).then(
-        (v) => {
-          if (v === 'replay') pass.replay = true;
-          return this.afterFrom(state, pass, rest);
-        },
-        (error: unknown) => {
-          fail(error);
-          return this.afterFrom(state, pass, rest);
-        },
-      );
+      if (pass.final) (pass.late ??= []).push([plugin, verdict]);
+      else return this.afterLater(state, pass, plugin, verdict, i - 1);
     }
     if (!pass.final) this.states[n] = undefined;
-    if (pass.failed !== undefined) throw pass.failed;
-    return pass.replay ? 'replay' : undefined;
+    const late = pass.late && this.lateFailure(pass.late, n);
+    if (pass.failed !== undefined) {
+      late?.then(undefined, ignore); // the first failure is reported: this one
+      throw pass.failed;
+    }
+    return late ?? (pass.replay ? 'replay' : undefined);
+  }
+
+  /** A hook's promise in a non-final pass: the pass goes on from plugin `rest` when it settles (its own method, as `beforeLater`). */
+  private afterLater(state: AttemptState, pass: AfterPass, plugin: MeshClientPlugin, verdict: unknown, rest: number): Promise<Verdict> {
+    return Promise.resolve(verdict).then(
+      (v) => {
+        if (v === 'replay') pass.replay = true;
+        return this.afterFrom(state, pass, rest);
+      },
+      (error: unknown) => {
+        this.afterFailed(state, pass, plugin, error);
+        return this.afterFrom(state, pass, rest);
+      },
+    );
+  }
+
+  /**
+   * The final pass's hooks that answered with a promise: nothing waits for them (the call is
+   * over), but the first of them to reject fails what this returns, for the gate to report late.
+   */
+  private lateFailure(late: [MeshClientPlugin, unknown][], n: number): Promise<Verdict> {
+    const named = late.map(([plugin, verdict]) => {
+      const fail = (error: unknown): never => {
+        throw pluginError(this.site, plugin, 'afterAttempt', error, n);
+      };
+      try {
+        return Promise.resolve(verdict).then(undefined, fail);
+      } catch (error) {
+        // a thenable whose `then` throws at once: that hook's failure, and every other one still gets its handler
+        return Promise.reject(pluginError(this.site, plugin, 'afterAttempt', error, n));
+      }
+    });
+    return Promise.all(named).then(() => undefined);
+  }
+
+  private afterFailed(state: AttemptState, pass: AfterPass, plugin: MeshClientPlugin, error: unknown): void {
+    pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, state.attempt.attempt);
   }
 
   private endOf(state: AttemptState, outcome: AttemptOutcome): MeshAttemptEnd {
