@@ -1,6 +1,6 @@
 import type { TestingModule } from '@nestjs/testing';
 import { register } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MeshAttemptFault, MeshClientRegistry, type MeshAttempt, type MeshClient, type MeshClientPlugin } from '@datapunk/mesh-client';
 import { messagesOf, settleOf, summary, useUncaughtCollector } from '../support/call-guards.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
@@ -78,6 +78,15 @@ describe('the plugin contract', () => {
     },
   });
 
+  /** Starts a call the server answers in 3 s and leaves it once the server has it: the attempt's final pass runs. */
+  const leaveMidAttempt = async (name: string, call: string): Promise<void> => {
+    const before = server.calls.length;
+    const subscription = client(name)
+      .unary('Unary', {}, { metadata: { 'x-call': call, 'x-test-delay-ms': '3000' } })
+      .subscribe({ error: () => undefined });
+    expect(await eventually(() => server.calls.length > before, 3000)).toBe(true);
+    subscription.unsubscribe();
+  };
   /** Its afterAttempt answers with a promise that rejects (in a final pass, after the call ended, nothing waits for it). */
   const lateReject: MeshClientPlugin = {
     name: 'late-reject',
@@ -92,9 +101,10 @@ describe('the plugin contract', () => {
       return new Promise((_, reject) => setTimeout(() => reject(new Error('gave up after the caller left')), 300));
     },
   };
-  /** A final pass where the inner hook throws and the outer one's promise never settles. */
+  /** A final pass where the inner hook throws, the next one's promise rejects and the outer one's never settles. */
   const mixed: MeshClientPlugin[] = [
     { name: 'never-settles', afterAttempt: () => new Promise<void>(() => undefined) },
+    { name: 'rejects-too', afterAttempt: () => Promise.reject(new Error('rejected too')) },
     {
       name: 'throws-at-end',
       afterAttempt: () => {
@@ -170,13 +180,8 @@ describe('the plugin contract', () => {
   });
 
   it('an afterAttempt promise that rejects after its call ended is reported (a warning naming the plugin), not dropped, and reaches no unhandled path', async () => {
-    const before = server.calls.length;
-    const subscription = client('late')
-      .unary('Unary', {}, { metadata: { 'x-call': 'late-left', 'x-test-delay-ms': '3000' } })
-      .subscribe({ error: () => undefined });
-    expect(await eventually(() => server.calls.length > before, 3000)).toBe(true);
-    subscription.unsubscribe(); // the attempt's final pass: nothing waits for its hooks
-    const reported = (): string[] => logs.lines.filter((l) => l.includes('a plugin hook failed after its call ended'));
+    await leaveMidAttempt('late', 'late-left'); // the attempt's final pass: nothing waits for its hooks
+    const reported = (): string[] => logs.lines.filter((l) => l.includes('a plugin hook failed after its call ended') && l.includes("'late-reject'"));
     expect(await eventually(() => reported().length > 0, 2000)).toBe(true);
     expect(reported()).toHaveLength(1);
     expect(reported()[0]).toMatch(/^warn /);
@@ -185,19 +190,36 @@ describe('the plugin contract', () => {
     expect(messagesOf(uncaught.errors)).toEqual([]);
   });
 
+  it('a logger that throws while it reports such a failure: nothing reaches the process', async () => {
+    let warned = 0;
+    const warn = vi.spyOn(logs, 'warn').mockImplementation(() => {
+      warned++;
+      throw new Error('logger down');
+    });
+    try {
+      await leaveMidAttempt('late', 'late-left-2');
+      expect(await eventually(() => warned > 0, 2000)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(messagesOf(uncaught.errors)).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('in a final pass, a hook that throws is reported at once, though another hook of the pass never settles', async () => {
-    const before = server.calls.length;
-    const subscription = client('mixed')
-      .unary('Unary', {}, { metadata: { 'x-call': 'mixed-left', 'x-test-delay-ms': '3000' } })
-      .subscribe({ error: () => undefined });
-    expect(await eventually(() => server.calls.length > before, 3000)).toBe(true);
-    subscription.unsubscribe();
+    await leaveMidAttempt('mixed', 'mixed-left'); // the attempt's final pass: nothing waits for its hooks
     const reported = (): string[] => logs.lines.filter((l) => l.includes('after its call ended') && l.includes("'throws-at-end'"));
-    expect(reported()).toHaveLength(1);
+    expect(reported()).toHaveLength(1); // at once
     expect(reported()[0]).toContain('threw at the end');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // the pass's first failure is the one reported; the later rejection is absorbed, not unhandled
+    expect(logs.lines.filter((l) => l.includes("'rejects-too'"))).toEqual([]);
+    expect(reported()).toHaveLength(1);
+    expect(messagesOf(uncaught.errors)).toEqual([]);
   });
 
   it('an afterAttempt promise that rejects after the caller left while it was waited for is reported, not dropped', async () => {
+    slowRejectEntered = false;
     const subscription = client('slow-reject')
       .unary('Unary', {})
       .subscribe({ error: () => undefined });
@@ -205,6 +227,7 @@ describe('the plugin contract', () => {
     subscription.unsubscribe();
     const reported = (): string[] => logs.lines.filter((l) => l.includes('after its call ended') && l.includes("'slow-reject'"));
     expect(await eventually(() => reported().length > 0, 2000)).toBe(true);
+    expect(reported()).toHaveLength(1);
     expect(reported()[0]).toContain('gave up after the caller left');
     expect(messagesOf(uncaught.errors)).toEqual([]);
   });

@@ -27,6 +27,15 @@ interface MethodLoop {
 /** By settings object: the default settings of a method are one object per policy, so one entry per method. */
 const loops = new WeakMap<CallSettings, MethodLoop>();
 
+/** A plugin hook that failed once its call was over: a warning (a logger that throws is not let through into a promise nobody holds). */
+function lateHookWarning(logger: { warn(message: string): void }, client: string, error: unknown): void {
+  try {
+    logger.warn(`client '${client}': a plugin hook failed after its call ended: ${describeThrown(error)}`);
+  } catch {
+    // nowhere left to report it: the call is over either way
+  }
+}
+
 function methodLoopOf(record: CallRecord<unknown>): MethodLoop {
   let loop = loops.get(record.settings);
   if (!loop) loops.set(record.settings, (loop = buildMethodLoop(record)));
@@ -42,8 +51,7 @@ function buildMethodLoop(record: CallRecord<unknown>): MethodLoop {
     breaker: policy.breakers?.for(method.name),
     rejection: (attempts: number) => circuitOpen(site, attempts),
     onLatency: limiter && ((ms: number) => limiter.sample(ms)),
-    onLateHookError:
-      logger && ((e: unknown) => logger.warn(`client '${site.client}': a plugin hook failed after its call ended: ${describeThrown(e)}`)),
+    onLateHookError: logger && ((e: unknown) => lateHookWarning(logger, site.client, e)),
     now: core.now,
   };
   const spec: WireSpec = {
