@@ -8,7 +8,7 @@ import { frameLabel, ownerOf, type Profile, type ProfileNode } from './frames.js
 
 /**
  * Profiles one contender alone over one measured round (warm-up excluded), pinned like the bench:
- *   npm run bench -- --node 26 profile.js [raw|off|all|plugin|bidi-raw|bidi-all] [seconds] [concurrency]
+ *   npm run bench -- --node 26 profile.js [raw|off|all|plugin|bidi-raw|bidi-all|bidi-off] [seconds] [concurrency]
  * (bidi: one stream, `concurrency` messages in flight, each message counted as a call). Prints CPU
  * per call, self time by owner (package, Node subsystem, GC) in µs per call, and the top frames;
  * writes bench/results/<contender>.cpuprofile.

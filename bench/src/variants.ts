@@ -42,7 +42,7 @@ export async function contenderNamed(which: string, target: string): Promise<Con
       return burdened(await meshContender(which, target, ALL_ON, true), BURDENS[which]);
     default:
       throw new Error(
-        `unknown contender '${which}': raw, wire, wire-scoped, deadline, off, request, all, plugin, plugin-intercept, plugin-hooks, all+then, all+spin, all+garbage (profile.js also: bidi-raw, bidi-all)`,
+        `unknown contender '${which}': raw, wire, wire-scoped, deadline, off, request, all, plugin, plugin-intercept, plugin-hooks, all+then, all+spin, all+garbage (profile.js also: bidi-raw, bidi-all, bidi-off)`,
       );
   }
 }
@@ -81,7 +81,7 @@ function garbage(): unknown {
   return objects;
 }
 
-/** What a single-contender tool runs: a contender's unary calls, or one bidi stream ('bidi-raw', 'bidi-all'). */
+/** What a single-contender tool runs: a contender's unary calls, or one bidi stream ('bidi-raw', 'bidi-all', 'bidi-off': everything off). */
 export interface Workload {
   /** Runs for `ms`: unary calls with `concurrency` workers, or the stream's messages with `concurrency` in flight. */
   round(ms: number): Promise<Pick<RoundResult, 'calls' | 'callsPerSec' | 'cpuUsPerCall'>>;
@@ -93,8 +93,8 @@ export async function workloadNamed(which: string, target: string, concurrency: 
     const raw = rawContender(target);
     return { round: (ms) => timedStream(bidiRaw(raw.client).run, concurrency, ms), close: () => raw.close() };
   }
-  if (which === 'bidi-all') {
-    const mesh = await meshContender('all', target, ALL_ON, false);
+  if (which === 'bidi-all' || which === 'bidi-off') {
+    const mesh = which === 'bidi-all' ? await meshContender('all', target, ALL_ON, false) : await meshContender('off', target, ALL_OFF, false);
     return { round: (ms) => timedStream(bidiMesh(mesh.mesh).run, concurrency, ms), close: () => mesh.close() };
   }
   const c = await contenderNamed(which, target);
