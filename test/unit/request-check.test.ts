@@ -3,7 +3,8 @@ import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import type { FieldNaming } from '../../libs/mesh-client/src/config/policies.js';
 import { requestShapeOf } from '../../libs/mesh-client/src/proto/message-shapes.js';
-import { RequestCheck, RequestProblem } from '../../libs/mesh-client/src/proto/request-check.js';
+import { RequestCheck } from '../../libs/mesh-client/src/proto/request-check.js';
+import { RequestProblem } from '../../libs/mesh-client/src/proto/request-problem.js';
 
 const PEERS = fileURLToPath(new URL('../support/protos/peers.proto', import.meta.url));
 const DEFAULTS = fileURLToPath(new URL('../support/protos/defaults.proto', import.meta.url));

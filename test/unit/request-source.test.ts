@@ -6,7 +6,7 @@ import { RequestSource, type RequestCursor } from '../../libs/mesh-client/src/cl
 import type { RequestWaiter } from '../../libs/mesh-client/src/client/call/request-upstream.js';
 import { REPLAY_BUFFER_MESSAGES } from '../../libs/mesh-client/src/config/defaults.js';
 import { buildMethodTable, type MethodInfo } from '../../libs/mesh-client/src/proto/method-table.js';
-import { RequestProblem } from '../../libs/mesh-client/src/proto/request-check.js';
+import { RequestProblem } from '../../libs/mesh-client/src/proto/request-problem.js';
 import { ECHO_PROTO } from '../support/protos.js';
 
 const definition = loadSync(ECHO_PROTO)['mesh.test.Echo'] as unknown as ServiceDefinition;

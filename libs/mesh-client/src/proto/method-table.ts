@@ -4,7 +4,8 @@ import { describeThrown } from '../errors/describe-thrown.js';
 import type { CallSite } from '../errors/to-mesh-error.js';
 import { requestShapeOf } from './message-shapes.js';
 import { methodAliases, nestMethodName } from './method-names.js';
-import { RequestCheck, RequestProblem } from './request-check.js';
+import { RequestCheck } from './request-check.js';
+import { RequestProblem } from './request-problem.js';
 
 /** The four gRPC call kinds. */
 export type CallKind = 'unary' | 'server-stream' | 'client-stream' | 'bidi';

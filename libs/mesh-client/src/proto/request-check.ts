@@ -1,36 +1,19 @@
 import type { FieldNaming } from '../config/policies.js';
 import type { FieldShape, MessageShape, ShapeIndex, ValueKind } from './message-shapes.js';
 import { describeThrown } from '../errors/describe-thrown.js';
-import { nearestName } from '../errors/did-you-mean.js';
 import { describeValue, longSnapshot, scalarTest } from './value-rules.js';
-
-/** A request that cannot be sent as its message type; the message never quotes field values. */
-export class RequestProblem extends Error {
-  override readonly name = 'RequestProblem';
-}
+import { aliasesOf, EXPECTED, RequestProblem, unknownField, wrong } from './request-problem.js';
+import { compileWalk, type KeyStep, type Walk } from './compiled-walk.js';
 
 const MAX_DEPTH = 64;
 
-/** protobufjs' camelCase of a proto field name. */
-const camel = (s: string): string => s.charAt(0) + s.slice(1).replace(/_([a-z])(?=[a-z]|$)/g, (_, c: string) => c.toUpperCase());
-const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-const EXPECTED: Record<ValueKind, string> = {
-  string: 'a string',
-  bool: 'true or false',
-  bytes: 'a Buffer, Uint8Array or base64 string',
-  int32: 'a whole number in the int32 range',
-  uint32: 'a whole number in the uint32 range',
-  int64: 'a whole number in the int64 range (a number, a string of digits, or a Long)',
-  uint64: 'a whole number in the uint64 range (a number, a string of digits, or a Long)',
-  float: 'a number',
-  enum: 'an enum value (an int32 number or a name)',
-  message: 'an object',
-};
-
 /** An object that is a message: a plain object or a class instance, never a built-in such as a Date or a Map. */
 function isMessageObject(value: object): boolean {
-  if (Array.isArray(value) || value instanceof Uint8Array || value instanceof Date || value instanceof Map || value instanceof Set) return false;
+  if (Array.isArray(value)) return false;
+  // a plain object (the usual request) is none of the built-ins below: their prototypes are their own
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Object.prototype || proto === null) return true;
+  if (value instanceof Uint8Array || value instanceof Date || value instanceof Map || value instanceof Set) return false;
   return !(value instanceof RegExp || value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet || value instanceof Error);
 }
 
@@ -59,6 +42,8 @@ function pathOf(f: FieldPlan, path: string, at: number | string | undefined): st
 interface MessagePlan {
   readonly shape: MessageShape;
   readonly keys: ReadonlyMap<string, FieldPlan>;
+  /** Its keys' walk: compiled (see compiled-walk.ts), or the general one. */
+  readonly walk: Walk;
 }
 
 /**
@@ -69,8 +54,9 @@ interface MessagePlan {
  * past its range, and send a Date or a Map as an empty message). A request that throws while it is
  * read (a getter, a Proxy) is refused the same way.
  *
- * Each message type is planned once (its keys and scalar tests), so a call only looks keys up and
- * runs their tests; the path of a field is spelt out only when it goes into an error.
+ * Each message type is planned once (its keys, their scalar tests, and its walk over a request's
+ * keys, compiled with code of its own for plain scalar fields), so a call only runs the tests; the
+ * path of a field is spelt out only when it goes into an error.
  */
 export class RequestCheck {
   private readonly plans = new Map<MessageShape, MessagePlan>();
@@ -89,6 +75,8 @@ export class RequestCheck {
     shape: MessageShape,
     private readonly naming: FieldNaming,
     private readonly maxMessageBytes: number,
+    /** Walk every message the general way, compiling nothing (the tests hold the two walks to the same outcomes). */
+    private readonly general = false,
   ) {
     this.root = this.planOf(shape);
   }
@@ -130,28 +118,42 @@ export class RequestCheck {
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) ownFieldsOnly(value, plan.shape, path);
     const out: Record<string, unknown> = {};
-    let oneofs: Map<string, string> | undefined; // the member set of each oneof met
-    for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue;
-      const v = value[key];
-      if (v === undefined) continue;
-      const f = plan.keys.get(key);
-      if (f === undefined) {
-        if (plan.shape.oneofs.has(key)) continue;
-        throw unknownField(key, plan.shape, path);
-      }
-      const oneof = f.field.oneof;
-      if (oneof !== undefined && v !== null) {
-        const other = (oneofs ??= new Map()).get(oneof);
-        // both would go on the wire, and the server would keep the last
-        if (other !== undefined && other !== f.name) {
-          throw new RequestProblem(`${path}.${other} and ${path}.${f.name} are both set, but they are members of oneof '${oneof}': set one`);
-        }
-        oneofs.set(oneof, f.name);
-      }
-      out[f.name] = v === null ? v : this.field(v, f, path, depth);
-    }
+    plan.walk(value, out, path, depth);
     return out;
+  }
+
+  /**
+   * One own key of a message, the general way (a compiled walk has code of its own only for plain
+   * scalar fields): its value read once, checked and copied into `out`. `oneofs` holds the member
+   * set of each oneof met so far; returns it.
+   */
+  private key(
+    value: Record<string, unknown>,
+    key: string,
+    out: Record<string, unknown>,
+    plan: MessagePlan,
+    path: string,
+    depth: number,
+    oneofs: Map<string, string> | undefined,
+  ): Map<string, string> | undefined {
+    const v = value[key];
+    if (v === undefined) return oneofs;
+    const f = plan.keys.get(key);
+    if (f === undefined) {
+      if (plan.shape.oneofs.has(key)) return oneofs;
+      throw unknownField(key, plan.shape, path);
+    }
+    const oneof = f.field.oneof;
+    if (oneof !== undefined && v !== null) {
+      const other = (oneofs ??= new Map()).get(oneof);
+      // both would go on the wire, and the server would keep the last
+      if (other !== undefined && other !== f.name) {
+        throw new RequestProblem(`${path}.${other} and ${path}.${f.name} are both set, but they are members of oneof '${oneof}': set one`);
+      }
+      oneofs.set(oneof, f.name);
+    }
+    out[f.name] = v === null ? v : this.field(v, f, path, depth);
+    return oneofs;
   }
 
   /** A field's value (not null); `path` is its message's. */
@@ -222,9 +224,40 @@ export class RequestCheck {
     }
     // an alias that is also a oneof's name stays the oneof's (a response's oneof key, sent back, is left out)
     if (this.naming === 'either') for (const [alias, name] of aliasesOf(shape)) if (!shape.oneofs.has(alias)) keys.set(alias, keys.get(name)!);
-    this.plans.set(shape, (plan = { shape, keys }));
+    const planned: { shape: MessageShape; keys: ReadonlyMap<string, FieldPlan>; walk?: Walk } = { shape, keys };
+    planned.walk = this.walkOf(planned as MessagePlan);
+    this.plans.set(shape, (plan = planned as MessagePlan));
     return plan;
   }
+
+  /**
+   * The walk of a message type's keys: compiled, with code of its own for its plain scalar fields
+   * (see compiled-walk.ts), unless the check was made `general` or the process allows no code
+   * from strings; every other key, and every key of the general walk, goes through `key`.
+   */
+  private walkOf(plan: MessagePlan): Walk {
+    const step: KeyStep = (value, key, out, path, depth, oneofs) => this.key(value, key, out, plan, path, depth, oneofs);
+    const fields = [...plan.keys]
+      .filter(([key, f]) => key === f.name && key !== '__proto__' && isInline(f))
+      .map(([, f]) => ({ name: f.name, kind: f.field.kind, fits: f.fits }));
+    const wrongAt = (i: number, path: string, value: unknown): Error => wrong(`${path}.${fields[i]!.name}`, EXPECTED[fields[i]!.kind], value);
+    const compiled = this.general || fields.length === 0 ? undefined : compileWalk(fields, step, wrongAt);
+    return (
+      compiled ??
+      ((value, out, path, depth) => {
+        let oneofs: Map<string, string> | undefined;
+        for (const key in value) if (Object.hasOwn(value, key)) oneofs = step(value, key, out, path, depth, oneofs);
+      })
+    );
+  }
+}
+
+/** Kinds a compiled walk checks with code of its own (64-bit integers may be Longs, read the general way). */
+const INLINE_KINDS: ReadonlySet<ValueKind> = new Set(['string', 'bool', 'bytes', 'float', 'int32', 'uint32', 'enum']);
+
+/** A plain scalar field: not repeated, not a map, no oneof's member, of an inline kind. */
+function isInline(f: FieldPlan): boolean {
+  return f.value === f.field && !f.field.repeated && f.field.oneof === undefined && INLINE_KINDS.has(f.field.kind);
 }
 
 /** A class instance (or an object made from a prototype) must hold its fields itself. */
@@ -234,25 +267,4 @@ function ownFieldsOnly(value: Record<string, unknown>, shape: MessageShape, path
       throw new RequestProblem(`${path}.${name} comes from the prototype of ${path}, not from ${path} itself: give it as an own property`);
     }
   }
-}
-
-/** The other spelling of each field name a request may use under `fieldNames: 'either'`. */
-function aliasesOf(shape: MessageShape): Map<string, string> {
-  const aliases = new Map<string, string>();
-  for (const name of shape.fields.keys()) {
-    const other = name.includes('_') ? camel(name) : snake(name);
-    if (other !== name && !shape.fields.has(other) && (name.includes('_') || camel(other) === name)) aliases.set(other, name);
-  }
-  return aliases;
-}
-
-function unknownField(key: string, shape: MessageShape, path: string): RequestProblem {
-  const where = path === 'request' ? '' : ` (at ${path})`;
-  const near = nearestName(key, shape.fields.keys());
-  const hint = near === undefined ? `; its fields: ${[...shape.fields.keys()].join(', ') || 'none'}` : `; did you mean '${near}'?`;
-  return new RequestProblem(`'${key.slice(0, 64)}' is not a field of ${shape.name}${where}${hint}`);
-}
-
-function wrong(path: string, expected: string, value: unknown): RequestProblem {
-  return new RequestProblem(`${path} must be ${expected}, got ${describeValue(value)}`);
 }

@@ -8,7 +8,7 @@ import {
   type StatusObject,
   type sendUnaryData,
 } from '@grpc/grpc-js';
-import { RequestProblem } from '../proto/request-check.js';
+import { RequestProblem } from '../proto/request-problem.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { createCallContext, msLeft, plainMetadata, type CallContext } from './call-context.js';
 import type { CallRecorder } from './call-recorder.js';

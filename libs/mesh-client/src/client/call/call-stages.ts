@@ -9,7 +9,7 @@ import { readCallOptions } from '../../options/call-options.js';
 import { callDeadline, callSettings } from './call-settings.js';
 import { subscribeIntercepted } from '../plugin-engine/intercept-chain.js';
 import { MeshCallState } from '../plugin-engine/mesh-call.js';
-import { RequestProblem } from '../../proto/request-check.js';
+import { RequestProblem } from '../../proto/request-problem.js';
 import { circuitOpen, startLoop } from './call-loop.js';
 import type { CallRecord } from './call-record.js';
 import { CallRun } from './call-run.js';

@@ -4,7 +4,7 @@ import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { MethodInfo } from '../../proto/method-table.js';
-import { RequestProblem } from '../../proto/request-check.js';
+import { RequestProblem } from '../../proto/request-problem.js';
 import { upstreamOf, type RequestWaiter, type Upstream } from './request-upstream.js';
 
 /**

@@ -2,7 +2,7 @@ import { isObservable, Subscription, type Observable } from 'rxjs';
 import { isPromiseLike } from '../../config/promise-like.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MethodInfo } from '../../proto/method-table.js';
-import { RequestProblem } from '../../proto/request-check.js';
+import { RequestProblem } from '../../proto/request-problem.js';
 
 /** Who waits for a message of a request stream that is not there yet: told once, never throws. */
 export interface RequestWaiter<M = Buffer> {

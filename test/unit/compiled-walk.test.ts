@@ -1,0 +1,67 @@
+import { fileURLToPath } from 'node:url';
+import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { compileWalk, type KeyStep } from '../../libs/mesh-client/src/proto/compiled-walk.js';
+import { requestShapeOf } from '../../libs/mesh-client/src/proto/message-shapes.js';
+import { RequestCheck } from '../../libs/mesh-client/src/proto/request-check.js';
+
+const isNumber = (v: unknown): boolean => typeof v === 'number';
+const wrong = (i: number, path: string): Error => new Error(`field ${String(i)} at ${path}`);
+
+describe('compileWalk', () => {
+  it('copies its inline fields itself and hands every other key to the general step, in key order', () => {
+    const step = vi.fn<KeyStep>((value, key, out, _path, _depth, oneofs) => {
+      out[key] = `general:${String(value[key])}`;
+      return oneofs;
+    });
+    const walk = compileWalk(
+      [
+        { name: 'text', kind: 'string', fits: () => false },
+        { name: 'n', kind: 'int32', fits: isNumber },
+      ],
+      step,
+      wrong,
+    )!;
+    const out: Record<string, unknown> = {};
+    walk({ other: 1, n: 2, text: 'a', gone: undefined, empty: null }, out, 'request', 0);
+    expect(Object.entries(out)).toEqual([
+      ['other', 'general:1'],
+      ['n', 2],
+      ['text', 'a'],
+      ['gone', 'general:undefined'],
+      ['empty', 'general:null'],
+    ]);
+    expect(step.mock.calls.map((c) => c[1])).toEqual(['other', 'gone', 'empty']);
+    expect(() => walk({ text: 3 }, {}, 'request', 0)).toThrow('field 0 at request');
+    expect(() => walk({ n: 'x' }, {}, 'request.inner', 1)).toThrow('field 1 at request.inner');
+  });
+
+  it('a field name no identifier could be (quotes, a line break, a backslash) compiles as the string it is', () => {
+    const name = 'a"b\n\\c\u2028';
+    const walk = compileWalk([{ name, kind: 'string', fits: () => false }], (_v, _k, _o, _p, _d, oneofs) => oneofs, wrong)!;
+    const out: Record<string, unknown> = {};
+    walk({ [name]: 'x' }, out, 'request', 0);
+    expect(out).toEqual({ [name]: 'x' });
+  });
+
+  describe('where the process allows no code from strings', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    it('gives no walk, and the request check walks the general way with the same outcomes', () => {
+      const definition = loadSync(fileURLToPath(new URL('../support/protos/peers.proto', import.meta.url)), { keepCase: false, defaults: true });
+      const say = (definition['peers.Peers'] as Record<string, MethodDefinition<object, object>>).Say!;
+      const found = requestShapeOf((say as { requestType?: unknown }).requestType, say.path)!;
+      // what --disallow-code-generation-from-strings makes `new Function` throw
+      const refused = vi.spyOn(globalThis, 'Function').mockImplementation(function () {
+        throw new EvalError('Code generation from strings disallowed for this context');
+      });
+      expect(compileWalk([{ name: 'text', kind: 'string', fits: () => true }], (_v, _k, _o, _p, _d, oneofs) => oneofs, wrong)).toBeUndefined();
+      const check = new RequestCheck(found.index, found.shape, 'exact', 1024);
+      expect(refused).toHaveBeenCalled();
+      expect(check.check({ text: 'hi', delayMs: 5, inner: { innerName: 'a' } })).toEqual({ text: 'hi', delayMs: 5, inner: { innerName: 'a' } });
+      expect(() => check.check({ delayMs: 'soon' })).toThrow('request.delayMs must be a whole number in the int32 range, got a string');
+    });
+  });
+});
