@@ -30,7 +30,8 @@ const KEYS = [
   ...['payload', 'snakeCaseName', 'snake_case_name', 'inner', 'inners', 'innerByKey', 'inner_by_key', 'blobByKey', 'scalars'],
   ...['choiceBlob', 'choice_blob', 'choiceInner', 'choice', 'blob', 'label', 'blobs', 'd', 'f', 'i32', 'i64', 'u64', 's32', 'f64'],
   ...['flag', 'text', 'colour', 'delayMs', 'delay_ms', 'replyBytes', 'items', 'byName', 'bigNumber', 'kind', 'firstChoice'],
-  ...['secondChoice', 'second_choice', 'innerName', 'nope', 'toString', '__proto__'],
+  ...['secondChoice', 'second_choice', 'innerName', 'choiceText', 'choice_text', 'maybeBlob', 'maybe_count', 'maybeCount', 'numbers'],
+  ...['nope', 'toString', '__proto__'],
 ];
 
 /** Values of every kind a field may take or refuse, and messages holding more of them. */
@@ -45,46 +46,68 @@ const value: fc.Memo<unknown> = fc.memo((depth) =>
   ),
 );
 
-/** A request: keys in a random order, some values behind getters (counted) or inherited from a prototype. */
+/**
+ * A request: keys in a random order, some values inherited from a prototype or behind getters
+ * (counted; some take a key away or add one as they are read), sometimes behind a Proxy.
+ */
 const message = (depth: number): fc.Arbitrary<unknown> =>
   fc
     .record({
-      entries: fc.array(fc.tuple(fc.constantFrom(...KEYS), value(depth), fc.constantFrom('data', 'data', 'data', 'getter', 'inherited')), {
-        maxLength: 6,
-      }),
+      entries: fc.array(
+        fc.tuple(fc.constantFrom(...KEYS), value(depth), fc.constantFrom('data', 'data', 'data', 'getter', 'inherited', 'deletes', 'adds')),
+        { maxLength: 6 },
+      ),
       nullProto: fc.boolean(),
+      proxy: fc.boolean(),
     })
-    .map(({ entries, nullProto }) => new Spec(entries, nullProto));
+    .map(({ entries, nullProto, proxy }) => new Spec(entries, nullProto, proxy));
 
 /** What `build` makes a request of (a class of its own: a Map or a Date among the values is no spec). */
 class Spec {
   constructor(
     readonly entries: [string, unknown, string][],
     readonly nullProto: boolean,
+    /** Behind a Proxy whose traps pass every operation on (each counted in the reads). */
+    readonly proxy: boolean,
   ) {}
 }
 
-/** Builds the request `spec` describes, with its getters counting their reads in `reads`. */
+/** Builds the request `spec` describes, with its getters and traps counting their reads in `reads`. */
 function build(spec: unknown, reads: string[]): unknown {
   if (Array.isArray(spec)) return spec.map((v) => build(v, reads));
   if (!(spec instanceof Spec)) return spec;
-  const described = spec;
   const inherited: Record<string, unknown> = {};
-  const out: Record<string, unknown> = Object.create(described.nullProto ? null : Object.prototype) as Record<string, unknown>;
-  for (const [key, v, how] of described.entries) {
+  const out: Record<string, unknown> = Object.create(spec.nullProto ? null : Object.prototype) as Record<string, unknown>;
+  for (const [key, v, how] of spec.entries) {
     const built = build(v, reads);
     if (how === 'inherited') inherited[key] = built;
-    else if (how === 'getter')
+    else if (how === 'data') Object.defineProperty(out, key, { value: built, enumerable: true, writable: true, configurable: true });
+    else
       Object.defineProperty(out, key, {
-        get: () => (reads.push(key), built),
+        get: () => {
+          reads.push(key);
+          if (how === 'deletes') delete out[Object.keys(out)[0]!];
+          if (how === 'adds') out[`added${String(reads.length)}`] = 1;
+          return built;
+        },
         enumerable: true,
         configurable: true,
       });
-    else Object.defineProperty(out, key, { value: built, enumerable: true, writable: true, configurable: true });
   }
-  return Object.keys(inherited).length > 0
-    ? Object.setPrototypeOf(out, Object.setPrototypeOf(inherited, described.nullProto ? null : Object.prototype))
-    : out;
+  if (Object.keys(inherited).length > 0) Object.setPrototypeOf(out, Object.setPrototypeOf(inherited, spec.nullProto ? null : Object.prototype));
+  if (!spec.proxy) return out;
+  const traced =
+    <A extends unknown[], R>(name: string, trap: (...args: A) => R) =>
+    (...args: A): R => {
+      reads.push(name);
+      return trap(...args);
+    };
+  return new Proxy(out, {
+    get: traced('get', (target: object, key: string | symbol) => Reflect.get(target, key) as unknown),
+    ownKeys: traced('ownKeys', (target: object) => Reflect.ownKeys(target)),
+    getOwnPropertyDescriptor: traced('descriptor', (target: object, key: string | symbol) => Reflect.getOwnPropertyDescriptor(target, key)),
+    getPrototypeOf: traced('prototype', (target: object) => Reflect.getPrototypeOf(target)),
+  });
 }
 
 /** What a check made of a request: its copy (with every object's key order) or its error's message. */
@@ -98,7 +121,7 @@ function outcome(check: RequestCheck, request: unknown): { copy: unknown; order:
 }
 
 describe('the compiled walk of a message type (property)', () => {
-  it('accepts, copies (in the same key order) and refuses exactly as the general walk, reading each getter as often', () => {
+  it('accepts, copies (in the same key order) and refuses exactly as the general walk, with the same getter reads and Proxy traps in the same order', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...(Object.keys(TYPES) as (keyof typeof TYPES)[])),
@@ -117,8 +140,8 @@ describe('the compiled walk of a message type (property)', () => {
     );
   });
 
-  it('the usual request takes the compiled walk: a request of plain scalar fields is copied as given', () => {
-    // (the property above holds the two walks to one outcome; this pins the compiled one down on its own)
+  it('a request of plain scalar fields (all compiled cases) is copied as given, and a wrong value refused by its path', () => {
+    // (the property above holds the two walks to one outcome; this pins the outcome down on its own)
     const check = checkOf(TYPES.scalars, 'exact', false);
     expect(check.check({ text: 'a', i32: 3, flag: true, d: 1.5, colour: 'RED', f: null })).toEqual({
       text: 'a',

@@ -6,9 +6,17 @@ import { requestShapeOf } from '../../libs/mesh-client/src/proto/message-shapes.
 import { RequestCheck } from '../../libs/mesh-client/src/proto/request-check.js';
 
 const isNumber = (v: unknown): boolean => typeof v === 'number';
+const definition = loadSync(fileURLToPath(new URL('../support/protos/peers.proto', import.meta.url)), { keepCase: false, defaults: true });
+const sayMethod = (definition['peers.Peers'] as Record<string, MethodDefinition<object, object>>).Say!;
+/** peers.SayRequest as the library checks it (camelCase names; it nests peers.Inner). */
+const say = requestShapeOf((sayMethod as { requestType?: unknown }).requestType, sayMethod.path)!;
 const wrong = (i: number, path: string): Error => new Error(`field ${String(i)} at ${path}`);
 
 describe('compileWalk', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('copies its inline fields itself and hands every other key to the general step, in key order', () => {
     const step = vi.fn<KeyStep>((value, key, out, _path, _depth, oneofs) => {
       out[key] = `general:${String(value[key])}`;
@@ -44,15 +52,28 @@ describe('compileWalk', () => {
     expect(out).toEqual({ [name]: 'x' });
   });
 
-  describe('where the process allows no code from strings', () => {
-    afterEach(() => {
-      vi.restoreAllMocks();
-    });
+  it('a request check compiles the walk of each message type it plans: the request type at once, a nested one when met', () => {
+    const compiled = vi.spyOn(globalThis, 'Function');
+    const check = new RequestCheck(say.index, say.shape, 'exact', 1024);
+    expect(compiled).toHaveBeenCalledTimes(1);
+    expect(check.check({ text: 'hi', inner: { innerName: 'a' } })).toEqual({ text: 'hi', inner: { innerName: 'a' } });
+    expect(compiled).toHaveBeenCalledTimes(2);
+    check.check({ inner: { innerName: 'b' } });
+    expect(compiled).toHaveBeenCalledTimes(2);
+  });
 
+  it('a source that does not compile is a bug of its own, not a quiet fall back to the general walk', () => {
+    vi.spyOn(globalThis, 'Function').mockImplementation(function () {
+      throw new SyntaxError('Unexpected token');
+    });
+    expect(() => compileWalk([{ name: 'text', kind: 'string', fits: () => true }], (_v, _k, _o, _p, _d, oneofs) => oneofs, wrong)).toThrow(
+      SyntaxError,
+    );
+  });
+
+  describe('where the process allows no code from strings', () => {
     it('gives no walk, and the request check walks the general way with the same outcomes', () => {
-      const definition = loadSync(fileURLToPath(new URL('../support/protos/peers.proto', import.meta.url)), { keepCase: false, defaults: true });
-      const say = (definition['peers.Peers'] as Record<string, MethodDefinition<object, object>>).Say!;
-      const found = requestShapeOf((say as { requestType?: unknown }).requestType, say.path)!;
+      const found = say;
       // what --disallow-code-generation-from-strings makes `new Function` throw
       const refused = vi.spyOn(globalThis, 'Function').mockImplementation(function () {
         throw new EvalError('Code generation from strings disallowed for this context');

@@ -29,7 +29,7 @@ export interface InlineField {
  * key through one shared, megamorphic path); every other key goes to `step`, the general way. It
  * walks the keys in the same order, reads each value once, and throws the same errors (`wrong(i,
  * path, value)` for inline field i). Undefined where the process allows no code from strings
- * (`--disallow-code-generation-from-strings`): the caller walks the general way.
+ * (`--disallow-code-generation-from-strings`, an EvalError): the caller walks the general way.
  */
 export function compileWalk(
   fields: readonly InlineField[],
@@ -48,12 +48,11 @@ export function compileWalk(
       }`;
   });
   const source = `"use strict";
-    const hasOwn = Object.hasOwn;
     ${tests.map((_, i) => `const fits${String(i)} = tests[${String(i)}];`).join('\n')}
     return function walk(value, out, path, depth) {
       let oneofs;
       for (const key in value) {
-        if (!hasOwn(value, key)) continue;
+        if (!Object.hasOwn(value, key)) continue;
         switch (key) {
           ${cases.join('\n')}
           default:
@@ -64,7 +63,9 @@ export function compileWalk(
   try {
     // the source holds nothing of a request: only the type's field names, each as a JSON string literal
     return new Function('tests', 'step', 'wrong', source)(tests, step, wrong) as Walk;
-  } catch {
-    return undefined;
+  } catch (error) {
+    // only a refusal to compile at all; a source that does not compile is this file's bug, and says so
+    if (error instanceof EvalError) return undefined;
+    throw error;
   }
 }
