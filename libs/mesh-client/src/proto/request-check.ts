@@ -42,8 +42,8 @@ function pathOf(f: FieldPlan, path: string, at: number | string | undefined): st
 interface MessagePlan {
   readonly shape: MessageShape;
   readonly keys: ReadonlyMap<string, FieldPlan>;
-  /** Its keys' walk: compiled (see compiled-walk.ts), or the general one. */
-  readonly walk: Walk;
+  /** Its keys' walk: compiled at its first request (see compiled-walk.ts), or the general one. */
+  walk: Walk;
 }
 
 /**
@@ -224,16 +224,24 @@ export class RequestCheck {
     }
     // an alias that is also a oneof's name stays the oneof's (a response's oneof key, sent back, is left out)
     if (this.naming === 'either') for (const [alias, name] of aliasesOf(shape)) if (!shape.oneofs.has(alias)) keys.set(alias, keys.get(name)!);
-    const planned: { shape: MessageShape; keys: ReadonlyMap<string, FieldPlan>; walk?: Walk } = { shape, keys };
-    planned.walk = this.walkOf(planned as MessagePlan);
-    this.plans.set(shape, (plan = planned as MessagePlan));
+    // compiled at its first request, not here: a client plans every method's request type when it is made
+    const planned: MessagePlan = {
+      shape,
+      keys,
+      walk: (value, out, path, depth) => {
+        planned.walk = this.walkOf(planned);
+        planned.walk(value, out, path, depth);
+      },
+    };
+    this.plans.set(shape, (plan = planned));
     return plan;
   }
 
   /**
-   * The walk of a message type's keys: compiled, with code of its own for its plain scalar fields
-   * (see compiled-walk.ts), unless the check was made `general` or the process allows no code
-   * from strings; every other key, and every key of the general walk, goes through `key`.
+   * The walk of a message type's keys, made at the type's first request: compiled, with code of
+   * its own for its plain scalar fields (see compiled-walk.ts), unless the check was made `general`
+   * or the process allows no code from strings; every other key, and every key of the general
+   * walk, goes through `key`.
    */
   private walkOf(plan: MessagePlan): Walk {
     const step: KeyStep = (value, key, out, path, depth, oneofs) => this.key(value, key, out, plan, path, depth, oneofs);
