@@ -72,6 +72,8 @@ class Spec {
   ) {}
 }
 
+const dataOf = (value: unknown): PropertyDescriptor => ({ value, enumerable: true, writable: true, configurable: true });
+
 /** Builds the request `spec` describes, with its getters and traps counting their reads in `reads`. */
 function build(spec: unknown, reads: string[]): unknown {
   if (Array.isArray(spec)) return spec.map((v) => build(v, reads));
@@ -80,14 +82,15 @@ function build(spec: unknown, reads: string[]): unknown {
   const out: Record<string, unknown> = Object.create(spec.nullProto ? null : Object.prototype) as Record<string, unknown>;
   for (const [key, v, how] of spec.entries) {
     const built = build(v, reads);
-    if (how === 'inherited') inherited[key] = built;
-    else if (how === 'data') Object.defineProperty(out, key, { value: built, enumerable: true, writable: true, configurable: true });
+    // Defined, never assigned: a key named __proto__ stays a key, and no getter met on the way up is called.
+    if (how === 'inherited') Object.defineProperty(inherited, key, dataOf(built));
+    else if (how === 'data') Object.defineProperty(out, key, dataOf(built));
     else
       Object.defineProperty(out, key, {
         get: () => {
           reads.push(key);
           if (how === 'deletes') delete out[Object.keys(out)[0]!];
-          if (how === 'adds') out[`added${String(reads.length)}`] = 1;
+          if (how === 'adds') Object.defineProperty(out, `added${String(reads.length)}`, dataOf(1));
           return built;
         },
         enumerable: true,
