@@ -1,7 +1,18 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { HealthImplementation } from 'grpc-health-check';
+import { lastValueFrom } from 'rxjs';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation, service as healthService } from 'grpc-health-check';
 import { describe, expect, it } from 'vitest';
-import { MeshClientModule, MeshClientRegistry, isMeshConfigError, type MeshClientPlugin, type MeshModuleOptions } from '@datapunk/mesh-client';
+import {
+  MeshClientModule,
+  MeshClientRegistry,
+  isMeshConfigError,
+  type MeshClient,
+  type MeshClientPlugin,
+  type MeshModuleOptions,
+} from '@datapunk/mesh-client';
 import { messagesOf, settlePromise, summary, useUncaughtCollector, type Settled } from '../support/call-guards.js';
 import { startEchoServer } from '../support/echo-server.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
@@ -47,6 +58,71 @@ describe('a health Watch open at app.close()', () => {
   });
 });
 
+describe('a health Check in flight at app.close()', () => {
+  it("ends with 'cancelled' at once, not at its own deadline", async () => {
+    // a server whose health Check never answers
+    const server = new Server();
+    server.addService(healthService, { check: () => undefined, watch: () => undefined });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    );
+    try {
+      const app = await createTestApp({ clients: [echoClient(`127.0.0.1:${String(port)}`)] });
+      const checking = settlePromise(app.get(MeshClientRegistry).get('echo').checkHealth('', { timeoutMs: 20_000 }), 25_000);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // on the wire
+      const closing = Date.now();
+      await app.close();
+      const settled = await checking;
+      expect(summary(settled)).toMatchObject({ kind: 'error', category: 'cancelled' });
+      expect(Date.now() - closing).toBeLessThan(3000);
+      expect(messagesOf(uncaught.errors)).toEqual([]);
+    } finally {
+      server.forceShutdown();
+    }
+  });
+});
+
+describe('update() after app.close()', () => {
+  it('throws MeshConfigError naming the client, and opens no connection to the new target', async () => {
+    const server = await startEchoServer();
+    // the new target: a TCP server that only counts who connects
+    const sockets: Socket[] = [];
+    const listener = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const newTarget = `127.0.0.1:${String((listener.address() as AddressInfo).port)}`;
+    try {
+      const app = await createTestApp({ clients: [echoClient(server.target)] });
+      const echo = app.get(MeshClientRegistry).get('echo');
+      await app.close();
+      let thrown: unknown;
+      try {
+        echo.update({ target: newTarget });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isMeshConfigError(thrown)).toBe(true);
+      expect((thrown as Error).message).toContain("client 'echo' is closed");
+      // what a caller of the raw grpc-js client would do next: its channel is shut down, nothing dials
+      const raw = await new Promise<unknown>((resolve) => {
+        try {
+          const client = echo.getClientByServiceName('Echo') as unknown as { Unary(r: object, cb: (e: unknown) => void): void };
+          client.Unary({}, (error) => resolve(error));
+        } catch (error) {
+          resolve(error);
+        }
+      });
+      expect(raw).toBeInstanceOf(Error);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(sockets).toHaveLength(0);
+      expect(messagesOf(uncaught.errors)).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      listener.close();
+      await server.stop();
+    }
+  });
+});
+
 /** Starts a module with `options`; resolves with how start-up ended (watchdog `ms`), closing what it built. */
 async function startUp(options: MeshModuleOptions, ms: number): Promise<Settled<void>> {
   let moduleRef: TestingModule | undefined;
@@ -83,5 +159,58 @@ describe('a plugin whose onModuleInit never resolves', () => {
       expect((error as Error).message).toContain('onModuleInit');
     },
     30_000,
+  );
+});
+
+/** What every instance of the lifecycle plugin below saw, in order. */
+const lifecycleEvents: string[] = [];
+/** The client the plugin checks at its onModuleDestroy (set once the app is up). */
+let watched: MeshClient | undefined;
+
+/** A plugin class Nest builds that holds a timer between its hooks, as a reporter or a cache would. */
+@Injectable()
+class TimerPlugin implements MeshClientPlugin {
+  readonly name = 'timer';
+  private timer: NodeJS.Timeout | undefined;
+
+  onModuleInit(): void {
+    lifecycleEvents.push('init');
+    this.timer = setInterval(() => undefined, 1000);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    const refused = await settlePromise(lastValueFrom(watched!.unary('Unary', {})), 2000);
+    lifecycleEvents.push(
+      summary(refused).kind === 'error' && String((refused as { error: Error }).error.message).includes('is closed')
+        ? 'destroy after close'
+        : 'destroy before close',
+    );
+  }
+}
+
+describe('a plugin class built by Nest', () => {
+  it.each([
+    ['forRoot plugins', (target: string): MeshModuleOptions => ({ plugins: [TimerPlugin], clients: [echoClient(target)] })],
+    ["a client's plugins", (target: string): MeshModuleOptions => ({ clients: [echoClient(target, { plugins: [TimerPlugin] })] })],
+  ])(
+    '(%s) gets onModuleInit once at start and onModuleDestroy once, after its clients closed; no timer outlives app.close()',
+    async (_where, options) => {
+      const server = await startEchoServer();
+      try {
+        lifecycleEvents.length = 0;
+        const baseline = timers();
+        const app = await createTestApp(options(server.target));
+        watched = app.get(MeshClientRegistry).get('echo');
+        expect(app.get(TimerPlugin)).toBeInstanceOf(TimerPlugin); // still the module's provider, for the app to inject
+        expect(lifecycleEvents).toEqual(['init']);
+        await app.close();
+        expect(lifecycleEvents).toEqual(['init', 'destroy after close']);
+        expect(await eventually(() => timers() <= baseline, 2000)).toBe(true);
+        expect(messagesOf(uncaught.errors)).toEqual([]);
+      } finally {
+        await server.stop();
+      }
+    },
   );
 });

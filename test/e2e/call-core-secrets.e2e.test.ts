@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import { Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MeshClientModule, isMeshConfigError } from '@datapunk/mesh-client';
 import { ECHO_PROTO, HERO_PROTO } from '../support/protos.js';
+import { everythingOf } from '../support/errors.js';
 import { echoClient, moduleStartError } from '../support/test-app.js';
 
 // Issue #30 "values and secrets", at start: on da6cde0 retryableCodes: ['OK'] was accepted, a
@@ -15,26 +15,6 @@ import { echoClient, moduleStartError } from '../support/test-app.js';
 // 5,000-service proto without `service` gave a 54 KB error.
 const dir = mkdtempSync(join(tmpdir(), 'mesh-call-core-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/**
- * Everything an error shows: its message, stack, causes and own fields, and how Node prints it
- * (`util.inspect`, as for an unhandled start-up error: with its `[cause]`).
- */
-function everythingOf(error: unknown): string {
-  const parts: string[] = [inspect(error, { depth: 5 })];
-  let e: unknown = error;
-  for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    parts.push(String(e));
-    if (e instanceof Error) parts.push(e.message, e.stack ?? '');
-    try {
-      parts.push(JSON.stringify(e));
-    } catch {
-      // a cycle: the rest is covered by message and stack
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return parts.join('\n');
-}
 
 describe('codes that are no failure are refused at start', () => {
   it.each([

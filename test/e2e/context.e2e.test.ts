@@ -16,11 +16,14 @@ import {
   MeshClientRegistry,
   MeshContext,
   isMeshClientError,
+  type MeshCall,
   type MeshClient,
+  type MeshClientPlugin,
   type MeshSecurityContext,
   type MeshTrustedHeader,
 } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { failureOf } from '../support/errors.js';
 import { LogCapture } from '../support/log-capture.js';
 import { ECHO_PROTO, type EchoReply, type EchoRequest } from '../support/protos.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
@@ -214,6 +217,29 @@ describe('context outside HTTP, metadata rules', () => {
     await app.close();
   });
 
+  it('a context deadline that is no valid Date fails the call as invalid-request, naming it, before any network I/O; a Date in the past ends it as a timeout', async () => {
+    const app = await createTestApp({ clients: [echoClient(server.target, { retry: false })] });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    const context = app.get(MeshContext);
+    try {
+      const before = server.calls.length;
+      for (const [deadline, got] of [
+        [Date.now() + 1000, 'a number'],
+        ['soon', 'a string'],
+        [new Date('x'), 'an Invalid Date'],
+      ] as const) {
+        const error = await context.run({ deadline: deadline as never }, () => failureOf(lastValueFrom(echo.unary('Unary', {}))));
+        expect(error).toMatchObject({ category: 'invalid-request', attempts: 0 });
+        expect(error.message).toContain(`the security context's deadline (MeshContext) must be a valid Date, got ${got}`);
+      }
+      expect(server.calls.length).toBe(before);
+      const past = await context.run({ deadline: new Date(Date.now() - 1) }, () => failureOf(lastValueFrom(echo.unary('Unary', {}))));
+      expect(past).toMatchObject({ category: 'timeout' });
+    } finally {
+      await app.close();
+    }
+  });
+
   it.each<[string, Record<string, string | Buffer>, RegExp]>([
     ['an uppercase key', { 'X-Upper': 'v' }, /metadata key 'X-Upper' is invalid/],
     ['a reserved grpc- key', { 'grpc-timeout': '1S' }, /reserved for gRPC/],
@@ -231,4 +257,50 @@ describe('context outside HTTP, metadata rules', () => {
     expect(server.calls.length).toBe(before);
     await app.close();
   });
+
+  it("with plugins, an attempt's metadata counts as the caller's check counts it: a retry's grpc-previous-rpc-attempts is not the caller's, a number a plugin sets counts as its text", async () => {
+    const plugin: MeshClientPlugin = { name: 'numbers', beforeAttempt: (attempt) => void attempt.metadata.set('x-try', attempt.attempt as never) };
+    const app = await createTestApp({
+      clients: [echoClient(server.target, { plugins: [plugin], retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20 } })],
+    });
+    try {
+      // what the caller sends fills the limit but for the plugin's 6 bytes ('x-try' + '1')
+      const steering = { 'x-test-fail-times': '1', 'x-test-call-id': randomUUID() };
+      const used = Object.entries(steering).reduce((n, [k, v]) => n + k.length + v.length, 0);
+      const metadata = { ...steering, 'x-fill': 'f'.repeat(8192 - used - 'x-fill'.length - 6) };
+      expect(await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', { message: 'near' }, { metadata }))).toMatchObject({
+        message: 'near',
+      });
+      expect(server.metadataSeen.at(-1)!.get('x-try')).toEqual(['2']); // the second attempt went out
+    } finally {
+      await app.close();
+    }
+  });
+
+  const BIG = 'x'.repeat(9000);
+  const isBig = (call: MeshCall): boolean => (call.request as { message?: string } | undefined)?.message === 'big';
+  it.each([
+    ['intercept', { name: 'big-intercept', intercept: (call, next) => (isBig(call) && call.metadata.set('x-big', BIG), next.handle(call)) }],
+    ['beforeAttempt', { name: 'big-before', beforeAttempt: (attempt) => void (isBig(attempt.call) && attempt.metadata.set('x-big', BIG)) }],
+  ] as [string, MeshClientPlugin][])(
+    'metadata a plugin adds in %s counts against maxMetadataBytes: the call fails naming the limit, nothing is sent, a call beside it is unharmed',
+    async (_hook, plugin) => {
+      const app = await createTestApp({
+        clients: [echoClient(server.target, { plugins: [plugin], retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20 } })],
+      });
+      const echo = app.get(MeshClientRegistry).get('echo');
+      try {
+        const before = server.calls.length;
+        const beside = lastValueFrom(echo.unary('Unary', { message: 'beside' }, { metadata: { 'x-test-delay-ms': '300' } }));
+        const error = await failureOf(lastValueFrom(echo.unary('Unary', { message: 'big' })));
+        expect(error).toMatchObject({ category: 'internal', retryable: false, attempts: 0 });
+        expect(error.message).toMatch(/metadata of \d+ bytes is over the limit of 8192 \(maxMetadataBytes\) once the plugins' hooks/);
+        expect(await beside).toMatchObject({ message: 'beside' });
+        expect(server.calls.length - before).toBe(1); // only the call beside it
+        expect(echo.breakerState()).toBe('closed');
+      } finally {
+        await app.close();
+      }
+    },
+  );
 });

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { HealthImplementation } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeshClientModule, MeshClientRegistry, MeshHealthIndicator, type MeshClient } from '@datapunk/mesh-client';
+import { MeshClientModule, MeshClientRegistry, MeshHealthIndicator, isMeshConfigError, type MeshClient } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
@@ -57,6 +57,15 @@ describe('gRPC health protocol and the Terminus indicator', () => {
     expect(await echo.checkHealth('mesh.test.Echo')).toBe('NOT_SERVING');
     health.setStatus('mesh.test.Echo', 'SERVING');
     expect(await echo.checkHealth('no.such.Service')).toBe('SERVICE_UNKNOWN');
+  });
+
+  it('isHealthy without options.client (a JavaScript caller): a MeshConfigError saying what to give, not a TypeError', async () => {
+    const indicator = app.get(MeshHealthIndicator);
+    for (const options of [undefined, {}, { client: 7 }]) {
+      const error = await indicator.isHealthy('echo', options as never).catch((e: unknown) => e);
+      expect(isMeshConfigError(error)).toBe(true);
+      expect((error as Error).message).toContain("options.client must name a client, e.g. { client: 'inventory' }");
+    }
   });
 
   it('the Terminus /health endpoint: up while SERVING, down when NOT_SERVING, with details', async () => {

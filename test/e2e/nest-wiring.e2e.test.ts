@@ -89,6 +89,32 @@ describe('module options edges', () => {
     expect(isMeshConfigError(asyncError)).toBe(true);
   });
 
+  it.each([
+    ['a string', 'echo', 'got string'],
+    ['an array holding a number', ['echo', 7], 'got an array holding a value that is no string'],
+    ['a number', 42, 'got number'],
+  ])(
+    'forRootAsync with clientNames %s fails start with a MeshConfigError naming clientNames, and registers no client',
+    async (_what, clientNames, got) => {
+      const module = MeshClientModule.forRootAsync({
+        clientNames: clientNames as never,
+        useFactory: () => ({ clients: [echoClient('127.0.0.1:1')] }),
+      });
+      const tokens = (module.providers ?? [])
+        .map((p) => (p as { provide?: unknown }).provide)
+        .filter((t) => typeof t === 'string' && t.includes(':client:'));
+      expect(tokens).toEqual([]);
+      const error = await Test.createTestingModule({ imports: [module] })
+        .compile()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(isMeshConfigError(error)).toBe(true);
+      expect((error as Error).message).toContain(`clientNames must be an array of client names (strings), e.g. ['inventory'], ${got}`);
+    },
+  );
+
   it('forRootAsync takes useClass and useExisting with createMeshClientOptions() (Nest naming)', async () => {
     for (const options of [{ useClass: OptionsFactory }, { imports: [OptionsModule], useExisting: OptionsFactory }]) {
       const moduleRef = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync({ clientNames: ['made'], ...options })] }).compile();

@@ -92,6 +92,45 @@ describe('mutual TLS', () => {
     expect(error.message).toMatch(/TLS: the server certificate has expired/);
   });
 
+  it('a server presenting a certificate not made for a TLS server (a client certificate) is refused as tls, once, not retried', async () => {
+    const misused = await pki.ca.issue({ commonName: 'echo-server', dns: ['localhost'], ips: ['127.0.0.1'], usage: 'client' });
+    const wrong = await startEchoServer({ credentials: serverCredentials(pki, misused) });
+    try {
+      const error = await failingCall(tlsClient(wrong.target, {}, { retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20 } }));
+      expect(error).toMatchObject({ category: 'tls', retryable: false, attempts: 1 });
+      expect(error.message).toMatch(/TLS: the server certificate is not one for a TLS server/);
+    } finally {
+      await wrong.stop();
+    }
+  });
+
+  it("the transport is one choice and a client's own wins over defaults: tls over defaults' insecure, insecure over defaults' tls", async () => {
+    const tls = { ...pki.files, serverName: 'localhost' };
+    // no insecure key at all (echoClient sets one): the client sets tls and nothing else of the transport
+    const secure: MeshClientOptions = echoClient(server.target, { name: 'secure', tls });
+    delete secure.insecure;
+    const app = await createTestApp({ defaults: { insecure: true }, clients: [secure] });
+    const other = await createTestApp({
+      defaults: { tls },
+      clients: [echoClient(plain.target, { name: 'plain', insecure: true }), echoClient(server.target, { name: 'inherits', insecure: undefined })],
+    });
+    try {
+      expect(await lastValueFrom(app.get(MeshClientRegistry).get('secure').unary<EchoRequest, EchoReply>('Unary', { message: 'm' }))).toMatchObject({
+        message: 'm',
+      });
+      expect(server.lastPeerSan).toBe(`URI:${CLIENT_ID}`); // it went over mTLS
+      expect(await lastValueFrom(other.get(MeshClientRegistry).get('plain').unary<EchoRequest, EchoReply>('Unary', { message: 'p' }))).toMatchObject({
+        message: 'p',
+      });
+      expect(
+        await lastValueFrom(other.get(MeshClientRegistry).get('inherits').unary<EchoRequest, EchoReply>('Unary', { message: 'i' })),
+      ).toMatchObject({ message: 'i' });
+    } finally {
+      await app.close();
+      await other.close();
+    }
+  });
+
   it('a missing client certificate is refused', async () => {
     const error = await failingCall(tlsClient(server.target, { cert: undefined, key: undefined }));
     expect(error).toMatchObject({ category: 'tls', retryable: false });

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Metadata, status } from '@grpc/grpc-js';
 import { MeshClientError, isMeshClientError } from '@datapunk/mesh-client';
 import { classifyStatus } from '@datapunk/mesh-client/advanced';
@@ -35,4 +36,24 @@ export function failureOf(p: Promise<unknown>): Promise<MeshClientError> {
     () => Promise.reject(new Error('expected the call to fail')),
     (e: unknown) => (isMeshClientError(e) ? e : Promise.reject(new Error(`expected a MeshClientError, got ${String(e)}`))),
   );
+}
+
+/**
+ * Everything an error shows: its message, stack, causes and own fields, and how Node prints it
+ * (`util.inspect`, as for an unhandled start-up error: with its `[cause]`).
+ */
+export function everythingOf(error: unknown): string {
+  const parts: string[] = [inspect(error, { depth: 5 })];
+  let e: unknown = error;
+  for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    parts.push(String(e));
+    if (e instanceof Error) parts.push(e.message, e.stack ?? '');
+    try {
+      parts.push(JSON.stringify(e));
+    } catch {
+      // a cycle: the rest is covered by message and stack
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join('\n');
 }

@@ -211,9 +211,11 @@ export class MeshClient<S = unknown, C = unknown> {
    * started from now on; calls in flight finish under the policy (and on the channels) they started
    * with. A partial retry or breaker patch applies over the current policy. An invalid patch throws
    * MeshConfigError and the old policy stays in force. A changed breaker policy starts fresh
-   * breakers; a changed budget a full bucket; a new target or pool size new channels.
+   * breakers; a changed budget a full bucket; a new target or pool size new channels. Once the
+   * client is closed (or closing), update() throws MeshConfigError and opens nothing.
    */
   update(patch: MeshClientPatch): void {
+    if (this.closing) throw new MeshConfigError(`client '${this.name}' is closed (the application is shutting down): update() changes nothing`);
     this.state.update(patch);
   }
 

@@ -1,16 +1,49 @@
 /**
  * A message for anything thrown: an Error's message, else its string form, and never a throw of
  * its own (a value whose toString or message getter is broken, a hostile Proxy, is described by
- * its type or not at all).
+ * its type or not at all). A metadata value grpc-js refused is not repeated (see
+ * {@link withoutMetadataValues}).
  */
 export function describeThrown(value: unknown): string {
   try {
-    return value instanceof Error ? String(value.message) : String(value);
+    return withoutMetadataValues(value instanceof Error ? String(value.message) : String(value));
   } catch {
     try {
       return Object.prototype.toString.call(value);
     } catch {
       return 'a value that cannot be read';
     }
+  }
+}
+
+const REFUSED = 'Metadata string value "';
+// grpc-js's words when `Metadata.set()` refuses a value: the value, often a token, between them
+const REFUSED_VALUE = /Metadata string value "[\s\S]*" contains illegal characters/g;
+const NOT_SHOWN =
+  'Metadata string value (not shown: it may be a secret) contains illegal characters (a newline or a character outside printable ASCII?)';
+
+/**
+ * `text` without the metadata values grpc-js quotes when it refuses one (`Metadata string value
+ * "Bearer <token>\n" contains illegal characters`): a plugin that sets a token read with its
+ * trailing newline must not put that token in an error message or a log line.
+ */
+export function withoutMetadataValues(text: string): string {
+  return text.includes(REFUSED) ? text.replace(REFUSED_VALUE, NOT_SHOWN) : text;
+}
+
+/**
+ * What an error keeps as its `cause`: `thrown` itself, or, when it is grpc-js's refusal of a
+ * metadata value, a copy whose message and stack leave the value out (`console.error(error)`
+ * prints the cause too).
+ */
+export function causeWithoutSecrets(thrown: unknown): unknown {
+  try {
+    if (!(thrown instanceof Error) || typeof thrown.message !== 'string' || !thrown.message.includes(REFUSED)) return thrown;
+    const copy = new Error(withoutMetadataValues(thrown.message));
+    copy.name = thrown.name;
+    copy.stack = typeof thrown.stack === 'string' ? withoutMetadataValues(thrown.stack) : copy.stack;
+    return copy;
+  } catch {
+    return undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { MeshErrorCategory } from './error-category.js';
+import { causeWithoutSecrets } from './describe-thrown.js';
 import { safeText } from './safe-text.js';
 
 const BRAND = Symbol.for('@datapunk/mesh-client/MeshClientError');
@@ -67,7 +68,7 @@ export class MeshClientError extends Error {
   constructor(init: MeshClientErrorInit) {
     const head = `[${init.client}] /${init.service}/${init.method} failed: ${init.codeName} (${String(init.code)})`;
     const tail = init.hint ? ` ${init.hint}` : '';
-    super(`${head}: ${init.details ? safeText(init.details) : 'no details'}${tail}`, { cause: init.cause });
+    super(`${head}: ${init.details ? safeText(init.details) : 'no details'}${tail}`, { cause: causeWithoutSecrets(init.cause) });
     this.name = 'MeshClientError';
     this.code = init.code;
     this.codeName = init.codeName;

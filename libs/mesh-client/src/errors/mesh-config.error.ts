@@ -1,3 +1,5 @@
+import { causeWithoutSecrets } from './describe-thrown.js';
+
 const BRAND = Symbol.for('@datapunk/mesh-client/MeshConfigError');
 
 /**
@@ -8,7 +10,7 @@ const BRAND = Symbol.for('@datapunk/mesh-client/MeshConfigError');
  */
 export class MeshConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, options && 'cause' in options ? { cause: causeWithoutSecrets(options.cause) } : undefined);
     this.name = 'MeshConfigError';
   }
 

@@ -10,6 +10,14 @@ const REASONS: readonly [RegExp, string][] = [
     /ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames/i,
     'the server certificate does not name the host (set tls.serverName or expectedServerIds)',
   ],
+  [
+    /unsuitable certificate purpose/i,
+    'the server certificate is not one for a TLS server (its key usage or extended key usage does not allow serverAuth: a client or CA certificate?)',
+  ],
+  [
+    /invalid CA certificate|path length constraint exceeded/i,
+    "the server's certificate chain is not valid (an intermediate that is no CA, or a chain too long)",
+  ],
   [/alert certificate required/i, 'the server requires a client certificate (set tls.cert and tls.key)'],
   [
     /alert (bad certificate|unknown ca|certificate (expired|unknown|revoked|unsupported))/i,

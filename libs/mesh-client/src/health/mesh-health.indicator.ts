@@ -3,6 +3,7 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { HEALTH_DEFAULTS } from '../config/defaults.js';
 import { isMeshClientError } from '../errors/mesh-client.error.js';
+import { MeshConfigError } from '../errors/mesh-config.error.js';
 import type { ControlPlaneState } from '../xds/control-plane-probe.js';
 
 /** `{ controlPlane }` for an xds client, nothing for others. */
@@ -44,6 +45,11 @@ export class MeshHealthIndicator {
   /** Checks the backend of `options.client` (grpc.health.v1 Check) and reports it under `key`: up, or down with details. */
   async isHealthy(key: string, options: MeshHealthCheckOptions): Promise<HealthIndicatorResult> {
     const indicator = this.indicators.check(key);
+    if (typeof options !== 'object' || options === null || typeof options.client !== 'string') {
+      throw new MeshConfigError(
+        `MeshHealthIndicator.isHealthy('${String(key).slice(0, 64)}', options): options.client must name a client, e.g. { client: 'inventory' }`,
+      );
+    }
     const client = this.registry.get(options.client);
     const started = performance.now();
     const probeMs = HEALTH_DEFAULTS.controlPlaneTimeoutMs;

@@ -190,7 +190,11 @@ export class MeshClientModule extends MeshClientConfigurableModule {
   static override forRootAsync(options: typeof MESH_ASYNC_OPTIONS_TYPE): DynamicModule {
     if (!isObject(options))
       return failing(`MeshClientModule.forRootAsync(options): options must be an object, got ${options === null ? 'null' : typeof options}`);
-    const names = options.clientNames ?? [];
+    const names: unknown = options.clientNames ?? [];
+    if (!Array.isArray(names) || !names.every((n): n is string => typeof n === 'string')) {
+      const got = Array.isArray(names) ? 'an array holding a value that is no string' : typeof names;
+      return failing(`MeshClientModule.forRootAsync: clientNames must be an array of client names (strings), e.g. ['inventory'], got ${got}`);
+    }
     const type = options.useClass ?? options.useExisting;
     if (!type && typeof options.useFactory !== 'function') {
       return failing('MeshClientModule.forRootAsync: give useFactory (with inject), useClass or useExisting, and clientNames');

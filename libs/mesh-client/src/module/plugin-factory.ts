@@ -6,6 +6,9 @@ import { describeThrown } from '../errors/describe-thrown.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { isClass, pluginProblem } from '../options/plugin-refs.js';
 
+/** A plugin's Nest lifecycle hooks. */
+export type LifecycleHooks = Pick<MeshClientPlugin, 'onModuleInit' | 'onModuleDestroy'>;
+
 /**
  * Builds the plugin classes among `refs` with Nest DI in the module's scope (once per class, so a
  * class listed for the module and for a client is one instance, and the module's provider of a
@@ -14,6 +17,8 @@ import { isClass, pluginProblem } from '../options/plugin-refs.js';
  */
 export class PluginFactory {
   private readonly built = new Map<Type<MeshClientPlugin>, Promise<MeshClientPlugin>>();
+  /** The lifecycle hooks of the instances it built, taken off them (see `create`). */
+  private readonly hooks = new WeakMap<MeshClientPlugin, LifecycleHooks>();
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
@@ -25,6 +30,11 @@ export class PluginFactory {
   /** The plugins built so far (for their lifecycle hooks). */
   async instances(): Promise<MeshClientPlugin[]> {
     return Promise.all(this.built.values());
+  }
+
+  /** The lifecycle hooks of `plugin`: its own, or those taken off an instance this factory built. */
+  hooksOf(plugin: MeshClientPlugin): LifecycleHooks {
+    return this.hooks.get(plugin) ?? plugin;
   }
 
   /** The one instance of plugin class `type`, built on first ask (by a client or by the app injecting it). */
@@ -55,6 +65,36 @@ export class PluginFactory {
     }
     const problem = pluginProblem(plugin as unknown as Record<string, unknown>);
     if (problem) throw new MeshConfigError(`plugin class ${type.name} ${problem}`);
+    this.takeHooks(plugin);
     return plugin;
+  }
+
+  /**
+   * The module also provides this instance under its class, and Nest calls `onModuleInit` and
+   * `onModuleDestroy` on every provider it holds: with the plugin lifecycle calling them too, each
+   * ran twice, and the first `onModuleDestroy` before the clients closed. The hooks are the
+   * lifecycle's (once, bounded, after the clients closed): the instance keeps them for it alone and
+   * shows Nest none. An instance that cannot be changed (frozen) keeps its own.
+   */
+  private takeHooks(plugin: MeshClientPlugin): void {
+    const { onModuleInit, onModuleDestroy } = plugin;
+    if (typeof onModuleInit !== 'function' && typeof onModuleDestroy !== 'function') return;
+    const names = ['onModuleInit', 'onModuleDestroy'] as const;
+    const own = names.map((hook) => Object.getOwnPropertyDescriptor(plugin, hook));
+    try {
+      for (const hook of names) Object.defineProperty(plugin, hook, { value: undefined, writable: true, configurable: true, enumerable: false });
+    } catch {
+      // all or nothing: the instance keeps both hooks as they were
+      names.forEach((hook, i) => {
+        try {
+          if (own[i]) Object.defineProperty(plugin, hook, own[i]);
+          else delete (plugin as unknown as Record<string, unknown>)[hook];
+        } catch {
+          // the property was never changed
+        }
+      });
+      return;
+    }
+    this.hooks.set(plugin, { onModuleInit: onModuleInit?.bind(plugin), onModuleDestroy: onModuleDestroy?.bind(plugin) });
   }
 }

@@ -21,14 +21,17 @@ export class PluginLifecycle {
   async init(): Promise<void> {
     const built = await this.factory.instances();
     this.plugins = [...new Set([...(this.objects as MeshClientPlugin[]), ...built])];
-    for (const plugin of this.plugins) if (plugin.onModuleInit) await this.start(plugin);
+    for (const plugin of this.plugins) {
+      const hooks = this.factory.hooksOf(plugin);
+      if (hooks.onModuleInit) await this.start(plugin, () => hooks.onModuleInit!());
+    }
   }
 
   async destroy(): Promise<void> {
-    for (const plugin of this.plugins) await plugin.onModuleDestroy?.();
+    for (const plugin of this.plugins) await this.factory.hooksOf(plugin).onModuleDestroy?.();
   }
 
-  private async start(plugin: MeshClientPlugin): Promise<void> {
+  private async start(plugin: MeshClientPlugin, init: () => void | Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -42,7 +45,7 @@ export class PluginLifecycle {
       );
     });
     try {
-      await Promise.race([Promise.resolve().then(() => plugin.onModuleInit!()), late]);
+      await Promise.race([Promise.resolve().then(init), late]);
     } catch (error) {
       if (isMeshConfigError(error)) throw error;
       throw new MeshConfigError(`plugin '${plugin.name}' failed in onModuleInit: ${describeThrown(error)}`, { cause: error });

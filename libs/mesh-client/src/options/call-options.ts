@@ -134,3 +134,13 @@ export function readIterateOptions(options: unknown): { highWaterMark: number | 
 export function toCallOptions(arg: unknown): CallOptions | undefined {
   return isGrpcMetadata(arg) ? { metadata: arg } : (arg as CallOptions | undefined);
 }
+
+/**
+ * What is wrong with the security context's `deadline` (the incoming request's, set by the
+ * interceptor or by `MeshContext.run` / `set`), or undefined: a call may only take a valid Date.
+ */
+export function inheritedDeadlineProblem(deadline: unknown): string | undefined {
+  if (deadline === undefined || (deadline instanceof Date && !Number.isNaN(deadline.getTime()))) return undefined;
+  const got = deadline instanceof Date ? 'an Invalid Date' : kindOf(deadline);
+  return `the security context's deadline (MeshContext) must be a valid Date, got ${got}`;
+}

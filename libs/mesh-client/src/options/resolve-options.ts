@@ -22,9 +22,15 @@ const CLIENT_KEYS = keysOf(CLIENT_DEFAULTS);
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
 
-/** Nested option objects are merged one level deep over `defaults`; everything else replaces. */
+/**
+ * Nested option objects are merged one level deep over `defaults`; everything else replaces. The
+ * transport is one choice, and a client's own wins: `insecure: true` takes none of the defaults'
+ * `tls`, and a client's `tls` (merged over the defaults' `tls`) none of their `insecure`.
+ */
 function mergeDefaults(defaults: Record<string, unknown>, client: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...defaults };
+  if (client.insecure === true) delete merged.tls;
+  if (client.tls !== undefined) delete merged.insecure;
   for (const [key, value] of Object.entries(client)) {
     const base = merged[key];
     const mergeable =

@@ -6,6 +6,7 @@ import { isMeshClientError } from '../errors/mesh-client.error.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { safeText } from '../errors/safe-text.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../config/mesh-plugin.interface.js';
+import { watchUnawaited } from '../config/promise-like.js';
 
 /** A level of Nest's Logger, or 'off' for no line. */
 export type LoggingLevel = 'debug' | 'verbose' | 'log' | 'warn' | 'error' | 'off';
@@ -124,8 +125,8 @@ export class LoggingPlugin implements MeshClientPlugin {
       line += `: ${isMeshClientError(error) ? error.message : safeText(describeThrown(error), 300)}`;
     try {
       const write = this.logger[level];
-      if (write) write.call(this.logger, line);
-      else this.logger.log(line);
+      // an async logger's rejected Promise is watched too, not left to end the process
+      watchUnawaited(write ? write.call(this.logger, line) : this.logger.log(line), () => undefined);
     } catch {
       // a logger that fails loses its line; the call it describes goes on, and nothing reaches RxJS
     }

@@ -25,6 +25,16 @@ export interface TokenPluginOptions {
 }
 
 const PRINTABLE = /^[\x21-\x7e]+$/;
+const METADATA_KEY = /^[0-9a-z_.-]+$/;
+const METADATA_TEXT = /^[\x20-\x7e]*$/;
+
+/** A header or scheme option, quoted for an error (neither is secret): what metadata cannot carry shown as \uXXXX. */
+const shown = (value: unknown): string =>
+  typeof value === 'string'
+    ? JSON.stringify(value.slice(0, 64)).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : value === null
+      ? 'null'
+      : typeof value;
 
 /**
  * Puts this service's own token on every attempt (workload identity), from a function or a token
@@ -56,8 +66,25 @@ export class TokenPlugin implements MeshClientPlugin {
   constructor(private readonly options: TokenPluginOptions) {
     if ((options.source === undefined) === (options.file === undefined)) throw new TypeError('TokenPlugin: give exactly one of source and file');
     this.name = options.name ?? 'token';
-    this.header = options.header ?? 'authorization';
-    this.scheme = options.scheme ?? (this.header === 'authorization' ? 'Bearer ' : '');
+    // checked here, not by grpc-js at the first call: its error would quote the scheme and the token after it
+    const header = options.header ?? 'authorization';
+    const key = typeof header === 'string' ? header.toLowerCase() : undefined;
+    const headerProblem =
+      key === undefined
+        ? `a metadata key must be a string, got ${shown(header)}`
+        : !METADATA_KEY.test(key)
+          ? `metadata key ${shown(header)} is invalid: keys are letters, digits, '_', '-' and '.'`
+          : key.endsWith('-bin')
+            ? `metadata key ${shown(header)} ends in '-bin', but a token is text`
+            : key.startsWith('grpc-')
+              ? `metadata key ${shown(header)} is reserved for gRPC itself`
+              : undefined;
+    if (headerProblem) throw new TypeError(`TokenPlugin option 'header': ${headerProblem}`);
+    this.header = key!;
+    // (the default scheme goes with the exact key 'authorization', as it always has)
+    this.scheme = options.scheme ?? (header === 'authorization' ? 'Bearer ' : '');
+    if (typeof this.scheme !== 'string' || !METADATA_TEXT.test(this.scheme))
+      throw new TypeError(`TokenPlugin option 'scheme': must be printable ASCII (spaces allowed), got ${shown(this.scheme)}`);
   }
 
   beforeAttempt(attempt: MeshAttempt): void | Promise<void> {

@@ -10,7 +10,11 @@ export interface RetryConfig {
   readonly policy: ResolvedRetryPolicy;
   /** A retry budget (gRFC A6 throttling), shared by every subscription; undefined when off. */
   readonly budget: RetryBudget | undefined;
-  /** Overall deadline, epoch ms (Infinity for none). */
+  /**
+   * Overall deadline, epoch ms (Infinity for none): no backoff wait is taken that would end at or
+   * past it. It does not end an attempt: each attempt carries its own deadline (a MeshClient
+   * call's `deadline` call option), as every call of the client does.
+   */
   readonly deadline: number;
   /** An attempt that hit its own timeout may be retried (safe to repeat). */
   readonly idempotent: boolean;
@@ -29,9 +33,10 @@ export interface RetryConfig {
  * when `idempotent`), never a circuit-open rejection, never after a response arrived, at most
  * `maxAttempts` in all, waiting the server's pushback or a jittered exponential backoff (which
  * restarts from `initialBackoffMs` after a pushback), only while the budget allows and never past
- * the deadline: when the next wait cannot fit, the last error is delivered at once. Each
- * subscription is one call with its own backoff state. Identity when `maxAttempts` is 1. Runs the
- * same engine as the client's calls (AttemptLoop, through the attempt gate).
+ * the deadline: when the next wait cannot fit, the last error is delivered at once. Only a
+ * MeshClientError (what a MeshClient call fails with) is retried; anything else ends the call as it
+ * is. Each subscription is one call with its own backoff state. Identity when `maxAttempts` is 1.
+ * Runs the same engine as the client's calls (AttemptLoop, through the attempt gate).
  *
  * @example
  * attempt$.pipe(retryCall({ policy, budget, deadline: Date.now() + 5000, idempotent: false, now: Date.now, random: Math.random }))

@@ -85,6 +85,21 @@ function addGrpcMetadata(target: Metadata, source: Metadata): number {
   return bytes;
 }
 
+/**
+ * The bytes of `metadata` as the size limit counts them: every key and value, repeated keys too,
+ * but not the keys the library adds itself (`grpc-`, the spread key: no caller's check counted them).
+ * A value grpc-js took that is no string nor Buffer (a number) counts as the text it is sent as.
+ */
+export function metadataBytes(metadata: Metadata): number {
+  let bytes = 0;
+  const all = metadata.toJSON() as Record<string, unknown[]>;
+  for (const key in all) {
+    if (key.startsWith('grpc-') || key === SPREAD_KEY) continue;
+    for (const value of all[key]!) bytes += key.length + (Buffer.isBuffer(value) ? value.length : String(value).length);
+  }
+  return bytes;
+}
+
 /** A grpc-js Metadata, also one from another copy of grpc-js. */
 export function isGrpcMetadata(value: unknown): value is Metadata {
   const m = value as Partial<Metadata> | null;

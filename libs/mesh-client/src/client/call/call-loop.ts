@@ -22,18 +22,25 @@ interface MethodLoop {
   readonly retry: RetryLoopSettings | undefined;
   readonly hedging: HedgingLoopSettings | undefined;
   readonly spec: WireSpec;
+  /** A warning about this method's calls, naming the client (undefined: no logger). */
+  readonly warn: ((text: string) => void) | undefined;
 }
 
 /** By settings object: the default settings of a method are one object per policy, so one entry per method. */
 const loops = new WeakMap<CallSettings, MethodLoop>();
 
-/** A plugin hook that failed once its call was over: a warning (a logger that throws is not let through into a promise nobody holds). */
-function lateHookWarning(logger: { warn(message: string): void }, client: string, error: unknown): void {
-  try {
-    logger.warn(`client '${client}': a plugin hook failed after its call ended: ${describeThrown(error)}`);
-  } catch {
-    // nowhere left to report it: the call is over either way
-  }
+/** A warning naming the client (a logger that throws is not let through into a promise nobody holds). */
+function warnerOf(logger: { warn(message: string): void } | undefined, client: string): ((text: string) => void) | undefined {
+  return (
+    logger &&
+    ((text: string) => {
+      try {
+        logger.warn(`client '${client}': ${text}`);
+      } catch {
+        // nowhere left to report it: the call goes on, or is over, either way
+      }
+    })
+  );
 }
 
 function methodLoopOf(record: CallRecord<unknown>): MethodLoop {
@@ -46,12 +53,12 @@ function buildMethodLoop(record: CallRecord<unknown>): MethodLoop {
   const { method, policy, settings, core } = record;
   const site = method.site;
   const limiter = policy.limiter;
-  const logger = core.deps.logger;
+  const warn = warnerOf(core.deps.logger, site.client);
   const base = {
     breaker: policy.breakers?.for(method.name),
     rejection: (attempts: number) => circuitOpen(site, attempts),
     onLatency: limiter && ((ms: number) => limiter.sample(ms)),
-    onLateHookError: logger && ((e: unknown) => lateHookWarning(logger, site.client, e)),
+    onLateHookError: warn && ((e: unknown) => warn(`a plugin hook failed after its call ended: ${describeThrown(e)}`)),
     now: core.now,
   };
   const spec: WireSpec = {
@@ -73,7 +80,7 @@ function buildMethodLoop(record: CallRecord<unknown>): MethodLoop {
         }),
       lost: () => localError(site, Status.CANCELLED, 'another hedged copy answered first', { local: true }),
     };
-    return { retry: undefined, hedging, spec: { ...spec, spreadCopies: true } };
+    return { retry: undefined, hedging, spec: { ...spec, spreadCopies: true }, warn };
   }
   const retry = settings.retry !== false && settings.retry.maxAttempts > 1 ? settings.retry : undefined;
   const gate = retryGate({
@@ -84,7 +91,7 @@ function buildMethodLoop(record: CallRecord<unknown>): MethodLoop {
     streamsResponses: method.kind === 'server-stream' || method.kind === 'bidi',
     random: core.deps.random,
   });
-  return { retry: gate, hedging: undefined, spec };
+  return { retry: gate, hedging: undefined, spec, warn };
 }
 
 /**
@@ -97,7 +104,7 @@ export function startLoop<T>(run: CallRun<T>): void {
   const record = run.record;
   const { method, plugins } = record;
   const shared = methodLoopOf(record as CallRecord<unknown>);
-  const hooks = plugins && run.call && plugins.attempts.length > 0 ? new AttemptPlugins(plugins, run.call, method.site, run) : undefined;
+  const hooks = plugins && run.call && plugins.attempts.length > 0 ? new AttemptPlugins(plugins, run.call, method.site, run, shared.warn) : undefined;
   run.hooks = hooks;
   run.spec = record.flow ? { ...shared.spec, flow: record.flow } : shared.spec;
   const loop = shared.hedging ? new HedgingLoop<T>(shared.hedging, run, run) : new AttemptLoop<T>(shared.retry!, run, run);

@@ -172,7 +172,7 @@ export class CallRecord<T> implements CallSink<T>, Due {
     const options = this.options;
     if (!options?.onHeader && !options?.onTrailer) return 0;
     const id = ++this.wires;
-    (this.responses ??= new ResponseMetadata(options, this.method.site)).note(id, wire);
+    (this.responses ??= new ResponseMetadata(options, this.method.site, this.core.deps.logger)).note(id, wire);
     return id;
   }
 

@@ -1,6 +1,8 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { MeshCall } from '../../config/mesh-plugin.interface.js';
+import type { MeshClientError } from '../../errors/mesh-client.error.js';
 import { localError } from '../../errors/to-mesh-error.js';
+import { metadataBytes } from '../../security/metadata.js';
 import { withoutStackTrace } from '../../errors/without-stack-trace.js';
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
 import type { AttemptLoop, CallSink, LoopCall } from '../../resilience/attempt-loop.js';
@@ -108,15 +110,30 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
       sink.end(over);
       return NOT_STARTED;
     }
+    const metadata = this.metadataOf(n);
+    // plugins (intercept, beforeAttempt) may have added to what the call's own check measured
+    const oversize = this.record.plugins && this.oversize(metadata, n);
+    if (oversize) {
+      sink.end(oversize);
+      return NOT_STARTED;
+    }
     const spec = this.spec!;
     const hooks = this.hooks;
     const wire = new WireAttempt<T>(spec, n, sink, hooks?.readsHeaders ? hooks : undefined);
     // attempts are numbered per run; the call's response metadata needs them unique over its runs
     (this.wireIds ??= [])[n] = this.record.noteWire(wire as WireAttempt<unknown>);
-    const metadata = this.metadataOf(n);
     hooks?.attach(n, wire, metadata);
     wire.start(metadata, this.requests ? this.requests.open() : this.encoded!, this.attemptDeadline(), spec.spreadCopies ? this : undefined);
     return wire;
+  }
+
+  /** The failure of attempt `n` when its metadata, as the plugins left it, is over `maxMetadataBytes`. */
+  private oversize(metadata: Metadata, n: number): MeshClientError | undefined {
+    const limit = this.record.policy.options.maxMetadataBytes;
+    const bytes = metadataBytes(metadata);
+    if (bytes <= limit) return undefined;
+    const details = `metadata of ${String(bytes)} bytes is over the limit of ${String(limit)} (maxMetadataBytes) once the plugins' hooks (intercept, beforeAttempt) had run; attempt ${String(n)} was not sent`;
+    return localError(this.record.method.site, Status.INTERNAL, details, { category: 'internal', retryable: false, attempts: n - 1, local: true });
   }
 
   spreadOn(spreads: Spreads): string {

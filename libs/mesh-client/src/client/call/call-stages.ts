@@ -5,7 +5,7 @@ import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';
 import { InvalidMetadataError } from '../../security/metadata.js';
-import { readCallOptions } from '../../options/call-options.js';
+import { inheritedDeadlineProblem, readCallOptions } from '../../options/call-options.js';
 import { callDeadline, callSettings } from './call-settings.js';
 import { subscribeIntercepted } from '../plugin-engine/intercept-chain.js';
 import { MeshCallState } from '../plugin-engine/mesh-call.js';
@@ -81,6 +81,11 @@ function settle(record: CallRecord<unknown>): boolean {
   const options = record.options;
   record.policy = core.policy();
   record.context = core.deps.context?.();
+  const badDeadline = inheritedDeadlineProblem(record.context?.security?.deadline);
+  if (badDeadline !== undefined) {
+    record.fail(callerError(method.site, badDeadline));
+    return false;
+  }
   const settings = callSettings(method, options, record.policy, record.context);
   if (isMeshClientError(settings)) {
     record.fail(settings);

@@ -1,5 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
+import { watchUnawaited } from '../../config/promise-like.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
+import { safeText } from '../../errors/safe-text.js';
 import type { MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { CallOptions } from '../../config/call-options.interface.js';
@@ -15,7 +17,7 @@ interface Received {
  * outcome the caller gets (the one that answered, among retries or hedged copies). Headers are
  * handed over just before the first response (or the end), trailers just before the call ends,
  * on success and on failure. A callback that throws fails the call ('invalid-request', the
- * caller's own code).
+ * caller's own code); a Promise it returns is not awaited, and its rejection is logged as a warning.
  */
 export class ResponseMetadata {
   private readonly attempts: (Received | undefined)[] = [];
@@ -24,6 +26,8 @@ export class ResponseMetadata {
   constructor(
     private readonly options: Pick<CallOptions, 'onHeader' | 'onTrailer'>,
     private readonly site: CallSite,
+    /** Where a callback's rejected Promise is reported (the callbacks are not awaited). */
+    private readonly logger: { warn(message: string): void } | undefined,
   ) {}
 
   /** Keeps what attempt `n` receives. */
@@ -55,10 +59,19 @@ export class ResponseMetadata {
 
   private callback(name: 'onHeader' | 'onTrailer', metadata: Metadata): MeshClientError | undefined {
     try {
-      this.options[name]!(metadata);
+      const answer: unknown = this.options[name]!(metadata);
+      if (answer !== undefined) watchUnawaited(answer, (error) => this.late(name, error));
       return undefined;
     } catch (error) {
       return callerError(this.site, `the ${name} callback threw: ${describeThrown(error)}`, { cause: error });
     }
+  }
+
+  /** A callback's Promise rejected: the call's outcome is the caller's already, so a warning. */
+  private late(name: 'onHeader' | 'onTrailer', error: unknown): void {
+    const { client, service, method } = this.site;
+    this.logger?.warn(
+      `client '${client}': the ${name} callback of a call to ${service}/${method} failed (a Promise it returned rejected; it is not awaited): ${safeText(describeThrown(error), 300)}`,
+    );
   }
 }

@@ -33,6 +33,7 @@ export class ChannelPool {
   private current: readonly ChannelLease[];
   private next = 0;
   private readonly retired = new Set<ChannelLease>();
+  private closed = false;
 
   constructor(set: ChannelSet) {
     this.current = leases(set);
@@ -63,6 +64,11 @@ export class ChannelPool {
 
   /** Sends new attempts to the channels of `set`; the old channels close once idle. */
   replace(set: ChannelSet): void {
+    if (this.closed) {
+      // a late certificate reload (or update) after close: nothing may open a connection now
+      for (const client of set.clients) client.close();
+      return;
+    }
     const old = this.current;
     this.current = leases(set);
     this.next = 0;
@@ -75,6 +81,7 @@ export class ChannelPool {
 
   /** Closes every channel (attempts still running are cancelled by their owners first). */
   close(): void {
+    this.closed = true;
     for (const l of this.current) l.client.close();
     for (const l of this.retired) l.client.close();
     this.retired.clear();

@@ -11,14 +11,15 @@ import { WireAttempt } from '../call/wire-attempt.js';
 import { healthService } from './health-proto.js';
 import { statusOf, type HealthStatus } from './health-status.js';
 
-/** A health Watch in progress, ended by the client's close. */
+/** A health Check or Watch in progress, ended by the client's close. */
 interface Watcher {
   close(error: MeshClientError): void;
 }
 
 /**
  * The gRPC health protocol (grpc.health.v1) over a client's own channel. Health calls bypass retry
- * and the breaker, so they never count in breaker statistics. Watches end when the client closes.
+ * and the breaker, so they never count in breaker statistics. Checks and Watches in progress end
+ * ('cancelled') when the client closes.
  */
 export class GrpcHealthClient {
   private readonly check: MethodInfo;
@@ -57,14 +58,26 @@ export class GrpcHealthClient {
       return Promise.reject(callerError(site, `checkHealth() service cannot be sent: ${describeThrown(error)}`));
     }
     return new Promise((resolve, reject) => {
+      // the client's close ends it at once ('cancelled'), as it ends calls and Watches
+      const inFlight: Watcher = {
+        close: (error) => {
+          wire.cancel();
+          reject(localError(site, Status.CANCELLED, error.details));
+        },
+      };
       const wire = new WireAttempt<unknown>(this.spec(this.check), 1, {
-        value: (response) => resolve(statusOf(response)),
+        value: (response) => {
+          this.watchers.delete(inFlight);
+          resolve(statusOf(response));
+        },
         end: (error) => {
           if (error === undefined) return;
+          this.watchers.delete(inFlight);
           if (isMeshClientError(error) && error.code === Status.NOT_FOUND) resolve('SERVICE_UNKNOWN');
           else reject(error);
         },
       });
+      this.watchers.add(inFlight);
       wire.start(new Metadata(), request, Date.now() + timeoutMs);
     });
   }
@@ -95,7 +108,7 @@ export class GrpcHealthClient {
     return Promise.reject(callerError(this.check.site, problem));
   }
 
-  /** Ends every Watch ('cancelled') and refuses new health calls: the client is closing. */
+  /** Ends every Check and Watch in progress ('cancelled') and refuses new health calls: the client is closing. */
   close(reason: string): void {
     this.closedReason = reason;
     const error = localError(this.watch.site, Status.CANCELLED, reason);

@@ -1,9 +1,11 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
-import { isPromiseLike } from '../../config/promise-like.js';
+import { isPromiseLike, watchUnawaited } from '../../config/promise-like.js';
 import type { MeshAttempt, MeshAttemptEnd, MeshCall, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
+import { describeThrown } from '../../errors/describe-thrown.js';
 import { classifyStatus } from '../../errors/error-category.js';
 import { isMeshAttemptFault } from '../../errors/mesh-attempt-fault.error.js';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
+import { safeText } from '../../errors/safe-text.js';
 import { localError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { AttemptAnswer, AttemptHooks, AttemptOutcome } from '../../resilience/attempt-gate.js';
 import { pluginError } from './plugin-error.js';
@@ -98,6 +100,7 @@ export class AttemptPlugins implements AttemptHooks {
     private readonly call: MeshCall,
     private readonly site: CallSite,
     private readonly metadataOf: AttemptMetadata,
+    private readonly warn?: (text: string) => void, // where a rejected onHeaders Promise goes
   ) {}
 
   /** Some plugin reads the attempts' response headers. */
@@ -170,12 +173,19 @@ export class AttemptPlugins implements AttemptHooks {
     if (!attempt) return undefined;
     for (const plugin of this.plugins.headerReaders) {
       try {
-        plugin.onHeaders!(attempt, headers);
+        const answer: unknown = plugin.onHeaders!(attempt, headers);
+        if (answer !== undefined) watchUnawaited(answer, (error) => this.lateHeaders(plugin, error));
       } catch (error) {
         return pluginError(this.site, plugin, 'onHeaders', error, n);
       }
     }
     return undefined;
+  }
+
+  /** An `onHeaders` that returned a Promise, which then rejected: too late to fail its attempt, so a warning. */
+  private lateHeaders(plugin: MeshClientPlugin, error: unknown): void {
+    const reason = safeText(describeThrown(error), 300);
+    this.warn?.(`plugin '${plugin.name}' failed in onHeaders (a Promise it returned rejected; onHeaders is not awaited): ${reason}`);
   }
 
   /** Attempt `n` goes on the wire with `metadata`; its trailers will be in `received`, for its end as the hooks see it. */

@@ -1,4 +1,5 @@
 import { MeshConfigError } from '../../errors/mesh-config.error.js';
+import { isPromiseLike, watchUnawaited } from '../../config/promise-like.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import type { MeshClientPlugin, MeshMethodInfo } from '../../config/mesh-plugin.interface.js';
@@ -60,11 +61,21 @@ export function pluginsByMethod(
 
 function applies(plugin: MeshClientPlugin, info: MeshMethodInfo): boolean {
   if (!plugin.appliesTo) return true;
+  let answer: unknown;
+  let later: boolean;
   try {
-    return plugin.appliesTo(info) === true;
+    answer = plugin.appliesTo(info);
+    later = isPromiseLike(answer); // (a `then` getter that throws is the plugin's)
   } catch (error) {
     throw new MeshConfigError(`plugin '${plugin.name}' failed in appliesTo(${info.client}/${info.method}): ${describeThrown(error)}`, {
       cause: error,
     });
   }
+  if (later) {
+    watchUnawaited(answer, () => undefined); // its answer, or its failure, comes too late to matter
+    throw new MeshConfigError(
+      `plugin '${plugin.name}' answered appliesTo(${info.client}/${info.method}) with a Promise: appliesTo is asked once per method while the client is made, and must return true or false at once`,
+    );
+  }
+  return answer === true;
 }
