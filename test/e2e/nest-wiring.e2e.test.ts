@@ -115,6 +115,23 @@ describe('module options edges', () => {
     },
   );
 
+  it("global that is no boolean ('yes') fails start with a MeshConfigError, in forRoot and forRootAsync", async () => {
+    const clients = [echoClient('127.0.0.1:1')];
+    for (const module of [
+      MeshClientModule.forRoot({ global: 'yes' as never, clients }),
+      MeshClientModule.forRootAsync({ global: 1 as never, clientNames: ['echo'], useFactory: () => ({ clients }) }),
+    ]) {
+      const error = await Test.createTestingModule({ imports: [module] })
+        .compile()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(isMeshConfigError(error)).toBe(true);
+      expect((error as Error).message).toMatch(/MeshClientModule\.forRoot(Async)?: global must be true or false, got (string|number)/);
+    }
+  });
+
   it('forRootAsync takes useClass and useExisting with createMeshClientOptions() (Nest naming)', async () => {
     for (const options of [{ useClass: OptionsFactory }, { imports: [OptionsModule], useExisting: OptionsFactory }]) {
       const moduleRef = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync({ clientNames: ['made'], ...options })] }).compile();

@@ -234,6 +234,32 @@ describe('mutual TLS', () => {
     }
   });
 
+  it("a rotation to an expired client certificate is logged and the credentials in use stay (tls-refusal.e2e: such a certificate at start fails calls as 'tls')", async () => {
+    const day = 86_400_000;
+    const expired = await pki.ca.issue({
+      commonName: 'echo-client',
+      uris: [CLIENT_ID],
+      usage: 'client',
+      notBefore: new Date(Date.now() - 10 * day),
+      notAfter: new Date(Date.now() - day),
+    });
+    const app = await createTestApp({ clients: [tlsClient(server.target, { watch: true })] });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    try {
+      await lastValueFrom(echo.unary('Unary', {}));
+      writeAtomic(pki.files.key, expired.key);
+      writeAtomic(pki.files.cert, expired.cert);
+      const reported = () => logs.lines.some((l) => l.startsWith('warn') && l.includes('new TLS files were not loaded (tls.cert expired on'));
+      expect(await eventually(reported, 3000)).toBe(true);
+      await expect(lastValueFrom(echo.unary('Unary', { message: 'still' }))).resolves.toMatchObject({ message: 'still' });
+      expect(server.peerSerials.at(-1)).toBe(pki.client.serial);
+    } finally {
+      writeAtomic(pki.files.cert, pki.client.cert);
+      writeAtomic(pki.files.key, pki.client.key);
+      await app.close();
+    }
+  });
+
   it('no key material appears in any log line or error message of these tests', () => {
     const keyBodies = [pki.client.key, readFileSync(pki.files.key, 'utf8'), pki.server.key].map((pem) => pem.split('\n')[1]!);
     const text = [...logs.lines, ...messages].join('\n');

@@ -65,6 +65,13 @@ function failing(message: string): DynamicModule {
   };
 }
 
+/** Nest's `global` extra takes any truthy value: the module refuses what is no boolean. */
+function globalProblem(caller: string, global: unknown): string | undefined {
+  return global === undefined || typeof global === 'boolean'
+    ? undefined
+    : `MeshClientModule.${caller}: global must be true or false, got ${global === null ? 'null' : typeof global}`;
+}
+
 /** `module` with each client injectable under its bare name too, as ClientsModule registers them. */
 function withNameAliases(module: DynamicModule, names: readonly string[], extra: Provider[] = []): DynamicModule {
   const aliases = names.map((name) => ({ provide: name, useExisting: getMeshClientToken(name) }));
@@ -111,6 +118,8 @@ export class MeshClientModule extends MeshClientConfigurableModule {
       return failing(
         `MeshClientModule.forRoot(options): options must be an object ({ clients: [...] }), got ${options === null ? 'null' : typeof options}`,
       );
+    const global = globalProblem('forRoot', options.global);
+    if (global) return failing(global);
     const clientPlugins = Array.isArray(options.clients) ? options.clients.map((c) => (c as { plugins?: unknown } | null)?.plugins) : [];
     return withClients(super.forRoot(options), clientNamesOf(options), { plugins: options.plugins, imports: options.imports, clientPlugins });
   }
@@ -190,6 +199,8 @@ export class MeshClientModule extends MeshClientConfigurableModule {
   static override forRootAsync(options: typeof MESH_ASYNC_OPTIONS_TYPE): DynamicModule {
     if (!isObject(options))
       return failing(`MeshClientModule.forRootAsync(options): options must be an object, got ${options === null ? 'null' : typeof options}`);
+    const global = globalProblem('forRootAsync', options.global);
+    if (global) return failing(global);
     const names: unknown = options.clientNames ?? [];
     if (!Array.isArray(names) || !names.every((n): n is string => typeof n === 'string')) {
       const got = Array.isArray(names) ? 'an array holding a value that is no string' : typeof names;

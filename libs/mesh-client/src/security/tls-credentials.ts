@@ -39,9 +39,10 @@ function read(field: string, value: string | Buffer): Buffer {
 
 /**
  * Reads `tls.ca`, `tls.cert` and `tls.key` (file paths or PEM) and checks them: every PEM parses
- * and the key belongs to the certificate. Throws TlsMaterialError naming what is wrong.
+ * and the key belongs to the certificate; for a `reload`, the client certificate has not expired.
+ * Throws TlsMaterialError naming what is wrong.
  */
-export function loadTlsMaterial(tls: MeshTlsOptions): TlsMaterial {
+export function loadTlsMaterial(tls: MeshTlsOptions, reload = false): TlsMaterial {
   const ca = read('ca', tls.ca);
   const cert = tls.cert === undefined ? null : read('cert', tls.cert);
   const key = tls.key === undefined ? null : read('key', tls.key);
@@ -64,6 +65,10 @@ export function loadTlsMaterial(tls: MeshTlsOptions): TlsMaterial {
       throw new TlsMaterialError('tls.key is not a PEM private key');
     }
     if (!x509.checkPrivateKey(privateKey)) throw new TlsMaterialError('tls.key does not belong to tls.cert');
+    // a rotation to a certificate every server would refuse: the credentials in use stay (at start
+    // the client starts, and its calls fail 'tls' naming the refusal)
+    const expires = new Date(x509.validTo);
+    if (reload && expires.getTime() <= Date.now()) throw new TlsMaterialError(`tls.cert expired on ${expires.toISOString()}`);
   }
   return { ca, cert, key };
 }

@@ -62,7 +62,7 @@ export class TlsWatcher {
 
   private changed(seen: string): void {
     try {
-      const material = loadTlsMaterial(this.tls);
+      const material = loadTlsMaterial(this.tls, true);
       this.lastSeen = seen;
       this.lastBad = '';
       this.events.onReload(material);
