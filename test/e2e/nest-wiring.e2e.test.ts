@@ -22,7 +22,7 @@ import { failureOf } from '../support/errors.js';
 import { LogCapture } from '../support/log-capture.js';
 import { PEERS_PROTO, PeersServer, peersProto } from '../support/peers-server.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
+import { createTestApp, dynamicModuleStartError, echoClient, moduleStartError } from '../support/test-app.js';
 
 describe("method names as Nest's ClientGrpc gives them", () => {
   let server: PeersServer;
@@ -80,12 +80,7 @@ describe('module options edges', () => {
     const error = await moduleStartError(undefined);
     expect(isMeshConfigError(error)).toBe(true);
     expect((error as Error).message).toContain('MeshClientModule.forRoot(options): options must be an object');
-    const asyncError = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync(undefined as never)] })
-      .compile()
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const asyncError = await dynamicModuleStartError(MeshClientModule.forRootAsync(undefined as never));
     expect(isMeshConfigError(asyncError)).toBe(true);
   });
 
@@ -104,12 +99,7 @@ describe('module options edges', () => {
         .map((p) => (p as { provide?: unknown }).provide)
         .filter((t) => typeof t === 'string' && t.includes(':client:'));
       expect(tokens).toEqual([]);
-      const error = await Test.createTestingModule({ imports: [module] })
-        .compile()
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+      const error = await dynamicModuleStartError(module);
       expect(isMeshConfigError(error)).toBe(true);
       expect((error as Error).message).toContain(`clientNames must be an array of client names (strings), e.g. ['inventory'], ${got}`);
     },
@@ -121,12 +111,7 @@ describe('module options edges', () => {
       MeshClientModule.forRoot({ global: 'yes' as never, clients }),
       MeshClientModule.forRootAsync({ global: 1 as never, clientNames: ['echo'], useFactory: () => ({ clients }) }),
     ]) {
-      const error = await Test.createTestingModule({ imports: [module] })
-        .compile()
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+      const error = await dynamicModuleStartError(module);
       expect(isMeshConfigError(error)).toBe(true);
       expect((error as Error).message).toMatch(/MeshClientModule\.forRoot(Async)?: global must be true or false, got (string|number)/);
     }
@@ -138,14 +123,7 @@ describe('module options edges', () => {
       expect(moduleRef.get(MeshClientRegistry).names()).toEqual(['made']);
       await moduleRef.close();
     }
-    const error = await Test.createTestingModule({
-      imports: [MeshClientModule.forRootAsync({ clientNames: ['made'], useClass: NoMethodFactory as never })],
-    })
-      .compile()
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const error = await dynamicModuleStartError(MeshClientModule.forRootAsync({ clientNames: ['made'], useClass: NoMethodFactory as never }));
     expect(isMeshConfigError(error) && error.message).toContain('NoMethodFactory (useClass/useExisting) has no createMeshClientOptions() method');
   });
 });

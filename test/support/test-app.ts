@@ -1,3 +1,4 @@
+import type { DynamicModule } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { MeshClientModule, MeshClientRegistry, type MeshClient, type MeshClientOptions, type MeshModuleOptions } from '@datapunk/mesh-client';
@@ -21,7 +22,12 @@ export async function createTestApp(options: MeshModuleOptions, extraImports: un
 
 /** The error the module fails to compile with for `options`, or undefined when it compiles. */
 export async function moduleStartError(options: unknown): Promise<unknown> {
-  return Test.createTestingModule({ imports: [MeshClientModule.forRoot(options as MeshModuleOptions)] })
+  return dynamicModuleStartError(MeshClientModule.forRoot(options as MeshModuleOptions));
+}
+
+/** The error a module (forRootAsync, fromClientsModule...) fails to compile with, or undefined when it compiles. */
+export async function dynamicModuleStartError(module: DynamicModule): Promise<unknown> {
+  return Test.createTestingModule({ imports: [module] })
     .compile()
     .then(
       async (m) => {

@@ -36,6 +36,16 @@ const shown = (value: unknown): string =>
       ? 'null'
       : typeof value;
 
+/** Why `header` cannot carry a token, or undefined (grpc-js lower-cases keys, so capitals may stay). */
+function headerProblemOf(header: unknown): string | undefined {
+  if (typeof header !== 'string') return `a metadata key must be a string, got ${shown(header)}`;
+  const key = header.toLowerCase();
+  if (!METADATA_KEY.test(key)) return `metadata key ${shown(header)} is invalid: keys are letters, digits, '_', '-' and '.'`;
+  if (key.endsWith('-bin')) return `metadata key ${shown(header)} ends in '-bin', but a token is text`;
+  if (key.startsWith('grpc-')) return `metadata key ${shown(header)} is reserved for gRPC itself`;
+  return undefined;
+}
+
 /**
  * Puts this service's own token on every attempt (workload identity), from a function or a token
  * file. When the server answers UNAUTHENTICATED, the token is refreshed once for all the calls
@@ -68,19 +78,9 @@ export class TokenPlugin implements MeshClientPlugin {
     this.name = options.name ?? 'token';
     // checked here, not by grpc-js at the first call: its error would quote the scheme and the token after it
     const header = options.header ?? 'authorization';
-    const key = typeof header === 'string' ? header.toLowerCase() : undefined;
-    const headerProblem =
-      key === undefined
-        ? `a metadata key must be a string, got ${shown(header)}`
-        : !METADATA_KEY.test(key)
-          ? `metadata key ${shown(header)} is invalid: keys are letters, digits, '_', '-' and '.'`
-          : key.endsWith('-bin')
-            ? `metadata key ${shown(header)} ends in '-bin', but a token is text`
-            : key.startsWith('grpc-')
-              ? `metadata key ${shown(header)} is reserved for gRPC itself`
-              : undefined;
+    const headerProblem = headerProblemOf(header);
     if (headerProblem) throw new TypeError(`TokenPlugin option 'header': ${headerProblem}`);
-    this.header = key!;
+    this.header = (header as string).toLowerCase();
     // (the default scheme goes with the exact key 'authorization', as it always has)
     this.scheme = options.scheme ?? (header === 'authorization' ? 'Bearer ' : '');
     if (typeof this.scheme !== 'string' || !METADATA_TEXT.test(this.scheme))
