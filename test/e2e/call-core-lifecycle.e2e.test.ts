@@ -15,6 +15,7 @@ import {
 } from '@datapunk/mesh-client';
 import { messagesOf, settlePromise, summary, useUncaughtCollector, type Settled } from '../support/call-guards.js';
 import { startEchoServer } from '../support/echo-server.js';
+import { LogCapture } from '../support/log-capture.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
 import { eventually } from '../support/wait.js';
 
@@ -213,4 +214,66 @@ describe('a plugin class built by Nest', () => {
       }
     },
   );
+});
+
+describe('plugin lifecycles that fail', () => {
+  /** A plugin object whose hooks note what ran in `events`; `failing` names the hook that throws, `hanging` the one that never settles. */
+  const plugin = (name: string, events: string[], failing?: 'init' | 'destroy', hanging?: 'destroy'): MeshClientPlugin => ({
+    name,
+    onModuleInit: () => {
+      if (failing === 'init') throw new Error(`${name} cannot start`);
+      events.push(`${name} init`);
+    },
+    onModuleDestroy: () => {
+      if (hanging === 'destroy') return new Promise<void>(() => undefined);
+      if (failing === 'destroy') return Promise.reject(new Error(`${name} cannot stop`));
+      events.push(`${name} destroy`);
+      return undefined;
+    },
+  });
+
+  /** What Nest logged as errors while `run` ran (it logs a failing shutdown hook and goes on). */
+  const errorsLoggedBy = async (run: () => Promise<void>): Promise<string[]> => {
+    const logs = LogCapture.install();
+    try {
+      await run();
+    } finally {
+      LogCapture.uninstall();
+    }
+    return logs.lines.filter((line) => line.startsWith('error '));
+  };
+
+  it("a failing onModuleDestroy does not keep the next plugins' from running; Nest logs it naming the plugin", async () => {
+    const events: string[] = [];
+    const app = await createTestApp({ plugins: [plugin('audit', events, 'destroy'), plugin('token', events)], clients: [echoClient('127.0.0.1:1')] });
+    const errors = await errorsLoggedBy(() => app.close());
+    expect(events).toEqual(['audit init', 'token init', 'token destroy']);
+    expect(errors.map((line) => line.split('\n')[0])).toEqual(["error plugin 'audit' failed in onModuleDestroy: audit cannot stop"]);
+  });
+
+  it('a start that fails destroys the plugins already started, not the one that failed', async () => {
+    const events: string[] = [];
+    const started = await startUp(
+      { plugins: [plugin('first', events), plugin('second', events, 'init')], clients: [echoClient('127.0.0.1:1')] },
+      5000,
+    );
+    expect((started as { error: Error }).error.message).toContain("plugin 'second' failed in onModuleInit: second cannot start");
+    expect(events).toEqual(['first init', 'first destroy']);
+  });
+
+  it('an onModuleDestroy that never settles holds app.close() no longer than pluginInitTimeoutMs', async () => {
+    const events: string[] = [];
+    const app = await createTestApp({
+      pluginInitTimeoutMs: 300,
+      plugins: [plugin('stuck', events, undefined, 'destroy'), plugin('after', events)],
+      clients: [echoClient('127.0.0.1:1')],
+    });
+    const began = performance.now();
+    const errors = await errorsLoggedBy(() => app.close());
+    expect(performance.now() - began).toBeLessThan(1500);
+    expect(errors.map((line) => line.split('\n')[0])).toEqual([
+      "error plugin 'stuck' did not finish onModuleDestroy within 300 ms (pluginInitTimeoutMs)",
+    ]);
+    expect(events).toEqual(['stuck init', 'after init', 'after destroy']);
+  });
 });

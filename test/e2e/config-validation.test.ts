@@ -142,6 +142,16 @@ describe('option validation fails module start with MeshConfigError naming clien
       { defaults: { timeoutMs: -3 }, clients: [good()] },
       /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got -3/,
     ],
+    [
+      'a key of the context in contextExtraKeys',
+      { contextExtraKeys: ['x-feature', 'authorization'], clients: [good()] },
+      /options\.contextExtraKeys\[1\] must not be a key of the context itself \(whether it is taken from incoming requests is trustIncoming's say\), got 'authorization'/,
+    ],
+    [
+      'a name in defaults',
+      { defaults: { name: 'shared' }, clients: [good()] },
+      /defaults\.name is not a default: each client names itself \(clients\[i\]\.name\), got 'shared'/,
+    ],
   ])('%s', async (_label, options, message) => {
     const error = await moduleStartError(options);
     expect(error).toBeInstanceOf(MeshConfigError);

@@ -1,6 +1,6 @@
 import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MeshClientRegistry, type MeshClient } from '@datapunk/mesh-client';
+import { MeshClientRegistry, isMeshConfigError, type MeshClient } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { failureOf } from '../support/errors.js';
 import type { EchoReply, EchoRequest } from '../support/protos.js';
@@ -219,6 +219,25 @@ describe('connections and scale-out', () => {
       const after = await lastValueFrom(echo.unary('Unary', {})).catch((e: unknown) => e);
       expect(after).toMatchObject({ category: 'unavailable', attempts: 0 });
     }
+  });
+
+  it("update() with a DNS server named by name (grpc-js's resolver threw a TypeError, the patch half applied): refused, the client as it was", async () => {
+    const one = await start();
+    const echo = await app({ clients: [echoClient(one.target, { timeoutMs: 5_000 })] });
+    const error = (() => {
+      try {
+        echo.update({ timeoutMs: 100, target: 'dns://kube-dns/inventory:50051' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isMeshConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain("target names its DNS server ('dns://kube-dns/') by name");
+    // neither the timeout (100 ms) nor the target of the refused patch took
+    const before = calls(one);
+    const slow = { metadata: { 'x-test-delay-ms': '300' } };
+    expect(await lastValueFrom(echo.unary<EchoRequest, EchoReply>('Unary', { message: 'still' }, slow))).toMatchObject({ message: 'still' });
+    expect(calls(one)).toBe(before + 1);
   });
 
   it('update({ target }) to a second server under load: 0 failed calls, traffic moves over', async () => {

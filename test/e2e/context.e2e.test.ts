@@ -78,8 +78,23 @@ class FrontController {
   }
 }
 
+/** A controller's @MeshCallOptions and a handler's of its own: merged field by field. */
+@Controller('merged')
+@MeshCallOptions({ timeoutMs: 150 })
+class MergedOptionsController {
+  constructor(@InjectMeshClient('next') private readonly next: MeshClient) {}
+
+  @Get('slow')
+  @MeshCallOptions({ retry: false })
+  slow(): Promise<unknown> {
+    return lastValueFrom(this.next.unary('Unary', {}, { metadata: { 'x-test-delay-ms': '2000' } })).catch((e: unknown) => ({
+      category: isMeshClientError(e) ? e.category : 'other',
+    }));
+  }
+}
+
 async function httpApp(target: string, fastify = false): Promise<INestApplication> {
-  @Module({ imports: [meshTo(target)], controllers: [FrontController] })
+  @Module({ imports: [meshTo(target)], controllers: [FrontController, MergedOptionsController] })
   class FrontModule {}
   const app = fastify
     ? await NestFactory.create(FrontModule, new FastifyAdapter(), { logger: false })
@@ -171,6 +186,12 @@ describe('security context propagation', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it("a handler's @MeshCallOptions over its controller's: field by field (the controller's timeoutMs stays beside the handler's retry)", async () => {
+    const started = performance.now();
+    expect(await (await fetch(`${await aFastify.getUrl()}/merged/slow`)).json()).toEqual({ category: 'timeout' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('incoming gRPC metadata is checked as HTTP headers are: a bad traceparent dropped, an unusable request id replaced', async () => {
     const client = await createTestApp({ clients: [echoClient(`unix:${socket}`, { name: 'to-b', retry: false })] });
     const bad = { traceparent: '00-zzzz-not-trace-context', 'x-request-id': 'r'.repeat(200), 'x-tenant-id': 'grpc-tenant' };
@@ -256,6 +277,22 @@ describe('context outside HTTP, metadata rules', () => {
     expect(`${(error as Error).message} ${String((error as Error).cause)}`).not.toMatch(/tok-leak|a\r\nb/);
     expect(server.calls.length).toBe(before);
     await app.close();
+  });
+
+  it("an entry the call's metadata replaces counts once: a client's 5 KB entry replaced by the call's 5 KB is under 8 KiB", async () => {
+    const app = await createTestApp({ clients: [echoClient(server.target, { metadata: { 'x-big': 'c'.repeat(5000) } })] });
+    try {
+      const metadata = { 'x-big': 'o'.repeat(5000) };
+      expect(await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', { message: 'once' }, { metadata }))).toMatchObject({
+        message: 'once',
+      });
+      expect(server.metadataSeen.at(-1)!.get('x-big')).toEqual(['o'.repeat(5000)]);
+      const more = { 'x-big': 'o'.repeat(5000), 'x-more': 'm'.repeat(4000) };
+      const error = await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { metadata: more })).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/metadata of 9011 bytes is over the limit of 8192 \(maxMetadataBytes\)/);
+    } finally {
+      await app.close();
+    }
   });
 
   it("with plugins, an attempt's metadata counts as the caller's check counts it: a retry's grpc-previous-rpc-attempts is not the caller's, a number a plugin sets counts as its text", async () => {

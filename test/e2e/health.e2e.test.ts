@@ -125,6 +125,26 @@ describe('gRPC health protocol and the Terminus indicator', () => {
     expect(['UNREACHABLE', 'TIMEOUT']).toContain((down.body.error?.echo as { servingStatus: string }).servingStatus);
   });
 
+  it("Watch moves to the new target with update({ target }): the new server's status, the old one no longer asked", async () => {
+    const first = await startEchoServer({ health: new HealthImplementation({ '': 'SERVING' }) });
+    const second = await startEchoServer({ health: new HealthImplementation({ '': 'NOT_SERVING' }) });
+    const watcher = await createTestApp({ clients: [echoClient(first.target)] });
+    const client = watcher.get(MeshClientRegistry).get('echo');
+    const seen: string[] = [];
+    const sub = client.watchHealth().subscribe((s) => seen.push(s));
+    try {
+      expect(await eventually(() => seen.length >= 1, 5000)).toBe(true);
+      client.update({ target: second.target });
+      expect(await eventually(() => seen.length >= 2, 3000)).toBe(true);
+      expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
+    } finally {
+      sub.unsubscribe();
+      await watcher.close();
+      await first.stop();
+      await second.stop();
+    }
+  });
+
   it('Watch reconnects with backoff: UNKNOWN while the server is gone, SERVING once it is back', async () => {
     const first = await startEchoServer({ health: new HealthImplementation({ '': 'SERVING' }) });
     const watcher = await createTestApp({ clients: [echoClient(first.target)] });

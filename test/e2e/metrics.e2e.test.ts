@@ -94,6 +94,17 @@ describe('Prometheus metrics', () => {
     expect(valueOf(await scrape(), 'mesh_client_circuit_state', { mesh_client: 'echo', scope: 'Unary' })).toBe(0);
   });
 
+  it('calls in flight on a replaced breaker no longer move its gauge: update({ breaker: false }) during failing calls reads 0 after', async () => {
+    echo.update({ breaker: { scope: 'method', consecutiveFailures: 2 } });
+    const slowDown = { metadata: { 'x-test-status': '14', 'x-test-delay-ms': '200' }, retry: false } as const;
+    const inFlight = [0, 1].map(() => lastValueFrom(echo.unary('Unary', {}, slowDown)).catch((e: unknown) => e));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    echo.update({ breaker: false });
+    expect((await Promise.all(inFlight)).map((e) => (e as { category?: string }).category)).toEqual(['unavailable', 'unavailable']);
+    expect(echo.breakerState('Unary')).toBe('closed');
+    expect(valueOf(await scrape(), 'mesh_client_circuit_state', { mesh_client: 'echo', scope: 'Unary' })).toBe(0);
+  });
+
   it('grpc_client_msg_sent_total counts the messages of every request-stream form: Observable, array, Set, iterable, AsyncIterable', async () => {
     const sent = async (): Promise<number> =>
       valueOf(await scrape(), 'grpc_client_msg_sent_total', { grpc_type: 'client_stream', grpc_method: 'ClientStream', mesh_client: 'echo' });

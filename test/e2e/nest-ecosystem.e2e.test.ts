@@ -193,6 +193,10 @@ describe('from ClientsModule in one line', () => {
       [{ gracefulShutdown: true }, /options\.gracefulShutdown is a server option/],
       [{ urll: 'x' }, /options\.urll is no gRPC client option of ClientsModule/],
       [
+        { keepalive: { keepaliveTimeoutMs: 5000 } },
+        /options\.keepalive\.keepaliveTimeoutMs without keepaliveTimeMs sends no ping \(in grpc-js either\)/,
+      ],
+      [
         { channelOptions: { 'grpc.max_send_message_length': 5 } },
         /channelOptions\.'grpc\.max_send_message_length' is set by the client: use maxMessageBytes/,
       ],

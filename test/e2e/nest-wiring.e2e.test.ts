@@ -117,6 +117,18 @@ describe('module options edges', () => {
     }
   });
 
+  it.each([
+    ['injects', "injects is not an option; did you mean 'inject'?"],
+    ['plugin', "plugin is not an option; did you mean 'plugins'?"],
+    ['clients', 'clients is not an option; forRootAsync takes the clients from useFactory (their names in clientNames)'],
+  ])('forRootAsync with an unknown key (%s) fails start with a MeshConfigError naming it', async (key, said) => {
+    const clients = [echoClient('127.0.0.1:1')];
+    const module = MeshClientModule.forRootAsync({ clientNames: ['echo'], useFactory: () => ({ clients }), [key]: [] } as never);
+    const error = await dynamicModuleStartError(module);
+    expect(isMeshConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain(`MeshClientModule.forRootAsync: ${said}; known options: clientNames, useFactory`);
+  });
+
   it('forRootAsync takes useClass and useExisting with createMeshClientOptions() (Nest naming)', async () => {
     for (const options of [{ useClass: OptionsFactory }, { imports: [OptionsModule], useExisting: OptionsFactory }]) {
       const moduleRef = await Test.createTestingModule({ imports: [MeshClientModule.forRootAsync({ clientNames: ['made'], ...options })] }).compile();

@@ -72,6 +72,7 @@ describe("TokenPlugin's header and scheme are checked when it is made", () => {
     ['a header with a space', { header: 'x auth' }, /option 'header': metadata key "x auth" is invalid/],
     ['a binary header', { header: 'x-token-bin' }, /option 'header': metadata key "x-token-bin" ends in '-bin', but a token is text/],
     ['a reserved header', { header: 'grpc-timeout' }, /option 'header': metadata key "grpc-timeout" is reserved for gRPC itself/],
+    ['a transport header', { header: 'TE' }, /option 'header': metadata key "TE" is an HTTP\/2 or gRPC transport header, which a call cannot set/],
     ['a header that is no string', { header: 42 }, /option 'header': a metadata key must be a string, got number/],
   ])('%s: a TypeError naming the option', (_what, extra, message) => {
     expect(() => make(extra)).toThrow(TypeError);

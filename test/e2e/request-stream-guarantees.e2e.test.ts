@@ -276,6 +276,35 @@ describe('request streams through plugins that derive, re-subscribe or merge the
   });
 });
 
+describe("request streams: another call's MeshClientError as the stream's error", () => {
+  const fx = useStreamApp((target) => [
+    echoClient(target, { name: 'bridging', retry: RETRY, breaker: { minimumCalls: 2, failureRateThreshold: 0.5 } }),
+    echoClient('127.0.0.1:1', { name: 'dead', retry: false, connectTimeoutMs: 200 }),
+  ]);
+
+  it("is this call's 'cancelled' (cause kept): not retried, not counted by its breaker, naming this client", async () => {
+    const foreign = await lastValueFrom(fx.client('dead').unary('Unary', { message: 'x' })).catch((e: unknown) => e);
+    expect(isMeshClientError(foreign) && foreign.category).toBe('unavailable');
+    const before = fx.srv.attempts.length;
+    for (let i = 0; i < 4; i++) {
+      const arrived = before + i + 1; // attempts the server has seen once this call's message reached it
+      const requests = new Observable<Message>((o) => {
+        o.next({ message: 'a' });
+        const poll = setInterval(() => {
+          if ((fx.srv.attempts[arrived - 1]?.length ?? 0) > 0) o.error(foreign);
+        }, 5);
+        return () => clearInterval(poll);
+      });
+      const error = await lastValueFrom(fx.client('bridging').clientStream('ClientStream', requests)).catch((e: unknown) => e);
+      expect(isMeshClientError(error) && [error.category, error.client, error.attempts]).toEqual(['cancelled', 'bridging', 1]);
+      expect((error as Error).message).toContain('the request stream failed: ');
+      expect((error as Error).cause).toBe(foreign);
+    }
+    expect(fx.srv.attempts.length - before).toBe(4);
+    expect(fx.client('bridging').breakerState()).toBe('closed');
+  });
+});
+
 describe('request streams: hostile streams end the call, never the process', () => {
   let srv: StreamServer;
   let app: Awaited<ReturnType<typeof createTestApp>>;

@@ -199,6 +199,7 @@ describe('update() mid-run', () => {
       const error = await failureOf(lastValueFrom(echo.unary('Unary', {}, failTimes(1))));
       expect(error.attempts).toBe(1);
       expect(() => echo.update({ retry: { maxAttempts: 0 } })).toThrow(/retry\.maxAttempts must be an integer >= 1/);
+      expect(() => echo.update({ methods: null as never })).toThrow(/update\(\) of client 'echo'\.methods must be an object/);
       const stillOff = await failureOf(lastValueFrom(echo.unary('Unary', {}, failTimes(1))));
       expect(stillOff.attempts).toBe(1);
     } finally {

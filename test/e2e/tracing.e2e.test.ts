@@ -113,6 +113,27 @@ describe('OpenTelemetry tracing', () => {
     expect('rpc.grpc.status_code' in attributes).toBe(dup);
   });
 
+  it('after update({ target }) spans name the new server (server.address, server.port)', async () => {
+    const second = await startEchoServer();
+    process.env.OTEL_SEMCONV_STABILITY_OPT_IN = 'rpc';
+    try {
+      const app = await createTestApp({ clients: [echoClient(server.target, { retry: false })] });
+      const echo = app.get(MeshClientRegistry).get('echo');
+      await lastValueFrom(echo.unary('Unary', {}));
+      echo.update({ target: `localhost:${String(second.port)}` });
+      await lastValueFrom(echo.unary('Unary', {}));
+      await app.close();
+    } finally {
+      delete process.env.OTEL_SEMCONV_STABILITY_OPT_IN;
+      await second.stop();
+    }
+    const servers = exporter.getFinishedSpans().map((span) => [span.attributes['server.address'], span.attributes['server.port']]);
+    expect(servers).toEqual([
+      ['127.0.0.1', server.port],
+      ['localhost', second.port],
+    ]);
+  });
+
   it('tracing: false makes no spans', async () => {
     const app = await createTestApp({ clients: [echoClient(server.target, { tracing: false })] });
     await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));

@@ -1,7 +1,10 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { RequestReplay } from '../../libs/mesh-client/src/client/call/request-replay.js';
+import { status } from '@grpc/grpc-js';
+import { requestStreamFailure } from '../../libs/mesh-client/src/client/call/request-stream-failure.js';
 import { REPLAY_BUFFER_MESSAGES } from '../../libs/mesh-client/src/config/defaults.js';
+import { localError } from '../../libs/mesh-client/src/errors/to-mesh-error.js';
 
 const site = { client: 'c', service: 's', method: 'Stream', maxMessageBytes: 1024 };
 
@@ -89,5 +92,16 @@ describe('RequestReplay: what intercepting plugins see of a pushing request stre
     let failure: unknown;
     replay.view.subscribe({ error: (e: unknown) => (failure = e) });
     expect(String(failure)).toMatch(/the request stream cannot be sent again/);
+    // a run reading it fails with this error as it is ('internal'), not as a failing caller's stream ('cancelled')
+    expect(requestStreamFailure(site, failure, 1)).toBe(failure);
+    expect(failure).toMatchObject({ category: 'internal' });
+  });
+
+  it("another call's MeshClientError, as a request stream's error: this call's 'cancelled', the other kept as the cause", () => {
+    const other = localError({ ...site, client: 'other' }, status.UNAVAILABLE, 'the other call failed');
+    const failure = requestStreamFailure(site, other, 2);
+    expect(failure).toMatchObject({ category: 'cancelled', client: 'c', attempts: 2 });
+    expect(failure.message).toContain('the request stream failed: ');
+    expect(failure.cause).toBe(other);
   });
 });

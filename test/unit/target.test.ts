@@ -9,6 +9,9 @@ describe('targetProblem', () => {
     'inventory.default.svc.cluster.local:8080',
     'dns:///inventory:50051',
     'dns://8.8.8.8/inventory:50051',
+    'dns://10.0.0.10:53/inventory:50051',
+    'dns://[::1]:53/inventory:50051',
+    'dns://[::1]/inventory:50051',
     'dns:inventory:50051',
     'ipv4:127.0.0.1:5001,127.0.0.1:5002',
     'ipv6:[::1]:5001',
@@ -35,4 +38,11 @@ describe('targetProblem', () => {
   ])('refuses %s', (target) => {
     expect(targetProblem(target)).toMatch(/must be 'host:port'/);
   });
+
+  it.each(['dns://kube-dns/inventory:50051', 'dns://10.0.0.10:0/inventory:50051', 'dns://[nothost]:53/inventory:50051'])(
+    'refuses a DNS server Node cannot take (it threw a TypeError when the channel was made): %s',
+    (target) => {
+      expect(targetProblem(target)).toMatch(/names its DNS server \('dns:\/\/.*\/'\) by name: give its IP address \(and port\)/);
+    },
+  );
 });

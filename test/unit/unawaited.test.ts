@@ -61,6 +61,22 @@ describe("grpc-js's refusal of a metadata value is never repeated", () => {
     expect(causeWithoutSecrets(other)).toBe(other);
     expect(describeThrown(other)).toBe('Metadata key "Bad Key" contains illegal characters');
   });
+
+  it('two causes deep (a plugin that wraps what grpc-js threw): the chain is copied without it, each message kept', () => {
+    const wrapped = new TypeError('token step failed', { cause: new Error('set failed', { cause: refusal() }) });
+    const cause = causeWithoutSecrets(wrapped) as Error;
+    const chain: Error[] = [];
+    for (let e: unknown = cause; e instanceof Error; e = e.cause) chain.push(e);
+    expect(chain.map((e) => e.message)).toEqual([
+      'token step failed',
+      'set failed',
+      'Metadata string value (not shown: it may be a secret) contains illegal characters (a newline or a character outside printable ASCII?)',
+    ]);
+    expect(chain[0]!.name).toBe('TypeError');
+    expect(chain.map((e) => `${e.message}\n${e.stack ?? ''}`).join('\n')).not.toContain(SECRET);
+    const clean = new Error('outer', { cause: new Error('inner') });
+    expect(causeWithoutSecrets(clean)).toBe(clean);
+  });
 });
 
 describe('ChannelPool after close', () => {

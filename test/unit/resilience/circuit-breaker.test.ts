@@ -87,6 +87,22 @@ describe('CircuitBreaker, failure-rate rule', () => {
     expect(h.breaker.state).toBe('closed');
   });
 
+  it('half-open counts only its own probes: an attempt let through while closed answers none, frees none', () => {
+    const h = harness('rate');
+    expect(h.breaker.tryAcquire()).toBe(true);
+    const longOne = h.breaker.epoch; // admitted while closed, still running
+    for (let i = 0; i < 4; i++) h.run('failure');
+    h.advance(1000);
+    expect(h.breaker.tryAcquire()).toBe(true); // the probe
+    const probe = h.breaker.epoch;
+    h.breaker.record('ignored', longOne); // would have freed the probe's slot
+    expect(h.breaker.tryAcquire()).toBe(false);
+    h.breaker.record('success', longOne); // would have closed it with no probe answered
+    expect(h.breaker.state).toBe('half-open');
+    h.breaker.record('success', probe);
+    expect(h.breaker.state).toBe('closed');
+  });
+
   it('needs halfOpenMaxCalls successful probes to close', () => {
     const h = harness('rate', { openMs: 1000, halfOpenMaxCalls: 2 });
     for (let i = 0; i < 4; i++) h.run('failure');
@@ -147,6 +163,20 @@ describe('BreakerSet scope', () => {
     perMethod.for('A').record('failure');
     expect(perMethod.state('A')).toBe('open');
     expect(perMethod.state('B')).toBe('closed');
+  });
+
+  it("method scope without a method reads the worst of the methods' breakers (before: always closed)", () => {
+    let now = 0;
+    const perMethod = new BreakerSet({ ...BREAKER_DEFAULTS, scope: 'method', consecutiveFailures: 1, openMs: 100 }, () => now);
+    expect(perMethod.state()).toBe('closed');
+    perMethod.for('A').record('success');
+    perMethod.for('B').record('failure');
+    expect(perMethod.state()).toBe('open');
+    now = 100;
+    expect(perMethod.state()).toBe('half-open');
+    perMethod.for('B').tryAcquire();
+    perMethod.for('B').record('success', perMethod.for('B').epoch);
+    expect(perMethod.state()).toBe('closed');
   });
 });
 

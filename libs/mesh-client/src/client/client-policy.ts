@@ -64,10 +64,6 @@ export function clientPolicy(
       : previous?.breakers?.policy === options.breaker
         ? previous.breakers
         : new BreakerSet(options.breaker, deps.now, deps.onBreakerChange);
-  // breakers replaced by an update start closed: whoever watched the old ones hears so
-  if (previous?.breakers && previous.breakers !== breakers) {
-    for (const [scope, from] of previous.breakers.states()) if (from !== 'closed') deps.onBreakerChange?.({ scope, from, to: 'closed' });
-  }
   const fallback: ResolvedMethodPolicy = { timeoutMs: undefined, retry: options.retry, idempotent: false };
   const method = (name: string): ResolvedMethodPolicy => options.methods.get(name) ?? fallback;
   return {
@@ -82,6 +78,18 @@ export function clientPolicy(
     plugins: pluginsByMethod(deps.plugins ?? [], methods.values(), (rpc) => method(rpc).idempotent),
     limiter: previous ? previous.limiter : limiterOf(options, deps),
   };
+}
+
+/**
+ * `next` replaced `previous` (an update that took): breakers it replaced fall silent (calls in
+ * flight still record on them, but their state is no longer the client's), and whoever watched
+ * them hears that the client's breakers start closed.
+ */
+export function retireReplaced(previous: ClientPolicy, next: ClientPolicy, deps: ClientDeps): void {
+  const old = previous.breakers;
+  if (!old || old === next.breakers) return;
+  old.retire();
+  for (const [scope, from] of old.states()) if (from !== 'closed') deps.onBreakerChange?.({ scope, from, to: 'closed' });
 }
 
 function limiterOf(options: ResolvedClientOptions, deps: ClientDeps): ConcurrencyLimiter | undefined {

@@ -4,7 +4,9 @@ import type { TlsMaterial } from '../config/policies.js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import type { ChannelPool, ChannelSet } from './channels/channel-pool.js';
 import type { MethodInfo } from '../proto/method-table.js';
-import { clientPolicy, type ClientDeps, type ClientPolicy } from './client-policy.js';
+import { clientPolicy, retireReplaced, type ClientDeps, type ClientPolicy } from './client-policy.js';
+import { MeshConfigError, isMeshConfigError } from '../errors/mesh-config.error.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 
 /**
  * What changes in a client while it lives: its policy (replaced whole by `update()`, so calls in
@@ -32,12 +34,29 @@ export class ClientState {
     return this.current.options;
   }
 
-  /** A validated patch becomes the policy of calls started from now on (throws MeshConfigError). */
+  /**
+   * A validated patch becomes the policy of calls started from now on. All or nothing: a patch
+   * refused (MeshConfigError), or whose channels cannot be made, leaves the client as it was.
+   */
   update(patch: MeshClientPatch): void {
-    const before = this.current.options;
-    this.current = clientPolicy(resolvePatch(before, patch), this.deps, this.methods, this.current);
-    const after = this.current.options;
-    if (after.target !== before.target || after.poolSize !== before.poolSize) this.channels.replace(this.makeChannels(after, this.material));
+    const previous = this.current;
+    const before = previous.options;
+    const next = clientPolicy(resolvePatch(before, patch), this.deps, this.methods, previous);
+    const after = next.options;
+    const channels = after.target !== before.target || after.poolSize !== before.poolSize ? this.channelsFor(after) : undefined;
+    this.current = next;
+    if (channels) this.channels.replace(channels);
+    retireReplaced(previous, next, this.deps);
+  }
+
+  /** Channels for `options` (grpc-js may refuse a target the option check let through: then a MeshConfigError). */
+  private channelsFor(options: ResolvedClientOptions): ChannelSet {
+    try {
+      return this.makeChannels(options, this.material);
+    } catch (error) {
+      if (isMeshConfigError(error)) throw error;
+      throw new MeshConfigError(`update(): no channel could be made for target '${options.target}': ${describeThrown(error)}`, { cause: error });
+    }
   }
 
   /** New TLS material: new calls go to new channels, calls in flight finish on the old ones. */

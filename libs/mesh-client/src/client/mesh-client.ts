@@ -248,9 +248,13 @@ export class MeshClient<S = unknown, C = unknown> {
     return xds ? probeControlPlane(xds.serverUri, options?.timeoutMs ?? HEALTH_DEFAULTS.controlPlaneTimeoutMs) : undefined;
   }
 
-  /** State of the circuit breaker guarding `method` (or the client, with scope 'client'). */
+  /**
+   * State of the circuit breaker guarding `method` (any of its names), or the client's: with scope
+   * 'method' and no method, the worst of the methods' breakers (open if any is open).
+   */
   breakerState(method?: string): 'closed' | 'open' | 'half-open' {
-    return this.state.policy.breakers?.state(method) ?? 'closed';
+    const name = method === undefined ? undefined : (this.resolver.find(method)?.name ?? method);
+    return this.state.policy.breakers?.state(name) ?? 'closed';
   }
 
   /**

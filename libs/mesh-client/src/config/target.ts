@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 const HOST = String.raw`(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)`;
 const IPV4 = String.raw`(?:\d{1,3}(?:\.\d{1,3}){3})`;
 const IPV6 = String.raw`\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]`;
@@ -10,6 +11,15 @@ const XDS = /^xds:\/\/\/[A-Za-z0-9._~-]+(?::\d{1,5})?$/;
 function portOk(port: string | undefined): boolean {
   const n = Number(port);
   return Number.isInteger(n) && n >= 1 && n <= 65_535;
+}
+
+/** A DNS server as `dns://authority/` names it (Node's resolver takes addresses only): an IP address, a port or not. */
+function dnsServerOk(authority: string): boolean {
+  if (isIP(authority) !== 0) return true;
+  const v6 = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(authority);
+  if (v6) return isIP(v6[1]!) === 6 && (v6[2] === undefined || portOk(v6[2]));
+  const v4 = /^([\d.]+):(\d{1,5})$/.exec(authority);
+  return v4 !== null && isIP(v4[1]!) === 4 && portOk(v4[2]);
 }
 
 function hostPort(value: string, pattern: RegExp = HOST_PORT): boolean {
@@ -32,6 +42,9 @@ export function targetProblem(target: string): string | undefined {
     "must be 'host:port', 'dns:///host:port', 'ipv4:addr:port[,addr:port]', 'ipv6:[addr]:port', 'unix:path' or 'xds:///name' with a port 1..65535";
   if (/\s/.test(target)) return `${expected} (no spaces)`;
   if (target.startsWith('dns:')) {
+    const authority = /^dns:\/\/([^/]+)\//.exec(target)?.[1];
+    if (authority !== undefined && !dnsServerOk(authority))
+      return `names its DNS server ('dns://${authority.slice(0, 64)}/') by name: give its IP address (and port), e.g. 'dns://10.0.0.10:53/inventory:50051'`;
     const rest = target.replace(/^dns:(?:\/\/[^/]*\/)?/, '');
     return hostPort(rest) ? undefined : expected;
   }

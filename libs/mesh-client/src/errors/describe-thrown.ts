@@ -32,17 +32,32 @@ export function withoutMetadataValues(text: string): string {
 }
 
 /**
- * What an error keeps as its `cause`: `thrown` itself, or, when it is grpc-js's refusal of a
- * metadata value, a copy whose message and stack leave the value out (`console.error(error)`
- * prints the cause too).
+ * What an error keeps as its `cause`: `thrown` itself, or, when it or one of its own causes (a few
+ * deep) is grpc-js's refusal of a metadata value, a copy whose messages and stacks leave the value
+ * out (`console.error(error)` prints the whole chain of causes).
  */
-export function causeWithoutSecrets(thrown: unknown): unknown {
+export function causeWithoutSecrets(thrown: unknown, depth = 0): unknown {
   try {
-    if (!(thrown instanceof Error) || typeof thrown.message !== 'string' || !thrown.message.includes(REFUSED)) return thrown;
-    const copy = new Error(withoutMetadataValues(thrown.message));
+    if (!(thrown instanceof Error)) return thrown;
+    const refused = typeof thrown.message === 'string' && thrown.message.includes(REFUSED);
+    // deeper than that (or a cycle) the chain ends here: kept when it says nothing secret
+    if (depth > 4) return refused ? undefined : thrown;
+    const inner = causeOf(thrown);
+    const cleanInner = inner === undefined ? undefined : causeWithoutSecrets(inner, depth + 1);
+    if (!refused && cleanInner === inner) return thrown;
+    const copy = new Error(withoutMetadataValues(String(thrown.message)), cleanInner === undefined ? undefined : { cause: cleanInner });
     copy.name = thrown.name;
     copy.stack = typeof thrown.stack === 'string' ? withoutMetadataValues(thrown.stack) : copy.stack;
     return copy;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `error.cause`, or undefined when reading it throws (a hostile getter or Proxy). */
+function causeOf(error: Error): unknown {
+  try {
+    return error.cause;
   } catch {
     return undefined;
   }

@@ -35,6 +35,7 @@ export function createMeshClient(options: ResolvedClientOptions, given: Partial<
   const breakerScopes = options.breaker === false ? [] : options.breaker.scope === 'method' ? [...methods.keys()] : ['*'];
   metrics?.clientStarted(options.name, breakerScopes);
   const tracer = options.tracing ? new CallTracer(semconvMode(env.OTEL_SEMCONV_STABILITY_OPT_IN), endpointOf(options.target)) : undefined;
+  if (tracer) channels.onReplace(() => tracer.retarget(endpointOf(state.options.target)));
   const telemetry = metrics || tracer ? new CallTelemetry(metrics, tracer) : undefined;
   const calls = new CallCore(channels, () => state.policy, deps, telemetry);
   const health = new GrpcHealthClient(channels, options.name, options.maxMessageBytes, deps.random);

@@ -118,6 +118,12 @@ export function meshClientsFromClientsModule(entries: readonly ClientsModuleGrpc
       if (!option) fail(name, `options.keepalive.${key}`, 'is no keepalive option of ClientGrpcProxy');
       channelOptions[option] = value;
     }
+    if (keepalive.keepaliveTimeMs === undefined && keepalive.keepaliveTimeoutMs !== undefined)
+      fail(
+        name,
+        'options.keepalive.keepaliveTimeoutMs',
+        'without keepaliveTimeMs sends no ping (in grpc-js either): give keepaliveTimeMs too, or leave it out',
+      );
     if (keepalive.keepaliveTimeMs !== undefined) client.keepalive = { timeMs: keepalive.keepaliveTimeMs, timeoutMs: keepalive.keepaliveTimeoutMs };
     if (Object.keys(channelOptions).length > 0) client.channelOptions = channelOptions;
     const unknown = Object.keys(o).find((k) => !KNOWN.has(k) && REFUSED[k] === undefined);

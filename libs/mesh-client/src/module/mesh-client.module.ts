@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/co
 import { TerminusModule } from '@nestjs/terminus';
 import { ClsModule } from 'nestjs-cls';
 import { MeshConfigError, isMeshConfigError } from '../errors/mesh-config.error.js';
+import { didYouMean } from '../errors/did-you-mean.js';
 import { meshClientsFromClientsModule } from './from-clients-module.js';
 import { clientsModuleAsyncParts, type ClientsModuleAsyncParts } from './from-clients-module-async.js';
 import type { ClientsModuleGrpcAsyncEntry, ClientsModuleGrpcEntry, ClientsModuleGrpcProvider } from './clients-module.interface.js';
@@ -70,6 +71,16 @@ function globalProblem(caller: string, global: unknown): string | undefined {
   return global === undefined || typeof global === 'boolean'
     ? undefined
     : `MeshClientModule.${caller}: global must be true or false, got ${global === null ? 'null' : typeof global}`;
+}
+
+const ASYNC_KEYS = ['clientNames', 'useFactory', 'inject', 'useClass', 'useExisting', 'imports', 'plugins', 'global', 'provideInjectionTokensFrom'];
+
+/** A key forRootAsync does not know (`useFactori`, `clients`) would be ignored without a word: it is refused by name. */
+function unknownAsyncKey(options: object): string | undefined {
+  const key = Object.keys(options).find((k) => !ASYNC_KEYS.includes(k));
+  if (key === undefined) return undefined;
+  const hint = key === 'clients' ? '; forRootAsync takes the clients from useFactory (their names in clientNames)' : didYouMean(key, ASYNC_KEYS);
+  return `MeshClientModule.forRootAsync: ${key.slice(0, 64)} is not an option${hint}; known options: ${ASYNC_KEYS.join(', ')}`;
 }
 
 /** `module` with each client injectable under its bare name too, as ClientsModule registers them. */
@@ -199,8 +210,8 @@ export class MeshClientModule extends MeshClientConfigurableModule {
   static override forRootAsync(options: typeof MESH_ASYNC_OPTIONS_TYPE): DynamicModule {
     if (!isObject(options))
       return failing(`MeshClientModule.forRootAsync(options): options must be an object, got ${options === null ? 'null' : typeof options}`);
-    const global = globalProblem('forRootAsync', options.global);
-    if (global) return failing(global);
+    const problem = unknownAsyncKey(options) ?? globalProblem('forRootAsync', options.global);
+    if (problem) return failing(problem);
     const names: unknown = options.clientNames ?? [];
     if (!Array.isArray(names) || !names.every((n): n is string => typeof n === 'string')) {
       const got = Array.isArray(names) ? 'an array holding a value that is no string' : typeof names;

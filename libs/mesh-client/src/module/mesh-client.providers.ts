@@ -61,12 +61,18 @@ export function createRegistryProvider(): FactoryProvider {
       const logger = new Logger('MeshClient');
       const modulePlugins = await factory.resolve(options.plugins);
       const clients: MeshClient[] = [];
-      for (const c of options.clients) {
-        if (c.insecure)
-          logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
-        const plugins = [...modulePlugins, ...(await factory.resolve(c.plugins))];
-        const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics, plugins };
-        clients.push(createMeshClient(c, deps));
+      try {
+        for (const c of options.clients) {
+          if (c.insecure)
+            logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
+          const plugins = [...modulePlugins, ...(await factory.resolve(c.plugins))];
+          const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics, plugins };
+          clients.push(createMeshClient(c, deps));
+        }
+      } catch (error) {
+        // a client that could not be made: those made before it close (channels, certificate watchers)
+        await Promise.all(clients.map((c) => c.close()));
+        throw error;
       }
       const lifecycle = new PluginLifecycle(
         [...modulePlugins, ...options.clients.flatMap((c) => c.plugins.filter((p) => typeof p !== 'function'))],

@@ -37,15 +37,22 @@ const getter = {
  */
 export class CallTracer {
   private readonly tracer: Tracer;
-  /** Span name and start attributes of each method, built once. */
-  private readonly starts = new WeakMap<ObservedMethod, { name: string; attributes: Attributes }>();
+  /** Span name and start attributes of each method, built once (again after a new target). */
+  private starts = new WeakMap<ObservedMethod, { name: string; attributes: Attributes }>();
 
   constructor(
     private readonly mode: SemconvMode,
-    private readonly endpoint: ServerEndpoint,
+    private endpoint: ServerEndpoint,
     version = VERSION,
   ) {
     this.tracer = trace.getTracer(TRACER, version);
+  }
+
+  /** The client's target changed (`update()`): spans from now on name the new one. */
+  retarget(endpoint: ServerEndpoint): void {
+    if (endpoint.address === this.endpoint.address && endpoint.port === this.endpoint.port) return;
+    this.endpoint = endpoint;
+    this.starts = new WeakMap();
   }
 
   /**

@@ -1,4 +1,5 @@
 import { TRUSTED_INCOMING_ALL, TRUSTED_INCOMING_DEFAULT } from '../config/defaults.js';
+import { CONTEXT_HEADERS } from '../config/metadata-keys.js';
 import type { MeshTrustedHeader } from '../config/security-context.interface.js';
 import { didYouMean } from '../errors/did-you-mean.js';
 import { metadataProblem } from '../security/metadata.js';
@@ -12,6 +13,14 @@ export function resolveContextExtraKeys(root: OptionChecks, raw: unknown): reado
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && metadataProblem(k, '') === undefined)) {
     root.fail('contextExtraKeys', "must be an array of lowercase metadata keys (not 'grpc-*' or '__proto__')", raw);
   }
+  (keys as string[]).forEach((key, i) => {
+    if (CONTEXT_HEADERS.includes(key))
+      root.fail(
+        `contextExtraKeys[${String(i)}]`,
+        "must not be a key of the context itself (whether it is taken from incoming requests is trustIncoming's say)",
+        key,
+      );
+  });
   return Object.freeze([...(keys as string[])]);
 }
 

@@ -105,6 +105,7 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
   const trustIncoming = resolveTrustIncoming(root, options.trustIncoming);
   if (!Array.isArray(options.clients)) root.fail('clients', 'must be an array of client options', options.clients);
   const defaults = options.defaults === undefined ? {} : root.object('defaults', options.defaults);
+  if (defaults.name !== undefined) root.fail('defaults.name', 'is not a default: each client names itself (clients[i].name)', defaults.name);
   const requireMtls = root.boolean('requireMtls', options.requireMtls, process.env.NODE_ENV === 'production');
   const cache: ProtoCache = new Map();
   const seen = new Set<string>();
@@ -168,7 +169,8 @@ export function resolvePatch(current: ResolvedClientOptions, patch: MeshClientPa
   const xds = raw.target === undefined ? current.xds : resolveXdsTarget(check, target, current.xdsBootstrapOption);
   // a partial retry patch applies over the client's current policy
   const newRetry = resolveRetry(check, raw.retry, current.retry);
-  const methods = raw.methods ?? (raw.retry === undefined ? undefined : current.methodOptions);
+  // (null is no "unchanged": it is checked, and refused, as at start)
+  const methods = raw.methods !== undefined ? raw.methods : raw.retry === undefined ? undefined : current.methodOptions;
   return Object.freeze({
     ...current,
     timeoutMs: check.number('timeoutMs', raw.timeoutMs, current.timeoutMs, TIMEOUT),

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { MeshAttempt, MeshAttemptEnd, MeshClientPlugin } from '../config/mesh-plugin.interface.js';
+import { METADATA_KEY, TRANSPORT_HEADERS } from '../config/metadata-keys.js';
 
 /** Where a TokenPlugin's token comes from. */
 export interface TokenPluginOptions {
@@ -25,7 +26,6 @@ export interface TokenPluginOptions {
 }
 
 const PRINTABLE = /^[\x21-\x7e]+$/;
-const METADATA_KEY = /^[0-9a-z_.-]+$/;
 const METADATA_TEXT = /^[\x20-\x7e]*$/;
 
 /** A header or scheme option, quoted for an error (neither is secret): what metadata cannot carry shown as \uXXXX. */
@@ -43,6 +43,7 @@ function headerProblemOf(header: unknown): string | undefined {
   if (!METADATA_KEY.test(key)) return `metadata key ${shown(header)} is invalid: keys are letters, digits, '_', '-' and '.'`;
   if (key.endsWith('-bin')) return `metadata key ${shown(header)} ends in '-bin', but a token is text`;
   if (key.startsWith('grpc-')) return `metadata key ${shown(header)} is reserved for gRPC itself`;
+  if (TRANSPORT_HEADERS.has(key)) return `metadata key ${shown(header)} is an HTTP/2 or gRPC transport header, which a call cannot set`;
   return undefined;
 }
 

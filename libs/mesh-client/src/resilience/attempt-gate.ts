@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { isPromiseLike } from '../config/promise-like.js';
 import { isLocalFailure, isMeshClientError } from '../errors/mesh-client.error.js';
-import { outcomeOf, type CircuitBreaker } from './circuit-breaker.js';
+import { outcomeOf, type BreakerOutcome, type CircuitBreaker } from './circuit-breaker.js';
 import type { RetryBudget } from './retry-budget.js';
 
 /** Where one attempt reports: its responses, then its end (`undefined`: it succeeded). */
@@ -59,6 +59,12 @@ export interface GateSettings {
   readonly onLatency?: (ms: number) => void;
   /** The first response of a stream tells the latency, not its end. */
   readonly streamsResponses?: boolean;
+  /**
+   * The breaker hears a stream at its first response (a success), not at its end: how a stream
+   * that answered ends later (its deadline, a slow reader) is not the server's health. The
+   * client's streaming calls; the `circuitBreaker` operator reports at the end.
+   */
+  readonly breakerAtFirstResponse?: boolean;
   /** Where a hook that fails after its call ended is reported (there is no caller to tell). */
   readonly onLateHookError?: (error: unknown) => void;
 }
@@ -116,10 +122,14 @@ export class GatedAttempt<T> implements AttemptSink<T> {
   private running: RunningAttempt | undefined;
   private startedAt = 0;
   private sampled = false;
+  /** The breaker heard this attempt's outcome (a stream: at its first response). */
+  private counted = false;
 
   constructor(
     private readonly owner: GateOwner<T>,
     readonly n: number,
+    /** The breaker's state when it admitted the attempt (read right after its admission). */
+    private readonly epoch: number = owner.gate.breaker?.epoch ?? 0,
   ) {}
 
   /** Runs the `before` hooks, then the attempt. */
@@ -146,7 +156,9 @@ export class GatedAttempt<T> implements AttemptSink<T> {
 
   value(value: T): void {
     if (this.phase !== 'running') return;
-    if (this.owner.gate.streamsResponses && !this.sampled) this.sample();
+    const gate = this.owner.gate;
+    if (gate.streamsResponses && !this.sampled) this.sample();
+    if (gate.breakerAtFirstResponse && !this.counted) this.breaker('success');
     this.owner.attemptValue(this, value);
   }
 
@@ -183,9 +195,9 @@ export class GatedAttempt<T> implements AttemptSink<T> {
       const running = this.running;
       this.running = undefined;
       running?.cancel();
-      this.owner.gate.breaker?.record(counts && isMeshClientError(error) ? outcomeOf(error.code) : 'ignored');
+      this.breaker(counts && isMeshClientError(error) ? outcomeOf(error.code) : 'ignored');
     } else if (phase === 'before') {
-      this.owner.gate.breaker?.record('ignored');
+      this.breaker('ignored');
     }
     finalAfter(this.owner as GateOwner<unknown>, this.n, error);
   }
@@ -212,7 +224,7 @@ export class GatedAttempt<T> implements AttemptSink<T> {
   private refuse(error: unknown): void {
     if (this.phase !== 'before') return;
     this.phase = 'done';
-    this.owner.gate.breaker?.record('ignored');
+    this.breaker('ignored');
     finalAfter(this.owner as GateOwner<unknown>, this.n, error);
     this.owner.hookFailed(this, error);
   }
@@ -229,18 +241,25 @@ export class GatedAttempt<T> implements AttemptSink<T> {
 
   /** The outcome as the breaker, the budget and the latency feed count it. */
   private record(error: unknown): void {
-    const { breaker, budget, takesToken } = this.owner.gate;
+    const { budget, takesToken } = this.owner.gate;
     if (error === undefined) {
-      breaker?.record('success');
+      this.breaker('success');
       budget?.onSuccess();
       if (!this.sampled) this.sample();
       return;
     }
-    if (isLocalFailure(error)) return breaker?.record('ignored');
+    if (isLocalFailure(error)) return this.breaker('ignored');
     const code = isMeshClientError(error) ? error.code : status.UNKNOWN;
-    breaker?.record(isMeshClientError(error) ? outcomeOf(code) : 'failure');
+    this.breaker(isMeshClientError(error) ? outcomeOf(code) : 'failure');
     if (budget && takesToken?.(code)) budget.onFailure();
     if (!this.sampled && code !== status.CANCELLED && code !== status.DEADLINE_EXCEEDED) this.sample();
+  }
+
+  /** Tells the breaker the outcome, once, with the state it admitted the attempt under. */
+  private breaker(outcome: BreakerOutcome): void {
+    if (this.counted) return;
+    this.counted = true;
+    this.owner.gate.breaker?.record(outcome, this.epoch);
   }
 
   private sample(): void {

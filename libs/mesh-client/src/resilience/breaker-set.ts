@@ -10,6 +10,7 @@ export interface ScopedTransition extends BreakerTransition {
 /** The breakers of one client: one shared, or one per method, created on first use. */
 export class BreakerSet {
   private readonly breakers = new Map<string, CircuitBreaker>();
+  private retired = false;
 
   constructor(
     readonly policy: ResolvedBreakerPolicy,
@@ -26,10 +27,15 @@ export class BreakerSet {
       const rules: TripRule[] = [new FailureRateRule(p.failureRateThreshold, p.minimumCalls, p.windowMs)];
       if (p.consecutiveFailures !== undefined) rules.push(new ConsecutiveFailuresRule(p.consecutiveFailures));
       const notify = this.onStateChange;
-      breaker = new CircuitBreaker(rules, p, this.now, notify && ((t) => notify({ ...t, scope: key })));
+      breaker = new CircuitBreaker(rules, p, this.now, notify && ((t) => this.retired || notify({ ...t, scope: key })));
       this.breakers.set(key, breaker);
     }
     return breaker;
+  }
+
+  /** An update replaced this set: its breakers' changes are no longer told (calls in flight still record on them). */
+  retire(): void {
+    this.retired = true;
   }
 
   /** Every breaker made so far, by scope, with its state. */
@@ -37,9 +43,19 @@ export class BreakerSet {
     return [...this.breakers].map(([scope, breaker]) => [scope, breaker.state]);
   }
 
-  /** State of the breaker of `method` (or the client's). */
-  state(method = '*'): BreakerStateName {
-    return this.breakers.get(this.keyOf(method))?.state ?? 'closed';
+  /**
+   * State of the breaker of `method`, or without one the client's: with scope 'method' the worst
+   * of every method's (open, then half-open, then closed).
+   */
+  state(method?: string): BreakerStateName {
+    if (method !== undefined || this.policy.scope !== 'method') return this.breakers.get(this.keyOf(method ?? '*'))?.state ?? 'closed';
+    let worst: BreakerStateName = 'closed';
+    for (const breaker of this.breakers.values()) {
+      const state = breaker.state;
+      if (state === 'open') return state;
+      if (state === 'half-open') worst = state;
+    }
+    return worst;
   }
 
   /** One breaker per method with scope 'method', one for the client ('*') otherwise. */

@@ -51,6 +51,7 @@ const CLOSED: BreakerState = Object.freeze({ name: 'closed' });
  */
 export class CircuitBreaker {
   private current: BreakerState = CLOSED;
+  private changes = 0;
 
   constructor(
     private readonly rules: readonly TripRule[],
@@ -63,6 +64,14 @@ export class CircuitBreaker {
   get state(): BreakerStateName {
     if (this.current.name === 'open' && this.now() >= this.current.until) return 'half-open';
     return this.current.name;
+  }
+
+  /**
+   * Which state this is, as a number that changes at every move: what an attempt was admitted
+   * under. Read it right after `tryAcquire()` and give it back with the outcome.
+   */
+  get epoch(): number {
+    return this.changes;
   }
 
   /** True when `tryAcquire()` would refuse now (open, or half-open with every probe out); changes nothing. */
@@ -87,8 +96,11 @@ export class CircuitBreaker {
     return true;
   }
 
-  /** Reports how an admitted attempt ended. */
-  record(outcome: BreakerOutcome): void {
+  /**
+   * Reports how an admitted attempt ended. With `epoch` (read when it was admitted), half-open
+   * counts only its own probes: an attempt let through before the breaker opened answers none.
+   */
+  record(outcome: BreakerOutcome, epoch?: number): void {
     const s = this.current;
     const now = this.now();
     if (s.name === 'closed') {
@@ -100,6 +112,7 @@ export class CircuitBreaker {
       }
       if (trip) this.open(now);
     } else if (s.name === 'half-open') {
+      if (epoch !== undefined && epoch !== this.changes) return;
       if (outcome === 'failure') this.open(now);
       else if (outcome === 'ignored') this.current = { ...s, probes: Math.max(0, s.probes - 1) };
       else if (s.successes + 1 >= this.timing.halfOpenMaxCalls) this.close();
@@ -119,6 +132,7 @@ export class CircuitBreaker {
   private move(next: BreakerState): void {
     const from = this.current.name;
     this.current = next;
+    this.changes++;
     if (from !== next.name) this.onStateChange?.({ from, to: next.name });
   }
 }

@@ -7,6 +7,18 @@ import type { MeshContext } from './mesh-context.service.js';
 import { sourceOfExecution } from './request-headers.js';
 
 /**
+ * The handler's `@MeshCallOptions` over its controller's, field by field, one level deep (a
+ * handler's `retry` replaces the controller's; a field it leaves undefined keeps the controller's).
+ */
+function callOptionsOf(reflector: Reflector, context: ExecutionContext): HandlerCallOptions | undefined {
+  const [handler, controller] = reflector.getAll<(HandlerCallOptions | undefined)[]>(MESH_CALL_OPTIONS, [context.getHandler(), context.getClass()]);
+  if (!handler || !controller) return handler ?? controller;
+  const merged: Record<string, unknown> = { ...controller };
+  for (const [key, value] of Object.entries(handler)) if (value !== undefined) merged[key] = value;
+  return merged as HandlerCallOptions;
+}
+
+/**
  * Applies `@MeshCallOptions` to the handler's request scope. When no CLS initializer kept the
  * request for the MeshContext (the app mounts none, or the nestjs-cls plugin hooks that ran are
  * another application's), it also opens the scope if needed and fills the MeshContext from the
@@ -23,7 +35,7 @@ export class MeshContextInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const source = sourceOfExecution(context);
     if (!source) return next.handle();
-    const options = this.reflector.getAllAndOverride<HandlerCallOptions | undefined>(MESH_CALL_OPTIONS, [context.getHandler(), context.getClass()]);
+    const options = callOptionsOf(this.reflector, context);
     const initialized = this.meshContext.inScope();
     return new Observable((subscriber) =>
       this.meshContext.ensureScope(() => {

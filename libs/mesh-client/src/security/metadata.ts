@@ -1,29 +1,11 @@
 import type { Metadata } from '@grpc/grpc-js';
-
-const KEY = /^[0-9a-z_.-]+$/;
+import { METADATA_KEY as KEY, TRANSPORT_HEADERS } from '../config/metadata-keys.js';
 
 /**
  * The key a hedged call's copies carry to the client's round-robin picker, which takes it off
  * before the wire (client/channels/spread-round-robin.ts): reserved, a call cannot set it.
  */
 export const SPREAD_KEY = 'x-datapunk-spread';
-/**
- * Headers HTTP/2 forbids on a stream (connection-specific, RFC 9113 8.2.2) or that gRPC itself
- * sets: a call carrying one would be refused by the HTTP/2 layer (grpc-js then picks again and
- * again until the deadline) or would corrupt the request.
- */
-const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-  'te',
-  'host',
-  'content-length',
-  'content-type',
-]);
 const PRINTABLE = /^[\x20-\x7e]*$/;
 
 /**

@@ -32,7 +32,8 @@ function alertReason(code: string | undefined, message: string): string | undefi
  * client's certificate (or that there was none). Resolves undefined when the server spoke HTTP/2,
  * could not be reached, or did not answer in time: then the failure is not a TLS refusal.
  */
-export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOUT_MS, signal?: AbortSignal): Promise<string | undefined> {
+  if (signal?.aborted) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     let handshake = false;
     let spoke = false;
@@ -43,6 +44,9 @@ export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOU
       socket.destroy();
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
+    // the client closed: its probe ends now (no socket or timer outlives app.close())
+    const abort = (): void => done(undefined);
+    signal?.addEventListener('abort', abort, { once: true });
     socket.once('secureConnect', () => {
       handshake = true;
       socket.write(PREFACE);
@@ -54,6 +58,7 @@ export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOU
     socket.once('error', (error: NodeJS.ErrnoException) => done(handshake ? alertReason(error.code, error.message) : undefined));
     socket.once('close', () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
       if (handshake && !spoke && verdict === undefined) {
         verdict = target.presentsCertificate
           ? 'the server refused the client certificate (it closed the connection right after the TLS handshake: it does not trust the CA that signed it, or the certificate expired or was revoked)'
@@ -70,6 +75,7 @@ export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOU
  */
 export class TlsRefusalCheck {
   private last: { at: number; verdict: Promise<string | undefined> } | undefined;
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly target: TlsProbeTarget,
@@ -78,7 +84,13 @@ export class TlsRefusalCheck {
 
   refusal(): Promise<string | undefined> {
     const now = this.now();
-    if (!this.last || now - this.last.at > VERDICT_TTL_MS) this.last = { at: now, verdict: probeTlsRefusal(this.target) };
+    if (!this.last || now - this.last.at > VERDICT_TTL_MS)
+      this.last = { at: now, verdict: probeTlsRefusal(this.target, PROBE_TIMEOUT_MS, this.closing.signal) };
     return this.last.verdict;
+  }
+
+  /** The client's channels closed: a probe under way ends at once, none starts. */
+  close(): void {
+    this.closing.abort();
   }
 }

@@ -4,6 +4,7 @@ import { takePushes, unsubscribe, type PushTaker } from './request-upstream.js';
 import { REPLAY_BUFFER_MESSAGES } from '../../config/defaults.js';
 import { isPromiseLike } from '../../config/promise-like.js';
 import { localError, type CallSite } from '../../errors/to-mesh-error.js';
+import { ownRequestError } from './request-stream-failure.js';
 
 /** Whether a request stream pushes (an Observable or a Promise) rather than being pulled. */
 export function pushes(requests: unknown): requests is Observable<unknown> | PromiseLike<unknown> {
@@ -99,7 +100,7 @@ export class RequestReplay implements PushTaker {
   private join(subscriber: Subscriber<unknown>): (() => void) | undefined {
     if (this.overflowed) {
       const details = `the request stream cannot be sent again: its first messages are no longer kept (a response arrived, or more than ${String(REPLAY_BUFFER_MESSAGES)} were read)`;
-      subscriber.error(localError(this.site, Status.INTERNAL, details, { local: true }));
+      subscriber.error(ownRequestError(localError(this.site, Status.INTERNAL, details, { local: true })));
       return undefined;
     }
     this.joined = true;

@@ -1,10 +1,9 @@
 import { status as Status } from '@grpc/grpc-js';
 import { REPLAY_BUFFER_MESSAGES } from '../../config/defaults.js';
-import { describeThrown } from '../../errors/describe-thrown.js';
-import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
-import { callerError, localError, type CallSite } from '../../errors/to-mesh-error.js';
+import type { MeshClientError } from '../../errors/mesh-client.error.js';
+import { localError } from '../../errors/to-mesh-error.js';
 import type { MethodInfo } from '../../proto/method-table.js';
-import { RequestProblem } from '../../proto/request-problem.js';
+import { ownRequestError } from './request-stream-failure.js';
 import { upstreamOf, type RequestWaiter, type Upstream } from './request-upstream.js';
 
 /**
@@ -17,22 +16,6 @@ export interface RequestCursor {
   next(waiter: RequestWaiter): IteratorResult<Buffer> | null;
   /** The attempt is over: its waiter hears nothing more (a message read for it stays with the source). */
   close(): void;
-}
-
-/** What a failing request stream fails the call with: the caller's own fault, never the server's. */
-export function requestStreamFailure(site: CallSite, error: unknown, attempts: number): MeshClientError {
-  if (isMeshClientError(error)) return error;
-  if (isRequestProblem(error)) return callerError(site, error.message, { attempts });
-  return localError(site, Status.CANCELLED, `the request stream failed: ${describeThrown(error)}`, { attempts, cause: error, local: true });
-}
-
-/** Whether `error` is the request check's (never throws: a caller's value may be a hostile Proxy). */
-function isRequestProblem(error: unknown): error is RequestProblem {
-  try {
-    return error instanceof RequestProblem;
-  } catch {
-    return false;
-  }
 }
 
 const DONE: IteratorResult<Buffer> = { done: true, value: undefined };
@@ -261,7 +244,8 @@ export class RequestSource implements RequestWaiter<unknown> {
     const details = `the request stream cannot be sent again: ${String(this.count)} messages were read and the first ${String(
       this.base,
     )} are no longer kept (a response arrived, or more than ${String(REPLAY_BUFFER_MESSAGES)} were read)`;
-    return localError(this.method.site, Status.INTERNAL, details, { local: true });
+    const error = localError(this.method.site, Status.INTERNAL, details, { local: true });
+    return ownRequestError(error);
   }
 }
 

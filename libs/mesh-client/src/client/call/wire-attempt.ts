@@ -10,7 +10,8 @@ import type { Spreads } from '../channels/spreads.js';
 import { SPREAD_KEY } from '../../security/metadata.js';
 import type { FlowControl, FlowReader } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
-import { requestStreamFailure, type RequestCursor } from './request-source.js';
+import type { RequestCursor } from './request-source.js';
+import { requestStreamFailure } from './request-stream-failure.js';
 import { RequestWriter } from './request-writer.js';
 
 /** What every attempt of one call shares on the wire. */

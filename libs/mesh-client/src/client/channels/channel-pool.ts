@@ -34,6 +34,7 @@ export class ChannelPool {
   private next = 0;
   private readonly retired = new Set<ChannelLease>();
   private closed = false;
+  private readonly replaced: (() => void)[] = [];
 
   constructor(set: ChannelSet) {
     this.current = leases(set);
@@ -62,6 +63,11 @@ export class ChannelPool {
     if (chosen.retired && chosen.inflight === 0) this.dispose(chosen);
   }
 
+  /** `listener` is told after each replacement of the channels (long-lived streams move over). */
+  onReplace(listener: () => void): void {
+    this.replaced.push(listener);
+  }
+
   /** Sends new attempts to the channels of `set`; the old channels close once idle. */
   replace(set: ChannelSet): void {
     if (this.closed) {
@@ -77,18 +83,25 @@ export class ChannelPool {
       if (l.inflight === 0) this.dispose(l);
       else this.retired.add(l);
     }
+    for (const listener of this.replaced) listener();
   }
 
   /** Closes every channel (attempts still running are cancelled by their owners first). */
   close(): void {
     this.closed = true;
-    for (const l of this.current) l.client.close();
-    for (const l of this.retired) l.client.close();
+    for (const l of this.current) closeLease(l);
+    for (const l of this.retired) closeLease(l);
     this.retired.clear();
   }
 
   private dispose(l: ChannelLease): void {
     this.retired.delete(l);
-    l.client.close();
+    closeLease(l);
   }
+}
+
+/** A channel and its TLS refusal probe (one under way ends now): no socket or timer stays. */
+function closeLease(l: ChannelLease): void {
+  l.client.close();
+  l.tlsRefusal?.close();
 }

@@ -46,7 +46,8 @@ export function channelOptionsOf(options: ResolvedClientOptions): ChannelOptions
   if (options.keepalive) {
     channel['grpc.keepalive_time_ms'] = options.keepalive.timeMs;
     channel['grpc.keepalive_timeout_ms'] = options.keepalive.timeoutMs;
-    channel['grpc.keepalive_permit_without_calls'] = 1;
+    // pings also without calls, unless channelOptions (or a ClientsModule entry's keepalivePermitWithoutCalls) said otherwise
+    channel['grpc.keepalive_permit_without_calls'] ??= 1;
   }
   if (options.tls?.serverName) channel['grpc.ssl_target_name_override'] = options.tls.serverName;
   return channel;

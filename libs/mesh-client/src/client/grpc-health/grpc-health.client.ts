@@ -14,6 +14,8 @@ import { statusOf, type HealthStatus } from './health-status.js';
 /** A health Check or Watch in progress, ended by the client's close. */
 interface Watcher {
   close(error: MeshClientError): void;
+  /** The client's channels were replaced (update(), a certificate reload): a Watch moves over. */
+  moveOver?(): void;
 }
 
 /**
@@ -36,6 +38,10 @@ export class GrpcHealthClient {
     const table = buildMethodTable(client, 'grpc.health.v1.Health', healthService(), maxMessageBytes, 'exact');
     this.check = table.get('Check')!;
     this.watch = table.get('Watch')!;
+    // a Watch would go on asking the old target (its stream holds the old channel) until it broke
+    channels.onReplace(() => {
+      for (const watcher of [...this.watchers]) watcher.moveOver?.();
+    });
   }
 
   /**
@@ -154,7 +160,7 @@ class HealthWatch implements Watcher {
         this.failures = 0;
         this.subscriber.next(statusOf(response));
       },
-      end: (error) => this.broken(error),
+      end: (error) => this.wire === wire && this.broken(error),
     });
     this.wire = wire;
     try {
@@ -178,11 +184,22 @@ class HealthWatch implements Watcher {
     this.wire = undefined;
   }
 
+  /** A new stream on the client's new channels, at once (its first status is emitted only if it changed). */
+  moveOver(): void {
+    if (this.stopped) return;
+    const old = this.wire;
+    this.wire = undefined;
+    old?.cancel();
+    if (this.timer) clearTimeout(this.timer);
+    this.connect();
+  }
+
   private broken(error: unknown): void {
     this.wire = undefined;
     if (this.stopped) return;
     if (isMeshClientError(error) && error.code === Status.UNIMPLEMENTED) return this.close(error);
     this.subscriber.next('UNKNOWN');
+    if (this.stopped) return; // the subscriber left on it (takeWhile): no reconnect timer outlives it
     this.timer = setTimeout(() => this.connect(), this.health.backoff(++this.failures));
   }
 }

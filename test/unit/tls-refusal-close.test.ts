@@ -1,0 +1,37 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TlsRefusalCheck } from '../../libs/mesh-client/src/security/tls-refusal.js';
+
+// A probe runs when a TLS client's connection fails; it held its socket and a 1 s timer past the
+// client's close (app.close()). Against a server that accepts and never answers the handshake.
+describe('TlsRefusalCheck.close()', () => {
+  let server: Server;
+  const sockets: Socket[] = [];
+  let port = 0;
+
+  beforeAll(async () => {
+    server = createServer((socket) => void sockets.push(socket.on('error', () => undefined).resume()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('ends a probe under way at once (no verdict, its socket closed) and starts none after', async () => {
+    const check = new TlsRefusalCheck({ host: '127.0.0.1', port, options: { rejectUnauthorized: false }, presentsCertificate: true });
+    const began = performance.now();
+    const verdict = check.refusal();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sockets.length).toBe(1);
+    check.close();
+    expect(await verdict).toBeUndefined();
+    expect(performance.now() - began).toBeLessThan(500); // the probe's own bound is 1 s
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sockets[0]!.destroyed || sockets[0]!.readableEnded).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // past the verdict's 2 s sharing
+    expect(await check.refusal()).toBeUndefined();
+    expect(sockets.length).toBe(1); // no new probe connected
+  });
+});
