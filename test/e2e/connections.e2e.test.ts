@@ -232,7 +232,7 @@ describe('connections and scale-out', () => {
       }
     })();
     expect(isMeshConfigError(error)).toBe(true);
-    expect((error as Error).message).toContain("target names its DNS server ('dns://kube-dns/') by name");
+    expect((error as Error).message).toContain("target must name its DNS server by IP address (and a port 1..65535), not 'dns://kube-dns/'");
     // neither the timeout (100 ms) nor the target of the refused patch took
     const before = calls(one);
     const slow = { metadata: { 'x-test-delay-ms': '300' } };

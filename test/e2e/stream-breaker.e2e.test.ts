@@ -22,7 +22,12 @@ describe('the circuit breaker and calls that stream responses', () => {
   beforeAll(async () => {
     server = await startEchoServer();
     const breaker = { consecutiveFailures: 2, openMs: 300, halfOpenMaxCalls: 1 };
-    app = await createTestApp({ clients: [echoClient(server.target, { name: 'watch', retry: false, breaker })] });
+    app = await createTestApp({
+      clients: [
+        echoClient(server.target, { name: 'watch', retry: false, breaker }),
+        echoClient(server.target, { name: 'probe', retry: false, breaker }),
+      ],
+    });
     watch = app.get(MeshClientRegistry).get('watch');
     await lastValueFrom(watch.unary('Unary', {})); // connected: each watch's 300 ms are its own
   });
@@ -41,19 +46,39 @@ describe('the circuit breaker and calls that stream responses', () => {
     expect(messagesOf(uncaught.errors)).toEqual([]);
   });
 
-  it('a long stream admitted as the half-open probe closes the breaker at its first response', async () => {
+  it('quiet watches (the server sent its headers, no message yet) that reach their deadline: the breaker stays closed', async () => {
+    for (let i = 0; i < 3; i++) {
+      const settled = await settleOf(watch.serverStream('ServerStream', {}, { timeoutMs: 200, metadata: { 'x-test-silent': '1' } }), WATCHDOG_MS);
+      expect(summary(settled)).toMatchObject({ kind: 'error', category: 'timeout' });
+    }
+    expect(watch.breakerState()).toBe('closed');
+  });
+
+  it('a stream the server fails after its first response (UNAVAILABLE mid-stream) still counts: two open the breaker', async () => {
+    const failing = { metadata: { 'x-test-status': '14' }, timeoutMs: 2000 };
     for (let i = 0; i < 2; i++) {
-      const failed = await settleOf(watch.unary('Unary', {}, { metadata: { 'x-test-status': '14' } }), WATCHDOG_MS);
-      expect(summary(failed)).toMatchObject({ kind: 'error', category: 'unavailable' });
+      const settled = await settleOf(watch.serverStream('ServerStream', { message: 'f', count: 1 }, failing), WATCHDOG_MS);
+      expect(summary(settled)).toMatchObject({ kind: 'error', category: 'unavailable' });
+      expect(settled.values).toHaveLength(1);
     }
     expect(watch.breakerState()).toBe('open');
-    expect(await eventually(() => watch.breakerState() === 'half-open', 2000)).toBe(true);
-    let received = 0;
-    const probe = watch.serverStream('ServerStream', ENDLESS, { timeoutMs: 10_000 }).subscribe({ next: () => received++, error: () => undefined });
+  });
+
+  it('a long, quiet stream admitted as the half-open probe closes the breaker with its headers', async () => {
+    const client = app.get(MeshClientRegistry).get('probe');
+    for (let i = 0; i < 2; i++) {
+      const failed = await settleOf(client.unary('Unary', {}, { metadata: { 'x-test-status': '14' } }), WATCHDOG_MS);
+      expect(summary(failed)).toMatchObject({ kind: 'error', category: 'unavailable' });
+    }
+    expect(client.breakerState()).toBe('open');
+    expect(await eventually(() => client.breakerState() === 'half-open', 2000)).toBe(true);
+    // a quiet watch let through as the probe: its headers answer it
+    const probe = client
+      .serverStream('ServerStream', {}, { timeoutMs: 10_000, metadata: { 'x-test-silent': '1' } })
+      .subscribe({ error: () => undefined });
     try {
-      expect(await eventually(() => received > 0, 2000)).toBe(true);
-      expect(watch.breakerState()).toBe('closed');
-      const next = await settleOf(watch.unary('Unary', { message: 'after the probe' }, { timeoutMs: 2000 }), WATCHDOG_MS);
+      expect(await eventually(() => client.breakerState() === 'closed', 2000)).toBe(true);
+      const next = await settleOf(client.unary('Unary', { message: 'after the probe' }, { timeoutMs: 2000 }), WATCHDOG_MS);
       expect(summary(next)).toEqual({ kind: 'complete' });
     } finally {
       probe.unsubscribe();
@@ -82,5 +107,9 @@ describe("breakerState() with scope 'method'", () => {
     expect(summary(failed)).toMatchObject({ kind: 'error', category: 'unavailable' });
     expect([client.breakerState('Unary'), client.breakerState('unary'), client.breakerState('ServerStream')]).toEqual(['open', 'open', 'closed']);
     expect(client.breakerState()).toBe('open');
+    // a name no RPC has (a typo in a health check) is refused, never read as 'closed'
+    expect(() => client.breakerState('Nope')).toThrow(
+      /breakerState\(\): 'Nope' is not an RPC of mesh\.test\.Echo \(RPCs: Unary, ServerStream, ClientStream, Bidi\)/,
+    );
   });
 });

@@ -24,7 +24,8 @@ import { ECHO_PROTO, loadServerProto, type EchoReply, type ServerEchoRequest as 
  *   (a load-shedding server), with UNAVAILABLE;
  * - `x-test-pushback-ms: <v>`: send `grpc-retry-pushback-ms: v` with a failure;
  * - `x-test-delay-ms: <ms>`: wait before answering; `x-test-details`: the status details;
- * - `x-test-reply-meta: <v>`: answer with header `x-reply-header: v` and trailer `x-reply-trailer: v`.
+ * - `x-test-reply-meta: <v>`: answer with header `x-reply-header: v` and trailer `x-reply-trailer: v`;
+ * - `x-test-silent` (ServerStream): send the response headers, then nothing until cancelled.
  */
 interface Steering {
   status?: number;
@@ -241,6 +242,8 @@ export class EchoServer extends EventEmitter {
     const s = this.observe('ServerStream', call);
     const flood = header(call.metadata, 'x-test-flood');
     if (flood !== undefined) return this.flood(call, Number(flood));
+    // a quiet watch: its headers at once, then nothing until the client ends it
+    if (header(call.metadata, 'x-test-silent') !== undefined) return void call.sendMetadata(new Metadata());
     const count = call.request.count ?? 0;
     let index = 0;
     const tick = (): void => {

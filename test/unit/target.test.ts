@@ -42,7 +42,7 @@ describe('targetProblem', () => {
   it.each(['dns://kube-dns/inventory:50051', 'dns://10.0.0.10:0/inventory:50051', 'dns://[nothost]:53/inventory:50051'])(
     'refuses a DNS server Node cannot take (it threw a TypeError when the channel was made): %s',
     (target) => {
-      expect(targetProblem(target)).toMatch(/names its DNS server \('dns:\/\/.*\/'\) by name: give its IP address \(and port\)/);
+      expect(targetProblem(target)).toMatch(/must name its DNS server by IP address \(and a port 1..65535\), not 'dns:\/\/.*\/'/);
     },
   );
 });

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Client, connectivityState, credentials } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { ChannelPool } from '../../libs/mesh-client/src/client/channels/channel-pool.js';
@@ -76,6 +77,27 @@ describe("grpc-js's refusal of a metadata value is never repeated", () => {
     expect(chain.map((e) => `${e.message}\n${e.stack ?? ''}`).join('\n')).not.toContain(SECRET);
     const clean = new Error('outer', { cause: new Error('inner') });
     expect(causeWithoutSecrets(clean)).toBe(clean);
+  });
+
+  it.each([
+    ['eight causes deep', () => Array.from({ length: 7 }).reduce<Error>((e, _, i) => new Error(`level ${String(i)}`, { cause: e }), refusal())],
+    [
+      'in an AggregateError (Promise.any over token sources)',
+      () => new Error('no source', { cause: new AggregateError([new Error('a'), refusal()], 'all failed') }),
+    ],
+    ['as a cause that is no Error', () => new Error('wrapped', { cause: { message: refusal().message } })],
+    ['as a cause that is a string', () => new Error('wrapped', { cause: refusal().message })],
+    [
+      'in a cycle',
+      () => {
+        const looping = new Error('loop');
+        looping.cause = new Error('back', { cause: looping });
+        return new Error('top', { cause: new AggregateError([looping, refusal()], 'x') });
+      },
+    ],
+  ])('%s: what util.inspect prints of the copy leaves it out', (_how, made) => {
+    const cause = causeWithoutSecrets(made());
+    expect(inspect(cause, { depth: 20 })).not.toContain(SECRET);
   });
 });
 

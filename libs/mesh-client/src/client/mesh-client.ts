@@ -249,12 +249,12 @@ export class MeshClient<S = unknown, C = unknown> {
   }
 
   /**
-   * State of the circuit breaker guarding `method` (any of its names), or the client's: with scope
-   * 'method' and no method, the worst of the methods' breakers (open if any is open).
+   * State of the circuit breaker guarding `method` (any of its names; an unknown one throws
+   * MeshConfigError), or the client's: with scope 'method', the worst of the methods' breakers.
    */
   breakerState(method?: string): 'closed' | 'open' | 'half-open' {
-    const name = method === undefined ? undefined : (this.resolver.find(method)?.name ?? method);
-    return this.state.policy.breakers?.state(name) ?? 'closed';
+    const found = method === undefined ? undefined : (this.resolver.find(method) ?? this.resolver.unknown('breakerState()', method));
+    return this.state.policy.breakers?.state(found?.name) ?? 'closed';
   }
 
   /**

@@ -1,5 +1,6 @@
 import { status as Status } from '@grpc/grpc-js';
 import { didYouMean } from '../errors/did-you-mean.js';
+import { MeshConfigError } from '../errors/mesh-config.error.js';
 import type { MeshClientError } from '../errors/mesh-client.error.js';
 import { callerError, localError, type CallSite } from '../errors/to-mesh-error.js';
 import { methodLookup, type CallKind, type MethodInfo } from '../proto/method-table.js';
@@ -52,6 +53,13 @@ export class MethodResolver {
     }
     const details = `'${method.name}' is a ${method.kind} RPC: call ${RIGHT_CALL[method.kind]}, not ${via}; nothing was sent`;
     return localError(site, Status.INVALID_ARGUMENT, details);
+  }
+
+  /** Throws: `name`, given to `via`, is no RPC of the service (a programming error, as an unknown client name is). */
+  unknown(via: string, name: unknown): never {
+    const shown = typeof name === 'string' ? `'${name.slice(0, 100)}'` : `a ${typeof name}`;
+    const near = typeof name === 'string' ? didYouMean(name, this.lookup.keys()) : '';
+    throw new MeshConfigError(`${via}: ${shown} is not an RPC of ${this.site.service} (RPCs: ${[...this.methods.keys()].join(', ')})${near}`);
   }
 
   /** A caller's mistake about the method `name` (its site even when `name` is no RPC). */

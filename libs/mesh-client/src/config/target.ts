@@ -44,7 +44,7 @@ export function targetProblem(target: string): string | undefined {
   if (target.startsWith('dns:')) {
     const authority = /^dns:\/\/([^/]+)\//.exec(target)?.[1];
     if (authority !== undefined && !dnsServerOk(authority))
-      return `names its DNS server ('dns://${authority.slice(0, 64)}/') by name: give its IP address (and port), e.g. 'dns://10.0.0.10:53/inventory:50051'`;
+      return `must name its DNS server by IP address (and a port 1..65535), not 'dns://${authority.slice(0, 64)}/', e.g. 'dns://10.0.0.10:53/inventory:50051'`;
     const rest = target.replace(/^dns:(?:\/\/[^/]*\/)?/, '');
     return hostPort(rest) ? undefined : expected;
   }

@@ -32,26 +32,37 @@ export function withoutMetadataValues(text: string): string {
 }
 
 /**
- * What an error keeps as its `cause`: `thrown` itself, or, when it or one of its own causes (a few
- * deep) is grpc-js's refusal of a metadata value, a copy whose messages and stacks leave the value
- * out (`console.error(error)` prints the whole chain of causes).
+ * What an error keeps as its `cause`: `thrown` itself, or, when grpc-js's refusal of a metadata
+ * value is in it or in what it holds (its causes, an AggregateError's errors, a cause that is no
+ * Error), a copy whose messages and stacks leave the value out (`console.error(error)` prints all
+ * of it). Deeper than a few causes (or a cycle) the chain ends: what is not read cannot be shown.
  */
 export function causeWithoutSecrets(thrown: unknown, depth = 0): unknown {
   try {
-    if (!(thrown instanceof Error)) return thrown;
+    if (depth > 4) return undefined;
+    if (typeof thrown === 'string') return withoutMetadataValues(thrown);
+    if (!(thrown instanceof Error)) return refusedIn(thrown) ? new Error(NOT_SHOWN) : thrown;
     const refused = typeof thrown.message === 'string' && thrown.message.includes(REFUSED);
-    // deeper than that (or a cycle) the chain ends here: kept when it says nothing secret
-    if (depth > 4) return refused ? undefined : thrown;
     const inner = causeOf(thrown);
     const cleanInner = inner === undefined ? undefined : causeWithoutSecrets(inner, depth + 1);
-    if (!refused && cleanInner === inner) return thrown;
-    const copy = new Error(withoutMetadataValues(String(thrown.message)), cleanInner === undefined ? undefined : { cause: cleanInner });
+    const errors = thrown instanceof AggregateError && Array.isArray(thrown.errors) ? (thrown.errors as unknown[]) : undefined;
+    const cleanErrors = errors?.map((e) => causeWithoutSecrets(e, depth + 1));
+    if (!refused && cleanInner === inner && (cleanErrors === undefined || cleanErrors.every((e, i) => e === errors![i]))) return thrown;
+    const message = withoutMetadataValues(String(thrown.message));
+    const options = cleanInner === undefined ? undefined : { cause: cleanInner };
+    const copy = cleanErrors ? new AggregateError(cleanErrors, message, options) : new Error(message, options);
     copy.name = thrown.name;
     copy.stack = typeof thrown.stack === 'string' ? withoutMetadataValues(thrown.stack) : copy.stack;
     return copy;
   } catch {
     return undefined;
   }
+}
+
+/** Whether a thrown value that is no Error carries the refusal in its `message` (read safely). */
+function refusedIn(value: unknown): boolean {
+  const message = typeof value === 'object' && value !== null ? (value as { message?: unknown }).message : undefined;
+  return typeof message === 'string' && message.includes(REFUSED);
 }
 
 /** `error.cause`, or undefined when reading it throws (a hostile getter or Proxy). */

@@ -8,6 +8,8 @@ import type { RetryBudget } from './retry-budget.js';
 export interface AttemptSink<T> {
   value(value: T): void;
   end(error: unknown): void;
+  /** The server answered: its response headers arrived (before any message). */
+  answered?(): void;
 }
 
 /** A started attempt. */
@@ -60,11 +62,13 @@ export interface GateSettings {
   /** The first response of a stream tells the latency, not its end. */
   readonly streamsResponses?: boolean;
   /**
-   * The breaker hears a stream at its first response (a success), not at its end: how a stream
-   * that answered ends later (its deadline, a slow reader) is not the server's health. The
-   * client's streaming calls; the `circuitBreaker` operator reports at the end.
+   * The breaker judges a stream the server answered (its response headers or a first message)
+   * by how it fails, not by its deadline: the answer settles a half-open probe at once (a long
+   * stream does not hold the breaker), and a deadline that ends it afterwards (a watch's bound, a
+   * slow reader) is no server fault; a server fault afterwards (UNAVAILABLE mid-stream) still
+   * counts. The client's streaming calls; the `circuitBreaker` operator counts every end as it is.
    */
-  readonly breakerAtFirstResponse?: boolean;
+  readonly breakerForStreams?: boolean;
   /** Where a hook that fails after its call ended is reported (there is no caller to tell). */
   readonly onLateHookError?: (error: unknown) => void;
 }
@@ -122,8 +126,10 @@ export class GatedAttempt<T> implements AttemptSink<T> {
   private running: RunningAttempt | undefined;
   private startedAt = 0;
   private sampled = false;
-  /** The breaker heard this attempt's outcome (a stream: at its first response). */
+  /** The breaker heard this attempt's outcome (a half-open probe's stream: at its first response). */
   private counted = false;
+  /** The server answered: headers or a message (noted only with `breakerForStreams`). */
+  private responded = false;
 
   constructor(
     private readonly owner: GateOwner<T>,
@@ -156,10 +162,16 @@ export class GatedAttempt<T> implements AttemptSink<T> {
 
   value(value: T): void {
     if (this.phase !== 'running') return;
-    const gate = this.owner.gate;
-    if (gate.streamsResponses && !this.sampled) this.sample();
-    if (gate.breakerAtFirstResponse && !this.counted) this.breaker('success');
+    if (this.owner.gate.streamsResponses && !this.sampled) this.sample();
+    this.answered();
     this.owner.attemptValue(this, value);
+  }
+
+  answered(): void {
+    const gate = this.owner.gate;
+    if (!gate.breakerForStreams || this.responded || this.phase !== 'running') return;
+    this.responded = true;
+    if (gate.breaker?.answerProbe(this.epoch)) this.counted = true;
   }
 
   end(error: unknown): void {
@@ -195,7 +207,8 @@ export class GatedAttempt<T> implements AttemptSink<T> {
       const running = this.running;
       this.running = undefined;
       running?.cancel();
-      this.breaker(counts && isMeshClientError(error) ? outcomeOf(error.code) : 'ignored');
+      const code = isMeshClientError(error) ? error.code : undefined;
+      this.breaker(counts && code !== undefined ? outcomeOf(code) : 'ignored', code);
     } else if (phase === 'before') {
       this.breaker('ignored');
     }
@@ -250,16 +263,18 @@ export class GatedAttempt<T> implements AttemptSink<T> {
     }
     if (isLocalFailure(error)) return this.breaker('ignored');
     const code = isMeshClientError(error) ? error.code : status.UNKNOWN;
-    this.breaker(isMeshClientError(error) ? outcomeOf(code) : 'failure');
+    this.breaker(isMeshClientError(error) ? outcomeOf(code) : 'failure', code);
     if (budget && takesToken?.(code)) budget.onFailure();
     if (!this.sampled && code !== status.CANCELLED && code !== status.DEADLINE_EXCEEDED) this.sample();
   }
 
   /** Tells the breaker the outcome, once, with the state it admitted the attempt under. */
-  private breaker(outcome: BreakerOutcome): void {
+  private breaker(outcome: BreakerOutcome, code?: number): void {
     if (this.counted) return;
     this.counted = true;
-    this.owner.gate.breaker?.record(outcome, this.epoch);
+    // a stream that answered, then ran out of time (a watch's bound, a slow reader): no server fault
+    const judged = this.responded && code === status.DEADLINE_EXCEEDED ? 'ignored' : outcome;
+    this.owner.gate.breaker?.record(judged, this.epoch);
   }
 
   private sample(): void {

@@ -97,6 +97,16 @@ export class CircuitBreaker {
   }
 
   /**
+   * A stream admitted as a probe of this half-open (`epoch`) answered: the probe succeeded now,
+   * whatever the stream does later. False (nothing changed) for any other attempt.
+   */
+  answerProbe(epoch: number): boolean {
+    if (this.current.name !== 'half-open' || epoch !== this.changes) return false;
+    this.record('success', epoch);
+    return true;
+  }
+
+  /**
    * Reports how an admitted attempt ended. With `epoch` (read when it was admitted), half-open
    * counts only its own probes: an attempt let through before the breaker opened answers none.
    */

@@ -89,7 +89,7 @@ function buildMethodLoop(record: CallRecord<unknown>): MethodLoop {
     budget: retry ? policy.budget : undefined,
     idempotent: settings.idempotent,
     streamsResponses: method.kind === 'server-stream' || method.kind === 'bidi',
-    breakerAtFirstResponse: method.kind === 'server-stream' || method.kind === 'bidi',
+    breakerForStreams: method.kind === 'server-stream' || method.kind === 'bidi',
     random: core.deps.random,
   });
   return { retry: gate, hedging: undefined, spec, warn };

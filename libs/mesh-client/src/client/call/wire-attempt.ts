@@ -141,10 +141,9 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   onReceiveMetadata(headers: Metadata): void {
     if (this.state !== 'open') return;
     this.headers = headers;
-    const reader = this.headerReader;
-    if (!reader) return;
     try {
-      const error = reader.headers(this.n, headers);
+      this.sink.answered?.();
+      const error = this.headerReader?.headers(this.n, headers);
       if (error !== undefined) this.fail(error);
     } catch (error) {
       this.failedHandling(error);
