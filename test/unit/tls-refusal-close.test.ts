@@ -1,6 +1,8 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TlsRefusalCheck } from '../../libs/mesh-client/src/security/tls-refusal.js';
+import { TlsRefusalCheck, probeTlsRefusal } from '../../libs/mesh-client/src/security/tls-refusal.js';
+import { createTestPki } from '../support/pki.js';
 
 // A probe runs when a TLS client's connection fails; it held its socket and a 1 s timer past the
 // client's close (app.close()). Against a server that accepts and never answers the handshake.
@@ -33,5 +35,43 @@ describe('TlsRefusalCheck.close()', () => {
     await new Promise((resolve) => setTimeout(resolve, 2100)); // past the verdict's 2 s sharing
     expect(await check.refusal()).toBeUndefined();
     expect(sockets.length).toBe(1); // no new probe connected
+  });
+});
+
+// Found reading the abort: a probe the client ended after the TLS handshake (or whose time ran
+// out), against a server that had not answered yet, read its own close as the server refusing the
+// client certificate.
+describe('a probe that ends itself after the handshake, the server silent', () => {
+  let server: TlsServer;
+  const sockets: TLSSocket[] = [];
+  let port = 0;
+
+  beforeAll(async () => {
+    const pki = await createTestPki();
+    server = createTlsServer(
+      { cert: pki.server.cert, key: pki.server.key, ALPNProtocols: ['h2'] },
+      (socket) => void sockets.push(socket.on('error', () => undefined)),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const target = () => ({ host: '127.0.0.1', port, options: { rejectUnauthorized: false }, presentsCertificate: true });
+
+  it('its time running out is no verdict (a slow server is not one that refused the certificate)', async () => {
+    expect(await probeTlsRefusal(target(), 300)).toBeUndefined();
+    expect(sockets.length).toBeGreaterThan(0); // the handshake was made: the server had the connection
+  });
+
+  it('the client closing it is no verdict either', async () => {
+    const check = new TlsRefusalCheck(target());
+    const verdict = check.refusal();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    check.close();
+    expect(await verdict).toBeUndefined();
   });
 });

@@ -126,7 +126,7 @@ export class GatedAttempt<T> implements AttemptSink<T> {
   private running: RunningAttempt | undefined;
   private startedAt = 0;
   private sampled = false;
-  /** The breaker heard this attempt's outcome (a half-open probe's stream: at its first response). */
+  /** The breaker heard this attempt's outcome (a half-open probe's stream: when the server answered). */
   private counted = false;
   /** The server answered: headers or a message (noted only with `breakerForStreams`). */
   private responded = false;

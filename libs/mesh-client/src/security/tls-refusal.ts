@@ -38,14 +38,17 @@ export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOU
     let handshake = false;
     let spoke = false;
     let verdict: string | undefined;
+    /** The probe ended it (its time was up, or the client closed): the close that follows is no refusal. */
+    let ownEnd = false;
     const socket = connect({ ...target.options, host: target.host, port: target.port, ALPNProtocols: ['h2'] });
-    const done = (reason: string | undefined): void => {
+    const done = (reason: string | undefined, own = false): void => {
       verdict ??= reason;
+      ownEnd ||= own;
       socket.destroy();
     };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
+    const timer = setTimeout(() => done(undefined, true), timeoutMs);
     // the client closed: its probe ends now (no socket or timer outlives app.close())
-    const abort = (): void => done(undefined);
+    const abort = (): void => done(undefined, true);
     signal?.addEventListener('abort', abort, { once: true });
     socket.once('secureConnect', () => {
       handshake = true;
@@ -59,7 +62,7 @@ export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOU
     socket.once('close', () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', abort);
-      if (handshake && !spoke && verdict === undefined) {
+      if (handshake && !spoke && verdict === undefined && !ownEnd) {
         verdict = target.presentsCertificate
           ? 'the server refused the client certificate (it closed the connection right after the TLS handshake: it does not trust the CA that signed it, or the certificate expired or was revoked)'
           : 'the server requires a client certificate (set tls.cert and tls.key)';
