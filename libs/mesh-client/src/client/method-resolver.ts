@@ -46,11 +46,7 @@ export class MethodResolver {
     const method = this.find(name);
     if (method?.kind === kind) return method;
     const site = this.siteOf(name);
-    if (!method) {
-      const known = [...this.methods.keys()].join(', ');
-      const near = typeof name === 'string' ? didYouMean(name, this.lookup.keys()) : '';
-      return localError(site, Status.UNIMPLEMENTED, `'${site.method}' is not an RPC of ${site.service} (RPCs: ${known})${near}; nothing was sent`);
-    }
+    if (!method) return localError(site, Status.UNIMPLEMENTED, `${this.notAnRpc(`'${site.method}'`, name)}; nothing was sent`);
     const details = `'${method.name}' is a ${method.kind} RPC: call ${RIGHT_CALL[method.kind]}, not ${via}; nothing was sent`;
     return localError(site, Status.INVALID_ARGUMENT, details);
   }
@@ -58,8 +54,13 @@ export class MethodResolver {
   /** Throws: `name`, given to `via`, is no RPC of the service (a programming error, as an unknown client name is). */
   unknown(via: string, name: unknown): never {
     const shown = typeof name === 'string' ? `'${name.slice(0, 100)}'` : `a ${typeof name}`;
+    throw new MeshConfigError(`${via}: ${this.notAnRpc(shown, name)}`);
+  }
+
+  /** "`shown` is not an RPC of S (RPCs: ...)", and the nearest name when `name` is close to one. */
+  private notAnRpc(shown: string, name: unknown): string {
     const near = typeof name === 'string' ? didYouMean(name, this.lookup.keys()) : '';
-    throw new MeshConfigError(`${via}: ${shown} is not an RPC of ${this.site.service} (RPCs: ${[...this.methods.keys()].join(', ')})${near}`);
+    return `${shown} is not an RPC of ${this.site.service} (RPCs: ${[...this.methods.keys()].join(', ')})${near}`;
   }
 
   /** A caller's mistake about the method `name` (its site even when `name` is no RPC). */
