@@ -17,28 +17,24 @@ const good = (extra: Record<string, unknown> = {}): MeshClientOptions =>
 
 describe('option validation fails module start with MeshConfigError naming client and field', () => {
   it.each<[string, unknown, RegExp]>([
-    [
-      'bad target',
-      { clients: [good({ target: 'http://inventory' })] },
-      /clients\[0\] \('inventory'\)\.target must be 'host:port'.*got 'http:\/\/inventory'/,
-    ],
-    ['target without port', { clients: [good({ target: 'inventory' })] }, /clients\[0\] \('inventory'\)\.target/],
+    ['bad target', { clients: [good({ target: 'http://inventory' })] }, /clients\[0\]\.target must be 'host:port'.*got 'http:\/\/inventory'/],
+    ['target without port', { clients: [good({ target: 'inventory' })] }, /clients\[0\]\.target/],
     [
       'xds target without a bootstrap',
       { clients: [good({ target: 'xds:///inventory' })] },
-      /\('inventory'\)\.target is an xDS target but no xDS bootstrap was given: set GRPC_XDS_BOOTSTRAP/,
+      /clients\[0\]\.target is an xDS target but no xDS bootstrap was given: set GRPC_XDS_BOOTSTRAP/,
     ],
     ['duplicate name', { clients: [good(), good()] }, /clients\[1\]\.name must be unique.*got 'inventory'/],
     ['missing name', { clients: [good({ name: undefined })] }, /clients\[0\]\.name must be a name/],
     [
       'missing proto file',
       { clients: [good({ proto: { ...echoProto, path: join(dir, 'missing.proto') } })] },
-      /clients\[0\] \('inventory'\)\.proto\.path cannot be read \(.*ENOENT/,
+      /clients\[0\]\.proto\.path cannot be read \(.*ENOENT/,
     ],
     [
       'unparsable proto',
       { clients: [good({ proto: { path: BROKEN, package: 'x', service: 'Oops' } })] },
-      /clients\[0\] \('inventory'\)\.proto\.path cannot be parsed/,
+      /clients\[0\]\.proto\.path cannot be parsed/,
     ],
     [
       'unknown service',
@@ -48,16 +44,16 @@ describe('option validation fails module start with MeshConfigError naming clien
     [
       'unknown package',
       { clients: [good({ proto: { ...echoProto, package: 'mesh.tset' } })] },
-      /\('inventory'\)\.proto\.package names no package of the proto \(packages with services: mesh\.test; did you mean 'mesh\.test'\?\), got 'mesh\.tset'/,
+      /clients\[0\]\.proto\.package names no package of the proto \(packages with services: mesh\.test; did you mean 'mesh\.test'\?\), got 'mesh\.tset'/,
     ],
     [
       'unknown package of a loaded definition, without a service named',
       { clients: [good({ proto: { definition: loadServerProto(ECHO_PROTO), package: 'nope' } })] },
       /\.proto\.package names no package of the proto \(packages with services: mesh\.test\), got 'nope'/,
     ],
-    ['maxMessageBytes 0', { clients: [good({ maxMessageBytes: 0 })] }, /clients\[0\] \('inventory'\)\.maxMessageBytes must be an integer > 0.*got 0/],
+    ['maxMessageBytes 0', { clients: [good({ maxMessageBytes: 0 })] }, /clients\[0\]\.maxMessageBytes must be an integer > 0.*got 0/],
     ['maxMessageBytes negative', { clients: [good({ maxMessageBytes: -1 })] }, /\.maxMessageBytes must be an integer > 0/],
-    ['timeoutMs 0', { clients: [good({ timeoutMs: 0 })] }, /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got 0/],
+    ['timeoutMs 0', { clients: [good({ timeoutMs: 0 })] }, /clients\[0\]\.timeoutMs must be a number > 0.*got 0/],
     ['timeoutMs NaN', { clients: [good({ timeoutMs: Number.NaN })] }, /\.timeoutMs must be a number > 0.*got NaN/],
     ['method timeout', { clients: [good({ methods: { Unary: { timeoutMs: -1 } } })] }, /\.methods\.Unary\.timeoutMs must be a number > 0/],
     [
@@ -65,37 +61,29 @@ describe('option validation fails module start with MeshConfigError naming clien
       { clients: [good({ methods: { GetItem: {} } })] },
       /\.methods\.GetItem is not an RPC of mesh\.test\.Echo \(RPCs: Unary, ServerStream, ClientStream, Bidi\)/,
     ],
-    ['neither tls nor insecure', { clients: [good({ insecure: undefined })] }, /clients\[0\] \('inventory'\)\.tls is required unless insecure: true/],
+    ['neither tls nor insecure', { clients: [good({ insecure: undefined })] }, /clients\[0\]\.tls is required unless insecure: true/],
     ['tls and insecure', { clients: [good({ tls: { ca: 'ca.pem' } })] }, /\.insecure cannot be true together with tls/],
     [
       'cert without key',
       { clients: [good({ insecure: false, tls: { ca: 'ca.pem', cert: 'c.pem' } })] },
       /\.tls\.key must be given together with the other of cert\/key/,
     ],
-    ['insecure while mTLS is required', { requireMtls: true, clients: [good()] }, /clients\[0\] \('inventory'\)\.insecure: mutual TLS is required/],
-    [
-      'typo in an option',
-      { clients: [good({ timeout: 5 })] },
-      /clients\[0\] \('inventory'\)\.timeout is not an option \(did you mean 'timeoutMs'\?\)/,
-    ],
+    ['insecure while mTLS is required', { requireMtls: true, clients: [good()] }, /clients\[0\]\.insecure: mutual TLS is required/],
+    ['typo in an option', { clients: [good({ timeout: 5 })] }, /clients\[0\]\.timeout is not an option \(did you mean 'timeoutMs'\?\)/],
     [
       'bad loadBalancing',
       { clients: [good({ loadBalancing: 'random' })] },
       /\.loadBalancing must be one of 'pick_first', 'round_robin', got 'random'/,
     ],
     ['bad compression', { clients: [good({ compression: 'br' })] }, /\.compression must be one of/],
-    [
-      'bad static metadata',
-      { clients: [good({ metadata: { 'Bad Key': 'v' } })] },
-      /clients\[0\] \('inventory'\)\.metadata: metadata key 'Bad Key' is invalid/,
-    ],
+    ['bad static metadata', { clients: [good({ metadata: { 'Bad Key': 'v' } })] }, /clients\[0\]\.metadata: metadata key 'Bad Key' is invalid/],
     ['clients missing', {}, /MeshClientModule options\.clients must be an array/],
     [
       'retry.maxAttempts 9',
       { clients: [good({ retry: { maxAttempts: 9 } })] },
-      /clients\[0\] \('inventory'\)\.retry\.maxAttempts must be an integer >= 1 and <= 5, got 9/,
+      /^clients\[0\]\.retry\.maxAttempts must be an integer 1\.\.5, got 9 \(client 'inventory'\)$/,
     ],
-    ['retry.jitter 2', { clients: [good({ retry: { jitter: 2 } })] }, /\.retry\.jitter must be a number >= 0 and <= 1, got 2/],
+    ['retry.jitter 2', { clients: [good({ retry: { jitter: 2 } })] }, /\.retry\.jitter must be a number 0\.\.1, got 2/],
     [
       'retry code name',
       { clients: [good({ retry: { retryableCodes: ['UNAVAIL'] } })] },
@@ -110,16 +98,16 @@ describe('option validation fails module start with MeshConfigError naming clien
     [
       'method retry',
       { clients: [good({ methods: { Unary: { retry: { maxAttempts: 0 } } } })] },
-      /\.methods\.Unary\.retry\.maxAttempts must be an integer >= 1/,
+      /\.methods\.Unary\.retry\.maxAttempts must be an integer 1\.\.5/,
     ],
     [
       'breaker rate',
       { clients: [good({ breaker: { failureRateThreshold: 1.5 } })] },
-      /\.breaker\.failureRateThreshold must be a number > 0 and <= 1, got 1\.5/,
+      /\.breaker\.failureRateThreshold must be a number 0\.\.1, got 1\.5/,
     ],
     ['breaker scope', { clients: [good({ breaker: { scope: 'host' } })] }, /\.breaker\.scope must be one of 'client', 'method', got 'host'/],
-    ['breaker minimumCalls', { clients: [good({ breaker: { minimumCalls: 0 } })] }, /\.breaker\.minimumCalls must be an integer >= 1/],
-    ['pool size', { clients: [good({ pool: { size: 65 } })] }, /\.pool\.size must be an integer >= 1 and <= 64, got 65/],
+    ['breaker minimumCalls', { clients: [good({ breaker: { minimumCalls: 0 } })] }, /\.breaker\.minimumCalls must be an integer 1\.\./],
+    ['pool size', { clients: [good({ pool: { size: 65 } })] }, /\.pool\.size must be an integer 1\.\.64, got 65/],
     [
       'DNS service config switch with round_robin',
       { clients: [good({ loadBalancing: 'round_robin', channelOptions: { 'grpc.service_config_disable_resolution': 0 } })] },
@@ -133,15 +121,11 @@ describe('option validation fails module start with MeshConfigError naming clien
     [
       'outlier threshold',
       { clients: [good({ loadBalancing: 'round_robin', outlierDetection: { failurePercentage: { threshold: 101 } } })] },
-      /\.outlierDetection\.failurePercentage\.threshold must be an integer >= 0 and <= 100/,
+      /\.outlierDetection\.failurePercentage\.threshold must be an integer 0\.\.100/,
     ],
-    ['connectTimeoutMs', { clients: [good({ connectTimeoutMs: 0 })] }, /\.connectTimeoutMs must be an integer >= 1/],
-    ['drainTimeoutMs', { clients: [good({ drainTimeoutMs: -1 })] }, /\.drainTimeoutMs must be an integer >= 0/],
-    [
-      'defaults apply and are checked',
-      { defaults: { timeoutMs: -3 }, clients: [good()] },
-      /clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0.*got -3/,
-    ],
+    ['connectTimeoutMs', { clients: [good({ connectTimeoutMs: 0 })] }, /\.connectTimeoutMs must be an integer 1\.\./],
+    ['drainTimeoutMs', { clients: [good({ drainTimeoutMs: -1 })] }, /\.drainTimeoutMs must be an integer 0\.\./],
+    ['defaults apply and are checked', { defaults: { timeoutMs: -3 }, clients: [good()] }, /clients\[0\]\.timeoutMs must be a number > 0.*got -3/],
     [
       'a key of the context in contextExtraKeys',
       { contextExtraKeys: ['x-feature', 'authorization'], clients: [good()] },
@@ -171,6 +155,19 @@ describe('option validation fails module start with MeshConfigError naming clien
     expect(JSON.stringify(options)).toBe(snapshot);
     expect(moduleRef.get(MeshClientRegistry).names()).toEqual(['inventory']);
     await moduleRef.close();
+  });
+
+  it('accepts the ends of API.md ranges: failureRateThreshold 0 and 1, retry.maxAttempts 1 and 5', async () => {
+    for (const [failureRateThreshold, maxAttempts] of [
+      [0, 1],
+      [1, 5],
+    ]) {
+      const moduleRef = await Test.createTestingModule({
+        imports: [MeshClientModule.forRoot({ clients: [good({ breaker: { failureRateThreshold }, retry: { maxAttempts } })] })],
+      }).compile();
+      expect(moduleRef.get(MeshClientRegistry).get('inventory').breakerState()).toBe('closed');
+      await moduleRef.close();
+    }
   });
 
   it('accepts a loaded package definition instead of a path', async () => {
@@ -222,7 +219,7 @@ describe('forRootAsync', () => {
     })
       .compile()
       .catch((e: unknown) => e);
-    expect((error as Error).message).toMatch(/clients\[0\] \('inventory'\)\.timeoutMs must be a number > 0/);
+    expect((error as Error).message).toMatch(/clients\[0\]\.timeoutMs must be a number > 0/);
   });
 });
 

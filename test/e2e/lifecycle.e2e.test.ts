@@ -1,6 +1,6 @@
 import { lastValueFrom } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MeshClientRegistry, isMeshClientError } from '@datapunk/mesh-client';
+import { MeshClientRegistry, isMeshClientError, type MeshClientPlugin } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
@@ -71,5 +71,34 @@ describe('lifecycle: app.close()', () => {
     expect(await cancelled).toBe('ServerStream');
     expect(echo.inflight).toBe(0);
     await proxy.allClosed();
+  });
+
+  it('a queued call given the permit of a call cancelled at shutdown starts no attempt: both end cancelled, nothing more is sent', async () => {
+    let closing = false;
+    let startedWhileClosing = 0;
+    // the first call holds the only permit in a beforeAttempt that never settles
+    const hold: MeshClientPlugin = {
+      name: 'hold',
+      beforeAttempt: (a) => {
+        if (closing) startedWhileClosing++;
+        return a.metadata.get('x-hold').length > 0 ? new Promise<never>(() => undefined) : undefined;
+      },
+    };
+    const app = await createTestApp({
+      clients: [echoClient(proxy.target, { drainTimeoutMs: 30, plugins: [hold], concurrency: { limit: 1, maxQueue: 10 } })],
+    });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    const held = lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-hold': '1' } })).catch((e: unknown) => e);
+    const queued = lastValueFrom(echo.unary('Unary', {})).catch((e: unknown) => e);
+    expect(await eventually(() => echo.inflight === 2, 2000)).toBe(true);
+    closing = true;
+    await app.close();
+    for (const error of [await held, await queued]) {
+      expect(error).toMatchObject({ category: 'cancelled' });
+      expect((error as Error).message).toMatch(/did not finish within drainTimeoutMs=30/);
+    }
+    expect(startedWhileClosing).toBe(0);
+    expect(server.calls.length).toBe(0);
+    expect(proxy.opened).toBe(0); // no connection was ever made
   });
 });

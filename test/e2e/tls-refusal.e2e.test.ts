@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +86,30 @@ describe('a server refusing the client certificate', () => {
       expect(error.message).toContain('TLS: the server requires a client certificate (set tls.cert and tls.key)');
     });
   }
+
+  it('a server that took the certificate, then closes every connection right after the handshake (restarting, no backend), is unavailable and retried', async () => {
+    const server = await startEchoServer({ credentials: serverCredentials(pki) });
+    const port = server.port;
+    const tls = { ca: pki.files.ca, serverName: 'localhost', cert: pki.files.cert, key: pki.files.key };
+    const app = await createTestApp({
+      clients: [echoClient(server.target, { insecure: undefined, tls, retry: { initialBackoffMs: 10, maxBackoffMs: 10, budget: false } })],
+    });
+    // asks for no client certificate at all: it refuses none
+    const closer = createSecureServer({ cert: pki.server.cert, key: pki.server.key });
+    closer.on('secureConnection', (socket: TLSSocket) => socket.destroy());
+    try {
+      const echo = app.get(MeshClientRegistry).get('echo');
+      await lastValueFrom(echo.unary('Unary', { message: 'taken' }));
+      await server.stop();
+      await new Promise<void>((resolve) => closer.listen(port, '127.0.0.1', resolve));
+      const error = await failureOf(lastValueFrom(echo.unary('Unary', {}, { timeoutMs: 3000 })));
+      expect(error).toMatchObject({ category: 'unavailable', retryable: true, attempts: 3 });
+      expect(error.message).not.toMatch(/TLS:/);
+    } finally {
+      await app.close();
+      await new Promise((resolve) => closer.close(resolve));
+    }
+  });
 
   it('a server that is simply down stays unavailable (and retried)', async () => {
     const down = await startEchoServer();

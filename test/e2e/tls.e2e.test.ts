@@ -64,6 +64,38 @@ describe('mutual TLS', () => {
     }
   });
 
+  // What proxies put in grpc-message when their own upstream had trouble (Envoy's words among them)
+  const upstreamStories = [
+    'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS_error:|268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:TLS_error_end',
+    'No connection established. Last error: Error: certificate has expired. Resolution note: none',
+    'upstream http request timeout',
+  ];
+
+  it.each([
+    ['a plaintext client', () => echoClient(plain.target, { retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 5, budget: false } })],
+    [
+      'a connected mTLS client',
+      () => tlsClient(server.target, {}, { retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 5, budget: false } }),
+    ],
+  ])(
+    "%s: an UNAVAILABLE whose details a server wrote in TLS words is 'unavailable' and retried, not this client's TLS failure",
+    async (_label, options) => {
+      const app = await createTestApp({ clients: [options()] });
+      const echo = app.get(MeshClientRegistry).get('echo');
+      try {
+        await lastValueFrom(echo.unary('Unary', { message: 'connect' }));
+        for (const details of upstreamStories) {
+          const call = echo.unary('Unary', {}, { metadata: { 'x-test-status': '14', 'x-test-details': details } });
+          const error = await failureOf(lastValueFrom(call));
+          expect(error).toMatchObject({ category: 'unavailable', retryable: true, attempts: 3 });
+          expect(error.message).not.toMatch(/TLS:/);
+        }
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
   it('PEM given inline works like files', async () => {
     const app = await createTestApp({
       clients: [tlsClient(server.target, { ca: pki.ca.cert, cert: Buffer.from(pki.client.cert), key: pki.client.key })],
@@ -144,7 +176,7 @@ describe('mutual TLS', () => {
   });
 
   it.each<[string, Partial<NonNullable<MeshClientOptions['tls']>>, RegExp]>([
-    ['a key that does not match the certificate', { key: 'KEY_OF_OTHER' }, /clients\[0\] \('echo'\)\.tls\.key does not belong to tls\.cert/],
+    ['a key that does not match the certificate', { key: 'KEY_OF_OTHER' }, /clients\[0\]\.tls\.key does not belong to tls\.cert/],
     ['a CA that is not PEM', { ca: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n' }, /\.tls\.ca is not a PEM certificate/],
     ['a missing file', { cert: '/nonexistent/client.pem' }, /\.tls\.cert is neither PEM nor a readable file '\/nonexistent\/client\.pem' \(ENOENT\)/],
   ])('bad certificate material fails start: %s', async (_label, tls, message) => {
@@ -166,7 +198,7 @@ describe('mutual TLS', () => {
         .compile()
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MeshConfigError);
-      expect((error as Error).message).toMatch(/clients\[0\] \('echo'\)\.insecure: mutual TLS is required/);
+      expect((error as Error).message).toMatch(/clients\[0\]\.insecure: mutual TLS is required/);
       const noCert = await Test.createTestingModule({
         imports: [MeshClientModule.forRoot({ clients: [tlsClient(server.target, { cert: undefined, key: undefined })] })],
       })

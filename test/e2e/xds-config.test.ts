@@ -33,12 +33,12 @@ describe('xds:/// options are checked at start', () => {
     [
       'no bootstrap anywhere',
       () => ({ clients: [client()] }),
-      /clients\[0\] \('inventory'\)\.target is an xDS target but no xDS bootstrap was given: set GRPC_XDS_BOOTSTRAP \(a file\) or GRPC_XDS_BOOTSTRAP_CONFIG/,
+      /clients\[0\]\.target is an xDS target but no xDS bootstrap was given: set GRPC_XDS_BOOTSTRAP \(a file\) or GRPC_XDS_BOOTSTRAP_CONFIG/,
     ],
     [
       'bootstrap text that is not JSON',
       () => ({ clients: [client({ xds: { bootstrap: '{ nope' } })] }),
-      /\('inventory'\)\.xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON/,
+      /clients\[0\]\.xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON/,
     ],
     [
       'bootstrap without servers',
@@ -60,7 +60,7 @@ describe('xds:/// options are checked at start', () => {
       () => ({ clients: [client({ xds: { bootstrap: 42 } })] }),
       /\.xds\.bootstrap must be a bootstrap object, its JSON text or the path of a bootstrap file/,
     ],
-    ['unknown key under xds', () => ({ clients: [client({ xds: { bootstarp: BOOTSTRAP } })] }), /\('inventory'\)\.xds.*bootstarp/],
+    ['unknown key under xds', () => ({ clients: [client({ xds: { bootstarp: BOOTSTRAP } })] }), /clients\[0\]\.xds.*bootstarp/],
     [
       'GRPC_XDS_BOOTSTRAP that is not JSON',
       () => {
@@ -100,7 +100,7 @@ describe('xds:/// options are checked at start', () => {
 
   it('a bootstrap that is not JSON is not quoted in the error (it may hold credentials)', async () => {
     const error = await moduleStartError({ clients: [client({ xds: { bootstrap: '{ "call_creds": sekrit-token-123' } })] });
-    expect((error as Error).message).toMatch(/xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON$/);
+    expect((error as Error).message).toMatch(/xds\.bootstrap the xDS bootstrap from xds\.bootstrap is not valid JSON \(client 'inventory'\)$/);
     expect((error as Error).message).not.toContain('sekrit');
   });
 

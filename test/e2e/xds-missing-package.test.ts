@@ -36,7 +36,7 @@ describe('an xds target without @grpc/grpc-js-xds installed', () => {
       );
     expect(error).toBeInstanceOf(MeshConfigError);
     expect((error as Error).message).toBe(
-      "clients[0] ('inventory').target 'xds:///inventory' is an xDS target: the optional package @grpc/grpc-js-xds is not installed (npm install @grpc/grpc-js-xds@~1.14); it is needed for xds:/// targets",
+      "clients[0].target 'xds:///inventory' is an xDS target: the optional package @grpc/grpc-js-xds is not installed (npm install @grpc/grpc-js-xds@~1.14); it is needed for xds:/// targets (client 'inventory')",
     );
   });
 

@@ -41,7 +41,7 @@ describe("the module's options override (MESH_OPTIONS_OVERRIDE, the testing kit'
       }),
     ]);
     expect(seen).toEqual([given]);
-    expect((error as Error).message).toMatch(/^clients\[0\] \('echo'\)\.target/);
+    expect((error as Error).message).toMatch(/^clients\[0\]\.target .*\(client 'echo'\)$/);
   });
 
   it('applies to forRootAsync options too', async () => {

@@ -38,6 +38,14 @@ describe('CircuitBreaker, failure-rate rule', () => {
     expect(h.changes).toEqual([{ from: 'closed', to: 'open' }]);
   });
 
+  it('a threshold of 0 opens on the first failure once minimumCalls are counted, never on successes alone', () => {
+    const rule = new FailureRateRule(0, 4, 1000);
+    for (let i = 0; i < 10; i++) rule.record(false, 0);
+    expect(rule.shouldTrip(0)).toBe(false); // 10 successes: a rate of 0 is no failure
+    rule.record(true, 0);
+    expect(rule.shouldTrip(0)).toBe(true); // 1 of 11
+  });
+
   it('forgets outcomes that slid out of the window', () => {
     const h = harness('rate');
     h.run('failure');

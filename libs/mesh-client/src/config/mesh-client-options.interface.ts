@@ -72,7 +72,7 @@ export interface RetryPolicy {
 
 /** Circuit breaker policy. */
 export interface BreakerPolicy {
-  /** Failure rate 0..1 that opens the circuit. Default 0.5. */
+  /** Failure rate 0..1 that opens the circuit (0: any failure, once `minimumCalls` are counted). Default 0.5. */
   failureRateThreshold: number;
   /** Calls needed within the window before the rate counts. Default 20. */
   minimumCalls: number;

@@ -31,8 +31,11 @@ export interface MeshCall {
   readonly deadline: Date;
   /** The caller's security context, if the call was made while handling a request. */
   readonly context?: MeshSecurityContext;
-  /** Attempts started so far (0 until the first). */
-  readonly attempts: number;
+  /**
+   * Attempts started so far (0 until the first). Optional in the type only: every call the client
+   * makes has it, and a MeshCall built by hand (a plugin's unit test, as API.md's shape) may leave it out.
+   */
+  readonly attempts?: number;
   /** The same call with another request. */
   with(change: { request?: unknown }): MeshCall;
 }

@@ -6,7 +6,7 @@ const BRAND = Symbol.for('@datapunk/mesh-client/MeshConfigError');
  * Invalid module or client options: thrown while the Nest application starts, by
  * `MeshClient.update()` for an invalid patch (the old policy stays), and by lookups of a client or
  * service that is not there (`MeshClientRegistry.get()`, `getService()`). Never by a call (calls fail with MeshClientError). The message names
- * the client and the field, e.g. `clients[1] ('inventory').retry.maxAttempts must be an integer >= 1 and <= 5, got 9`.
+ * the client and the field, e.g. `clients[1].retry.maxAttempts must be an integer 1..5, got 9 (client 'inventory')`.
  */
 export class MeshConfigError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

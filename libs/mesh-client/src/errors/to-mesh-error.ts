@@ -76,14 +76,17 @@ function droppedConnection(error: StatusLike): StatusLike {
 /**
  * The one classifier: turns whatever a call failed with (a grpc-js status error, a local error, a
  * thrown non-Error) into a `MeshClientError` naming the call site. A `MeshClientError` passes as is.
+ * An UNAVAILABLE is read for a TLS failure ('tls', not retryable) only when `ownTls` says it may be
+ * this client's own TLS connection failing: the same words in a status a server (or a proxy
+ * reporting its own upstream) sent are that server's story, not this client's.
  */
-export function toMeshError(error: unknown, site: CallSite, attempts: number): MeshClientError {
+export function toMeshError(error: unknown, site: CallSite, attempts: number, ownTls = false): MeshClientError {
   if (isMeshClientError(error)) return error;
   if (isStatusLike(error)) {
     const status = droppedConnection(peerReset(knownStatus(error)));
     const cls = classifyStatus(status.code);
     const details = typeof status.details === 'string' ? status.details : error instanceof Error ? describeThrown(error) : '';
-    const tls = status.code === Status.UNAVAILABLE ? tlsFailureReason(details) : undefined;
+    const tls = ownTls && status.code === Status.UNAVAILABLE ? tlsFailureReason(details) : undefined;
     return new MeshClientError({
       ...cls,
       ...(tls ? { category: 'tls' as const, retryable: false } : {}),

@@ -21,7 +21,8 @@ function describeSecret(value: unknown): string {
 
 /**
  * Field checks for one options object. Each throws a `MeshConfigError` whose message starts with
- * the path of the field, e.g. `clients[1] ('inventory').timeoutMs must be ...`.
+ * the path of the field, e.g. `clients[1].retry.maxAttempts must be an integer 1..5, got 9` (a
+ * range `a..b` includes both ends).
  */
 export class OptionChecks {
   constructor(readonly path: string) {}
@@ -36,7 +37,7 @@ export class OptionChecks {
     throw new MeshConfigError(`${this.where(field)} ${expected}, got ${shown}`, { cause: opts.cause });
   }
 
-  /** The path of a field, e.g. `clients[0] ('inventory').timeoutMs`. */
+  /** The path of a field, e.g. `clients[0].timeoutMs`. */
   where(field: string): string {
     return field ? `${this.path}.${field}` : this.path;
   }
@@ -64,8 +65,8 @@ export class OptionChecks {
     const ok = lowOk && Number.isFinite(value) && (value as number) <= range.max && (!range.integer || Number.isInteger(value));
     if (!ok) {
       const kind = range.integer ? 'an integer' : 'a number';
-      const low = range.exclusiveMin ? `> ${String(range.min)}` : `>= ${String(range.min)}`;
-      this.fail(field, `must be ${kind} ${low} and <= ${String(range.max)}`, value);
+      const bounds = range.exclusiveMin ? `> ${String(range.min)} and <= ${String(range.max)}` : `${String(range.min)}..${String(range.max)}`;
+      this.fail(field, `must be ${kind} ${bounds}`, value);
     }
     return value as number;
   }

@@ -117,7 +117,7 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
       bare.fail('name', 'must be a name of letters, digits, _ . - starting with a letter (at most 63)', name);
     if (seen.has(name)) bare.fail('name', 'must be unique: another client already has it', name);
     seen.add(name);
-    return resolveClient(new OptionChecks(`clients[${String(i)}] ('${name}')`), mergeDefaults(defaults, own), requireMtls, cache);
+    return namingClient(name, () => resolveClient(bare, mergeDefaults(defaults, own), requireMtls, cache));
   });
   sameXdsBootstrap(clients);
   if (expectedNames) {
@@ -139,6 +139,19 @@ export function resolveModuleOptions(raw: unknown, expectedNames?: readonly stri
     trustIncoming,
     pluginInitTimeoutMs: root.number('pluginInitTimeoutMs', options.pluginInitTimeoutMs, MODULE_DEFAULTS.pluginInitTimeoutMs, TIMEOUT),
   });
+}
+
+/**
+ * Runs `resolve` for client `name`: its MeshConfigError (which names the field by its path, as
+ * `clients[1].retry.maxAttempts ...`) also names the client, at the end: `... (client 'inventory')`.
+ */
+function namingClient<T>(name: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (error) {
+    if (!(error instanceof MeshConfigError)) throw error;
+    throw new MeshConfigError(`${error.message} (client '${name}')`, error.cause === undefined ? undefined : { cause: error.cause });
+  }
 }
 
 /** grpc-js-xds has one bootstrap per process: clients that give their own must agree. */

@@ -75,7 +75,7 @@ export function resolveBreaker(check: OptionChecks, raw: unknown, base: Resolved
   at.knownKeys(r, BREAKER_KEYS);
   const d = base;
   return Object.freeze({
-    failureRateThreshold: at.number('failureRateThreshold', r.failureRateThreshold, d.failureRateThreshold, { min: 0, max: 1, exclusiveMin: true }),
+    failureRateThreshold: at.number('failureRateThreshold', r.failureRateThreshold, d.failureRateThreshold, { min: 0, max: 1 }),
     minimumCalls: at.number('minimumCalls', r.minimumCalls, d.minimumCalls, { min: 1, max: 1_000_000, integer: true }),
     windowMs: at.number('windowMs', r.windowMs, d.windowMs, { min: 10, max: MAX_TIMER_MS, integer: true }),
     openMs: at.number('openMs', r.openMs, d.openMs, MS),

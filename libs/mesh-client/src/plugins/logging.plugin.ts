@@ -119,7 +119,7 @@ export class LoggingPlugin implements MeshClientPlugin {
             : 'unknown';
     const level = this.levels[outcome];
     if (level === 'off') return;
-    let line = `${client} ${method} ${code} attempts=${String(call.attempts)} ${ms.toFixed(1)}ms${this.metadataOf(call.metadata)}`;
+    let line = `${client} ${method} ${code} attempts=${String(call.attempts ?? 0)} ${ms.toFixed(1)}ms${this.metadataOf(call.metadata)}`;
     if (outcome === 'slow') line += ` (slower than ${String(this.slowMs)}ms)`;
     else if (error !== undefined && error !== 'cancelled')
       line += `: ${isMeshClientError(error) ? error.message : safeText(describeThrown(error), 300)}`;

@@ -43,7 +43,8 @@ export class FailureRateRule implements TripRule {
       calls += this.calls[i]!;
       failures += this.failures[i]!;
     }
-    return calls >= this.minimumCalls && calls > 0 && failures / calls >= this.threshold;
+    // (failures > 0: a threshold of 0 opens on any failure, never on a window of successes)
+    return calls >= this.minimumCalls && failures > 0 && failures / calls >= this.threshold;
   }
 
   reset(): void {

@@ -3,6 +3,7 @@ import { connect, type ConnectionOptions } from 'node:tls';
 /** The HTTP/2 connection preface and an empty SETTINGS frame: what a gRPC client sends first. */
 const PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
 const PROBE_TIMEOUT_MS = 1000;
+const NO_VERDICT: Promise<string | undefined> = Promise.resolve(undefined);
 /** One probe's verdict serves the failures of this long (calls failing together share it). */
 const VERDICT_TTL_MS = 2000;
 
@@ -13,6 +14,8 @@ export interface TlsProbeTarget {
   readonly options: ConnectionOptions;
   /** The client presents a certificate. */
   readonly presentsCertificate: boolean;
+  /** When that certificate expires (epoch ms), if it could be read. */
+  readonly certificateExpiresAt?: number;
 }
 
 function alertReason(code: string | undefined, message: string): string | undefined {
@@ -79,14 +82,26 @@ export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOU
 export class TlsRefusalCheck {
   private last: { at: number; verdict: Promise<string | undefined> } | undefined;
   private readonly closing = new AbortController();
+  private taken = false;
 
   constructor(
     private readonly target: TlsProbeTarget,
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * A server answered a call over this client's TLS session: it took this certificate. From then
+   * on a connection closed right after the handshake is no refusal of it (a server restarting, or
+   * closing connections it cannot serve), unless the certificate has expired since.
+   */
+  accepted(): void {
+    this.taken = true;
+  }
+
   refusal(): Promise<string | undefined> {
     const now = this.now();
+    const expires = this.target.certificateExpiresAt;
+    if (this.taken && !(expires !== undefined && Date.now() >= expires)) return NO_VERDICT;
     if (!this.last || now - this.last.at > VERDICT_TTL_MS)
       this.last = { at: now, verdict: probeTlsRefusal(this.target, PROBE_TIMEOUT_MS, this.closing.signal) };
     return this.last.verdict;

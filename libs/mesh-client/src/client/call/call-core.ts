@@ -19,6 +19,8 @@ export class CallCore {
   /** The calls in flight, by deadline: one timer for all of them. */
   private readonly inflight: DeadlineQueue;
   private closing: string | undefined;
+  /** Set once shutdown cancels what is left: why (a queued call given a permit then ends with it). */
+  private cancelling: string | undefined;
   private onIdle: (() => void) | undefined;
 
   constructor(
@@ -42,6 +44,11 @@ export class CallCore {
   /** Why new calls are refused, once the client is closing. */
   get closedReason(): string | undefined {
     return this.closing;
+  }
+
+  /** Why the calls still in flight are being cancelled, once shutdown's drain is over. */
+  get cancelledReason(): string | undefined {
+    return this.cancelling;
   }
 
   /** Calls in flight right now. */
@@ -98,6 +105,7 @@ export class CallCore {
       this.onIdle = undefined;
     }
     const left = `${reason}; the call did not finish within drainTimeoutMs=${String(drainMs)}`;
+    this.cancelling = left;
     for (const record of this.inflight.entries()) {
       try {
         (record as CallRecord<unknown>).abort(left);

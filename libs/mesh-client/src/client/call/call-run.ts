@@ -80,6 +80,12 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
   granted(permit: Permit): void {
     this.ticket = undefined;
     if (this.ended) return permit.release();
+    // shutdown is cancelling the calls left (one of them gave this permit back): this one starts nothing
+    const cancelled = this.record.core.cancelledReason;
+    if (cancelled !== undefined) {
+      permit.release();
+      return this.record.abort(cancelled);
+    }
     this.permit = permit;
     this.record.phase = 'attempts';
     this.guarded(() => this.proceed());

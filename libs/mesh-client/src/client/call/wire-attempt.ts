@@ -142,6 +142,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     if (this.state !== 'open') return;
     this.headers = headers;
     try {
+      // the server answered over this TLS session: it took the client's certificate
+      this.lease?.tlsRefusal?.accepted();
       this.sink.answered?.();
       const error = this.headerReader?.headers(this.n, headers);
       if (error !== undefined) this.fail(error);
@@ -211,13 +213,16 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   }
 
   /**
-   * A failure status. A TLS client's connection failure is first checked for a refused client
-   * certificate (grpc-js cannot tell it from any other dropped connection): that is 'tls', not
-   * retryable, instead of 'unavailable'.
+   * A failure status. Only a TLS client whose channel is not connected reads it for a TLS failure
+   * of its own (a status a connected server sent is the server's); such a connection failure is
+   * first checked for a refused client certificate (grpc-js cannot tell it from any other dropped
+   * connection): that is 'tls', not retryable, instead of 'unavailable'.
    */
   private failWithStatus(status: StatusObject): void {
-    const error = toMeshError(status, this.spec.method.site, this.n);
-    const check = this.lease?.tlsRefusal;
+    const lease = this.lease;
+    const ownTls = lease?.tls === true && lease.client.getChannel().getConnectivityState(false) !== connectivityState.READY;
+    const error = toMeshError(status, this.spec.method.site, this.n, ownTls);
+    const check = ownTls ? lease.tlsRefusal : undefined;
     if (!check || error.category !== 'unavailable' || !CONNECT_FAILURE.test(error.details)) return this.fail(error);
     this.state = 'reporting';
     this.cleanup();

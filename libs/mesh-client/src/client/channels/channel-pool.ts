@@ -5,6 +5,8 @@ import type { TlsRefusalCheck } from '../../security/tls-refusal.js';
 /** The channels of one client, built together from the same options and credentials. */
 export interface ChannelSet {
   readonly clients: readonly Client[];
+  /** The channels use TLS. */
+  readonly tls?: boolean;
   /** Tells a server's refusal of the client certificate from other connection failures (TLS clients). */
   readonly tlsRefusal?: TlsRefusalCheck;
   /** The channels balance with spread-round-robin: a hedged call's copies go to distinct endpoints (SPREAD_KEY). */
@@ -14,6 +16,7 @@ export interface ChannelSet {
 /** One channel and the attempts running on it. */
 export interface ChannelLease {
   readonly client: Client;
+  readonly tls: boolean;
   readonly tlsRefusal: TlsRefusalCheck | undefined;
   readonly spreads: Spreads | undefined;
   inflight: number;
@@ -21,7 +24,7 @@ export interface ChannelLease {
 }
 
 const leases = (set: ChannelSet): ChannelLease[] =>
-  set.clients.map((client) => ({ client, tlsRefusal: set.tlsRefusal, spreads: set.spreads, inflight: 0, retired: false }));
+  set.clients.map((client) => ({ client, tls: set.tls === true, tlsRefusal: set.tlsRefusal, spreads: set.spreads, inflight: 0, retired: false }));
 
 /**
  * The channels new attempts use: one, or a pool of distinct HTTP/2 connections taken in turn.

@@ -1,6 +1,7 @@
 import type { TlsMaterial } from '../../config/policies.js';
 import { Client, credentials, type ChannelOptions } from '@grpc/grpc-js';
 import type { ResolvedClientOptions } from '../../config/resolved-options.interface.js';
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { endpointOf, isXdsTarget } from '../../config/target.js';
 import { createTlsCredentials, expectServerIdentity, loadTlsMaterial } from '../../security/tls-credentials.js';
@@ -61,6 +62,17 @@ function probeAddressOf(target: string): { host: string; port: number } | undefi
   return { host: address.replace(/^\[|\]$/g, ''), port };
 }
 
+/** When a PEM certificate expires (epoch ms), or undefined when it cannot be read. */
+function expiryOf(cert: Buffer | string | null | undefined): number | undefined {
+  if (!cert) return undefined;
+  try {
+    const at = Date.parse(new X509Certificate(cert).validTo);
+    return Number.isNaN(at) ? undefined : at;
+  } catch {
+    return undefined;
+  }
+}
+
 function tlsRefusalCheckOf(options: ResolvedClientOptions, material: TlsMaterial): TlsRefusalCheck | undefined {
   const tls = options.tls!;
   const address = probeAddressOf(options.target);
@@ -69,6 +81,7 @@ function tlsRefusalCheckOf(options: ResolvedClientOptions, material: TlsMaterial
   return new TlsRefusalCheck({
     ...address,
     presentsCertificate: material.cert !== null,
+    certificateExpiresAt: expiryOf(material.cert),
     options: {
       ca: material.ca,
       cert: material.cert ?? undefined,
@@ -94,6 +107,7 @@ export function createChannels(options: ResolvedClientOptions, material: TlsMate
   const clients = Array.from({ length: options.poolSize }, () => new Client(options.target, channelCredentials, channelOptions));
   return {
     clients,
+    tls: tls !== undefined,
     tlsRefusal: tls ? tlsRefusalCheckOf(options, tls) : undefined,
     spreads: channelOptions[SPREADS_OPTION] as Spreads | undefined,
   };
