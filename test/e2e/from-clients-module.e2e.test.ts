@@ -73,11 +73,11 @@ describe('fromClientsModule with TLS: a migrated app starts in production over m
   it('without tls, production start fails saying where to put it; tls is checked as in forRoot', async () => {
     const plain = await startInProduction(MeshClientModule.fromClientsModule([{ name: 'ECHO', transport: Transport.GRPC, options: options() }]));
     expect(isMeshConfigError(plain) && plain.message).toMatch(
-      /clients\[0\]\.insecure: mutual TLS is required .*\(fromClientsModule: tls on the entry, or defaults\.tls in its second argument\)/,
+      /clients\[0\]\.insecure: mutual TLS is required .*\(fromClientsModule: tls on the entry, or defaults\.tls in its second argument\) \(client 'ECHO'\)$/,
     );
     const badKey = { ...tls, key: (await pki.newClient()).key };
     const mismatch = await startInProduction(MeshClientModule.fromClientsModule([{ name: 'ECHO', options: options(), tls: badKey }]));
-    expect(isMeshConfigError(mismatch) && mismatch.message).toMatch(/clients\[0\]\.tls\.key does not belong to tls\.cert/);
+    expect(isMeshConfigError(mismatch) && mismatch.message).toMatch(/clients\[0\]\.tls\.key does not belong to tls\.cert.* \(client 'ECHO'\)$/);
     for (const [entry, message] of [
       [{ name: 'ECHO', options: { ...options(), tls }, tls }, /client 'ECHO' tls is given twice/],
       [

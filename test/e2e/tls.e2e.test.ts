@@ -96,6 +96,26 @@ describe('mutual TLS', () => {
     },
   );
 
+  it("a draining server's UNAVAILABLE in TLS words (its connection already going away) is 'unavailable', not this client's TLS failure", async () => {
+    const draining = await startEchoServer({ credentials: serverCredentials(pki) });
+    const app = await createTestApp({ clients: [tlsClient(draining.target)] });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    try {
+      await lastValueFrom(echo.unary('Unary', { message: 'connect' }));
+      const metadata = { 'x-test-status': '14', 'x-test-details': upstreamStories[0]!, 'x-test-delay-ms': '300' };
+      const pending = failureOf(lastValueFrom(echo.unary('Unary', {}, { metadata })));
+      expect(await eventually(() => draining.calls.length >= 2, 2000)).toBe(true);
+      // GOAWAY: the client's channel leaves READY while the call still runs on the old connection
+      draining.server.tryShutdown(() => undefined);
+      const error = await pending;
+      expect(error).toMatchObject({ category: 'unavailable', retryable: true });
+      expect(error.message).not.toMatch(/TLS:/);
+    } finally {
+      await app.close();
+      await draining.stop();
+    }
+  });
+
   it('PEM given inline works like files', async () => {
     const app = await createTestApp({
       clients: [tlsClient(server.target, { ca: pki.ca.cert, cert: Buffer.from(pki.client.cert), key: pki.client.key })],

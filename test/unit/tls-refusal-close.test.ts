@@ -75,3 +75,52 @@ describe('a probe that ends itself after the handshake, the server silent', () =
     expect(await verdict).toBeUndefined();
   });
 });
+
+// A server that closes every connection right after the handshake cannot be told from one that
+// refuses the client certificate; a client whose certificate a server took before reads the close
+// as no refusal, but still probes (an alert naming the certificate would still be read).
+describe('a close after the handshake, once a server took the certificate', () => {
+  let server: TlsServer;
+  let connections = 0;
+  let port = 0;
+
+  beforeAll(async () => {
+    const pki = await createTestPki();
+    server = createTlsServer({ cert: pki.server.cert, key: pki.server.key, ALPNProtocols: ['h2'] }, (socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => new Promise((resolve) => server.close(resolve)));
+
+  const target = (certificateExpiresAt?: number) => ({
+    host: '127.0.0.1',
+    port,
+    options: { rejectUnauthorized: false },
+    presentsCertificate: true,
+    ...(certificateExpiresAt === undefined ? {} : { certificateExpiresAt }),
+  });
+
+  it('before: the close reads as a refused certificate', async () => {
+    expect(await new TlsRefusalCheck(target()).refusal()).toMatch(/the server refused the client certificate/);
+  });
+
+  it('after: it is no refusal, and the probe still ran', async () => {
+    const check = new TlsRefusalCheck(target());
+    check.accepted();
+    const before = connections;
+    expect(await check.refusal()).toBeUndefined();
+    expect(connections).toBe(before + 1);
+  });
+
+  it('after, the certificate expired since: a refusal again', async () => {
+    let now = 1_000;
+    const check = new TlsRefusalCheck(target(2_000), () => now);
+    check.accepted();
+    expect(await check.refusal()).toBeUndefined();
+    now = 2_000; // within the verdict's 2 s sharing, but the reading changed
+    expect(await check.refusal()).toMatch(/the server refused the client certificate/);
+  });
+});

@@ -3,7 +3,6 @@ import { connect, type ConnectionOptions } from 'node:tls';
 /** The HTTP/2 connection preface and an empty SETTINGS frame: what a gRPC client sends first. */
 const PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]);
 const PROBE_TIMEOUT_MS = 1000;
-const NO_VERDICT: Promise<string | undefined> = Promise.resolve(undefined);
 /** One probe's verdict serves the failures of this long (calls failing together share it). */
 const VERDICT_TTL_MS = 2000;
 
@@ -32,10 +31,16 @@ function alertReason(code: string | undefined, message: string): string | undefi
  * server that refuses it sends an alert and closes, which grpc-js reports only as "Failed to
  * connect" (retryable, as any connection failure). A gRPC server that accepts the session answers
  * the HTTP/2 preface at once; one that closes instead, after a completed handshake, refused the
- * client's certificate (or that there was none). Resolves undefined when the server spoke HTTP/2,
- * could not be reached, or did not answer in time: then the failure is not a TLS refusal.
+ * client's certificate (or that there was none), unless `closeIsRefusal` is false (a server took
+ * this certificate before: then only an alert is a refusal). Resolves undefined when the server
+ * spoke HTTP/2, could not be reached, or did not answer in time: then the failure is not a TLS refusal.
  */
-export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOUT_MS, signal?: AbortSignal): Promise<string | undefined> {
+export function probeTlsRefusal(
+  target: TlsProbeTarget,
+  timeoutMs = PROBE_TIMEOUT_MS,
+  signal?: AbortSignal,
+  closeIsRefusal = true,
+): Promise<string | undefined> {
   if (signal?.aborted) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     let handshake = false;
@@ -65,7 +70,7 @@ export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOU
     socket.once('close', () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', abort);
-      if (handshake && !spoke && verdict === undefined && !ownEnd) {
+      if (closeIsRefusal && handshake && !spoke && verdict === undefined && !ownEnd) {
         verdict = target.presentsCertificate
           ? 'the server refused the client certificate (it closed the connection right after the TLS handshake: it does not trust the CA that signed it, or the certificate expired or was revoked)'
           : 'the server requires a client certificate (set tls.cert and tls.key)';
@@ -80,7 +85,7 @@ export function probeTlsRefusal(target: TlsProbeTarget, timeoutMs = PROBE_TIMEOU
  * the next {@link VERDICT_TTL_MS}.
  */
 export class TlsRefusalCheck {
-  private last: { at: number; verdict: Promise<string | undefined> } | undefined;
+  private last: { at: number; closeIsRefusal: boolean; verdict: Promise<string | undefined> } | undefined;
   private readonly closing = new AbortController();
   private taken = false;
 
@@ -91,8 +96,9 @@ export class TlsRefusalCheck {
 
   /**
    * A server answered a call over this client's TLS session: it took this certificate. From then
-   * on a connection closed right after the handshake is no refusal of it (a server restarting, or
-   * closing connections it cannot serve), unless the certificate has expired since.
+   * on a connection closed right after the handshake, with no alert, is no refusal of it (a server
+   * restarting, or closing connections it cannot serve), unless the certificate has expired since;
+   * an alert naming the certificate (a server that stopped trusting it) still is.
    */
   accepted(): void {
     this.taken = true;
@@ -101,9 +107,12 @@ export class TlsRefusalCheck {
   refusal(): Promise<string | undefined> {
     const now = this.now();
     const expires = this.target.certificateExpiresAt;
-    if (this.taken && !(expires !== undefined && Date.now() >= expires)) return NO_VERDICT;
-    if (!this.last || now - this.last.at > VERDICT_TTL_MS)
-      this.last = { at: now, verdict: probeTlsRefusal(this.target, PROBE_TIMEOUT_MS, this.closing.signal) };
+    // a close after the handshake counts until a server took this certificate (and again once it expired)
+    const closeIsRefusal = !this.taken || (expires !== undefined && now >= expires);
+    if (!this.last || now - this.last.at > VERDICT_TTL_MS || this.last.closeIsRefusal !== closeIsRefusal) {
+      const verdict = probeTlsRefusal(this.target, PROBE_TIMEOUT_MS, this.closing.signal, closeIsRefusal);
+      this.last = { at: now, closeIsRefusal, verdict };
+    }
     return this.last.verdict;
   }
 

@@ -44,6 +44,8 @@ export type GrpcCall = ReturnType<ReturnType<ChannelLease['client']['getChannel'
 
 /** grpc-js's words for a connection that closed before HTTP/2 began (after TLS, if any). */
 const CONNECT_FAILURE = /Failed to connect|closed before starting HTTP\/2 handshake/;
+/** How grpc-js words a call it failed because its channel has no connection (its load balancer's name first, for some). */
+const LOCAL_CONNECT_FAILURE = /^(?:[a-z_]+: )?No connection established/;
 const NO_MESSAGE = Symbol('no message');
 
 /**
@@ -213,14 +215,20 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   }
 
   /**
-   * A failure status. Only a TLS client whose channel is not connected reads it for a TLS failure
-   * of its own (a status a connected server sent is the server's); such a connection failure is
-   * first checked for a refused client certificate (grpc-js cannot tell it from any other dropped
-   * connection): that is 'tls', not retryable, instead of 'unavailable'.
+   * A failure status. Only a TLS client's own connection failure (grpc-js's "No connection
+   * established", no response headers, its channel not connected) is read for a TLS failure: a
+   * status a server sent is the server's, whatever its words (a draining server's included, whose
+   * channel already left READY). Such a connection failure is first checked for a refused client
+   * certificate (grpc-js cannot tell it from any other dropped connection): that is 'tls', not
+   * retryable, instead of 'unavailable'.
    */
   private failWithStatus(status: StatusObject): void {
     const lease = this.lease;
-    const ownTls = lease?.tls === true && lease.client.getChannel().getConnectivityState(false) !== connectivityState.READY;
+    const ownTls =
+      lease?.tls === true &&
+      this.headers === undefined &&
+      LOCAL_CONNECT_FAILURE.test(status.details) &&
+      lease.client.getChannel().getConnectivityState(false) !== connectivityState.READY;
     const error = toMeshError(status, this.spec.method.site, this.n, ownTls);
     const check = ownTls ? lease.tlsRefusal : undefined;
     if (!check || error.category !== 'unavailable' || !CONNECT_FAILURE.test(error.details)) return this.fail(error);
