@@ -115,6 +115,21 @@ describe('gRPC health protocol and the Terminus indicator', () => {
     }
   });
 
+  it('a server without the health service: down as UNIMPLEMENTED (it answered), not UNREACHABLE', async () => {
+    const bare = await startEchoServer();
+    const checker = await createTestApp({ clients: [echoClient(bare.target)] });
+    try {
+      const result = await checker.get(MeshHealthIndicator).isHealthy('echo', { client: 'echo', timeoutMs: 2000 });
+      expect(result.echo).toMatchObject({ status: 'down', servingStatus: 'UNIMPLEMENTED', error: 'unimplemented', breaker: 'closed' });
+      // the server itself is fine: calls go through
+      const reply = await checker.get(MeshClientRegistry).get('echo').request('Unary', { message: 'still here' });
+      expect(reply).toMatchObject({ message: 'still here' });
+    } finally {
+      await checker.close();
+      await bare.stop();
+    }
+  });
+
   it('server stopped: down (unreachable) within timeoutMs', async () => {
     await server.stop();
     const started = performance.now();

@@ -59,9 +59,13 @@ export class ClientState {
     }
   }
 
-  /** New TLS material: new calls go to new channels, calls in flight finish on the old ones. */
+  /**
+   * New TLS material: new calls go to new channels, calls in flight finish on the old ones. When no
+   * channel can be made with it, this throws and the client keeps its material and channels.
+   */
   reload(material: TlsMaterial): void {
+    const channels = this.makeChannels(this.current.options, material);
     this.material = material;
-    this.channels.replace(this.makeChannels(this.current.options, material));
+    this.channels.replace(channels);
   }
 }

@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /**
  * A message for anything thrown: an Error's message, else its string form, and never a throw of
  * its own (a value whose toString or message getter is broken, a hostile Proxy, is described by
@@ -31,38 +33,75 @@ export function withoutMetadataValues(text: string): string {
   return text.includes(REFUSED) ? text.replace(REFUSED_VALUE, NOT_SHOWN) : text;
 }
 
+/** Shorter than this, a token is not masked (it would garble the text around it, and guards nothing). */
+const MIN_MASKED = 8;
+
+/** Tokens a call knows of: its own (what it sent), and the caller's context's now (a `set()` since). */
+export type Secrets = readonly (string | undefined)[];
+
+/**
+ * `text` with `secrets` (the call's tokens, which user code it ran may have quoted: a plugin
+ * refusing one, a metadata function) masked as '[token]'. Only text of user code the call ran is
+ * masked this way, not the server's status details.
+ */
+export function withoutSecret(text: string, secrets: Secrets | undefined): string {
+  if (!secrets) return text;
+  for (const secret of secrets)
+    if (secret !== undefined && secret.length >= MIN_MASKED && text.includes(secret)) text = text.split(secret).join('[token]');
+  return text;
+}
+
+/** Both: grpc-js's quoted metadata values and the call's tokens. */
+const clean = (text: string, secrets: Secrets | undefined): string => withoutSecret(withoutMetadataValues(text), secrets);
+
+/** Whether `text` holds something {@link clean} takes out. */
+const unsafe = (text: string, secrets: Secrets | undefined): boolean => clean(text, secrets) !== text;
+
+/** Whether a token is anywhere in what `value` prints (its fields: an HTTP client's error keeps the request's headers). */
+function holdsSecret(value: unknown, secrets: Secrets | undefined): boolean {
+  if (!secrets?.some((s) => s !== undefined && s.length >= MIN_MASKED)) return false;
+  return unsafe(inspect(value, { depth: 4, showHidden: false }), secrets);
+}
+
 /**
  * What an error keeps as its `cause`: `thrown` itself, or, when grpc-js's refusal of a metadata
- * value is in it or in what it holds (its causes, an AggregateError's errors, a cause that is no
- * Error), a copy whose messages and stacks leave the value out (`console.error(error)` prints all
- * of it). Deeper than a few causes (or a cycle) the chain ends: what is not read cannot be shown.
+ * value or one of the call's tokens (`secrets`) is in it or in what it holds (its causes, an
+ * AggregateError's errors, a cause that is no Error, a field such as an HTTP client's request
+ * headers), a copy with its name, message and stack, those masked, and none of its other fields
+ * (`console.error(error)` prints all of them). Deeper than a few causes (or a cycle) the chain
+ * ends: what is not read cannot be shown.
  */
-export function causeWithoutSecrets(thrown: unknown, depth = 0): unknown {
+export function causeWithoutSecrets(thrown: unknown, secrets?: Secrets, depth = 0): unknown {
   try {
     if (depth > 4) return undefined;
-    if (typeof thrown === 'string') return withoutMetadataValues(thrown);
-    if (!(thrown instanceof Error)) return refusedIn(thrown) ? new Error(NOT_SHOWN) : thrown;
-    const refused = typeof thrown.message === 'string' && thrown.message.includes(REFUSED);
+    if (typeof thrown === 'string') return clean(thrown, secrets);
+    if (!(thrown instanceof Error)) {
+      const message = messageIn(thrown);
+      if (message !== undefined && unsafe(message, secrets)) return new Error(clean(message, secrets));
+      return holdsSecret(thrown, secrets) ? new Error(`${typeof thrown} thrown (not kept: it held the call's token)`) : thrown;
+    }
+    const dirty = typeof thrown.message === 'string' && unsafe(thrown.message, secrets);
     const inner = causeOf(thrown);
-    const cleanInner = inner === undefined ? undefined : causeWithoutSecrets(inner, depth + 1);
+    const cleanInner = inner === undefined ? undefined : causeWithoutSecrets(inner, secrets, depth + 1);
     const errors = thrown instanceof AggregateError && Array.isArray(thrown.errors) ? (thrown.errors as unknown[]) : undefined;
-    const cleanErrors = errors?.map((e) => causeWithoutSecrets(e, depth + 1));
-    if (!refused && cleanInner === inner && (cleanErrors === undefined || cleanErrors.every((e, i) => e === errors![i]))) return thrown;
-    const message = withoutMetadataValues(String(thrown.message));
+    const cleanErrors = errors?.map((e) => causeWithoutSecrets(e, secrets, depth + 1));
+    const kept = cleanInner === inner && (cleanErrors === undefined || cleanErrors.every((e, i) => e === errors![i]));
+    if (!dirty && kept && !holdsSecret(thrown, secrets)) return thrown;
+    const message = clean(String(thrown.message), secrets);
     const options = cleanInner === undefined ? undefined : { cause: cleanInner };
     const copy = cleanErrors ? new AggregateError(cleanErrors, message, options) : new Error(message, options);
     copy.name = thrown.name;
-    copy.stack = typeof thrown.stack === 'string' ? withoutMetadataValues(thrown.stack) : copy.stack;
+    copy.stack = typeof thrown.stack === 'string' ? clean(thrown.stack, secrets) : copy.stack;
     return copy;
   } catch {
     return undefined;
   }
 }
 
-/** Whether a thrown value that is no Error carries the refusal in its `message` (read safely). */
-function refusedIn(value: unknown): boolean {
+/** The `message` of a thrown value that is no Error, when it has a string one (read safely: the caller's try). */
+function messageIn(value: unknown): string | undefined {
   const message = typeof value === 'object' && value !== null ? (value as { message?: unknown }).message : undefined;
-  return typeof message === 'string' && message.includes(REFUSED);
+  return typeof message === 'string' ? message : undefined;
 }
 
 /** `error.cause`, or undefined when reading it throws (a hostile getter or Proxy). */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { MeshClientRegistry } from '../client/mesh-client.registry.js';
 import { HEALTH_DEFAULTS } from '../config/defaults.js';
-import { isMeshClientError } from '../errors/mesh-client.error.js';
+import { isLocalFailure, isMeshClientError } from '../errors/mesh-client.error.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import type { ControlPlaneState } from '../xds/control-plane-probe.js';
 
@@ -21,12 +21,27 @@ export interface MeshHealthCheckOptions {
   timeoutMs?: number;
 }
 
+/** Statuses of a server that answered the check by refusing it: it is up, without a health service open to this client. */
+const REFUSED_BY_SERVER = new Set(['unimplemented', 'unauthenticated', 'permission-denied']);
+
+/**
+ * `servingStatus` of a check that failed: 'TIMEOUT', 'NOT_CHECKED' (the check's own options were
+ * refused here), the status of a server that answered but refused the check ('UNIMPLEMENTED': no
+ * health service; 'UNAUTHENTICATED', 'PERMISSION_DENIED'), else 'UNREACHABLE'.
+ */
+function failedCheckStatus(error: unknown): string {
+  if (!isMeshClientError(error)) return 'UNREACHABLE';
+  if (error.category === 'timeout') return 'TIMEOUT';
+  if (error.category === 'invalid-request') return 'NOT_CHECKED';
+  return REFUSED_BY_SERVER.has(error.category) && !isLocalFailure(error) ? error.codeName : 'UNREACHABLE';
+}
+
 /**
  * A Terminus health indicator speaking the gRPC health protocol through a mesh client's own
  * channel (no extra channel cache). Down when the service is not SERVING, unreachable, too slow,
  * or when the client's circuit breaker is open. Details: `{ status: 'up' | 'down', servingStatus,
  * breaker, latencyMs }` (`status` is Terminus' own; `servingStatus` the gRPC health status, or
- * 'TIMEOUT' / 'UNREACHABLE'); for an `xds:///` client also `controlPlane: 'reachable' |
+ * 'TIMEOUT' / 'UNREACHABLE' / the status of a server that refused the check, e.g. 'UNIMPLEMENTED'); for an `xds:///` client also `controlPlane: 'reachable' |
  * 'unreachable'`, which does not turn the check down by itself: calls keep flowing to the
  * endpoints the control plane last sent.
  *
@@ -63,7 +78,7 @@ export class MeshHealthIndicator {
       return servingStatus === 'SERVING' && breaker !== 'open' ? indicator.up(details) : indicator.down(details);
     } catch (error) {
       const category = isMeshClientError(error) ? error.category : 'unknown';
-      const servingStatus = category === 'timeout' ? 'TIMEOUT' : category === 'invalid-request' ? 'NOT_CHECKED' : 'UNREACHABLE';
+      const servingStatus = failedCheckStatus(error);
       const latencyMs = Math.round(performance.now() - started);
       // a check that could not be made says why (its message names the option, never a secret)
       const reason = category === 'invalid-request' && isMeshClientError(error) ? { reason: error.details } : {};

@@ -42,7 +42,10 @@ function mergeDefaults(defaults: Record<string, unknown>, client: Record<string,
 
 function resolveMetadata(check: OptionChecks, raw: unknown): MetadataSource | undefined {
   if (raw === undefined || typeof raw === 'function') return raw as MetadataSource | undefined;
-  const entries = check.object('metadata', raw);
+  // a value given here by mistake is often a secret itself (`metadata: process.env.API_KEY`): never quoted
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    check.fail('metadata', 'must be an object of entries or a function of the context', raw, { secret: true });
+  const entries = raw as Record<string, unknown>;
   for (const [key, value] of Object.entries(entries)) {
     const problem = metadataProblem(key, value);
     if (problem) throw new MeshConfigError(`${check.path}.metadata: ${problem}`);

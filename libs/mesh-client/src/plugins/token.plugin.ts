@@ -4,6 +4,7 @@ import { basename, dirname } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { MeshAttempt, MeshAttemptEnd, MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import { METADATA_KEY, TRANSPORT_HEADERS } from '../config/metadata-keys.js';
+import { noteSecret } from '../errors/call-secrets.js';
 
 /** Where a TokenPlugin's token comes from. */
 export interface TokenPluginOptions {
@@ -108,6 +109,8 @@ export class TokenPlugin implements MeshClientPlugin {
 
   private apply(attempt: MeshAttempt, token: string): void {
     this.used.set(attempt, token);
+    // a plugin quoting the header it was refused with gets the token masked, as the caller's
+    noteSecret(attempt.call, token);
     attempt.metadata.set(this.header, `${this.scheme}${token}`);
   }
 

@@ -1,9 +1,11 @@
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import type { PeerCertificate } from 'node:tls';
+import { createSecureContext, type PeerCertificate, type SecureContextOptions } from 'node:tls';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import type { TlsMaterial } from '../config/policies.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 
 /** The material is unusable; the message names the field and never holds key material. */
 export class TlsMaterialError extends Error {
@@ -39,7 +41,8 @@ function read(field: string, value: string | Buffer): Buffer {
 
 /**
  * Reads `tls.ca`, `tls.cert` and `tls.key` (file paths or PEM) and checks them: every PEM parses
- * and the key belongs to the certificate; for a `reload`, the client certificate has not expired.
+ * and the key belongs to the certificate, and OpenSSL takes them; for a `reload`, the client
+ * certificate is valid now (not expired, not valid only later).
  * Throws TlsMaterialError naming what is wrong.
  */
 export function loadTlsMaterial(tls: MeshTlsOptions, reload = false): TlsMaterial {
@@ -58,24 +61,81 @@ export function loadTlsMaterial(tls: MeshTlsOptions, reload = false): TlsMateria
     } catch {
       throw new TlsMaterialError('tls.cert is not a PEM certificate');
     }
-    let privateKey;
-    try {
-      privateKey = createPrivateKey(key);
-    } catch {
-      throw new TlsMaterialError('tls.key is not a PEM private key');
-    }
+    const privateKey = readPrivateKey(key);
     if (!x509.checkPrivateKey(privateKey)) throw new TlsMaterialError('tls.key does not belong to tls.cert');
     // a rotation to a certificate every server would refuse: the credentials in use stay (at start
     // the client starts, and its calls fail 'tls' naming the refusal)
-    const expires = new Date(x509.validTo);
-    if (reload && expires.getTime() <= Date.now()) throw new TlsMaterialError(`tls.cert expired on ${expires.toISOString()}`);
+    if (reload) refuseOutOfDate(x509);
   }
+  usableByTls(ca, cert, key);
   return { ca, cert, key };
 }
 
-/** Names a peer certificate presents: SAN URIs and DNS names, as 'URI:…' / 'DNS:…'. */
+/** PKCS#8 encrypted, or a traditional PEM key with its encryption header. */
+const ENCRYPTED_PEM = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/;
+
+function readPrivateKey(key: Buffer): KeyObject {
+  try {
+    return createPrivateKey(key);
+  } catch {
+    const encrypted = ENCRYPTED_PEM.test(key.toString('latin1'));
+    throw new TlsMaterialError(
+      encrypted ? 'tls.key is an encrypted private key: give it unencrypted (the client takes no passphrase)' : 'tls.key is not a PEM private key',
+    );
+  }
+}
+
+/** A certificate no server would take now: expired, or not valid yet (its issuer's clock runs ahead). */
+function refuseOutOfDate(x509: X509Certificate): void {
+  const now = Date.now();
+  const expires = new Date(x509.validTo);
+  if (expires.getTime() <= now) throw new TlsMaterialError(`tls.cert expired on ${expires.toISOString()}`);
+  const from = new Date(x509.validFrom);
+  if (from.getTime() > now) throw new TlsMaterialError(`tls.cert is not valid before ${from.toISOString()}`);
+}
+
+/**
+ * What OpenSSL itself makes of the material (a chain whose second certificate is corrupt parses
+ * as one certificate above and fails only here). Its reason names an encoding, never key bytes.
+ */
+function usableByTls(ca: Buffer, cert: Buffer | null, key: Buffer | null): void {
+  const attempt = (fields: string, options: SecureContextOptions): void => {
+    try {
+      createSecureContext(options);
+    } catch (error) {
+      throw new TlsMaterialError(`${fields} cannot be used for TLS: ${describeThrown(error)}`);
+    }
+  };
+  attempt('tls.ca', { ca });
+  if (cert && key) attempt('tls.cert (its chain) with tls.key', { cert, key });
+}
+
+/** Names a peer certificate presents: SAN URIs, DNS names and IP addresses, as Node writes them ('URI:…', 'DNS:…', 'IP Address:…'). */
 function presentedIds(cert: PeerCertificate): string[] {
-  return (cert.subjectaltname ?? '').split(/,\s*/).filter((n) => n.startsWith('URI:') || n.startsWith('DNS:'));
+  return (cert.subjectaltname ?? '').split(/,\s*/).filter((n) => n.startsWith('URI:') || n.startsWith('DNS:') || n.startsWith('IP Address:'));
+}
+
+/** A DNS name as compared: without case and without the root's trailing dot. */
+const dnsName = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+
+/** An IP address as compared: IPv6 in its one canonical form. */
+const ipAddress = (ip: string): string => (isIP(ip) === 6 ? new URL(`http://[${ip}]`).hostname.slice(1, -1) : ip);
+
+/**
+ * The SAN entry an expected id must be: an IP SAN for an IP address; a URI SAN for an id with a
+ * scheme (a SPIFFE id), compared exactly; else a DNS SAN (`dnsName`). A name in another kind of
+ * entry is not that identity: a CA that lets a workload choose its DNS names must not let it claim
+ * a SPIFFE id.
+ */
+function sanOf(id: string): string {
+  if (isIP(id)) return `IP:${ipAddress(id)}`;
+  return /^[a-z][a-z0-9+.-]*:/i.test(id) ? `URI:${id}` : `DNS:${dnsName(id)}`;
+}
+
+function sanPresented(entry: string): string {
+  if (entry.startsWith('DNS:')) return `DNS:${dnsName(entry.slice(4))}`;
+  if (entry.startsWith('IP Address:')) return `IP:${ipAddress(entry.slice(11))}`;
+  return entry;
 }
 
 /**
@@ -84,13 +144,14 @@ function presentedIds(cert: PeerCertificate): string[] {
  * identity names a workload, not an address.
  */
 export function expectServerIdentity(expected: readonly string[]): (host: string, cert: PeerCertificate) => Error | undefined {
+  const wanted = new Set(expected.map(sanOf));
   return (_host, cert) => {
     const presented = presentedIds(cert);
-    const ok = presented.some((id) => expected.includes(id.slice(4)));
+    const ok = presented.some((entry) => wanted.has(sanPresented(entry)));
     return ok
       ? undefined
       : new Error(
-          `server identity mismatch: expected one of [${expected.join(', ')}], the server presented [${presented.join(', ') || 'no SAN URI or DNS name'}]`,
+          `server identity mismatch: expected one of [${expected.join(', ')}], the server presented [${presented.join(', ') || 'no SAN URI, DNS name or IP address'}]`,
         );
   };
 }

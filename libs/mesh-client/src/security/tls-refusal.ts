@@ -72,7 +72,7 @@ export function probeTlsRefusal(
       signal?.removeEventListener('abort', abort);
       if (closeIsRefusal && handshake && !spoke && verdict === undefined && !ownEnd) {
         verdict = target.presentsCertificate
-          ? 'the server refused the client certificate (it closed the connection right after the TLS handshake: it does not trust the CA that signed it, or the certificate expired or was revoked)'
+          ? 'the server refused the client certificate (it closed the connection right after the TLS handshake: it does not trust the CA that signed it, or the certificate expired, is not valid yet or was revoked)'
           : 'the server requires a client certificate (set tls.cert and tls.key)';
       }
       resolve(verdict);

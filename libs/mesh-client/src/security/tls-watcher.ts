@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { TLS_WATCH_INTERVAL_MS } from '../config/defaults.js';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 import { TlsMaterialError, loadTlsMaterial, tlsFiles } from './tls-credentials.js';
 
 /** What a watcher reports. Messages name files and fields, never their content. */
@@ -60,17 +61,23 @@ export class TlsWatcher {
     }
   }
 
+  /**
+   * Files that differ from the ones in use: loaded, or warned about once and tried again at every
+   * check while they stay as they are (a certificate not valid yet is taken once it is).
+   */
   private changed(seen: string): void {
     try {
-      const material = loadTlsMaterial(this.tls, true);
+      this.events.onReload(loadTlsMaterial(this.tls, true));
       this.lastSeen = seen;
       this.lastBad = '';
-      this.events.onReload(material);
     } catch (error) {
       if (seen === this.lastBad) return;
       this.lastBad = seen;
-      const reason = error instanceof TlsMaterialError ? error.message : 'unreadable';
-      this.events.onError(`new TLS files were not loaded (${reason}); the previous credentials stay in use`);
+      // (OpenSSL's and grpc-js's reasons name encodings and fields, never key bytes)
+      const reason = error instanceof TlsMaterialError ? error.message : `no channel could be made with them: ${describeThrown(error)}`;
+      this.events.onError(
+        `new TLS files were not loaded (${reason}); the previous credentials stay in use, the files are tried again at every check`,
+      );
     }
   }
 }

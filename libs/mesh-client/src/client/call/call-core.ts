@@ -8,7 +8,7 @@ import type { MethodInfo } from '../../proto/method-table.js';
 import { CallRecord, type CallObserver } from './call-record.js';
 import { runCall } from './call-stages.js';
 import { DeadlineQueue } from './deadline-queue.js';
-import { describeThrown } from '../../errors/describe-thrown.js';
+import { describeThrown, withoutSecret } from '../../errors/describe-thrown.js';
 
 /**
  * The calls of one client: what every call record reads (channels, policy, dependencies,
@@ -106,12 +106,13 @@ export class CallCore {
     }
     const left = `${reason}; the call did not finish within drainTimeoutMs=${String(drainMs)}`;
     this.cancelling = left;
-    for (const record of this.inflight.entries()) {
+    for (const entry of this.inflight.entries()) {
+      const call = entry as CallRecord<unknown>;
       try {
-        (record as CallRecord<unknown>).abort(left);
+        call.scope.runInAsyncScope(call.abort, call, left);
       } catch (error) {
         // the caller's own code failed while its call was cancelled: the call is over, the others are still cancelled
-        this.deps.logger?.warn(`a call failed while it was cancelled at shutdown: ${describeThrown(error)}`);
+        this.deps.logger?.warn(`a call failed while it was cancelled at shutdown: ${withoutSecret(describeThrown(error), call.secrets())}`);
       }
     }
   }

@@ -105,7 +105,10 @@ export function startLoop<T>(run: CallRun<T>): void {
   const record = run.record;
   const { method, plugins } = record;
   const shared = methodLoopOf(record as CallRecord<unknown>);
-  const hooks = plugins && run.call && plugins.attempts.length > 0 ? new AttemptPlugins(plugins, run.call, method.site, run, shared.warn) : undefined;
+  const hooks =
+    plugins && run.call && plugins.attempts.length > 0
+      ? new AttemptPlugins(plugins, run.call, method.site, run, shared.warn, () => record.secrets())
+      : undefined;
   run.hooks = hooks;
   run.spec = record.flow ? { ...shared.spec, flow: record.flow } : shared.spec;
   const loop = shared.hedging ? new HedgingLoop<T>(shared.hedging, run, run) : new AttemptLoop<T>(shared.retry!, run, run);

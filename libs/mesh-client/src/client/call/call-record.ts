@@ -1,7 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { Unsubscribable } from 'rxjs';
 import type { MeshSecurityContext } from '../../config/security-context.interface.js';
-import { describeThrown } from '../../errors/describe-thrown.js';
+import { describeThrown, withoutSecret, type Secrets } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';
 import type { CallObservation } from '../../observability/call-telemetry.js';
@@ -18,6 +18,8 @@ import type { CallRun } from './call-run.js';
 import type { CallRequests } from './call-requests.js';
 import type { Due } from './deadline-queue.js';
 import { ResponseMetadata } from './response-metadata.js';
+import { callScope, tokenNow } from './call-scope.js';
+import { WHERE, type CallPhase } from './call-phase.js';
 import type { WireAttempt } from './wire-attempt.js';
 
 /** Who hears a call's outcome: the API edge's RxJS subscriber, or the Promise of `request()`. */
@@ -26,17 +28,6 @@ export interface CallObserver<T> {
   error(error: unknown): void;
   complete(): void;
 }
-
-/** Where a call is, for the message of a deadline that passed there. */
-export type CallPhase = 'starting' | 'metadata' | 'plugins' | 'queued' | 'attempts';
-
-const WHERE: Record<CallPhase, string> = {
-  starting: 'before it started',
-  metadata: "while the client's metadata function ran",
-  plugins: "while the plugins' intercept held it",
-  queued: 'while it waited for a concurrency permit (nothing was sent)',
-  attempts: 'during its attempts',
-};
 
 /** How long an intercepting plugin may take to hand on the deadline's error before the call fails without it. */
 export const DEADLINE_GRACE_MS = 20;
@@ -53,6 +44,8 @@ const NOTHING_HELD = Symbol('nothing held');
  * (call-stages.ts) fill it in order.
  */
 export class CallRecord<T> implements CallSink<T>, Due {
+  /** The caller's async context, taken at subscription: what reaches the call from outside runs in it. */
+  readonly scope = callScope();
   policy!: ClientPolicy;
   context: CallContext | undefined;
   settings!: CallSettings;
@@ -103,6 +96,11 @@ export class CallRecord<T> implements CallSink<T>, Due {
     return this.context?.security;
   }
 
+  /** The tokens user code this call runs may quote (masked in its failures): the call's own, and the context's now. */
+  secrets(): Secrets {
+    return [this.security?.token, tokenNow(this.core.deps.context)];
+  }
+
   /** Attempts started so far, over every run. */
   get attempts(): number {
     let n = this.pastAttempts;
@@ -135,7 +133,7 @@ export class CallRecord<T> implements CallSink<T>, Due {
     this.core.track(this, this.timeoutMs);
     const signal = this.options?.signal;
     if (!signal) return;
-    const onAbort = (): void => this.abort("aborted by the caller's AbortSignal");
+    const onAbort = (): void => this.scope.runInAsyncScope(this.abort, this, "aborted by the caller's AbortSignal");
     this.onAbort = onAbort;
     try {
       signal.addEventListener('abort', onAbort, { once: true });
@@ -209,11 +207,12 @@ export class CallRecord<T> implements CallSink<T>, Due {
     this.settle(error);
   }
 
-  /**
-   * The deadline passed: every run is stopped with the 'timeout' error, which settles the call.
-   * Told again when the grace given to an intercepting plugin is over.
-   */
+  /** The deadline passed (the client's one timer): every run stops with 'timeout', settling the call; told again after a plugin's grace. */
   expire(): void {
+    this.scope.runInAsyncScope(this.expireNow, this);
+  }
+
+  private expireNow(): void {
     if (this.settled) return;
     if (this.expired) return this.settle(this.expired);
     const details = `the deadline (${String(Math.round(this.timeoutMs))} ms) passed ${WHERE[this.phase]}`;
@@ -227,8 +226,12 @@ export class CallRecord<T> implements CallSink<T>, Due {
     else this.settle(error);
   }
 
-  /** RxJS teardown: the subscriber left (or the call settled and this is its cleanup). */
+  /** RxJS teardown: the subscriber left (maybe in another request: `takeUntil`, a `share()`), or the call settled. */
   unsubscribe(): void {
+    if (!this.settled) this.scope.runInAsyncScope(this.leave, this);
+  }
+
+  private leave(): void {
     if (this.settled) return;
     this.settled = true;
     this.release();
@@ -282,17 +285,15 @@ export class CallRecord<T> implements CallSink<T>, Due {
     try {
       chain?.unsubscribe();
     } catch (error) {
-      this.core.deps.logger?.warn(`client '${this.method.site.client}': a plugin failed while its call ended: ${describeThrown(error)}`);
+      const reason = withoutSecret(describeThrown(error), this.secrets());
+      this.core.deps.logger?.warn(`client '${this.method.site.client}': a plugin failed while its call ended: ${reason}`);
     }
   }
 
   /** Whatever ended a run, as the caller gets it. */
   private meshError(error: unknown): MeshClientError {
     if (isMeshClientError(error)) return error;
-    return localError(this.method.site, Status.INTERNAL, `the call failed inside the client: ${describeThrown(error)}`, {
-      attempts: this.attempts,
-      cause: error,
-      local: true,
-    });
+    const details = `the call failed inside the client: ${describeThrown(error)}`;
+    return localError(this.method.site, Status.INTERNAL, details, { attempts: this.attempts, cause: error, local: true });
   }
 }

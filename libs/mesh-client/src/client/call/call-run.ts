@@ -77,7 +77,12 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
     }
   }
 
+  /** A permit, maybe given back by another call (in its context): the run goes on in its own call's scope. */
   granted(permit: Permit): void {
+    this.record.scope.runInAsyncScope(this.admitted, this, permit);
+  }
+
+  private admitted(permit: Permit): void {
     this.ticket = undefined;
     if (this.ended) return permit.release();
     // shutdown is cancelling the calls left (one of them gave this permit back): this one starts nothing
@@ -92,6 +97,10 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
   }
 
   refused(reason: LimitedReason): void {
+    this.record.scope.runInAsyncScope(this.turnedAway, this, reason);
+  }
+
+  private turnedAway(reason: LimitedReason): void {
     this.ticket = undefined;
     const limit = this.record.policy.limiter?.limit ?? 0;
     const details = `${REFUSED[reason]} (concurrency.limit ${String(limit)}); nothing was sent`;
@@ -125,7 +134,7 @@ export class CallRun<T> implements PermitWaiter, CallSink<T>, LoopCall<T>, Hedge
     }
     const spec = this.spec!;
     const hooks = this.hooks;
-    const wire = new WireAttempt<T>(spec, n, sink, hooks?.readsHeaders ? hooks : undefined);
+    const wire = new WireAttempt<T>(spec, n, sink, hooks?.readsHeaders ? hooks : undefined, this.record.scope);
     // attempts are numbered per run; the call's response metadata needs them unique over its runs
     (this.wireIds ??= [])[n] = this.record.noteWire(wire as WireAttempt<unknown>);
     hooks?.attach(n, wire, metadata);

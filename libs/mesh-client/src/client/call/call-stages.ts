@@ -1,7 +1,7 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { Observer, Unsubscribable } from 'rxjs';
 import type { MeshCall } from '../../config/mesh-plugin.interface.js';
-import { describeThrown } from '../../errors/describe-thrown.js';
+import { causeWithoutSecrets, describeThrown, withoutSecret } from '../../errors/describe-thrown.js';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';
 import { InvalidMetadataError } from '../../security/metadata.js';
@@ -157,14 +157,14 @@ function requestSource(record: CallRecord<unknown>, requests: unknown): RequestS
 function buildMetadata(record: CallRecord<unknown>): boolean {
   const source = record.policy.metadata;
   if (!source.isDynamic) return withMetadata(record, undefined);
-  const failed = (error: unknown): void =>
+  // (the function is given the context: the call's token, quoted in what it throws, is masked)
+  const failed = (error: unknown): void => {
+    const secrets = record.secrets();
+    const details = `the client's metadata function failed: ${withoutSecret(describeThrown(error), secrets)}`;
     record.fail(
-      localError(record.method.site, Status.INTERNAL, `the client's metadata function failed: ${describeThrown(error)}`, {
-        category: 'internal',
-        cause: error,
-        local: true,
-      }),
+      localError(record.method.site, Status.INTERNAL, details, { category: 'internal', cause: causeWithoutSecrets(error, secrets), local: true }),
     );
+  };
   let entries: ReturnType<typeof source.dynamicEntries>;
   let then: unknown;
   try {
@@ -227,7 +227,10 @@ function intercept(record: CallRecord<unknown>): boolean {
     return false;
   }
   record.phase = 'plugins';
-  const inner = (current: MeshCall, subscriber: Observer<unknown>): Unsubscribable => {
+  // (subscribed whenever and wherever the plugin chose, e.g. released by another request: the run starts in the call's scope)
+  const inner = (current: MeshCall, subscriber: Observer<unknown>): Unsubscribable =>
+    record.scope.runInAsyncScope(handOn, undefined, current, subscriber);
+  const handOn = (current: MeshCall, subscriber: Observer<unknown>): Unsubscribable => {
     // a plugin that hands the call on once it is over (past its deadline, settled) gets its end,
     // later (never in the same tick: a re-subscribing retry() would spin the event loop), and
     // nothing is sent: no run, no permit, no attempt for the breaker to count
@@ -241,7 +244,7 @@ function intercept(record: CallRecord<unknown>): boolean {
     handed.run = startRun(record, current, current.request, current.metadata, handed);
     return handed;
   };
-  record.holdChain(subscribeIntercepted(plugins.interceptors, call!, record.method.site, inner, new ToRecord(record)));
+  record.holdChain(subscribeIntercepted(plugins.interceptors, call!, record.method.site, inner, new ToRecord(record), () => record.secrets()));
   return false;
 }
 

@@ -1,3 +1,4 @@
+import type { AsyncResource } from 'node:async_hooks';
 import type { RequestCursor } from './request-source.js';
 import type { RequestWaiter } from './request-upstream.js';
 import type { GrpcCall } from './wire-attempt.js';
@@ -21,14 +22,20 @@ export class RequestWriter implements RequestWaiter {
   private pause: NodeJS.Immediate | undefined;
   /** The write in progress is still inside `sendMessageWithContext` (its callback must not pump). */
   private inline = false;
-  /** One context for every write (they go one at a time): grpc-js calls it back once per message. */
-  private readonly context = { callback: (): void => this.written() };
+  /**
+   * One context for every write (they go one at a time): grpc-js calls it back once per message, in
+   * the call's scope (a write taken by the socket later calls back in the connection's context).
+   */
+  private readonly context: { callback: () => void };
 
   constructor(
     private readonly call: GrpcCall,
     private readonly cursor: RequestCursor,
     private readonly onFailure: (error: unknown) => void,
-  ) {}
+    scope?: AsyncResource,
+  ) {
+    this.context = { callback: scope ? () => scope.runInAsyncScope(this.written, this) : () => this.written() };
+  }
 
   start(): void {
     this.pump();

@@ -1,3 +1,4 @@
+import type { AsyncResource } from 'node:async_hooks';
 import type { InterceptingListener, Metadata, StatusObject } from '@grpc/grpc-js';
 import { connectivityState, status as Status } from '@grpc/grpc-js';
 import { READ_AHEAD_BYTES } from '../../config/defaults.js';
@@ -13,6 +14,7 @@ import type { MethodInfo } from '../../proto/method-table.js';
 import type { RequestCursor } from './request-source.js';
 import { requestStreamFailure } from './request-stream-failure.js';
 import { RequestWriter } from './request-writer.js';
+import { ListenerInScope } from './call-scope.js';
 
 /** What every attempt of one call shares on the wire. */
 export interface WireSpec {
@@ -74,6 +76,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     readonly n: number,
     private readonly sink: AttemptSink<T>,
     private readonly headerReader?: HeaderReader,
+    /** The call's async context (call-scope.ts): grpc-js's callbacks enter it. */
+    private readonly scope?: AsyncResource,
   ) {}
 
   /**
@@ -93,12 +97,12 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
       const call = lease.client.getChannel().createCall(method.path, deadline, undefined, null, undefined);
       this.call = call;
       this.timer = this.connectTimer(lease);
-      call.start(metadata, this);
+      call.start(metadata, this.scope ? new ListenerInScope(this.scope, this) : this);
       if (Buffer.isBuffer(request)) {
         call.sendMessageWithContext({}, request);
         call.halfClose();
       } else {
-        this.writer = new RequestWriter(call, request, (error) => this.fail(requestStreamFailure(method.site, error, this.n)));
+        this.writer = new RequestWriter(call, request, (error) => this.fail(requestStreamFailure(method.site, error, this.n)), this.scope);
         this.writer.start();
       }
       if (this.state === 'open') call.startRead();

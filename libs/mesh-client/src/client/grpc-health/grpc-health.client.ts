@@ -7,6 +7,7 @@ import { describeThrown } from '../../errors/describe-thrown.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';
 import { backoffDelay } from '../../resilience/backoff.js';
+import { callScope } from '../call/call-scope.js';
 import { WireAttempt } from '../call/wire-attempt.js';
 import { healthService } from './health-proto.js';
 import { statusOf, type HealthStatus } from './health-status.js';
@@ -144,6 +145,8 @@ class HealthWatch implements Watcher {
   private wire: WireAttempt<unknown> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The subscriber's async context: what a status runs (a call chained on it) sees the subscriber's. */
+  private readonly scope = callScope();
 
   constructor(
     private readonly health: GrpcHealthClient,
@@ -155,13 +158,19 @@ class HealthWatch implements Watcher {
     this.timer = undefined;
     if (this.stopped) return;
     const method = this.health.watchMethod;
-    const wire = new WireAttempt<unknown>(this.health.spec(method), 1, {
-      value: (response) => {
-        this.failures = 0;
-        this.subscriber.next(statusOf(response));
+    const wire = new WireAttempt<unknown>(
+      this.health.spec(method),
+      1,
+      {
+        value: (response) => {
+          this.failures = 0;
+          this.subscriber.next(statusOf(response));
+        },
+        end: (error) => this.wire === wire && this.broken(error),
       },
-      end: (error) => this.wire === wire && this.broken(error),
-    });
+      undefined,
+      this.scope,
+    );
     this.wire = wire;
     try {
       wire.start(new Metadata(), method.encode({ service: this.service }), Infinity);

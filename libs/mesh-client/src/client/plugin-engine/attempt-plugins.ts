@@ -1,7 +1,6 @@
 import { status as Status, type Metadata } from '@grpc/grpc-js';
 import { isPromiseLike, watchUnawaited } from '../../config/promise-like.js';
-import type { MeshAttempt, MeshAttemptEnd, MeshCall, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
-import { describeThrown } from '../../errors/describe-thrown.js';
+import type { MeshAttemptEnd, MeshCall, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { classifyStatus } from '../../errors/error-category.js';
 import { isMeshAttemptFault } from '../../errors/mesh-attempt-fault.error.js';
 import { isMeshClientError } from '../../errors/mesh-client.error.js';
@@ -9,43 +8,15 @@ import { safeText } from '../../errors/safe-text.js';
 import { localError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { AttemptAnswer, AttemptHooks, AttemptOutcome } from '../../resilience/attempt-gate.js';
 import { pluginError } from './plugin-error.js';
+import { describeThrown, withoutSecret, type Secrets } from '../../errors/describe-thrown.js';
+import { notedSecrets } from '../../errors/call-secrets.js';
 import type { MethodPlugins } from './plugin-set.js';
+import { HookedAttempt, type AttemptMetadata } from './hooked-attempt.js';
 
 type Verdict = void | 'replay';
 
 /** A status a plugin may answer an attempt with (MeshAttemptFault): a failure code, 1..16. */
 const isFaultCode = (code: unknown): code is number => typeof code === 'number' && Number.isInteger(code) && code >= 1 && code <= 16;
-
-/** Where an attempt's metadata comes from (the call's run): a copy made for attempt `n`, kept for its start. */
-export interface AttemptMetadata {
-  prepareMetadata(n: number): Metadata;
-}
-
-/**
- * An attempt as its hooks see it. Its metadata is copied when a hook first reads it (the copy the
- * hooks may change and the wire sends); an attempt no hook read before it started sends the
- * call's own, and a hook reading it later gets a copy of what was sent (a change then reaches no
- * other attempt).
- */
-class HookedAttempt implements MeshAttempt {
-  private own: Metadata | undefined;
-  private sentWith: Metadata | undefined;
-
-  constructor(
-    readonly call: MeshCall,
-    readonly attempt: number,
-    private readonly source: AttemptMetadata,
-  ) {}
-
-  get metadata(): Metadata {
-    return (this.own ??= this.sentWith ? this.sentWith.clone() : this.source.prepareMetadata(this.attempt));
-  }
-
-  /** The metadata the attempt went on the wire with (what a hook reading it later sees a copy of). */
-  sent(metadata: Metadata): void {
-    if (!this.own) this.sentWith = metadata;
-  }
-}
 
 /** What the hooks know of one attempt (hedged copies run side by side). */
 class AttemptState {
@@ -101,7 +72,14 @@ export class AttemptPlugins implements AttemptHooks {
     private readonly site: CallSite,
     private readonly metadataOf: AttemptMetadata,
     private readonly warn?: (text: string) => void, // where a rejected onHeaders Promise goes
+    /** The call's tokens, read when a hook fails: masked in its failure (plugin-error.ts). */
+    private readonly secrets?: () => Secrets,
   ) {}
+
+  /** What a hook's failure masks: the call's tokens and what this package's plugins sent (TokenPlugin's). */
+  private tokens(): Secrets {
+    return [...(this.secrets?.() ?? []), ...notedSecrets(this.call)];
+  }
 
   /** Some plugin reads the attempts' response headers. */
   get readsHeaders(): boolean {
@@ -158,13 +136,13 @@ export class AttemptPlugins implements AttemptHooks {
   private refuse(state: AttemptState, plugin: MeshClientPlugin, thrown: unknown): void {
     const n = state.attempt.attempt;
     if (isMeshAttemptFault(thrown) && isFaultCode(thrown.code)) {
-      state.answer ??= { answer: localError(this.site, thrown.code, thrown.details, { attempts: n }) };
+      state.answer ??= { answer: localError(this.site, thrown.code, withoutSecret(String(thrown.details), this.tokens()), { attempts: n }) };
       return;
     }
     const reason = isMeshAttemptFault(thrown)
       ? new TypeError(`its MeshAttemptFault has code ${String(thrown.code)}; a fault's code is a failure status, 1..16`)
       : thrown;
-    state.failed ??= pluginError(this.site, plugin, 'beforeAttempt', reason, n - 1);
+    state.failed ??= pluginError(this.site, plugin, 'beforeAttempt', reason, n - 1, this.tokens());
   }
 
   /** `onHeaders` of every plugin that reads them; the error of the first that throws. */
@@ -176,7 +154,7 @@ export class AttemptPlugins implements AttemptHooks {
         const answer: unknown = plugin.onHeaders!(attempt, headers);
         if (answer !== undefined) watchUnawaited(answer, (error) => this.lateHeaders(plugin, error));
       } catch (error) {
-        return pluginError(this.site, plugin, 'onHeaders', error, n);
+        return pluginError(this.site, plugin, 'onHeaders', error, n, this.tokens());
       }
     }
     return undefined;
@@ -184,7 +162,7 @@ export class AttemptPlugins implements AttemptHooks {
 
   /** An `onHeaders` that returned a Promise, which then rejected: too late to fail its attempt, so a warning. */
   private lateHeaders(plugin: MeshClientPlugin, error: unknown): void {
-    const reason = safeText(describeThrown(error), 300);
+    const reason = safeText(withoutSecret(describeThrown(error), this.tokens()), 300);
     this.warn?.(`plugin '${plugin.name}' failed in onHeaders (a Promise it returned rejected; onHeaders is not awaited): ${reason}`);
   }
 
@@ -265,20 +243,20 @@ export class AttemptPlugins implements AttemptHooks {
   private lateFailure(late: [MeshClientPlugin, unknown][], n: number): Promise<Verdict> {
     const named = late.map(([plugin, verdict]) => {
       const fail = (error: unknown): never => {
-        throw pluginError(this.site, plugin, 'afterAttempt', error, n);
+        throw pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens());
       };
       try {
         return Promise.resolve(verdict).then(undefined, fail);
       } catch (error) {
         // a thenable whose `then` throws at once: that hook's failure, and every other one still gets its handler
-        return Promise.reject(pluginError(this.site, plugin, 'afterAttempt', error, n));
+        return Promise.reject(pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens()));
       }
     });
     return Promise.all(named).then(() => undefined);
   }
 
   private afterFailed(state: AttemptState, pass: AfterPass, plugin: MeshClientPlugin, error: unknown): void {
-    pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, state.attempt.attempt);
+    pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, state.attempt.attempt, this.tokens());
   }
 
   private endOf(state: AttemptState, outcome: AttemptOutcome): MeshAttemptEnd {

@@ -3,6 +3,8 @@ import { isMeshClientError } from '../../errors/mesh-client.error.js';
 import type { CallSite } from '../../errors/to-mesh-error.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { pluginError } from './plugin-error.js';
+import type { Secrets } from '../../errors/describe-thrown.js';
+import { notedSecrets } from '../../errors/call-secrets.js';
 
 /** The rest of the call after the last interceptor (retry, breaker, attempts), run for `observer`. */
 export type InnerCall = (call: MeshCall, observer: Observer<unknown>) => Unsubscribable;
@@ -17,9 +19,14 @@ function attemptsOf(call: MeshCall): number {
   }
 }
 
-/** What reaches the caller of plugin `plugin`'s Observable: a MeshClientError as it is, anything else an 'internal' error naming it. */
-const failureOf = (site: CallSite, plugin: MeshClientPlugin, current: MeshCall, thrown: unknown): unknown =>
-  isMeshClientError(thrown) ? thrown : pluginError(site, plugin, 'intercept', thrown, attemptsOf(current));
+/**
+ * What reaches the caller of plugin `plugin`'s Observable: a MeshClientError as it is, anything
+ * else an 'internal' error naming it (the call's tokens masked: `chain.secrets`).
+ */
+const failureOf = (chain: Chain, plugin: MeshClientPlugin, current: MeshCall, thrown: unknown): unknown =>
+  isMeshClientError(thrown)
+    ? thrown
+    : pluginError(chain.site, plugin, 'intercept', thrown, attemptsOf(current), [...(chain.secrets?.() ?? []), ...notedSecrets(current)]);
 
 /**
  * Subscribes `observer` to the call through its interceptors, the first outermost, each handed the
@@ -40,8 +47,9 @@ export function subscribeIntercepted(
   site: CallSite,
   inner: InnerCall,
   observer: Observer<unknown>,
+  secrets?: () => Secrets,
 ): Unsubscribable {
-  const chain = new Chain(interceptors, site, inner);
+  const chain = new Chain(interceptors, site, inner, secrets);
   return Handoff.subscribeChain(chain, chain.at(0, call), call, observer);
 }
 
@@ -51,6 +59,8 @@ class Chain {
     readonly interceptors: readonly MeshClientPlugin[],
     readonly site: CallSite,
     private readonly inner: InnerCall,
+    /** The call's tokens, read when a plugin fails: masked in its failure. */
+    readonly secrets: (() => Secrets) | undefined,
   ) {}
 
   /** Interceptor `i` called with `current`: its Observable, or one that fails naming it. */
@@ -64,9 +74,9 @@ class Chain {
       out = plugin.intercept!(current, next);
       observable = isObservable(out); // (reading a hostile value is the plugin's failure too)
     } catch (error) {
-      return throwError(() => failureOf(this.site, plugin, current, error));
+      return throwError(() => failureOf(this, plugin, current, error));
     }
-    if (!observable) return throwError(() => failureOf(this.site, plugin, current, new TypeError('intercept() did not return an Observable')));
+    if (!observable) return throwError(() => failureOf(this, plugin, current, new TypeError('intercept() did not return an Observable')));
     return out as Observable<unknown>;
   }
 
@@ -112,12 +122,12 @@ class Handoff extends Observable<unknown> {
     // (a brand check: a Proxy of a handoff, or an object made from its prototype, is subscribed as any Observable)
     while (#chain in out && out.#chain === chain && out.#i > i) {
       const next = out.#next;
-      if (!next) return chain.start(out.#current, new ChainEnd(observer, chain.site, chain.interceptors[i]!, current));
+      if (!next) return chain.start(out.#current, new ChainEnd(observer, chain, chain.interceptors[i]!, current));
       i = out.#i;
       current = out.#current;
       out = next;
     }
-    const end = new ChainEnd(observer, chain.site, chain.interceptors[i]!, current);
+    const end = new ChainEnd(observer, chain, chain.interceptors[i]!, current);
     try {
       return out.subscribe(end);
     } catch (error) {
@@ -136,10 +146,10 @@ class Handoff extends Observable<unknown> {
 
   /** Interceptor `i`'s Observable, its failures named after it (made once, when first subscribed). */
   #nameFailures(next: Observable<unknown>): Observable<unknown> {
-    const { site } = this.#chain;
-    const plugin = this.#chain.interceptors[this.#i]!;
+    const chain = this.#chain;
+    const plugin = chain.interceptors[this.#i]!;
     const current = this.#current;
-    return next.pipe(catchError((e: unknown) => throwError(() => failureOf(site, plugin, current, e))));
+    return next.pipe(catchError((e: unknown) => throwError(() => failureOf(chain, plugin, current, e))));
   }
 }
 
@@ -147,7 +157,7 @@ class Handoff extends Observable<unknown> {
 class ChainEnd implements Observer<unknown> {
   constructor(
     private readonly observer: Observer<unknown>,
-    private readonly site: CallSite,
+    private readonly chain: Chain,
     private readonly plugin: MeshClientPlugin,
     private readonly call: MeshCall,
   ) {}
@@ -157,7 +167,7 @@ class ChainEnd implements Observer<unknown> {
   }
 
   error(error: unknown): void {
-    this.observer.error(failureOf(this.site, this.plugin, this.call, error));
+    this.observer.error(failureOf(this.chain, this.plugin, this.call, error));
   }
 
   complete(): void {
