@@ -2,7 +2,21 @@ import { Controller, Get, Injectable, Module, type INestApplication } from '@nes
 import { NestFactory } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { HealthImplementation } from 'grpc-health-check';
-import { Subject, catchError, concatMap, first, firstValueFrom, lastValueFrom, map, switchMap, takeUntil, toArray, type Observable } from 'rxjs';
+import {
+  Subject,
+  catchError,
+  concatMap,
+  finalize,
+  first,
+  firstValueFrom,
+  lastValueFrom,
+  map,
+  share,
+  switchMap,
+  takeUntil,
+  toArray,
+  type Observable,
+} from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   InjectMeshClient,
@@ -37,6 +51,24 @@ class AmbientTenantPlugin implements MeshClientPlugin {
     this.ended.push({ ambient: this.context.get()?.tenant, call: attempt.call.context?.tenant });
   }
 }
+
+/** Calls of the same request share one run while it is in flight (request coalescing). */
+const inFlight = new Map<string, Observable<unknown>>();
+const COALESCE: MeshClientPlugin = {
+  name: 'coalesce',
+  intercept: (call, next) => {
+    const key = JSON.stringify(call.request);
+    let shared = inFlight.get(key);
+    if (!shared) {
+      shared = next.handle(call).pipe(
+        finalize(() => inFlight.delete(key)),
+        share(),
+      );
+      inFlight.set(key, shared);
+    }
+    return shared;
+  },
+};
 
 /** Holds every call until the next `release` (which whichever request comes next fires). */
 const release = new Subject<void>();
@@ -75,6 +107,7 @@ describe("a call's callbacks run in its caller's context", () => {
             echoClient(server.target, { name: 'limited', retry: false, concurrency: { limit: 1, maxQueue: 10 } }),
             echoClient(server.target, { name: 'retried', retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 10 } }),
             echoClient(server.target, { name: 'held', retry: false, plugins: [THROTTLE] }),
+            echoClient(server.target, { name: 'coalesced', retry: false, plugins: [COALESCE] }),
           ],
         }),
       ],
@@ -150,6 +183,31 @@ describe("a call's callbacks run in its caller's context", () => {
     context.run({ tenant: 'releaser-b' }, () => release.next());
     expect(await a).toBe('held-a');
     expect(plugin.seen).toEqual([{ ambient: 'held-a', call: 'held-a' }]);
+  });
+
+  it("a call that joined another request's run (a coalescing plugin): its operators see its own tenant", async () => {
+    const coalesced = app.get(MeshClientRegistry).get('coalesced');
+    const slow = { metadata: { 'x-test-delay-ms': '100' } };
+    const tenantAfter = (tenant: string) =>
+      context.run({ tenant }, () => lastValueFrom(coalesced.unary('Unary', { message: 'same' }, slow).pipe(map(() => context.get()?.tenant))));
+    const first = tenantAfter('first-a');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await Promise.all([first, tenantAfter('joined-b')])).toEqual(['first-a', 'joined-b']);
+  });
+
+  it("a request stream another request pushes a bad message into: the call fails in its caller's context", async () => {
+    const requests = new Subject<unknown>();
+    const reply = context.run({ tenant: 'streamer' }, () =>
+      lastValueFrom(
+        echo.bidiStream('Bidi', requests).pipe(
+          catchError(() => echo.unary<object, Reply>('Unary', {}, echoing('x-tenant-id'))),
+          map((r) => (r as Reply).message),
+        ),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    context.run({ tenant: 'pusher' }, () => requests.next({ message: 42 }));
+    expect(await reply).toBe('streamer');
   });
 
   it('a call its subscriber left from another request (takeUntil): its afterAttempt sees its own tenant', async () => {

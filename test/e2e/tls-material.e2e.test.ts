@@ -44,7 +44,9 @@ describe('TLS material: what start, reload and the identity check accept', () =>
 
   /** 'ok', or the category and message of the call's failure, through a client with `tls`. */
   async function outcome(target: string, tls: Record<string, unknown>): Promise<string> {
-    const app = await createTestApp({ clients: [echoClient(target, { insecure: undefined, retry: false, tls: { ...pki.files, ...tls } })] });
+    const app = await createTestApp({
+      clients: [echoClient(target, { insecure: undefined, retry: false, tls: { ...pki.files, serverName: 'localhost', ...tls } })],
+    });
     try {
       return await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}, { timeoutMs: 3000 })).then(
         () => 'ok',
@@ -60,6 +62,23 @@ describe('TLS material: what start, reload and the identity check accept', () =>
       const error = await startError({ cert: withCorruptIntermediate(pki.client), key: pki.client.key });
       expect(isMeshConfigError(error), inspect(error)).toBe(true);
       expect((error as Error).message).toMatch(/^clients\[0\]\.tls\.cert \(its chain\) with tls\.key cannot be used for TLS: .+\(client 'echo'\)/);
+    });
+
+    it('a CA bundle whose second certificate is corrupt (OpenSSL would drop it without a word): which one', async () => {
+      const error = await startError({
+        ca: withCorruptIntermediate({ ...pki.client, cert: pki.ca.cert }),
+        cert: pki.client.cert,
+        key: pki.client.key,
+      });
+      expect(isMeshConfigError(error), inspect(error)).toBe(true);
+      expect((error as Error).message).toBe("clients[0].tls.ca: certificate 2 of 2 is not a PEM certificate (client 'echo')");
+    });
+
+    it('an IP address target without tls.serverName: refused on Node 26 and later, which refuse it as the server name', async () => {
+      const error = await moduleStartError({ requireMtls: false, clients: [echoClient('127.0.0.1:1', { insecure: undefined, tls: pki.files })] });
+      if (Number(process.versions.node.split('.')[0]) < 26) return expect(error).toBeUndefined();
+      expect(isMeshConfigError(error), inspect(error)).toBe(true);
+      expect((error as Error).message).toMatch(/^clients\[0\]\.tls\.serverName is needed for a target given as an IP address on Node 26 and later/);
     });
 
     it('an encrypted private key: says it is encrypted, never quoting it', async () => {

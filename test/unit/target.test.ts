@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { targetProblem } from '../../libs/mesh-client/src/config/target.js';
+import { namesAnIpAddress, targetProblem } from '../../libs/mesh-client/src/config/target.js';
 
 describe('targetProblem', () => {
   it.each([
@@ -45,4 +45,20 @@ describe('targetProblem', () => {
       expect(targetProblem(target)).toMatch(/must name its DNS server by IP address \(and a port 1..65535\), not 'dns:\/\/.*\/'/);
     },
   );
+});
+
+describe('namesAnIpAddress: targets whose host grpc-js would send as the TLS server name', () => {
+  it.each([
+    ['127.0.0.1:50051', true],
+    ['[::1]:50051', true],
+    ['ipv4:10.0.0.1:50051,10.0.0.2:50051', true],
+    ['ipv6:[::1]:50051', true],
+    ['dns:///10.0.0.1:50051', true],
+    ['localhost:50051', false],
+    ['dns:///inventory.default.svc:50051', false],
+    ['unix:///tmp/socket', false],
+    ['xds:///inventory', false],
+  ])('%s: %s', (target, ip) => {
+    expect(namesAnIpAddress(target)).toBe(ip);
+  });
 });

@@ -66,6 +66,10 @@ export class ClientState {
   reload(material: TlsMaterial): void {
     const channels = this.makeChannels(this.current.options, material);
     this.material = material;
-    this.channels.replace(channels);
+    try {
+      this.channels.replace(channels);
+    } catch {
+      // a listener of the replacement (tracing, a health Watch) failed: the new channels are in use all the same
+    }
   }
 }

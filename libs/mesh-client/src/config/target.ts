@@ -75,3 +75,9 @@ export function endpointOf(target: string): ServerEndpoint {
   if (m) return { address: m[1]!, port: Number(m[2]) };
   return { address: isXdsTarget(target) ? bare : target, port: undefined };
 }
+
+/** Whether a target names its server by IP address (what grpc-js then sends as the TLS server name). */
+export function namesAnIpAddress(target: string): boolean {
+  const first = target.replace(/^ipv[46]:/, '').split(',')[0]!;
+  return isIP(endpointOf(first).address.replace(/^\[(.*)\]$/, '$1')) !== 0;
+}

@@ -57,17 +57,28 @@ const clean = (text: string, secrets: Secrets | undefined): string => withoutSec
 /** Whether `text` holds something {@link clean} takes out. */
 const unsafe = (text: string, secrets: Secrets | undefined): boolean => clean(text, secrets) !== text;
 
-/** Whether a token is anywhere in what `value` prints (its fields: an HTTP client's error keeps the request's headers). */
+/**
+ * How far a thrown value's fields are read for a token (an HTTP client's error keeps the request's
+ * headers): bounded, as it runs on every failure of user code while a call has a token; getters
+ * and custom inspections are not run.
+ */
+const FIELDS_READ = { depth: 3, customInspect: false, getters: false, maxArrayLength: 50, maxStringLength: 10_000, breakLength: Infinity } as const;
+
+/** Whether a token is in what `value` holds, as far as FIELDS_READ reads it; what cannot be read counts as holding one. */
 function holdsSecret(value: unknown, secrets: Secrets | undefined): boolean {
   if (!secrets?.some((s) => s !== undefined && s.length >= MIN_MASKED)) return false;
-  return unsafe(inspect(value, { depth: 4, showHidden: false }), secrets);
+  try {
+    return unsafe(inspect(value, FIELDS_READ), secrets);
+  } catch {
+    return true;
+  }
 }
 
 /**
  * What an error keeps as its `cause`: `thrown` itself, or, when grpc-js's refusal of a metadata
  * value or one of the call's tokens (`secrets`) is in it or in what it holds (its causes, an
- * AggregateError's errors, a cause that is no Error, a field such as an HTTP client's request
- * headers), a copy with its name, message and stack, those masked, and none of its other fields
+ * AggregateError's errors, a cause that is no Error, a field as far as FIELDS_READ reads), a
+ * copy with its name, message and stack, those masked, and none of its other fields
  * (`console.error(error)` prints all of them). Deeper than a few causes (or a cycle) the chain
  * ends: what is not read cannot be shown.
  */

@@ -44,7 +44,11 @@ export function createMeshClient(options: ResolvedClientOptions, given: Partial<
     watcher = new TlsWatcher(options.tls, {
       onReload: (material) => {
         state.reload(material);
-        deps.logger?.log(`client '${options.name}': TLS credentials reloaded; new calls use them`);
+        try {
+          deps.logger?.log(`client '${options.name}': TLS credentials reloaded; new calls use them`);
+        } catch {
+          // the new credentials are in use: a logger that throws changes nothing
+        }
       },
       onError: (message) => deps.logger?.warn(`client '${options.name}': ${message}`),
     });

@@ -6,6 +6,10 @@ import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { CLIENT_DEFAULTS, KEEPALIVE_DEFAULTS, TLS_DEFAULTS, keysOf } from '../config/defaults.js';
 import type { ResolvedClientOptions } from '../config/resolved-options.interface.js';
 import { checkedTarget } from './checked-target.js';
+import { namesAnIpAddress } from '../config/target.js';
+
+/** Node 26 throws on an IP address as the TLS server name (DEP0123, end of life). */
+const IP_SERVERNAME_REFUSED = Number(process.versions.node.split('.')[0]) >= 26;
 
 type Transport = Pick<ResolvedClientOptions, 'target' | 'tls' | 'tlsMaterial' | 'insecure' | 'loadBalancing' | 'keepalive' | 'compression'>;
 
@@ -71,10 +75,20 @@ export function resolveTransport(check: OptionChecks, raw: Record<string, unknow
       timeoutMs: at.number('timeoutMs', ka.timeoutMs, KEEPALIVE_DEFAULTS.timeoutMs, { min: 1, max: MAX_TIMER_MS, integer: true }),
     });
   }
+  const tlsMaterial = tls ? loadMaterial(check, tls) : undefined;
+  // grpc-js sends the target's host as the TLS server name, which Node 26 refuses for an IP address
+  // (a TypeError on every connection); Node 20-24 take it with a deprecation warning
+  if (tls?.serverName === undefined && tls && IP_SERVERNAME_REFUSED && namesAnIpAddress(target)) {
+    check.fail(
+      'tls.serverName',
+      "is needed for a target given as an IP address on Node 26 and later (Node refuses an IP address as the TLS server name): give the DNS name the server's certificate holds (with tls.expectedServerIds, any name: it is sent, not checked)",
+      undefined,
+    );
+  }
   return {
     target,
     tls,
-    tlsMaterial: tls ? loadMaterial(check, tls) : undefined,
+    tlsMaterial,
     insecure,
     loadBalancing: check.oneOf('loadBalancing', raw.loadBalancing, ['pick_first', 'round_robin'] as const, CLIENT_DEFAULTS.loadBalancing),
     keepalive,

@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { createSecureContext, type PeerCertificate, type SecureContextOptions } from 'node:tls';
+import { createSecureContext, type PeerCertificate } from 'node:tls';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import type { TlsMaterial } from '../config/policies.js';
 import { describeThrown } from '../errors/describe-thrown.js';
@@ -10,6 +10,8 @@ import { describeThrown } from '../errors/describe-thrown.js';
 /** The material is unusable; the message names the field and never holds key material. */
 export class TlsMaterialError extends Error {
   override readonly name = 'TlsMaterialError';
+  /** The client certificate is not valid yet: the same files may do in a moment. */
+  notYet = false;
 }
 
 /** True for PEM given inline (as opposed to a file path). */
@@ -49,11 +51,7 @@ export function loadTlsMaterial(tls: MeshTlsOptions, reload = false): TlsMateria
   const ca = read('ca', tls.ca);
   const cert = tls.cert === undefined ? null : read('cert', tls.cert);
   const key = tls.key === undefined ? null : read('key', tls.key);
-  try {
-    new X509Certificate(ca);
-  } catch {
-    throw new TlsMaterialError('tls.ca is not a PEM certificate');
-  }
+  checkBundle(ca);
   if (cert && key) {
     let x509: X509Certificate;
     try {
@@ -67,8 +65,30 @@ export function loadTlsMaterial(tls: MeshTlsOptions, reload = false): TlsMateria
     // the client starts, and its calls fail 'tls' naming the refusal)
     if (reload) refuseOutOfDate(x509);
   }
-  usableByTls(ca, cert, key);
+  if (cert && key) usableByTls(cert, key);
   return { ca, cert, key };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * Every certificate of the CA bundle parses: OpenSSL reads a bundle up to its first bad block and
+ * drops the rest without a word, so a CA after it would be missing only when its server is called.
+ */
+function checkBundle(ca: Buffer): void {
+  const blocks = ca.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new TlsMaterialError('tls.ca is not a PEM certificate');
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new TlsMaterialError(
+        blocks.length === 1
+          ? 'tls.ca is not a PEM certificate'
+          : `tls.ca: certificate ${String(i + 1)} of ${String(blocks.length)} is not a PEM certificate`,
+      );
+    }
+  });
 }
 
 /** PKCS#8 encrypted, or a traditional PEM key with its encryption header. */
@@ -91,23 +111,20 @@ function refuseOutOfDate(x509: X509Certificate): void {
   const expires = new Date(x509.validTo);
   if (expires.getTime() <= now) throw new TlsMaterialError(`tls.cert expired on ${expires.toISOString()}`);
   const from = new Date(x509.validFrom);
-  if (from.getTime() > now) throw new TlsMaterialError(`tls.cert is not valid before ${from.toISOString()}`);
+  if (from.getTime() > now) throw Object.assign(new TlsMaterialError(`tls.cert is not valid before ${from.toISOString()}`), { notYet: true });
 }
 
 /**
- * What OpenSSL itself makes of the material (a chain whose second certificate is corrupt parses
- * as one certificate above and fails only here). Its reason names an encoding, never key bytes.
+ * What OpenSSL itself makes of the certificate chain and key (a chain whose second certificate is
+ * corrupt parses as one certificate above and fails only here). Its reason names an encoding, never
+ * key bytes.
  */
-function usableByTls(ca: Buffer, cert: Buffer | null, key: Buffer | null): void {
-  const attempt = (fields: string, options: SecureContextOptions): void => {
-    try {
-      createSecureContext(options);
-    } catch (error) {
-      throw new TlsMaterialError(`${fields} cannot be used for TLS: ${describeThrown(error)}`);
-    }
-  };
-  attempt('tls.ca', { ca });
-  if (cert && key) attempt('tls.cert (its chain) with tls.key', { cert, key });
+function usableByTls(cert: Buffer, key: Buffer): void {
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new TlsMaterialError(`tls.cert (its chain) with tls.key cannot be used for TLS: ${describeThrown(error)}`);
+  }
 }
 
 /** Names a peer certificate presents: SAN URIs, DNS names and IP addresses, as Node writes them ('URI:…', 'DNS:…', 'IP Address:…'). */
@@ -119,7 +136,14 @@ function presentedIds(cert: PeerCertificate): string[] {
 const dnsName = (name: string): string => name.toLowerCase().replace(/\.$/, '');
 
 /** An IP address as compared: IPv6 in its one canonical form. */
-const ipAddress = (ip: string): string => (isIP(ip) === 6 ? new URL(`http://[${ip}]`).hostname.slice(1, -1) : ip);
+function ipAddress(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  try {
+    return new URL(`http://[${ip}]`).hostname.slice(1, -1);
+  } catch {
+    return ip.toLowerCase(); // a zone id (fe80::1%eth0): no certificate names one
+  }
+}
 
 /**
  * The SAN entry an expected id must be: an IP SAN for an IP address; a URI SAN for an id with a

@@ -22,6 +22,8 @@ export class TlsWatcher {
   private timer: NodeJS.Timeout | undefined;
   private lastSeen: string;
   private lastBad = '';
+  /** A set refused for good (read again only once the files change). */
+  private refused = '';
   private checking = false;
 
   constructor(
@@ -55,30 +57,42 @@ export class TlsWatcher {
     this.checking = true;
     try {
       const seen = await this.snapshot();
-      if (this.timer && seen !== this.lastSeen) this.changed(seen);
+      if (!this.timer) return;
+      if (seen !== this.lastSeen) this.changed(seen);
+      else this.lastBad = this.refused = ''; // back to the set in use: a bad set coming again is warned about again
     } finally {
       this.checking = false;
     }
   }
 
   /**
-   * Files that differ from the ones in use: loaded, or warned about once and tried again at every
-   * check while they stay as they are (a certificate not valid yet is taken once it is).
+   * Files that differ from the ones in use: loaded, or warned about once. A set refused is not
+   * read again until the files change, except a certificate that is not valid yet, tried at every
+   * check until it is. Once the client adopted a set, a failure after that (a listener, the log)
+   * does not make it load the set again.
    */
   private changed(seen: string): void {
+    if (seen === this.refused) return;
+    let material: TlsMaterial;
     try {
-      this.events.onReload(loadTlsMaterial(this.tls, true));
-      this.lastSeen = seen;
-      this.lastBad = '';
+      material = loadTlsMaterial(this.tls, true);
+      this.events.onReload(material); // throws only when no channel could be made: nothing was adopted
     } catch (error) {
-      if (seen === this.lastBad) return;
-      this.lastBad = seen;
-      // (OpenSSL's and grpc-js's reasons name encodings and fields, never key bytes)
-      const reason = error instanceof TlsMaterialError ? error.message : `no channel could be made with them: ${describeThrown(error)}`;
-      this.events.onError(
-        `new TLS files were not loaded (${reason}); the previous credentials stay in use, the files are tried again at every check`,
-      );
+      this.warnOnce(seen, error);
+      if (!(error instanceof TlsMaterialError && error.notYet)) this.refused = seen;
+      return;
     }
+    this.lastSeen = seen;
+    this.lastBad = '';
+    this.refused = '';
+  }
+
+  private warnOnce(seen: string, error: unknown): void {
+    if (seen === this.lastBad) return;
+    this.lastBad = seen;
+    // (OpenSSL's and grpc-js's reasons name encodings and fields, never key bytes)
+    const reason = error instanceof TlsMaterialError ? error.message : `no channel could be made with them: ${describeThrown(error)}`;
+    this.events.onError(`new TLS files were not loaded (${reason}); the previous credentials stay in use`);
   }
 }
 

@@ -9,3 +9,6 @@ export const WHERE: Record<CallPhase, string> = {
   queued: 'while it waited for a concurrency permit (nothing was sent)',
   attempts: 'during its attempts',
 };
+
+/** How long an intercepting plugin may take to hand on the deadline's error before the call fails without it. */
+export const DEADLINE_GRACE_MS = 20;

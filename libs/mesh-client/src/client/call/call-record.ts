@@ -2,6 +2,8 @@ import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { Unsubscribable } from 'rxjs';
 import type { MeshSecurityContext } from '../../config/security-context.interface.js';
 import { describeThrown, withoutSecret, type Secrets } from '../../errors/describe-thrown.js';
+import { notedSecrets } from '../../errors/call-secrets.js';
+import type { MeshCall } from '../../config/mesh-plugin.interface.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';
 import type { CallObservation } from '../../observability/call-telemetry.js';
@@ -19,7 +21,7 @@ import type { CallRequests } from './call-requests.js';
 import type { Due } from './deadline-queue.js';
 import { ResponseMetadata } from './response-metadata.js';
 import { callScope, tokenNow } from './call-scope.js';
-import { WHERE, type CallPhase } from './call-phase.js';
+import { DEADLINE_GRACE_MS, WHERE, type CallPhase } from './call-phase.js';
 import type { WireAttempt } from './wire-attempt.js';
 
 /** Who hears a call's outcome: the API edge's RxJS subscriber, or the Promise of `request()`. */
@@ -28,9 +30,6 @@ export interface CallObserver<T> {
   error(error: unknown): void;
   complete(): void;
 }
-
-/** How long an intercepting plugin may take to hand on the deadline's error before the call fails without it. */
-export const DEADLINE_GRACE_MS = 20;
 
 /** No single response is held (a response may itself be undefined). */
 const NOTHING_HELD = Symbol('nothing held');
@@ -54,6 +53,8 @@ export class CallRecord<T> implements CallSink<T>, Due {
   metadata: Metadata | undefined;
   telemetry: CallObservation | undefined;
   plugins: MethodPlugins | undefined;
+  /** The call as plugins see it (TokenPlugin notes its token on it). */
+  call: MeshCall | undefined;
   /** The call's request streams (client and bidi streaming), let go of when the call ends. */
   requests: CallRequests | undefined;
   phase: CallPhase = 'starting';
@@ -98,7 +99,7 @@ export class CallRecord<T> implements CallSink<T>, Due {
 
   /** The tokens user code this call runs may quote (masked in its failures): the call's own, and the context's now. */
   secrets(): Secrets {
-    return [this.security?.token, tokenNow(this.core.deps.context)];
+    return [this.security?.token, tokenNow(this.core.deps.context), ...notedSecrets(this.call)];
   }
 
   /** Attempts started so far, over every run. */

@@ -216,18 +216,18 @@ function withMetadata(record: CallRecord<unknown>, dynamic: Record<string, strin
   return true;
 }
 
-/** The intercept chain of the method's plugins, or the run at once when none intercepts. */
+/** The intercept chain of the method's plugins (a run it hands on starts in the call's scope, wherever subscribed), or the run at once. */
 function intercept(record: CallRecord<unknown>): boolean {
   const plugins = record.plugins;
   const request = record.requests?.replay?.view ?? record.request;
   const call = plugins ? new MeshCallState(plugins.info, request, record.metadata!, record.deadline, record.security, record) : undefined;
+  record.call = call;
   if (!plugins || plugins.interceptors.length === 0) {
     record.phase = 'attempts';
     startRun(record, call, record.request, record.metadata!, record);
     return false;
   }
   record.phase = 'plugins';
-  // (subscribed whenever and wherever the plugin chose, e.g. released by another request: the run starts in the call's scope)
   const inner = (current: MeshCall, subscriber: Observer<unknown>): Unsubscribable =>
     record.scope.runInAsyncScope(handOn, undefined, current, subscriber);
   const handOn = (current: MeshCall, subscriber: Observer<unknown>): Unsubscribable => {

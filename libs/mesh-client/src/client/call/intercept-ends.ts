@@ -37,19 +37,22 @@ export class HandedRun implements CallSink<unknown>, Unsubscribable {
   }
 }
 
-/** What the intercept chain hands the call: its responses and its end. */
+/**
+ * What the intercept chain hands the call: its responses and its end, in the call's scope (a
+ * plugin may hand it what another call's run emits: a shared or cached run answers in its context).
+ */
 export class ToRecord implements Observer<unknown> {
   constructor(private readonly record: CallRecord<unknown>) {}
 
   next(value: unknown): void {
-    this.record.value(value, 0);
+    this.record.scope.runInAsyncScope(this.record.value, this.record, value, 0);
   }
 
   error(error: unknown): void {
-    this.record.end(error, 0);
+    this.record.scope.runInAsyncScope(this.record.end, this.record, error, 0);
   }
 
   complete(): void {
-    this.record.end(undefined, 0);
+    this.record.scope.runInAsyncScope(this.record.end, this.record, undefined, 0);
   }
 }

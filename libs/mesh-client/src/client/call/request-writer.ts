@@ -32,7 +32,7 @@ export class RequestWriter implements RequestWaiter {
     private readonly call: GrpcCall,
     private readonly cursor: RequestCursor,
     private readonly onFailure: (error: unknown) => void,
-    scope?: AsyncResource,
+    private readonly scope?: AsyncResource,
   ) {
     this.context = { callback: scope ? () => scope.runInAsyncScope(this.written, this) : () => this.written() };
   }
@@ -73,8 +73,16 @@ export class RequestWriter implements RequestWaiter {
     }
   }
 
-  /** The message the cursor did not have yet (pushed by the caller's stream, or its promise settled). */
+  /**
+   * The message the cursor did not have yet (pushed by the caller's stream, maybe from another
+   * request's context, or its promise settled): written in the call's scope.
+   */
   ready(read: IteratorResult<Buffer>): void {
+    if (this.scope) this.scope.runInAsyncScope(this.readyNow, this, read);
+    else this.readyNow(read);
+  }
+
+  private readyNow(read: IteratorResult<Buffer>): void {
     this.reading = false;
     if (this.closed) return;
     try {
@@ -86,6 +94,11 @@ export class RequestWriter implements RequestWaiter {
   }
 
   failed(error: unknown): void {
+    if (this.scope) this.scope.runInAsyncScope(this.failedNow, this, error);
+    else this.failedNow(error);
+  }
+
+  private failedNow(error: unknown): void {
     this.reading = false;
     this.fail(error);
   }

@@ -179,10 +179,11 @@ class HealthWatch implements Watcher {
     }
   }
 
+  /** Ends the Watch with `error` (the client closing, a server without the service), in the subscriber's scope. */
   close(error: MeshClientError): void {
     if (this.stopped) return;
     this.stop();
-    this.subscriber.error(error);
+    this.scope.runInAsyncScope(this.subscriber.error, this.subscriber, error);
   }
 
   stop(): void {
@@ -193,9 +194,12 @@ class HealthWatch implements Watcher {
     this.wire = undefined;
   }
 
-  /** A new stream on the client's new channels, at once (its first status is emitted only if it changed). */
+  /** A new stream on the client's new channels, at once (its first status is emitted only if it changed), in the subscriber's scope. */
   moveOver(): void {
-    if (this.stopped) return;
+    if (!this.stopped) this.scope.runInAsyncScope(this.reconnect, this);
+  }
+
+  private reconnect(): void {
     const old = this.wire;
     this.wire = undefined;
     old?.cancel();
