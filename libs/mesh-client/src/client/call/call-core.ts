@@ -112,7 +112,7 @@ export class CallCore {
         call.scope.runInAsyncScope(call.abort, call, left);
       } catch (error) {
         // the caller's own code failed while its call was cancelled: the call is over, the others are still cancelled
-        this.deps.logger?.warn(`a call failed while it was cancelled at shutdown: ${withoutSecret(describeThrown(error), call.secrets())}`);
+        this.deps.logger?.warn(`a call failed while it was cancelled at shutdown: ${withoutSecret(describeThrown(error), call.secretsOf())}`);
       }
     }
   }

@@ -107,7 +107,7 @@ export function startLoop<T>(run: CallRun<T>): void {
   const shared = methodLoopOf(record as CallRecord<unknown>);
   const hooks =
     plugins && run.call && plugins.attempts.length > 0
-      ? new AttemptPlugins(plugins, run.call, method.site, run, shared.warn, () => record.secrets())
+      ? new AttemptPlugins(plugins, run.call, method.site, run, shared.warn, (c) => record.secretsOf(c))
       : undefined;
   run.hooks = hooks;
   run.spec = record.flow ? { ...shared.spec, flow: record.flow } : shared.spec;

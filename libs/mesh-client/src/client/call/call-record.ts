@@ -97,9 +97,9 @@ export class CallRecord<T> implements CallSink<T>, Due {
     return this.context?.security;
   }
 
-  /** The tokens user code this call runs may quote (masked in its failures): the call's own, and the context's now. */
-  secrets(): Secrets {
-    return [this.security?.token, tokenNow(this.core.deps.context), ...notedSecrets(this.call)];
+  /** Tokens user code this call runs may quote (masked in its failures): the call's, the context's now, TokenPlugin's (on `call` too). */
+  secretsOf(call?: MeshCall): Secrets {
+    return [this.security?.token, tokenNow(this.core.deps.context), ...notedSecrets(this.call), ...(call !== this.call ? notedSecrets(call) : [])];
   }
 
   /** Attempts started so far, over every run. */
@@ -286,7 +286,7 @@ export class CallRecord<T> implements CallSink<T>, Due {
     try {
       chain?.unsubscribe();
     } catch (error) {
-      const reason = withoutSecret(describeThrown(error), this.secrets());
+      const reason = withoutSecret(describeThrown(error), this.secretsOf());
       this.core.deps.logger?.warn(`client '${this.method.site.client}': a plugin failed while its call ended: ${reason}`);
     }
   }

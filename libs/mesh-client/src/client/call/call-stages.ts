@@ -159,7 +159,7 @@ function buildMetadata(record: CallRecord<unknown>): boolean {
   if (!source.isDynamic) return withMetadata(record, undefined);
   // (the function is given the context: the call's token, quoted in what it throws, is masked)
   const failed = (error: unknown): void => {
-    const secrets = record.secrets();
+    const secrets = record.secretsOf();
     const details = `the client's metadata function failed: ${withoutSecret(describeThrown(error), secrets)}`;
     record.fail(
       localError(record.method.site, Status.INTERNAL, details, { category: 'internal', cause: causeWithoutSecrets(error, secrets), local: true }),
@@ -244,7 +244,7 @@ function intercept(record: CallRecord<unknown>): boolean {
     handed.run = startRun(record, current, current.request, current.metadata, handed);
     return handed;
   };
-  record.holdChain(subscribeIntercepted(plugins.interceptors, call!, record.method.site, inner, new ToRecord(record), () => record.secrets()));
+  record.holdChain(subscribeIntercepted(plugins.interceptors, call!, record.method.site, inner, new ToRecord(record), (c) => record.secretsOf(c)));
   return false;
 }
 

@@ -9,7 +9,6 @@ import { localError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { AttemptAnswer, AttemptHooks, AttemptOutcome } from '../../resilience/attempt-gate.js';
 import { pluginError } from './plugin-error.js';
 import { describeThrown, withoutSecret, type Secrets } from '../../errors/describe-thrown.js';
-import { notedSecrets } from '../../errors/call-secrets.js';
 import type { MethodPlugins } from './plugin-set.js';
 import { HookedAttempt, type AttemptMetadata } from './hooked-attempt.js';
 
@@ -72,13 +71,12 @@ export class AttemptPlugins implements AttemptHooks {
     private readonly site: CallSite,
     private readonly metadataOf: AttemptMetadata,
     private readonly warn?: (text: string) => void, // where a rejected onHeaders Promise goes
-    /** The call's tokens, read when a hook fails: masked in its failure (plugin-error.ts). */
-    private readonly secrets?: () => Secrets,
+    /** The call's tokens (those noted on `call` too), read when a hook fails: masked in its failure (plugin-error.ts). */
+    private readonly secrets?: (call: MeshCall) => Secrets,
   ) {}
 
-  /** What a hook's failure masks: the call's tokens and what this package's plugins sent (TokenPlugin's). */
-  private tokens(): Secrets {
-    return [...(this.secrets?.() ?? []), ...notedSecrets(this.call)];
+  private tokens(): Secrets | undefined {
+    return this.secrets?.(this.call);
   }
 
   /** Some plugin reads the attempts' response headers. */

@@ -4,7 +4,6 @@ import type { CallSite } from '../../errors/to-mesh-error.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { pluginError } from './plugin-error.js';
 import type { Secrets } from '../../errors/describe-thrown.js';
-import { notedSecrets } from '../../errors/call-secrets.js';
 
 /** The rest of the call after the last interceptor (retry, breaker, attempts), run for `observer`. */
 export type InnerCall = (call: MeshCall, observer: Observer<unknown>) => Unsubscribable;
@@ -24,9 +23,7 @@ function attemptsOf(call: MeshCall): number {
  * else an 'internal' error naming it (the call's tokens masked: `chain.secrets`).
  */
 const failureOf = (chain: Chain, plugin: MeshClientPlugin, current: MeshCall, thrown: unknown): unknown =>
-  isMeshClientError(thrown)
-    ? thrown
-    : pluginError(chain.site, plugin, 'intercept', thrown, attemptsOf(current), [...(chain.secrets?.() ?? []), ...notedSecrets(current)]);
+  isMeshClientError(thrown) ? thrown : pluginError(chain.site, plugin, 'intercept', thrown, attemptsOf(current), chain.secrets?.(current));
 
 /**
  * Subscribes `observer` to the call through its interceptors, the first outermost, each handed the
@@ -47,7 +44,7 @@ export function subscribeIntercepted(
   site: CallSite,
   inner: InnerCall,
   observer: Observer<unknown>,
-  secrets?: () => Secrets,
+  secrets?: (call: MeshCall) => Secrets,
 ): Unsubscribable {
   const chain = new Chain(interceptors, site, inner, secrets);
   return Handoff.subscribeChain(chain, chain.at(0, call), call, observer);
@@ -59,8 +56,8 @@ class Chain {
     readonly interceptors: readonly MeshClientPlugin[],
     readonly site: CallSite,
     private readonly inner: InnerCall,
-    /** The call's tokens, read when a plugin fails: masked in its failure. */
-    readonly secrets: (() => Secrets) | undefined,
+    /** The call's tokens (those noted on the plugin's call too), read when a plugin fails: masked in its failure. */
+    readonly secrets: ((call: MeshCall) => Secrets) | undefined,
   ) {}
 
   /** Interceptor `i` called with `current`: its Observable, or one that fails naming it. */
