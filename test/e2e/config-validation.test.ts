@@ -69,6 +69,16 @@ describe('option validation fails module start with MeshConfigError naming clien
       /\.tls\.key must be given together with the other of cert\/key/,
     ],
     ['insecure while mTLS is required', { requireMtls: true, clients: [good()] }, /clients\[0\]\.insecure: mutual TLS is required/],
+    [
+      'an expected server id given as host:port',
+      { clients: [good({ insecure: false, tls: { ca: 'ca.pem', expectedServerIds: ['spiffe://mesh/ns/a/sa/inv', 'inventory:8443'] } })] },
+      /clients\[0\]\.tls\.expectedServerIds\[1\] looks like host:port: a certificate names a host, not a port \(write 'inventory'\), got 'inventory:8443'/,
+    ],
+    [
+      'an expected server id that is an IPv6 address in brackets',
+      { clients: [good({ insecure: false, tls: { ca: 'ca.pem', expectedServerIds: ['[::1]'] } })] },
+      /\.tls\.expectedServerIds\[0\] is an IPv6 address in brackets: write it without them \(::1\)/,
+    ],
     ['typo in an option', { clients: [good({ timeout: 5 })] }, /clients\[0\]\.timeout is not an option \(did you mean 'timeoutMs'\?\)/],
     [
       'bad loadBalancing',

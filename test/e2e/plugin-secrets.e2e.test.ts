@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { Metadata } from '@grpc/grpc-js';
 import type { TestingModule } from '@nestjs/testing';
-import { lastValueFrom, throwError } from 'rxjs';
+import { catchError, lastValueFrom, throwError } from 'rxjs';
 import { register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -108,6 +108,23 @@ const TOKEN_PLUGIN_QUOTED: Partial<MeshClientOptions> = {
     refusing((a) => new Error(`upstream refused header ${String(a.metadata.get('authorization')[0])}`)),
   ],
 };
+/** The authorization header the sniffer saw on its attempt, quoted by the outer plugin when the call failed. */
+let sniffed = '';
+const TOKEN_PLUGIN_UNDER_A_COPY: Partial<MeshClientOptions> = {
+  plugins: [
+    // an outer plugin handing on a copy of the call (call.with()): TokenPlugin notes its token on the copy
+    {
+      name: 'outer',
+      intercept: (call, next) =>
+        next.handle(call.with({ request: call.request })).pipe(catchError(() => throwError(() => new Error(`gave up after ${sniffed}`)))),
+    },
+    new TokenPlugin({ source: () => PLUGIN_TOKEN }),
+    refusing((a) => {
+      sniffed = String(a.metadata.get('authorization')[0]);
+      return new Error('refused');
+    }),
+  ],
+};
 const LATE_HEADERS: Partial<MeshClientOptions> = {
   plugins: [{ name: 'hdr', onHeaders: (a) => Promise.reject(new Error(`headers refused for token ${tokenOf(a)}`)) as unknown as void }],
 };
@@ -159,7 +176,13 @@ const HOLDING: Record<string, Partial<MeshClientOptions>> = {
 };
 
 describe("the caller's token, quoted by user code the call ran, is masked in the error and the log", () => {
-  const { app, logs, target } = useLoggedClients({ ...QUOTING, ...HOLDING, 'token-plugin': TOKEN_PLUGIN_QUOTED, 'late-headers': LATE_HEADERS });
+  const { app, logs, target } = useLoggedClients({
+    ...QUOTING,
+    ...HOLDING,
+    'token-plugin': TOKEN_PLUGIN_QUOTED,
+    'token-plugin-copy': TOKEN_PLUGIN_UNDER_A_COPY,
+    'late-headers': LATE_HEADERS,
+  });
   const failing = (name: string): Promise<unknown> => {
     const client = app().get(MeshClientRegistry).get(name);
     const context = app().get(MeshContext);
@@ -189,6 +212,13 @@ describe("the caller's token, quoted by user code the call ran, is masked in the
     expect(everywhere(error)).not.toContain(PLUGIN_TOKEN);
   });
 
+  it("TokenPlugin's token, noted on a copy of the call an outer plugin handed on, is masked in the outer plugin's error", async () => {
+    const error = await failing('token-plugin-copy');
+    expect(sniffed).toBe(`Bearer ${PLUGIN_TOKEN}`);
+    expect((error as Error).message).toContain('gave up after Bearer [token]');
+    expect(everywhere(error)).not.toContain(PLUGIN_TOKEN);
+  });
+
   it('an onHeaders whose promise rejects quoting the token: the warning masks it', async () => {
     expect(await failing('late-headers')).toMatchObject({ message: '' });
     expect(await eventually(() => logs().lines.some((l) => l.includes('failed in onHeaders')), 2000)).toBe(true);
@@ -202,6 +232,74 @@ describe("the caller's token, quoted by user code the call ran, is masked in the
     expect((error as Error).message).toBe(
       "clients[0].metadata must be an object of entries or a function of the context, got a string (client 'echo')",
     );
+  });
+});
+
+const API_KEY = 'ak_live_FAKE_0123456789abcdef';
+const FN_KEY = 'fn-issued-api-key-0123456789';
+const HOOK_SIGNATURE = 'sig-v1-0123456789abcdef0123';
+/** A plugin refusing the call quoting every metadata value it was given (an upstream's error echoing the request's headers). */
+const quotingHeaders = refusing((a) => new Error(`upstream refused headers ${JSON.stringify(a.metadata.toJSON())}`));
+
+describe("credentials in the client's metadata (configuration or its function), quoted by user code, are masked too", () => {
+  const { app, logs } = useLoggedClients({
+    'static-key': { metadata: { 'x-api-key': API_KEY, 'x-caller': 'inventory-service' }, plugins: [quotingHeaders] },
+    'function-key': { metadata: () => ({ 'x-auth-token': FN_KEY }), plugins: [quotingHeaders] },
+    'static-key-intercept': {
+      metadata: { 'x-api-key': API_KEY },
+      plugins: [{ name: 'refuser', intercept: (call) => throwError(() => new Error(`rejected key ${String(call.metadata.get('x-api-key')[0])}`)) }],
+    },
+    'call-metadata': { plugins: [quotingHeaders] },
+    // a plugin putting its own credential on the attempt, and another quoting what the attempt carries
+    'hook-key': {
+      plugins: [{ name: 'signer', beforeAttempt: (a) => void a.metadata.set('x-signature', HOOK_SIGNATURE) }, quotingHeaders],
+    },
+  });
+  const failing = (name: string, metadata?: Metadata): Promise<unknown> =>
+    lastValueFrom(
+      app()
+        .get(MeshClientRegistry)
+        .get(name)
+        .unary('Unary', {}, metadata ? { metadata } : undefined),
+    ).catch((e: unknown) => e);
+  const everywhere = (error: unknown): string => `${everythingOf(error)}\n${inspect(error, { depth: Infinity })}\n${logs().lines.join('\n')}`;
+
+  it('a static x-api-key: [token] in the message, the key nowhere; a value under a key that names no credential stays', async () => {
+    const error = await failing('static-key');
+    expect(isMeshClientError(error)).toBe(true);
+    expect((error as Error).message).toContain('"x-api-key":["[token]"]');
+    expect((error as Error).message).toContain('"x-caller":["inventory-service"]');
+    expect(everywhere(error)).not.toContain(API_KEY);
+  });
+
+  it("the metadata function's x-auth-token: masked the same way", async () => {
+    const error = await failing('function-key');
+    expect((error as Error).message).toContain('"x-auth-token":["[token]"]');
+    expect(everywhere(error)).not.toContain(FN_KEY);
+  });
+
+  it("the call's own metadata: every value of a repeated credential key masked; a value under 8 characters is not (as for tokens)", async () => {
+    const metadata = new Metadata();
+    metadata.add('cookie', `session=${API_KEY}`);
+    metadata.add('cookie', `theme=${FN_KEY}`);
+    metadata.add('x-access-key', 'short');
+    const error = await failing('call-metadata', metadata);
+    expect((error as Error).message).toContain('"cookie":["[token]","[token]"]');
+    expect(everywhere(error)).not.toContain(API_KEY);
+    expect(everywhere(error)).not.toContain(FN_KEY);
+    expect((error as Error).message).toContain('"x-access-key":["short"]');
+  });
+
+  it("a credential a plugin's hook put on the attempt: masked in another hook's failure", async () => {
+    const error = await failing('hook-key');
+    expect((error as Error).message).toContain('"x-signature":["[token]"]');
+    expect(everywhere(error)).not.toContain(HOOK_SIGNATURE);
+  });
+
+  it('quoted by an intercepting plugin: masked', async () => {
+    const error = await failing('static-key-intercept');
+    expect((error as Error).message).toContain('rejected key [token]');
+    expect(everywhere(error)).not.toContain(API_KEY);
   });
 });
 

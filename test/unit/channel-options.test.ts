@@ -20,3 +20,10 @@ describe('channelOptionsOf: keepalive', () => {
     expect(channelOptionsOf(resolved({ 'grpc.keepalive_permit_without_calls': 0 }))['grpc.keepalive_permit_without_calls']).toBe(0);
   });
 });
+
+describe("channelOptionsOf: grpc-js's buffer for transparent retries", () => {
+  it('is 128 KB per call (grpc-js: 1 MB, which made a stream of small messages quadratic), and a channel option sets it', () => {
+    expect(channelOptionsOf(resolved())['grpc.per_rpc_retry_buffer_size']).toBe(128 * 1024);
+    expect(channelOptionsOf(resolved({ 'grpc.per_rpc_retry_buffer_size': 4096 }))['grpc.per_rpc_retry_buffer_size']).toBe(4096);
+  });
+});

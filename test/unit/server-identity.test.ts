@@ -1,6 +1,6 @@
 import type { PeerCertificate } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { expectServerIdentity } from '../../libs/mesh-client/src/security/tls-credentials.js';
+import { expectServerIdentity, serverIdProblem } from '../../libs/mesh-client/src/security/server-ids.js';
 
 /** A peer certificate as Node reports it, with `subjectaltname` as Node writes it. */
 const presenting = (subjectaltname: string): PeerCertificate => ({ subjectaltname }) as PeerCertificate;
@@ -35,5 +35,64 @@ describe('expectedServerIds: each id in its own kind of SAN entry', () => {
     expect(verdict(['inventory'], '')).toBe(
       'server identity mismatch: expected one of [inventory], the server presented [no SAN URI, DNS name or IP address]',
     );
+  });
+});
+
+describe('expectedServerIds checked at start: an id no certificate can present is refused, saying what to write', () => {
+  it.each([
+    ['a SPIFFE id', 'spiffe://mesh.local/ns/shop/sa/inventory'],
+    ['a SPIFFE id whose trust domain has a port', 'spiffe://td:8443/x'],
+    ['another URI', 'urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66'],
+    ['a DNS name', 'inventory.shop.svc.cluster.local'],
+    ['a DNS name in upper case', 'Inventory.Mesh.Local'],
+    ['a DNS name with the root dot', 'inventory.mesh.local.'],
+    ['a DNS name with an underscore', '_grpc.inventory.mesh.local'],
+    ['a punycode name', 'xn--bcher-kva.example'],
+    ['a single label', 'localhost'],
+    ['a wildcard (compared as written)', '*.mesh.local'],
+    ['an IPv4 address', '10.0.0.7'],
+    ['an IPv6 address', 'fe80::1'],
+    ['an IPv4-mapped IPv6 address', '::ffff:10.0.0.7'],
+  ])('%s: taken', (_what, id) => {
+    expect(serverIdProblem(id)).toBeUndefined();
+  });
+
+  it.each([
+    ['host:port', 'inventory.mesh.local:8443', /^looks like host:port: a certificate names a host, not a port \(write 'inventory\.mesh\.local'\)$/],
+    ['a single label with a port', 'localhost:8443', /^looks like host:port.*\(write 'localhost'\)$/],
+    ['a scheme-like host with a port and a slash', 'inventory:8443/', /^looks like host:port.*\(write 'inventory'\)$/],
+    ['an IPv4 address with a port', '10.0.0.7:50051', /^looks like host:port.*\(write '10\.0\.0\.7'\)$/],
+    ['an IPv6 address with a port', '[::1]:50051', /^looks like host:port.*\(write '::1'\)$/],
+    ['an IPv6 address in brackets', '[fe80::1]', /^is an IPv6 address in brackets: write it without them \(fe80::1\)$/],
+    ['an IPv6 address with a zone', 'fe80::1%eth0', /^names a zone \(%eth0\): a certificate's IP address has none \(write 'fe80::1'\)$/],
+    ['a gRPC target', 'dns:///inventory:8443', /^is a gRPC target: give the identity the server's certificate holds/],
+    ['an xDS target', 'xds:///inventory', /^is a gRPC target/],
+    ['a name ending in a colon', 'mesh.local:', /^ends in ':' \(write 'mesh\.local' for a DNS name\)$/],
+    ['white space around it', ' inventory.mesh.local ', /^holds white space \(write 'inventory\.mesh\.local'\)$/],
+    ['white space inside', 'inventory .mesh.local', /^holds white space$/],
+    ['a URI with a comma', 'spiffe://mesh/a,b', /^holds characters a SAN URI cannot/],
+    ['a URI with non-ASCII', 'spiffe://mesh/bücher', /^holds characters a SAN URI cannot/],
+    ['a bad URI', 'http://[bad', /^has a scheme but is not a valid URI/],
+    [
+      'a SPIFFE id in upper case',
+      'SPIFFE://Mesh.Local/ns/a',
+      /^is a SPIFFE id, whose scheme and trust domain are lower case \(write 'spiffe:\/\/mesh\.local\/ns\/a'\)$/,
+    ],
+    [
+      'an internationalized name',
+      'bücher.example',
+      /^is an internationalized name: certificates hold its ASCII form \(write 'xn--bcher-kva\.example'\)$/,
+    ],
+    ['a mistyped IPv4 address', '10.0.0.256', /^ends in a number but is no IP address/],
+    ['a name with a slash', 'mesh.local/inventory', /^is neither a SAN URI \(scheme:\/\/…\), a DNS name nor an IP address$/],
+    ['a label over 63 characters', `${'a'.repeat(64)}.mesh.local`, /^is neither a SAN URI/],
+  ])('%s: refused', (_what, id, problem) => {
+    expect(serverIdProblem(id)).toMatch(problem);
+  });
+
+  it('ids it takes match certificates as before', () => {
+    expect(verdict(['localhost'], 'DNS:localhost')).toBe('ok');
+    expect(verdict(['fe80::1'], 'IP Address:FE80:0:0:0:0:0:0:1')).toBe('ok');
+    expect(verdict(['*.mesh.local'], 'DNS:*.mesh.local')).toBe('ok');
   });
 });

@@ -72,4 +72,4 @@ export { classifyStatus, STATUS_TABLE, type StatusClass } from './errors/error-c
 // Metric names
 export { METRIC } from './observability/metric-names.js';
 // TLS
-export { expectServerIdentity } from './security/tls-credentials.js';
+export { expectServerIdentity } from './security/server-ids.js';

@@ -44,7 +44,7 @@ export interface MeshTlsOptions {
   key?: string | Buffer;
   /** Name checked against the server certificate and sent as SNI; default: the target host. */
   serverName?: string;
-  /** SAN URIs (spiffe://…) or DNS names of which the server must present one. */
+  /** SAN URIs (spiffe://…), DNS names or IP addresses of which the server must present one (in that kind of SAN entry); an entry no certificate can hold (host:port, a gRPC target) fails start. */
   expectedServerIds?: string[];
   /** Reload credentials when the files change. Default false. */
   watch?: boolean;

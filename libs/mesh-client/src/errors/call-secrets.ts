@@ -1,21 +1,35 @@
 /**
- * Secrets a plugin of this package puts on a call's wire (TokenPlugin's token), kept by the
- * MeshCall its hooks were given, so the call masks them as it masks its caller's token in what
- * user code throws (another plugin quoting the header it was refused with).
+ * Secrets a plugin of this package puts on a call's wire (TokenPlugin's token), kept for the call
+ * its hooks were given, so the call masks them as it masks its caller's token in what user code
+ * throws (another plugin quoting the header it was refused with). Copies of one call (`with()`)
+ * share its `progress`: a secret noted on one of them is noted for all.
  */
 const noted = new WeakMap<object, string[]>();
 
 /** At most this many per call: a refresh per attempt adds one. */
 const MAX_NOTED = 8;
 
+/** What a call's secrets are kept under: the progress its copies share, or the object itself (a plugin's own MeshCall). */
+function keyOf(call: object): object {
+  try {
+    const progress = (call as { progress?: unknown }).progress;
+    return typeof progress === 'object' && progress !== null ? progress : call;
+  } catch {
+    return call; // a plugin's own MeshCall whose getter throws (a Proxy): its secrets are its own
+  }
+}
+
 export function noteSecret(call: object | undefined, secret: string): void {
   if (typeof call !== 'object' || call === null) return; // (a plugin's unit test may give a partial attempt)
-  const list = noted.get(call);
-  if (!list) noted.set(call, [secret]);
+  const key = keyOf(call);
+  const list = noted.get(key);
+  if (!list) noted.set(key, [secret]);
   else if (!list.includes(secret) && list.length < MAX_NOTED) list.push(secret);
 }
 
-/** The secrets noted for `call` (none for a call no plugin of this package noted one on). */
-export function notedSecrets(call: object | undefined): readonly string[] {
-  return (call && noted.get(call)) ?? [];
+/** The secrets noted for `call` and `also` (another MeshCall a plugin made; none for a call no plugin of this package noted one on). */
+export function notedSecrets(call: object | undefined, also?: object): readonly string[] {
+  const first = (call && noted.get(keyOf(call))) ?? [];
+  const second = also && also !== call ? noted.get(keyOf(also)) : undefined;
+  return second && second !== first ? [...first, ...second] : first;
 }

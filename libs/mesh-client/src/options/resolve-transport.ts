@@ -1,6 +1,7 @@
 import type { TlsMaterial } from '../config/policies.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { TlsMaterialError, loadTlsMaterial, tlsFiles } from '../security/tls-credentials.js';
+import { serverIdProblem } from '../security/server-ids.js';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import { MAX_TIMER_MS, type OptionChecks } from './option-checks.js';
 import { CLIENT_DEFAULTS, KEEPALIVE_DEFAULTS, TLS_DEFAULTS, keysOf } from '../config/defaults.js';
@@ -33,8 +34,12 @@ function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
   if (tls.serverName !== undefined) at.nonEmptyString('serverName', tls.serverName);
   const ids = tls.expectedServerIds;
   if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== ''))) {
-    at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs or DNS names', ids);
+    at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs, DNS names or IP addresses', ids);
   }
+  (ids as string[] | undefined)?.forEach((id, i) => {
+    const problem = serverIdProblem(id);
+    if (problem) at.fail(`expectedServerIds[${String(i)}]`, problem, id);
+  });
   if (at.boolean('watch', tls.watch, TLS_DEFAULTS.watch) && tlsFiles(tls as Pick<MeshTlsOptions, 'ca' | 'cert' | 'key'>).length === 0) {
     at.fail('watch', 'needs at least one of ca/cert/key given as a file path (inline PEM cannot change)', true);
   }

@@ -87,3 +87,36 @@ export function isGrpcMetadata(value: unknown): value is Metadata {
   const m = value as Partial<Metadata> | null;
   return typeof m === 'object' && m !== null && typeof m.getMap === 'function' && typeof m.toJSON === 'function' && typeof m.clone === 'function';
 }
+
+/** Words of a metadata key (split at '-', '_', '.') that make its values credentials. */
+const CREDENTIAL_WORDS = new Set([
+  'authorization',
+  'auth',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'cookie',
+  'credential',
+  'credentials',
+  'signature',
+  'jwt',
+  'apikey',
+]);
+/** Words before 'key' that make it a credential (x-api-key, x-access-key; not x-idempotency-key). */
+const KEY_OWNERS = new Set(['api', 'access', 'secret', 'private', 'auth', 'client', 'subscription']);
+
+/** Whether the values of metadata key `key` are credentials: authorization, x-api-key, cookie, x-auth-token, x-client-secret, ... */
+export function isCredentialKey(key: string): boolean {
+  const words = key.toLowerCase().split(/[-_.]/);
+  return words.some((word, i) => CREDENTIAL_WORDS.has(word) || (word === 'key' && (i === 0 || KEY_OWNERS.has(words[i - 1]!))));
+}
+
+/** The text values of `metadata` under credential keys (every value of a repeated key): masked wherever user code quotes them. */
+export function credentialValues(metadata: Metadata | undefined): string[] {
+  const values: string[] = [];
+  if (!metadata) return values;
+  for (const [key, list] of Object.entries(metadata.toJSON()))
+    if (isCredentialKey(key)) for (const value of list) if (typeof value === 'string') values.push(value);
+  return values;
+}

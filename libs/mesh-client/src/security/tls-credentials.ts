@@ -1,11 +1,11 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { createSecureContext, type PeerCertificate } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import type { TlsMaterial } from '../config/policies.js';
 import { describeThrown } from '../errors/describe-thrown.js';
+import { expectServerIdentity } from './server-ids.js';
 
 /** The material is unusable; the message names the field and never holds key material. */
 export class TlsMaterialError extends Error {
@@ -125,59 +125,6 @@ function usableByTls(cert: Buffer, key: Buffer): void {
   } catch (error) {
     throw new TlsMaterialError(`tls.cert (its chain) with tls.key cannot be used for TLS: ${describeThrown(error)}`);
   }
-}
-
-/** Names a peer certificate presents: SAN URIs, DNS names and IP addresses, as Node writes them ('URI:…', 'DNS:…', 'IP Address:…'). */
-function presentedIds(cert: PeerCertificate): string[] {
-  return (cert.subjectaltname ?? '').split(/,\s*/).filter((n) => n.startsWith('URI:') || n.startsWith('DNS:') || n.startsWith('IP Address:'));
-}
-
-/** A DNS name as compared: without case and without the root's trailing dot. */
-const dnsName = (name: string): string => name.toLowerCase().replace(/\.$/, '');
-
-/** An IP address as compared: IPv6 in its one canonical form. */
-function ipAddress(ip: string): string {
-  if (isIP(ip) !== 6) return ip;
-  try {
-    return new URL(`http://[${ip}]`).hostname.slice(1, -1);
-  } catch {
-    return ip.toLowerCase(); // a zone id (fe80::1%eth0): no certificate names one
-  }
-}
-
-/**
- * The SAN entry an expected id must be: an IP SAN for an IP address; a URI SAN for an id with a
- * scheme (a SPIFFE id), compared exactly; else a DNS SAN (`dnsName`). A name in another kind of
- * entry is not that identity: a CA that lets a workload choose its DNS names must not let it claim
- * a SPIFFE id.
- */
-function sanOf(id: string): string {
-  if (isIP(id)) return `IP:${ipAddress(id)}`;
-  return /^[a-z][a-z0-9+.-]*:/i.test(id) ? `URI:${id}` : `DNS:${dnsName(id)}`;
-}
-
-function sanPresented(entry: string): string {
-  if (entry.startsWith('DNS:')) return `DNS:${dnsName(entry.slice(4))}`;
-  if (entry.startsWith('IP Address:')) return `IP:${ipAddress(entry.slice(11))}`;
-  return entry;
-}
-
-/**
- * A grpc-js `checkServerIdentity` that requires the server certificate to present one of
- * `expected` (SAN URI such as a SPIFFE id, or DNS name). It replaces the host name check: a mesh
- * identity names a workload, not an address.
- */
-export function expectServerIdentity(expected: readonly string[]): (host: string, cert: PeerCertificate) => Error | undefined {
-  const wanted = new Set(expected.map(sanOf));
-  return (_host, cert) => {
-    const presented = presentedIds(cert);
-    const ok = presented.some((entry) => wanted.has(sanPresented(entry)));
-    return ok
-      ? undefined
-      : new Error(
-          `server identity mismatch: expected one of [${expected.join(', ')}], the server presented [${presented.join(', ') || 'no SAN URI, DNS name or IP address'}]`,
-        );
-  };
 }
 
 /** Channel credentials for TLS, mutual when the material has a certificate and key. */

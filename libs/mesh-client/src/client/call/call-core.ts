@@ -5,10 +5,17 @@ import type { ChannelPool } from '../channels/channel-pool.js';
 import type { ClientDeps, ClientPolicy } from '../client-policy.js';
 import type { FlowControl } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
-import { CallRecord, type CallObserver } from './call-record.js';
+import { CallRecord } from './call-record.js';
 import { runCall } from './call-stages.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { describeThrown, withoutSecret } from '../../errors/describe-thrown.js';
+
+/** Who hears a call's outcome: the API edge's RxJS subscriber, or the Promise of `request()`. */
+export interface CallObserver<T> {
+  next(value: T): void;
+  error(error: unknown): void;
+  complete(): void;
+}
 
 /**
  * The calls of one client: what every call record reads (channels, policy, dependencies,

@@ -15,21 +15,15 @@ import type { FlowControl } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import type { ClientPolicy } from '../client-policy.js';
 import type { MethodPlugins } from '../plugin-engine/plugin-set.js';
-import type { CallCore } from './call-core.js';
+import type { CallCore, CallObserver } from './call-core.js';
 import type { CallRun } from './call-run.js';
 import type { CallRequests } from './call-requests.js';
 import type { Due } from './deadline-queue.js';
 import { ResponseMetadata } from './response-metadata.js';
+import { credentialValues } from '../../security/metadata.js';
 import { callScope, tokenNow } from './call-scope.js';
 import { DEADLINE_GRACE_MS, WHERE, type CallPhase } from './call-phase.js';
 import type { WireAttempt } from './wire-attempt.js';
-
-/** Who hears a call's outcome: the API edge's RxJS subscriber, or the Promise of `request()`. */
-export interface CallObserver<T> {
-  next(value: T): void;
-  error(error: unknown): void;
-  complete(): void;
-}
 
 /** No single response is held (a response may itself be undefined). */
 const NOTHING_HELD = Symbol('nothing held');
@@ -97,9 +91,9 @@ export class CallRecord<T> implements CallSink<T>, Due {
     return this.context?.security;
   }
 
-  /** Tokens user code this call runs may quote (masked in its failures): the call's, the context's now, TokenPlugin's (on `call` too). */
+  /** Secrets user code this call runs may quote (masked in its failures): its tokens (the context's then and now, TokenPlugin's, on `call` too) and metadata credentials. */
   secretsOf(call?: MeshCall): Secrets {
-    return [this.security?.token, tokenNow(this.core.deps.context), ...notedSecrets(this.call), ...(call !== this.call ? notedSecrets(call) : [])];
+    return [this.security?.token, tokenNow(this.core.deps.context), ...credentialValues(this.metadata), ...notedSecrets(this.call, call)];
   }
 
   /** Attempts started so far, over every run. */

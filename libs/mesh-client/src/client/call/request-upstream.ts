@@ -3,6 +3,7 @@ import { isPromiseLike } from '../../config/promise-like.js';
 import { describeThrown } from '../../errors/describe-thrown.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import { RequestProblem } from '../../proto/request-problem.js';
+import { Fifo } from './fifo.js';
 
 /** Who waits for a message of a request stream that is not there yet: told once, never throws. */
 export interface RequestWaiter<M = Buffer> {
@@ -94,7 +95,7 @@ class PullUpstream implements Upstream {
  * goes at once to the reader waiting for it (the writer then writes it within the push).
  */
 class PushUpstream implements Upstream, PushTaker {
-  private readonly queue: unknown[] = [];
+  private readonly queue = new Fifo<unknown>();
   private ending: { error: unknown } | { done: true } | undefined;
   private waiter: RequestWaiter<unknown> | undefined;
   private subscription: Subscription | undefined;
@@ -126,7 +127,7 @@ class PushUpstream implements Upstream, PushTaker {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.queue.length = 0;
+    this.queue.clear();
     this.waiter = undefined;
     const subscription = this.subscription;
     this.subscription = undefined;

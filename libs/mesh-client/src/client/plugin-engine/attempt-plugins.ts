@@ -75,8 +75,11 @@ export class AttemptPlugins implements AttemptHooks {
     private readonly secrets?: (call: MeshCall) => Secrets,
   ) {}
 
-  private tokens(): Secrets | undefined {
-    return this.secrets?.(this.call);
+  /** The call's secrets, and the credentials in attempt `n`'s metadata (what its hooks set). */
+  private tokens(n: number): Secrets | undefined {
+    const own = this.states[n]?.attempt.credentials();
+    const call = this.secrets?.(this.call);
+    return own?.length ? [...(call ?? []), ...own] : call;
   }
 
   /** Some plugin reads the attempts' response headers. */
@@ -134,13 +137,13 @@ export class AttemptPlugins implements AttemptHooks {
   private refuse(state: AttemptState, plugin: MeshClientPlugin, thrown: unknown): void {
     const n = state.attempt.attempt;
     if (isMeshAttemptFault(thrown) && isFaultCode(thrown.code)) {
-      state.answer ??= { answer: localError(this.site, thrown.code, withoutSecret(String(thrown.details), this.tokens()), { attempts: n }) };
+      state.answer ??= { answer: localError(this.site, thrown.code, withoutSecret(String(thrown.details), this.tokens(n)), { attempts: n }) };
       return;
     }
     const reason = isMeshAttemptFault(thrown)
       ? new TypeError(`its MeshAttemptFault has code ${String(thrown.code)}; a fault's code is a failure status, 1..16`)
       : thrown;
-    state.failed ??= pluginError(this.site, plugin, 'beforeAttempt', reason, n - 1, this.tokens());
+    state.failed ??= pluginError(this.site, plugin, 'beforeAttempt', reason, n - 1, this.tokens(n));
   }
 
   /** `onHeaders` of every plugin that reads them; the error of the first that throws. */
@@ -150,17 +153,17 @@ export class AttemptPlugins implements AttemptHooks {
     for (const plugin of this.plugins.headerReaders) {
       try {
         const answer: unknown = plugin.onHeaders!(attempt, headers);
-        if (answer !== undefined) watchUnawaited(answer, (error) => this.lateHeaders(plugin, error));
+        if (answer !== undefined) watchUnawaited(answer, (error) => this.lateHeaders(plugin, error, n));
       } catch (error) {
-        return pluginError(this.site, plugin, 'onHeaders', error, n, this.tokens());
+        return pluginError(this.site, plugin, 'onHeaders', error, n, this.tokens(n));
       }
     }
     return undefined;
   }
 
   /** An `onHeaders` that returned a Promise, which then rejected: too late to fail its attempt, so a warning. */
-  private lateHeaders(plugin: MeshClientPlugin, error: unknown): void {
-    const reason = safeText(withoutSecret(describeThrown(error), this.tokens()), 300);
+  private lateHeaders(plugin: MeshClientPlugin, error: unknown, n: number): void {
+    const reason = safeText(withoutSecret(describeThrown(error), this.tokens(n)), 300);
     this.warn?.(`plugin '${plugin.name}' failed in onHeaders (a Promise it returned rejected; onHeaders is not awaited): ${reason}`);
   }
 
@@ -241,20 +244,20 @@ export class AttemptPlugins implements AttemptHooks {
   private lateFailure(late: [MeshClientPlugin, unknown][], n: number): Promise<Verdict> {
     const named = late.map(([plugin, verdict]) => {
       const fail = (error: unknown): never => {
-        throw pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens());
+        throw pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens(n));
       };
       try {
         return Promise.resolve(verdict).then(undefined, fail);
       } catch (error) {
         // a thenable whose `then` throws at once: that hook's failure, and every other one still gets its handler
-        return Promise.reject(pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens()));
+        return Promise.reject(pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens(n)));
       }
     });
     return Promise.all(named).then(() => undefined);
   }
 
   private afterFailed(state: AttemptState, pass: AfterPass, plugin: MeshClientPlugin, error: unknown): void {
-    pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, state.attempt.attempt, this.tokens());
+    pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, state.attempt.attempt, this.tokens(state.attempt.attempt));
   }
 
   private endOf(state: AttemptState, outcome: AttemptOutcome): MeshAttemptEnd {
