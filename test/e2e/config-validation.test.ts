@@ -77,7 +77,7 @@ describe('option validation fails module start with MeshConfigError naming clien
     [
       'an expected server id that is an IPv6 address in brackets',
       { clients: [good({ insecure: false, tls: { ca: 'ca.pem', expectedServerIds: ['[::1]'] } })] },
-      /\.tls\.expectedServerIds\[0\] is an IPv6 address in brackets: write it without them \(::1\)/,
+      /\.tls\.expectedServerIds\[0\] is an IPv6 address in brackets \(write '::1'\)/,
     ],
     ['typo in an option', { clients: [good({ timeout: 5 })] }, /clients\[0\]\.timeout is not an option \(did you mean 'timeoutMs'\?\)/],
     [

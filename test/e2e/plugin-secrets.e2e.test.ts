@@ -1,11 +1,8 @@
 import { inspect } from 'node:util';
 import { Metadata } from '@grpc/grpc-js';
-import type { TestingModule } from '@nestjs/testing';
 import { catchError, lastValueFrom, throwError } from 'rxjs';
-import { register } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  LoggingPlugin,
   MeshAttemptFault,
   MeshClientRegistry,
   MeshContext,
@@ -16,10 +13,9 @@ import {
   type MeshClientOptions,
   type MeshClientPlugin,
 } from '@datapunk/mesh-client';
-import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { everythingOf } from '../support/errors.js';
-import { LogCapture } from '../support/log-capture.js';
-import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
+import { echoClient, moduleStartError } from '../support/test-app.js';
+import { useLoggedClients } from '../support/logged-clients.js';
 import { eventually } from '../support/wait.js';
 
 const SECRET = 'eyJhbGciOiJIUzI1NiJ9.s3cr3t-t0ken';
@@ -37,39 +33,6 @@ const PLUGINS: Record<string, MeshClientPlugin> = {
     },
   },
 };
-
-/** An app with one client per entry of `clients` (LoggingPlugin first), its server and the captured log, for one describe block. */
-function useLoggedClients(clients: Record<string, Partial<MeshClientOptions>>): {
-  app: () => TestingModule;
-  logs: () => LogCapture;
-  target: () => string;
-} {
-  let server: EchoServer;
-  let app: TestingModule;
-  let logs: LogCapture;
-  beforeAll(async () => {
-    register.clear();
-    logs = LogCapture.install();
-    server = await startEchoServer();
-    app = await createTestApp({
-      clients: Object.entries(clients).map(([name, options]) =>
-        echoClient(server.target, {
-          name,
-          retry: false,
-          ...options,
-          plugins: [new LoggingPlugin({ levels: { internal: 'error' } }), ...(options.plugins ?? [])],
-        }),
-      ),
-    });
-  });
-  afterAll(async () => {
-    await app.close();
-    await server.stop();
-    register.clear();
-    LogCapture.uninstall();
-  });
-  return { app: () => app, logs: () => logs, target: () => server.target };
-}
 
 describe('a metadata value grpc-js refuses is never quoted back (it is often a token)', () => {
   const { app, logs } = useLoggedClients(Object.fromEntries(Object.entries(PLUGINS).map(([name, plugin]) => [name, { plugins: [plugin] }])));
@@ -176,7 +139,7 @@ const HOLDING: Record<string, Partial<MeshClientOptions>> = {
 };
 
 describe("the caller's token, quoted by user code the call ran, is masked in the error and the log", () => {
-  const { app, logs, target } = useLoggedClients({
+  const { app, logs, server } = useLoggedClients({
     ...QUOTING,
     ...HOLDING,
     'token-plugin': TOKEN_PLUGIN_QUOTED,
@@ -227,7 +190,7 @@ describe("the caller's token, quoted by user code the call ran, is masked in the
   });
 
   it('a secret given where the metadata object belongs (metadata: process.env.API_KEY) is described, not quoted', async () => {
-    const error = await moduleStartError({ clients: [echoClient(target(), { metadata: `Bearer ${SECRET}` as never })] });
+    const error = await moduleStartError({ clients: [echoClient(server().target, { metadata: `Bearer ${SECRET}` as never })] });
     expect(isMeshConfigError(error)).toBe(true);
     expect((error as Error).message).toBe(
       "clients[0].metadata must be an object of entries or a function of the context, got a string (client 'echo')",

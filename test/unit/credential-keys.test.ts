@@ -40,14 +40,25 @@ describe('metadata keys whose values are credentials (masked where user code quo
     expect(isCredentialKey(key)).toBe(false);
   });
 
-  it('every text value of a credential key, none of another key, no binary value', () => {
+  it('every value of a credential key (a binary one as text), none of another key', () => {
     const metadata = new Metadata();
     metadata.add('cookie', 'a=1');
     metadata.add('cookie', 'b=2');
     metadata.add('x-api-key', 'k');
     metadata.add('x-caller', 'inventory');
     metadata.add('x-token-bin', Buffer.from('binary'));
-    expect(credentialValues(metadata)).toEqual(['a=1', 'b=2', 'k']);
+    expect(credentialValues(metadata)).toEqual(['a=1', '1', 'b=2', '2', 'k', 'binary']);
     expect(credentialValues(undefined)).toEqual([]);
+  });
+
+  it('with the parts user code may quote alone: the credential after its scheme, each cookie value, JSON-escaped forms', () => {
+    const metadata = new Metadata();
+    metadata.set('authorization', 'Bearer eyJhbGciOi.payload.sig');
+    metadata.set('cookie', 'session="s3cr3t-value"; theme=dark');
+    const values = credentialValues(metadata);
+    expect(values).toContain('eyJhbGciOi.payload.sig');
+    expect(values).toContain('"s3cr3t-value"');
+    expect(values).toContain('\\"s3cr3t-value\\"');
+    expect(values).toContain('dark');
   });
 });

@@ -53,6 +53,7 @@ describe('expectedServerIds checked at start: an id no certificate can present i
     ['an IPv4 address', '10.0.0.7'],
     ['an IPv6 address', 'fe80::1'],
     ['an IPv4-mapped IPv6 address', '::ffff:10.0.0.7'],
+    ['a URI with a comma', 'urn:example:shard=1,2'],
   ])('%s: taken', (_what, id) => {
     expect(serverIdProblem(id)).toBeUndefined();
   });
@@ -63,14 +64,20 @@ describe('expectedServerIds checked at start: an id no certificate can present i
     ['a scheme-like host with a port and a slash', 'inventory:8443/', /^looks like host:port.*\(write 'inventory'\)$/],
     ['an IPv4 address with a port', '10.0.0.7:50051', /^looks like host:port.*\(write '10\.0\.0\.7'\)$/],
     ['an IPv6 address with a port', '[::1]:50051', /^looks like host:port.*\(write '::1'\)$/],
-    ['an IPv6 address in brackets', '[fe80::1]', /^is an IPv6 address in brackets: write it without them \(fe80::1\)$/],
+    ['an IPv6 address in brackets', '[fe80::1]', /^is an IPv6 address in brackets \(write 'fe80::1'\)$/],
     ['an IPv6 address with a zone', 'fe80::1%eth0', /^names a zone \(%eth0\): a certificate's IP address has none \(write 'fe80::1'\)$/],
     ['a gRPC target', 'dns:///inventory:8443', /^is a gRPC target: give the identity the server's certificate holds/],
     ['an xDS target', 'xds:///inventory', /^is a gRPC target/],
-    ['a name ending in a colon', 'mesh.local:', /^ends in ':' \(write 'mesh\.local' for a DNS name\)$/],
+    ['a name ending in a colon', 'mesh.local:', /^ends in ':' \(write 'mesh\.local'\)$/],
     ['white space around it', ' inventory.mesh.local ', /^holds white space \(write 'inventory\.mesh\.local'\)$/],
     ['white space inside', 'inventory .mesh.local', /^holds white space$/],
-    ['a URI with a comma', 'spiffe://mesh/a,b', /^holds characters a SAN URI cannot/],
+    ['a URI with a quote', 'spiffe://mesh/a"b', /^holds characters a SAN URI cannot/],
+    ['host:port whose host is no address either: no advice', '10.0.0.256:50051', /^looks like host:port: a certificate names a host, not a port$/],
+    [
+      'host:port of a very long name: no advice quoting it',
+      `${'a'.repeat(200)}:8443`,
+      /^looks like host:port: a certificate names a host, not a port$/,
+    ],
     ['a URI with non-ASCII', 'spiffe://mesh/bücher', /^holds characters a SAN URI cannot/],
     ['a bad URI', 'http://[bad', /^has a scheme but is not a valid URI/],
     [
@@ -94,5 +101,8 @@ describe('expectedServerIds checked at start: an id no certificate can present i
     expect(verdict(['localhost'], 'DNS:localhost')).toBe('ok');
     expect(verdict(['fe80::1'], 'IP Address:FE80:0:0:0:0:0:0:1')).toBe('ok');
     expect(verdict(['*.mesh.local'], 'DNS:*.mesh.local')).toBe('ok');
+    // Node quotes a name holding a comma (escaped as \u002c): it is read unquoted
+    expect(verdict(['urn:example:shard=1,2'], 'DNS:x, URI:"urn:example:shard=1\\u002c2"')).toBe('ok');
+    expect(verdict(['urn:example:shard=1'], 'URI:"urn:example:shard=1\\u002c2"')).not.toBe('ok');
   });
 });

@@ -6,17 +6,26 @@
  */
 const noted = new WeakMap<object, string[]>();
 
-/** At most this many per call: a refresh per attempt adds one. */
-const MAX_NOTED = 8;
+/** At most this many per call: a refresh per attempt adds one, a hook's own credential one or a few. */
+const MAX_NOTED = 16;
+/** A MeshCall a plugin made itself and handed on (not through `with()`): the call whose secrets it shares. */
+const aliases = new WeakMap<object, object>();
 
 /** What a call's secrets are kept under: the progress its copies share, or the object itself (a plugin's own MeshCall). */
 function keyOf(call: object): object {
+  const alias = aliases.get(call);
+  if (alias) return alias;
   try {
     const progress = (call as { progress?: unknown }).progress;
     return typeof progress === 'object' && progress !== null ? progress : call;
   } catch {
     return call; // a plugin's own MeshCall whose getter throws (a Proxy): its secrets are its own
   }
+}
+
+/** `handed` (a MeshCall a plugin handed on in place of `call`) shares `call`'s secrets from now on. */
+export function shareSecrets(handed: unknown, call: object): void {
+  if (typeof handed === 'object' && handed !== null && handed !== call) aliases.set(handed, keyOf(call));
 }
 
 export function noteSecret(call: object | undefined, secret: string): void {

@@ -101,7 +101,7 @@ export function causeWithoutSecrets(thrown: unknown, secrets?: Secrets, depth = 
     const message = clean(String(thrown.message), secrets);
     const options = cleanInner === undefined ? undefined : { cause: cleanInner };
     const copy = cleanErrors ? new AggregateError(cleanErrors, message, options) : new Error(message, options);
-    copy.name = thrown.name;
+    copy.name = clean(String(thrown.name), secrets);
     copy.stack = typeof thrown.stack === 'string' ? clean(thrown.stack, secrets) : copy.stack;
     return copy;
   } catch {

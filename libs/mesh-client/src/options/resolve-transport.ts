@@ -43,7 +43,9 @@ function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
   if (at.boolean('watch', tls.watch, TLS_DEFAULTS.watch) && tlsFiles(tls as Pick<MeshTlsOptions, 'ca' | 'cert' | 'key'>).length === 0) {
     at.fail('watch', 'needs at least one of ca/cert/key given as a file path (inline PEM cannot change)', true);
   }
-  return Object.freeze({ ...tls }) as unknown as MeshTlsOptions;
+  // the ids checked are the ids used: a copy, so the app's array changed later reaches no channel
+  const checked = ids === undefined ? {} : { expectedServerIds: Object.freeze([...(ids as string[])]) };
+  return Object.freeze({ ...tls, ...checked }) as unknown as MeshTlsOptions;
 }
 
 function loadMaterial(check: OptionChecks, tls: MeshTlsOptions): TlsMaterial {

@@ -112,11 +112,28 @@ export function isCredentialKey(key: string): boolean {
   return words.some((word, i) => CREDENTIAL_WORDS.has(word) || (word === 'key' && (i === 0 || KEY_OWNERS.has(words[i - 1]!))));
 }
 
-/** The text values of `metadata` under credential keys (every value of a repeated key): masked wherever user code quotes them. */
+/**
+ * The text values of `metadata` under credential keys (every value of a repeated key, a binary one
+ * as text), each with the parts user code may quote alone: the credential after an auth scheme
+ * (`Bearer <jwt>`), each cookie's value, and their JSON-escaped forms. Masked wherever user code
+ * quotes them.
+ */
 export function credentialValues(metadata: Metadata | undefined): string[] {
   const values: string[] = [];
   if (!metadata) return values;
   for (const [key, list] of Object.entries(metadata.toJSON()))
-    if (isCredentialKey(key)) for (const value of list) if (typeof value === 'string') values.push(value);
+    if (isCredentialKey(key)) for (const value of list) withParts(values, typeof value === 'string' ? value : value.toString('utf8'));
   return values;
+}
+
+function withParts(values: string[], text: string): void {
+  const parts = [text];
+  const scheme = /^[A-Za-z][\w.+-]* +(\S.*)$/s.exec(text);
+  if (scheme) parts.push(scheme[1]!);
+  if (text.includes('=')) for (const pair of text.split(';')) parts.push(pair.slice(pair.indexOf('=') + 1).trim());
+  for (const part of parts) {
+    values.push(part);
+    const escaped = JSON.stringify(part).slice(1, -1);
+    if (escaped !== part) values.push(escaped);
+  }
 }

@@ -8,9 +8,25 @@ import type { PeerCertificate } from 'node:tls';
  * exactly, anything else a DNS SAN compared without case and without the root's dot.
  */
 
-/** Names a peer certificate presents: SAN URIs, DNS names and IP addresses, as Node writes them ('URI:…', 'DNS:…', 'IP Address:…'). */
+/** One SAN entry as Node writes it: a kind, then the name, JSON-quoted when it holds a comma, a quote or a non-ASCII character. */
+const SAN_ENTRY = /([A-Za-z][A-Za-z ]*):("(?:[^"\\]|\\.)*"|[^,]*)(?:,\s*|$)/g;
+
+/** Names a peer certificate presents: SAN URIs, DNS names and IP addresses ('URI:…', 'DNS:…', 'IP Address:…'), quoted names unquoted. */
 function presentedIds(cert: PeerCertificate): string[] {
-  return (cert.subjectaltname ?? '').split(/,\s*/).filter((n) => n.startsWith('URI:') || n.startsWith('DNS:') || n.startsWith('IP Address:'));
+  const ids: string[] = [];
+  for (const [, kind, raw] of (cert.subjectaltname ?? '').matchAll(SAN_ENTRY)) {
+    if (kind !== 'URI' && kind !== 'DNS' && kind !== 'IP Address') continue;
+    let name = raw!;
+    if (name.startsWith('"')) {
+      try {
+        name = JSON.parse(name) as string;
+      } catch {
+        continue; // not as Node writes it: matches nothing
+      }
+    }
+    ids.push(`${kind}:${name}`);
+  }
+  return ids;
 }
 
 /** A DNS name as compared: without case and without the root's trailing dot. */
@@ -53,44 +69,65 @@ const TARGET_SCHEMES = new Set(['dns', 'ipv4', 'ipv6', 'unix', 'unix-abstract', 
 /** The host of a `host:port` (brackets of an IPv6 address taken off). */
 const hostOf = (hostPort: string): string => hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[(.*)\]$/s, '$1');
 
+/** Why an id can never match a certificate, and what to write instead when that is clear. */
+interface IdProblem {
+  readonly why: string;
+  readonly write?: string;
+}
+
 /** Why a URI id can never be a certificate's URI SAN, or undefined. */
-function uriProblem(id: string, scheme: string, rest: string): string | undefined {
+function uriProblem(id: string, scheme: string, rest: string): IdProblem | undefined {
   if (TARGET_SCHEMES.has(scheme.toLowerCase()))
-    return "is a gRPC target: give the identity the server's certificate holds (its SPIFFE id or DNS name)";
-  if (/^\d+\/?$/.test(rest)) return `looks like host:port: a certificate names a host, not a port (write '${scheme}')`;
-  if (rest === '') return `ends in ':' (write '${scheme}' for a DNS name)`;
-  // a SAN URI is ASCII (IA5String); Node writes one holding these quoted, and it would never compare equal
-  if (!/^[\x21-\x7e]+$/.test(id) || /[,'"\\]/.test(id)) return 'holds characters a SAN URI cannot (non-ASCII, a comma, a quote or a backslash)';
-  if (!URL.canParse(id)) return 'has a scheme but is not a valid URI (a SAN URI, e.g. spiffe://trust-domain/ns/x/sa/y)';
+    return { why: "is a gRPC target: give the identity the server's certificate holds (its SPIFFE id or DNS name)" };
+  if (/^\d+\/?$/.test(rest)) return { why: 'looks like host:port: a certificate names a host, not a port', write: scheme };
+  if (rest === '') return { why: "ends in ':'", write: scheme };
+  // a SAN URI is ASCII (IA5String), and no URI holds these
+  if (!/^[\x21-\x7e]+$/.test(id) || /['"\\]/.test(id)) return { why: 'holds characters a SAN URI cannot (non-ASCII, a quote or a backslash)' };
+  if (!URL.canParse(id)) return { why: 'has a scheme but is not a valid URI (a SAN URI, e.g. spiffe://trust-domain/ns/x/sa/y)' };
   const spiffe = /^spiffe:\/\/([^/]*)(.*)$/is.exec(id);
   if (spiffe && (scheme !== 'spiffe' || spiffe[1] !== spiffe[1]!.toLowerCase())) {
-    return `is a SPIFFE id, whose scheme and trust domain are lower case (write 'spiffe://${spiffe[1]!.toLowerCase()}${spiffe[2]!}')`;
+    return { why: 'is a SPIFFE id, whose scheme and trust domain are lower case', write: `spiffe://${spiffe[1]!.toLowerCase()}${spiffe[2]!}` };
   }
   return undefined;
 }
 
-/**
- * Why `id` can never match a certificate (what to write instead), or undefined for a usable id.
- * Checked at start: such an entry would otherwise refuse every handshake with a mismatch.
- */
-export function serverIdProblem(id: string): string | undefined {
-  if (id.includes('%') && isIP(id) === 6)
-    return `names a zone (${id.slice(id.indexOf('%'))}): a certificate's IP address has none (write '${id.slice(0, id.indexOf('%'))}')`;
+function problemOf(id: string): IdProblem | undefined {
+  const zone = id.indexOf('%');
+  if (zone >= 0 && isIP(id) === 6) return { why: `names a zone (${id.slice(zone)}): a certificate's IP address has none`, write: id.slice(0, zone) };
   if (isIP(id)) return undefined;
   const bracketed = /^\[(.*)\]$/s.exec(id);
-  if (bracketed && isIP(bracketed[1]!) === 6) return `is an IPv6 address in brackets: write it without them (${bracketed[1]!})`;
-  if (/\s/.test(id)) return id.trim() !== '' && !/\s/.test(id.trim()) ? `holds white space (write '${id.trim()}')` : 'holds white space';
+  if (bracketed && isIP(bracketed[1]!) === 6) return { why: 'is an IPv6 address in brackets', write: bracketed[1]! };
+  if (/\s/.test(id)) return { why: 'holds white space', write: id.trim() };
   if (/^\[.*\]:\d+$/s.test(id) || /^[^:]+:\d+$/.test(id))
-    return `looks like host:port: a certificate names a host, not a port (write '${hostOf(id)}')`;
+    return { why: 'looks like host:port: a certificate names a host, not a port', write: hostOf(id) };
   const scheme = SCHEME.exec(id);
   if (scheme) return uriProblem(id, scheme[1]!, scheme[2]!);
   const ascii = domainToASCII(id);
   if (!/^[\x21-\x7e]+$/.test(id) && ascii !== '' && ascii !== id)
-    return `is an internationalized name: certificates hold its ASCII form (write '${ascii}')`;
+    return { why: 'is an internationalized name: certificates hold its ASCII form', write: ascii };
   // a wildcard is compared as written: it matches a wildcard certificate, not the names it covers
-  if (!DNS_NAME.test(id.replace(/^\*\./, ''))) return 'is neither a SAN URI (scheme://…), a DNS name nor an IP address';
-  if (/(^|\.)\d+\.?$/.test(id)) return 'ends in a number but is no IP address (a typo?)';
+  if (!DNS_NAME.test(id.replace(/^\*\./, ''))) return { why: 'is neither a SAN URI (scheme://…), a DNS name nor an IP address' };
+  if (/(^|\.)\d+\.?$/.test(id)) return { why: 'ends in a number but is no IP address (a typo?)' };
   return undefined;
+}
+
+/**
+ * Why `id` can never match a certificate, with what to write instead when that would itself be
+ * taken (and is short); undefined for a usable id. Checked at start: such an entry would otherwise
+ * refuse every handshake with a mismatch.
+ */
+export function serverIdProblem(id: string): string | undefined {
+  const problem = problemOf(id);
+  if (!problem) return undefined;
+  // the advice is itself checked (a host:port whose host is Unicode: its ASCII form), and dropped when nothing simple would do
+  let write = problem.write;
+  for (let step = 0; step < 3 && write !== undefined; step++) {
+    const again = problemOf(write);
+    if (!again) break;
+    write = again.write;
+  }
+  const usable = write !== undefined && write !== '' && write.length <= 100 && problemOf(write) === undefined;
+  return usable ? `${problem.why} (write '${write}')` : problem.why;
 }
 
 /**

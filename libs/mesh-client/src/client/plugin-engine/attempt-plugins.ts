@@ -9,6 +9,7 @@ import { localError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { AttemptAnswer, AttemptHooks, AttemptOutcome } from '../../resilience/attempt-gate.js';
 import { pluginError } from './plugin-error.js';
 import { describeThrown, withoutSecret, type Secrets } from '../../errors/describe-thrown.js';
+import { noteSecret } from '../../errors/call-secrets.js';
 import type { MethodPlugins } from './plugin-set.js';
 import { HookedAttempt, type AttemptMetadata } from './hooked-attempt.js';
 
@@ -173,6 +174,12 @@ export class AttemptPlugins implements AttemptHooks {
     if (!state) return;
     state.received = received;
     state.attempt.sent(metadata);
+    this.noteCredentials(state);
+  }
+
+  /** What its hooks put on attempt `state`'s metadata stays the call's secret, after the attempt too (a later hook, a hedged copy). */
+  private noteCredentials(state: AttemptState): void {
+    for (const value of state.attempt.credentials()) noteSecret(this.call, value);
   }
 
   after(n: number, outcome: AttemptOutcome): Verdict | Promise<Verdict> {
@@ -180,6 +187,7 @@ export class AttemptPlugins implements AttemptHooks {
     if (!state) return undefined;
     if (outcome.final) {
       state.closed = true;
+      this.noteCredentials(state);
       this.states[n] = undefined;
     }
     return this.afterFrom(state, new AfterPass(this.endOf(state, outcome), outcome.final), state.reached - 1);

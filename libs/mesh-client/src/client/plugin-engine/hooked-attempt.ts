@@ -29,7 +29,7 @@ export class HookedAttempt implements MeshAttempt {
 
   /** Credentials in the metadata its hooks read or changed (a hook's own `x-api-key`): masked where user code quotes them. */
   credentials(): string[] {
-    return credentialValues(this.own ?? this.sentWith);
+    return credentialValues(this.own);
   }
 
   /** The metadata the attempt went on the wire with (what a hook reading it later sees a copy of). */

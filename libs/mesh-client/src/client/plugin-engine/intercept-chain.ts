@@ -4,6 +4,8 @@ import type { CallSite } from '../../errors/to-mesh-error.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { pluginError } from './plugin-error.js';
 import type { Secrets } from '../../errors/describe-thrown.js';
+import { noteSecret, shareSecrets } from '../../errors/call-secrets.js';
+import { credentialValues, isGrpcMetadata } from '../../security/metadata.js';
 
 /** The rest of the call after the last interceptor (retry, breaker, attempts), run for `observer`. */
 export type InnerCall = (call: MeshCall, observer: Observer<unknown>) => Unsubscribable;
@@ -64,7 +66,12 @@ class Chain {
   at(i: number, current: MeshCall): Observable<unknown> {
     const plugin = this.interceptors[i]!;
     // (an arrow: a plugin may hand `next.handle` on as a function)
-    const next: MeshCallHandler = { handle: (changed?: MeshCall) => new Handoff(this, i + 1, changed ?? current) };
+    const next: MeshCallHandler = {
+      handle: (changed?: MeshCall) => {
+        if (changed !== undefined && changed !== current) handedOn(changed, current);
+        return new Handoff(this, i + 1, changed ?? current);
+      },
+    };
     let out: unknown;
     let observable: boolean;
     try {
@@ -85,6 +92,22 @@ class Chain {
       observer.error(error);
       return Subscription.EMPTY;
     }
+  }
+}
+
+/**
+ * A MeshCall a plugin handed on in place of `current` (a copy of its own): it shares the call's
+ * secrets, and the credentials in its own metadata join them. Reading it is the plugin's risk: a
+ * value that cannot be read is left to fail where the call reads it.
+ */
+function handedOn(changed: MeshCall, current: MeshCall): void {
+  shareSecrets(changed, current);
+  try {
+    const metadata = changed.metadata;
+    if (metadata === current.metadata || !isGrpcMetadata(metadata)) return;
+    for (const value of credentialValues(metadata)) noteSecret(current, value);
+  } catch {
+    // (the call fails where it reads the metadata, naming the plugin)
   }
 }
 
