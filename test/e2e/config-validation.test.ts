@@ -75,6 +75,12 @@ describe('option validation fails module start with MeshConfigError naming clien
       /clients\[0\]\.tls\.expectedServerIds\[1\] looks like host:port: a certificate names a host, not a port \(write 'inventory'\), got 'inventory:8443'/,
     ],
     [
+      'expectedServerIds with a hole (a sparse array)',
+      // eslint-disable-next-line no-sparse-arrays
+      { clients: [good({ insecure: false, tls: { ca: 'ca.pem', expectedServerIds: ['spiffe://mesh/a', , 'b'] } })] },
+      /clients\[0\]\.tls\.expectedServerIds must be a non-empty array of SAN URIs, DNS names or IP addresses/,
+    ],
+    [
       'an expected server id that is an IPv6 address in brackets',
       { clients: [good({ insecure: false, tls: { ca: 'ca.pem', expectedServerIds: ['[::1]'] } })] },
       /\.tls\.expectedServerIds\[0\] is an IPv6 address in brackets \(write '::1'\)/,

@@ -95,7 +95,7 @@ describe("TokenPlugin's token on a call a plugin handed on", () => {
     const error = await call('hand-built');
     expect(sniffed['hand-built']).toBe(`Bearer ${TOKEN}`);
     expect(isMeshClientError(error)).toBe(true);
-    expect((error as Error).message).toContain("plugin 'outer' failed in intercept: gave up after Bearer [token]");
+    expect((error as Error).message).toContain("plugin 'outer' failed in intercept: gave up after [token]");
     expect(everywhere(error, logs(), 'hand-built')).not.toContain(TOKEN);
   });
 

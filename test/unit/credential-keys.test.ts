@@ -40,14 +40,14 @@ describe('metadata keys whose values are credentials (masked where user code quo
     expect(isCredentialKey(key)).toBe(false);
   });
 
-  it('every value of a credential key (a binary one as text), none of another key', () => {
+  it('every value of a credential key (a binary one as text), none of another key, no part under 8 characters', () => {
     const metadata = new Metadata();
-    metadata.add('cookie', 'a=1');
-    metadata.add('cookie', 'b=2');
-    metadata.add('x-api-key', 'k');
-    metadata.add('x-caller', 'inventory');
-    metadata.add('x-token-bin', Buffer.from('binary'));
-    expect(credentialValues(metadata)).toEqual(['a=1', '1', 'b=2', '2', 'k', 'binary']);
+    metadata.add('cookie', 'a=11111111');
+    metadata.add('cookie', 'b=22222222');
+    metadata.add('x-api-key', 'kkkkkkkk');
+    metadata.add('x-caller', 'inventory-service');
+    metadata.add('x-token-bin', Buffer.from('binary-token'));
+    expect(credentialValues(metadata)).toEqual(['a=11111111', '11111111', 'b=22222222', '22222222', 'kkkkkkkk', 'binary-token']);
     expect(credentialValues(undefined)).toEqual([]);
   });
 
@@ -59,6 +59,13 @@ describe('metadata keys whose values are credentials (masked where user code quo
     expect(values).toContain('eyJhbGciOi.payload.sig');
     expect(values).toContain('"s3cr3t-value"');
     expect(values).toContain('\\"s3cr3t-value\\"');
-    expect(values).toContain('dark');
+    expect(values).not.toContain('dark'); // under 8 characters: never masked, so not kept
+  });
+});
+
+describe('masking: the longest secret first', () => {
+  it('a secret that holds another is masked whole, not as [token] and the rest', async () => {
+    const { withoutSecret } = await import('../../libs/mesh-client/src/errors/describe-thrown.js');
+    expect(withoutSecret('quoted b=abcdefgh12345678', ['abcdefgh', 'abcdefgh12345678'])).toBe('quoted b=[token]');
   });
 });

@@ -106,3 +106,13 @@ describe('expectedServerIds checked at start: an id no certificate can present i
     expect(verdict(['urn:example:shard=1'], 'URI:"urn:example:shard=1\\u002c2"')).not.toBe('ok');
   });
 });
+
+describe("the certificate's SAN text, read as Node writes it", () => {
+  it('an entry kind with a digit (X400Name) does not shift the entries after it', () => {
+    expect(verdict(['inventory'], 'X400Name:<unsupported>, DNS:inventory')).toBe('ok');
+  });
+
+  it('text that is not as Node writes it presents nothing (fails closed)', () => {
+    expect(verdict(['inventory'], 'DNS:inventory, !garbage')).not.toBe('ok');
+  });
+});

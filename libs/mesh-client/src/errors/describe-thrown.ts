@@ -46,8 +46,9 @@ export type Secrets = readonly (string | undefined)[];
  */
 export function withoutSecret(text: string, secrets: Secrets | undefined): string {
   if (!secrets) return text;
-  for (const secret of secrets)
-    if (secret !== undefined && secret.length >= MIN_MASKED && text.includes(secret)) text = text.split(secret).join('[token]');
+  // the longest first: a secret that holds another (a cookie and one of its values) is masked whole
+  const longestFirst = secrets.filter((s): s is string => s !== undefined && s.length >= MIN_MASKED).sort((a, b) => b.length - a.length);
+  for (const secret of longestFirst) if (text.includes(secret)) text = text.split(secret).join('[token]');
   return text;
 }
 

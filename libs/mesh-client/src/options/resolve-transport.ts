@@ -1,5 +1,6 @@
 import type { TlsMaterial } from '../config/policies.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
+import { describeThrown } from '../errors/describe-thrown.js';
 import { TlsMaterialError, loadTlsMaterial, tlsFiles } from '../security/tls-credentials.js';
 import { serverIdProblem } from '../security/server-ids.js';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
@@ -32,9 +33,16 @@ function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
     at.fail(tls.cert === undefined ? 'cert' : 'key', 'must be given together with the other of cert/key (mutual TLS needs both)', undefined);
   }
   if (tls.serverName !== undefined) at.nonEmptyString('serverName', tls.serverName);
-  const ids = tls.expectedServerIds;
+  // read once, into the copy the channels use: a hole, a getter or a Proxy cannot answer the check one way and the channels another
+  const given = tls.expectedServerIds;
+  let ids: unknown;
+  try {
+    ids = Array.isArray(given) ? Array.from(given as unknown[]) : given;
+  } catch (error) {
+    at.fail('expectedServerIds', `could not be read (${describeThrown(error)})`, undefined);
+  }
   if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== ''))) {
-    at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs, DNS names or IP addresses', ids);
+    at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs, DNS names or IP addresses', given);
   }
   (ids as string[] | undefined)?.forEach((id, i) => {
     const problem = serverIdProblem(id);
@@ -44,7 +52,7 @@ function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
     at.fail('watch', 'needs at least one of ca/cert/key given as a file path (inline PEM cannot change)', true);
   }
   // the ids checked are the ids used: a copy, so the app's array changed later reaches no channel
-  const checked = ids === undefined ? {} : { expectedServerIds: Object.freeze([...(ids as string[])]) };
+  const checked = ids === undefined ? {} : { expectedServerIds: Object.freeze(ids as string[]) };
   return Object.freeze({ ...tls, ...checked }) as unknown as MeshTlsOptions;
 }
 

@@ -132,6 +132,7 @@ function withParts(values: string[], text: string): void {
   if (scheme) parts.push(scheme[1]!);
   if (text.includes('=')) for (const pair of text.split(';')) parts.push(pair.slice(pair.indexOf('=') + 1).trim());
   for (const part of parts) {
+    if (part.length < 8) continue; // (too short to mask: withoutSecret passes over them)
     values.push(part);
     const escaped = JSON.stringify(part).slice(1, -1);
     if (escaped !== part) values.push(escaped);

@@ -9,12 +9,17 @@ import type { PeerCertificate } from 'node:tls';
  */
 
 /** One SAN entry as Node writes it: a kind, then the name, JSON-quoted when it holds a comma, a quote or a non-ASCII character. */
-const SAN_ENTRY = /([A-Za-z][A-Za-z ]*):("(?:[^"\\]|\\.)*"|[^,]*)(?:,\s*|$)/g;
+const SAN_ENTRY = /([A-Za-z][A-Za-z0-9 ]*):("(?:[^"\\]|\\.)*"|[^,]*)(?:,\s*|$)/y;
 
 /** Names a peer certificate presents: SAN URIs, DNS names and IP addresses ('URI:…', 'DNS:…', 'IP Address:…'), quoted names unquoted. */
 function presentedIds(cert: PeerCertificate): string[] {
   const ids: string[] = [];
-  for (const [, kind, raw] of (cert.subjectaltname ?? '').matchAll(SAN_ENTRY)) {
+  const text = cert.subjectaltname ?? '';
+  let end = 0;
+  SAN_ENTRY.lastIndex = 0;
+  for (let entry = SAN_ENTRY.exec(text); entry !== null; entry = SAN_ENTRY.exec(text)) {
+    end = SAN_ENTRY.lastIndex;
+    const [, kind, raw] = entry;
     if (kind !== 'URI' && kind !== 'DNS' && kind !== 'IP Address') continue;
     let name = raw!;
     if (name.startsWith('"')) {
@@ -26,7 +31,8 @@ function presentedIds(cert: PeerCertificate): string[] {
     }
     ids.push(`${kind}:${name}`);
   }
-  return ids;
+  // read to its end or not at all: text not as Node writes it presents nothing (fails closed)
+  return end === text.length ? ids : [];
 }
 
 /** A DNS name as compared: without case and without the root's trailing dot. */

@@ -2,7 +2,7 @@ import { status as Status, type Metadata } from '@grpc/grpc-js';
 import type { Unsubscribable } from 'rxjs';
 import type { MeshSecurityContext } from '../../config/security-context.interface.js';
 import { describeThrown, withoutSecret, type Secrets } from '../../errors/describe-thrown.js';
-import { notedSecrets } from '../../errors/call-secrets.js';
+import { notedMetadata, notedSecrets } from '../../errors/call-secrets.js';
 import type { MeshCall } from '../../config/mesh-plugin.interface.js';
 import { isMeshClientError, type MeshClientError } from '../../errors/mesh-client.error.js';
 import { callerError, localError } from '../../errors/to-mesh-error.js';
@@ -93,7 +93,8 @@ export class CallRecord<T> implements CallSink<T>, Due {
 
   /** Secrets user code this call runs may quote (masked in its failures): its tokens (the context's then and now, TokenPlugin's, on `call` too) and metadata credentials. */
   secretsOf(call?: MeshCall): Secrets {
-    return [this.security?.token, tokenNow(this.core.deps.context), ...credentialValues(this.metadata), ...notedSecrets(this.call, call)];
+    const metadata = [this.metadata, ...(notedMetadata(this.call, call) as Metadata[])].flatMap(credentialValues);
+    return [this.security?.token, tokenNow(this.core.deps.context), ...metadata, ...notedSecrets(this.call, call)];
   }
 
   /** Attempts started so far, over every run. */

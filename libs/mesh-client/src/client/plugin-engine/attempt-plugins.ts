@@ -9,7 +9,6 @@ import { localError, type CallSite } from '../../errors/to-mesh-error.js';
 import type { AttemptAnswer, AttemptHooks, AttemptOutcome } from '../../resilience/attempt-gate.js';
 import { pluginError } from './plugin-error.js';
 import { describeThrown, withoutSecret, type Secrets } from '../../errors/describe-thrown.js';
-import { noteSecret } from '../../errors/call-secrets.js';
 import type { MethodPlugins } from './plugin-set.js';
 import { HookedAttempt, type AttemptMetadata } from './hooked-attempt.js';
 
@@ -76,11 +75,9 @@ export class AttemptPlugins implements AttemptHooks {
     private readonly secrets?: (call: MeshCall) => Secrets,
   ) {}
 
-  /** The call's secrets, and the credentials in attempt `n`'s metadata (what its hooks set). */
-  private tokens(n: number): Secrets | undefined {
-    const own = this.states[n]?.attempt.credentials();
-    const call = this.secrets?.(this.call);
-    return own?.length ? [...(call ?? []), ...own] : call;
+  /** The call's secrets (its tokens, and the credentials of the metadata its hooks read or changed). */
+  private tokens(): Secrets | undefined {
+    return this.secrets?.(this.call);
   }
 
   /** Some plugin reads the attempts' response headers. */
@@ -138,13 +135,13 @@ export class AttemptPlugins implements AttemptHooks {
   private refuse(state: AttemptState, plugin: MeshClientPlugin, thrown: unknown): void {
     const n = state.attempt.attempt;
     if (isMeshAttemptFault(thrown) && isFaultCode(thrown.code)) {
-      state.answer ??= { answer: localError(this.site, thrown.code, withoutSecret(String(thrown.details), this.tokens(n)), { attempts: n }) };
+      state.answer ??= { answer: localError(this.site, thrown.code, withoutSecret(String(thrown.details), this.tokens()), { attempts: n }) };
       return;
     }
     const reason = isMeshAttemptFault(thrown)
       ? new TypeError(`its MeshAttemptFault has code ${String(thrown.code)}; a fault's code is a failure status, 1..16`)
       : thrown;
-    state.failed ??= pluginError(this.site, plugin, 'beforeAttempt', reason, n - 1, this.tokens(n));
+    state.failed ??= pluginError(this.site, plugin, 'beforeAttempt', reason, n - 1, this.tokens());
   }
 
   /** `onHeaders` of every plugin that reads them; the error of the first that throws. */
@@ -154,17 +151,17 @@ export class AttemptPlugins implements AttemptHooks {
     for (const plugin of this.plugins.headerReaders) {
       try {
         const answer: unknown = plugin.onHeaders!(attempt, headers);
-        if (answer !== undefined) watchUnawaited(answer, (error) => this.lateHeaders(plugin, error, n));
+        if (answer !== undefined) watchUnawaited(answer, (error) => this.lateHeaders(plugin, error));
       } catch (error) {
-        return pluginError(this.site, plugin, 'onHeaders', error, n, this.tokens(n));
+        return pluginError(this.site, plugin, 'onHeaders', error, n, this.tokens());
       }
     }
     return undefined;
   }
 
   /** An `onHeaders` that returned a Promise, which then rejected: too late to fail its attempt, so a warning. */
-  private lateHeaders(plugin: MeshClientPlugin, error: unknown, n: number): void {
-    const reason = safeText(withoutSecret(describeThrown(error), this.tokens(n)), 300);
+  private lateHeaders(plugin: MeshClientPlugin, error: unknown): void {
+    const reason = safeText(withoutSecret(describeThrown(error), this.tokens()), 300);
     this.warn?.(`plugin '${plugin.name}' failed in onHeaders (a Promise it returned rejected; onHeaders is not awaited): ${reason}`);
   }
 
@@ -174,12 +171,6 @@ export class AttemptPlugins implements AttemptHooks {
     if (!state) return;
     state.received = received;
     state.attempt.sent(metadata);
-    this.noteCredentials(state);
-  }
-
-  /** What its hooks put on attempt `state`'s metadata stays the call's secret, after the attempt too (a later hook, a hedged copy). */
-  private noteCredentials(state: AttemptState): void {
-    for (const value of state.attempt.credentials()) noteSecret(this.call, value);
   }
 
   after(n: number, outcome: AttemptOutcome): Verdict | Promise<Verdict> {
@@ -187,7 +178,6 @@ export class AttemptPlugins implements AttemptHooks {
     if (!state) return undefined;
     if (outcome.final) {
       state.closed = true;
-      this.noteCredentials(state);
       this.states[n] = undefined;
     }
     return this.afterFrom(state, new AfterPass(this.endOf(state, outcome), outcome.final), state.reached - 1);
@@ -252,20 +242,20 @@ export class AttemptPlugins implements AttemptHooks {
   private lateFailure(late: [MeshClientPlugin, unknown][], n: number): Promise<Verdict> {
     const named = late.map(([plugin, verdict]) => {
       const fail = (error: unknown): never => {
-        throw pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens(n));
+        throw pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens());
       };
       try {
         return Promise.resolve(verdict).then(undefined, fail);
       } catch (error) {
         // a thenable whose `then` throws at once: that hook's failure, and every other one still gets its handler
-        return Promise.reject(pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens(n)));
+        return Promise.reject(pluginError(this.site, plugin, 'afterAttempt', error, n, this.tokens()));
       }
     });
     return Promise.all(named).then(() => undefined);
   }
 
   private afterFailed(state: AttemptState, pass: AfterPass, plugin: MeshClientPlugin, error: unknown): void {
-    pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, state.attempt.attempt, this.tokens(state.attempt.attempt));
+    pass.failed ??= pluginError(this.site, plugin, 'afterAttempt', error, state.attempt.attempt, this.tokens());
   }
 
   private endOf(state: AttemptState, outcome: AttemptOutcome): MeshAttemptEnd {

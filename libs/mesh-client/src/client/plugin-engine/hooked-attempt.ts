@@ -1,6 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { MeshAttempt, MeshCall } from '../../config/mesh-plugin.interface.js';
-import { credentialValues } from '../../security/metadata.js';
+import { noteMetadata } from '../../errors/call-secrets.js';
 
 /** Where an attempt's metadata comes from (the call's run): a copy made for attempt `n`, kept for its start. */
 export interface AttemptMetadata {
@@ -24,12 +24,11 @@ export class HookedAttempt implements MeshAttempt {
   ) {}
 
   get metadata(): Metadata {
-    return (this.own ??= this.sentWith ? this.sentWith.clone() : this.source.prepareMetadata(this.attempt));
-  }
-
-  /** Credentials in the metadata its hooks read or changed (a hook's own `x-api-key`): masked where user code quotes them. */
-  credentials(): string[] {
-    return credentialValues(this.own);
+    if (this.own) return this.own;
+    this.own = this.sentWith ? this.sentWith.clone() : this.source.prepareMetadata(this.attempt);
+    // what a hook puts there (its own x-api-key) is the call's secret from now on: read only when a failure is masked
+    noteMetadata(this.call, this.own);
+    return this.own;
   }
 
   /** The metadata the attempt went on the wire with (what a hook reading it later sees a copy of). */

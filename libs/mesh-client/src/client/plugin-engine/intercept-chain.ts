@@ -4,8 +4,8 @@ import type { CallSite } from '../../errors/to-mesh-error.js';
 import type { MeshCall, MeshCallHandler, MeshClientPlugin } from '../../config/mesh-plugin.interface.js';
 import { pluginError } from './plugin-error.js';
 import type { Secrets } from '../../errors/describe-thrown.js';
-import { noteSecret, shareSecrets } from '../../errors/call-secrets.js';
-import { credentialValues, isGrpcMetadata } from '../../security/metadata.js';
+import { noteMetadata, shareSecrets } from '../../errors/call-secrets.js';
+import { isGrpcMetadata } from '../../security/metadata.js';
 
 /** The rest of the call after the last interceptor (retry, breaker, attempts), run for `observer`. */
 export type InnerCall = (call: MeshCall, observer: Observer<unknown>) => Unsubscribable;
@@ -97,15 +97,14 @@ class Chain {
 
 /**
  * A MeshCall a plugin handed on in place of `current` (a copy of its own): it shares the call's
- * secrets, and the credentials in its own metadata join them. Reading it is the plugin's risk: a
- * value that cannot be read is left to fail where the call reads it.
+ * secrets, and its own metadata joins them (read for credentials only when a failure is masked).
+ * Reading it is the plugin's risk: a value that cannot be read is left to fail where the call reads it.
  */
 function handedOn(changed: MeshCall, current: MeshCall): void {
   shareSecrets(changed, current);
   try {
     const metadata = changed.metadata;
-    if (metadata === current.metadata || !isGrpcMetadata(metadata)) return;
-    for (const value of credentialValues(metadata)) noteSecret(current, value);
+    if (metadata !== current.metadata && isGrpcMetadata(metadata)) noteMetadata(current, metadata);
   } catch {
     // (the call fails where it reads the metadata, naming the plugin)
   }
