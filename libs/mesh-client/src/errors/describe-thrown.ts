@@ -34,7 +34,7 @@ export function withoutMetadataValues(text: string): string {
 }
 
 /** Shorter than this, a token is not masked (it would garble the text around it, and guards nothing). */
-const MIN_MASKED = 8;
+export const MIN_MASKED = 8;
 
 /** Tokens a call knows of: its own (what it sent), and the caller's context's now (a `set()` since). */
 export type Secrets = readonly (string | undefined)[];

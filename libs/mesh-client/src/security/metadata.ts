@@ -1,5 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { METADATA_KEY as KEY, TRANSPORT_HEADERS } from '../config/metadata-keys.js';
+import { MIN_MASKED } from '../errors/describe-thrown.js';
 
 /**
  * The key a hedged call's copies carry to the client's round-robin picker, which takes it off
@@ -132,7 +133,7 @@ function withParts(values: string[], text: string): void {
   if (scheme) parts.push(scheme[1]!);
   if (text.includes('=')) for (const pair of text.split(';')) parts.push(pair.slice(pair.indexOf('=') + 1).trim());
   for (const part of parts) {
-    if (part.length < 8) continue; // (too short to mask: withoutSecret passes over them)
+    if (part.length < MIN_MASKED) continue; // (too short to mask: withoutSecret passes over them)
     values.push(part);
     const escaped = JSON.stringify(part).slice(1, -1);
     if (escaped !== part) values.push(escaped);
