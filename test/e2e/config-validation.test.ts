@@ -148,6 +148,41 @@ describe('option validation fails module start with MeshConfigError naming clien
       /options\.contextExtraKeys\[1\] must not be a key of the context itself \(whether it is taken from incoming requests is trustIncoming's say\), got 'authorization'/,
     ],
     [
+      'a channel option grpc-js counts with, given as text',
+      { clients: [good({ channelOptions: { 'grpc.per_rpc_retry_buffer_size': 'abc' } })] },
+      /clients\[0\]\.channelOptions\.'grpc\.per_rpc_retry_buffer_size' must be a whole number >= 0 \(grpc-js does arithmetic with it\), got 'abc'/,
+    ],
+    [
+      'a channel option grpc-js counts with, a fraction',
+      { clients: [good({ channelOptions: { 'grpc.initial_reconnect_backoff_ms': 2.5 } })] },
+      /channelOptions\.'grpc\.initial_reconnect_backoff_ms' must be a whole number >= 0.*got 2\.5/,
+    ],
+    [
+      'a channel option grpc-js counts with, negative',
+      { clients: [good({ channelOptions: { 'grpc.max_reconnect_backoff_ms': -1 } })] },
+      /channelOptions\.'grpc\.max_reconnect_backoff_ms' must be a whole number >= 0.*got -1/,
+    ],
+    [
+      'an unknown channel option, NaN',
+      { clients: [good({ channelOptions: { 'grpc.some_future_option': Number.NaN } })] },
+      /channelOptions\.'grpc\.some_future_option' must be a finite number, got NaN/,
+    ],
+    [
+      'a channel option grpc-js reads as text, given a number',
+      { clients: [good({ channelOptions: { 'grpc.default_authority': 443 } })] },
+      /channelOptions\.'grpc\.default_authority' must be a string \(grpc-js reads it as text\), got 443/,
+    ],
+    [
+      'a service config that does not parse',
+      { clients: [good({ channelOptions: { 'grpc.service_config': '{methodConfig: []}' } })] },
+      /channelOptions\.'grpc\.service_config' must be a gRPC service config in JSON, and does not parse: /,
+    ],
+    [
+      'a service config that is no object',
+      { clients: [good({ channelOptions: { 'grpc.service_config': '[]' } })] },
+      /channelOptions\.'grpc\.service_config' must be a gRPC service config in JSON \(an object\), got '\[\]'/,
+    ],
+    [
       'a name in defaults',
       { defaults: { name: 'shared' }, clients: [good()] },
       /defaults\.name is not a default: each client names itself \(clients\[i\]\.name\), got 'shared'/,
@@ -162,6 +197,14 @@ describe('option validation fails module start with MeshConfigError naming clien
     const error = await moduleStartError({ clients: [good({ insecure: false, tls: { ca: 'ca.pem', cert: 'c.pem', key: 12345 } })] });
     expect((error as Error).message).toMatch(/tls\.key must be a file path or PEM/);
     expect((error as Error).message).not.toContain('12345');
+  });
+
+  it("never prints a proxy's credentials given as a channel option of the wrong type", async () => {
+    const error = await moduleStartError({ clients: [good({ channelOptions: { 'grpc.http_connect_creds': 98765432109 } })] });
+    expect((error as Error).message).toMatch(
+      /channelOptions\.'grpc\.http_connect_creds' must be a string \(grpc-js reads it as text\), got a number/,
+    );
+    expect((error as Error).message).not.toContain('98765432109');
   });
 
   it('does not mutate the caller options and merges defaults under each client', async () => {

@@ -209,6 +209,23 @@ describe('MeshTestingModule.withFakes: mistakes fail start clearly (and close th
     );
   });
 
+  it('an expectedServerIds entry of the app no certificate can present fails the test app too (its own tls, or defaults.tls)', async () => {
+    const own = appOptions();
+    own.clients[0] = { ...own.clients[0]!, tls: { ...own.clients[0]!.tls!, expectedServerIds: ['echo.shop.svc:50051'] } };
+    const error = await startError(own, { echo: await MeshFake.start(echoProto, {}, { tls: true }) });
+    expect(isMeshConfigError(error)).toBe(true);
+    expect(error.message).toMatch(
+      /^clients\[0\]\.tls\.expectedServerIds\[0\] .*got 'echo\.shop\.svc:50051' \(client 'echo'; MeshTestingModule\.withFakes checks it/,
+    );
+
+    const viaDefaults = appOptions();
+    const { tls, ...echo } = viaDefaults.clients[0]!;
+    viaDefaults.clients[0] = echo as MeshClientOptions;
+    viaDefaults.defaults = { tls: { ...tls!, expectedServerIds: ['spiffe://mesh.local/ns/shop/sa/echo', 'dns:///echo'] } };
+    const fromDefaults = await startError(viaDefaults, { echo: await MeshFake.start(echoProto, {}) });
+    expect(fromDefaults.message).toMatch(/^clients\[0\]\.tls\.expectedServerIds\[1\] .*got 'dns:\/\/\/echo'/);
+  });
+
   it('something else than a MeshFake is refused at once', () => {
     expect(() => MeshTestingModule.withFakes({ echo: { target: '127.0.0.1:1' } as never })).toThrow(/fakes\.echo must be a MeshFake/);
   });

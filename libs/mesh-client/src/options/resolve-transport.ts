@@ -17,6 +17,31 @@ type Transport = Pick<ResolvedClientOptions, 'target' | 'tls' | 'tlsMaterial' | 
 
 const PEM_OR_PATH = 'must be a file path or PEM (string or Buffer)';
 
+/**
+ * Checks `tls.serverName` and `tls.expectedServerIds` (`at`: the checks of `tls`), which need no
+ * file: every id must be one a certificate can present. Returns the ids to use, read once into a
+ * frozen copy (a hole, a getter or a Proxy cannot answer the check one way and the channels another).
+ */
+export function checkServerIdentity(at: OptionChecks, tls: Record<string, unknown>): readonly string[] | undefined {
+  if (tls.serverName !== undefined) at.nonEmptyString('serverName', tls.serverName);
+  const given = tls.expectedServerIds;
+  let ids: unknown;
+  try {
+    ids = Array.isArray(given) ? Array.from(given as unknown[]) : given;
+  } catch (error) {
+    at.fail('expectedServerIds', `could not be read (${describeThrown(error)})`, undefined);
+  }
+  if (ids === undefined) return undefined;
+  if (!(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== ''))) {
+    at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs, DNS names or IP addresses', given);
+  }
+  (ids as string[]).forEach((id, i) => {
+    const problem = serverIdProblem(id);
+    if (problem) at.fail(`expectedServerIds[${String(i)}]`, problem, id);
+  });
+  return Object.freeze(ids as string[]);
+}
+
 function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
   const tls = check.object('tls', raw);
   const at = check.at('tls');
@@ -32,27 +57,12 @@ function resolveTls(check: OptionChecks, raw: unknown): MeshTlsOptions {
   if ((tls.cert === undefined) !== (tls.key === undefined)) {
     at.fail(tls.cert === undefined ? 'cert' : 'key', 'must be given together with the other of cert/key (mutual TLS needs both)', undefined);
   }
-  if (tls.serverName !== undefined) at.nonEmptyString('serverName', tls.serverName);
-  // read once, into the copy the channels use: a hole, a getter or a Proxy cannot answer the check one way and the channels another
-  const given = tls.expectedServerIds;
-  let ids: unknown;
-  try {
-    ids = Array.isArray(given) ? Array.from(given as unknown[]) : given;
-  } catch (error) {
-    at.fail('expectedServerIds', `could not be read (${describeThrown(error)})`, undefined);
-  }
-  if (ids !== undefined && !(Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== ''))) {
-    at.fail('expectedServerIds', 'must be a non-empty array of SAN URIs, DNS names or IP addresses', given);
-  }
-  (ids as string[] | undefined)?.forEach((id, i) => {
-    const problem = serverIdProblem(id);
-    if (problem) at.fail(`expectedServerIds[${String(i)}]`, problem, id);
-  });
+  const ids = checkServerIdentity(at, tls);
   if (at.boolean('watch', tls.watch, TLS_DEFAULTS.watch) && tlsFiles(tls as Pick<MeshTlsOptions, 'ca' | 'cert' | 'key'>).length === 0) {
     at.fail('watch', 'needs at least one of ca/cert/key given as a file path (inline PEM cannot change)', true);
   }
   // the ids checked are the ids used: a copy, so the app's array changed later reaches no channel
-  const checked = ids === undefined ? {} : { expectedServerIds: Object.freeze(ids as string[]) };
+  const checked = ids === undefined ? {} : { expectedServerIds: ids };
   return Object.freeze({ ...tls, ...checked }) as unknown as MeshTlsOptions;
 }
 

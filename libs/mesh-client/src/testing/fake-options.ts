@@ -1,5 +1,7 @@
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
+import { OptionChecks } from '../options/option-checks.js';
+import { checkServerIdentity } from '../options/resolve-transport.js';
 import type { MeshFake } from './mesh-fake.js';
 
 type Raw = Record<string, unknown>;
@@ -29,16 +31,37 @@ function transportOf(fake: MeshFake): Raw {
 }
 
 /**
+ * The application's own `tls` of client `index` (over `defaults.tls`, as the client merges it), if
+ * it has one: its server identity (serverName, expectedServerIds) is checked as at start, so a test
+ * with a fake catches an id no certificate can present. Its key material is not read (a test may
+ * not have the files the fake's material stands in for).
+ */
+function checkOwnIdentity(client: Raw, defaults: Raw, index: number, name: string): void {
+  if (client.insecure === true) return;
+  const own = client.tls;
+  const base = defaults.tls;
+  const tls = isRecord(own) && isRecord(base) ? { ...base, ...own } : (own ?? base);
+  if (!isRecord(tls)) return; // none, or not an object: the application's start reports it
+  try {
+    checkServerIdentity(new OptionChecks(`clients[${String(index)}]`).at('tls'), tls);
+  } catch (error) {
+    if (!(error instanceof MeshConfigError)) throw error;
+    throw new MeshConfigError(`${error.message} (client '${name}'; MeshTestingModule.withFakes checks it before the fake's tls takes its place)`);
+  }
+}
+
+/**
  * Rewrites raw module options so that the clients named in `fakes` reach their fakes; every other
  * option stays as the application gave it. Adds every client name it saw to `seen`. Throws
- * MeshConfigError for a fake of another service than its client's, or a plaintext fake where the
- * application requires mutual TLS.
+ * MeshConfigError for a fake of another service than its client's, a plaintext fake where the
+ * application requires mutual TLS, or a faked client's own server identity that no certificate
+ * could present.
  */
 export function pointAtFakes(raw: unknown, fakes: ReadonlyMap<string, MeshFake>, seen: Set<string>): unknown {
   if (!isRecord(raw) || !Array.isArray(raw.clients)) return raw;
   const defaults = isRecord(raw.defaults) ? raw.defaults : {};
   const requireMtls = raw.requireMtls === true || (raw.requireMtls === undefined && process.env.NODE_ENV === 'production');
-  const clients = raw.clients.map((client: unknown) => {
+  const clients = raw.clients.map((client: unknown, index: number) => {
     if (!isRecord(client) || typeof client.name !== 'string') return client;
     seen.add(client.name);
     const fake = fakes.get(client.name);
@@ -56,6 +79,7 @@ export function pointAtFakes(raw: unknown, fakes: ReadonlyMap<string, MeshFake>,
         `MeshTestingModule.withFakes: client '${name}' requires mutual TLS (requireMtls, the default when NODE_ENV=production); start its fake with MeshFake.start(proto, handlers, { tls: true })`,
       );
     }
+    checkOwnIdentity(client, defaults, index, name);
     return { ...client, ...transportOf(fake) };
   });
   return { ...raw, clients };
