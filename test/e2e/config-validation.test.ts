@@ -155,12 +155,42 @@ describe('option validation fails module start with MeshConfigError naming clien
     [
       'a channel option grpc-js counts with, a fraction',
       { clients: [good({ channelOptions: { 'grpc.initial_reconnect_backoff_ms': 2.5 } })] },
-      /channelOptions\.'grpc\.initial_reconnect_backoff_ms' must be a whole number >= 0.*got 2\.5/,
+      /channelOptions\.'grpc\.initial_reconnect_backoff_ms' must be a whole number of ms 1\.\.2147483647 \(0 reconnects in a busy loop.*got 2\.5/,
     ],
     [
       'a channel option grpc-js counts with, negative',
       { clients: [good({ channelOptions: { 'grpc.max_reconnect_backoff_ms': -1 } })] },
-      /channelOptions\.'grpc\.max_reconnect_backoff_ms' must be a whole number >= 0.*got -1/,
+      /channelOptions\.'grpc\.max_reconnect_backoff_ms' must be a whole number of ms 1\.\..*got -1/,
+    ],
+    [
+      'a time past what setTimeout can wait',
+      { clients: [good({ channelOptions: { 'grpc.dns_min_time_between_resolutions_ms': 3e9 } })] },
+      /channelOptions\.'grpc\.dns_min_time_between_resolutions_ms' must be a whole number of ms 0\.\.2147483647 \(setTimeout fires at once past it\), got 3000000000/,
+    ],
+    [
+      'a switch that is neither 0 nor 1',
+      { clients: [good({ channelOptions: { 'grpc.keepalive_permit_without_calls': 2 } })] },
+      /channelOptions\.'grpc\.keepalive_permit_without_calls' must be 0 or 1 .*got 2/,
+    ],
+    [
+      'an HTTP/2 window of 0 (no response could arrive)',
+      { clients: [good({ channelOptions: { 'grpc-node.flow_control_window': '0' } })] },
+      /channelOptions\.'grpc-node\.flow_control_window' must be a whole number of bytes 1\.\.2147483647 \(an HTTP\/2 window\), got '0'/,
+    ],
+    [
+      'an empty default authority',
+      { clients: [good({ channelOptions: { 'grpc.default_authority': '' } })] },
+      /channelOptions\.'grpc\.default_authority' must be a non-empty string/,
+    ],
+    [
+      'a service config grpc-js refuses when it makes the channel',
+      { clients: [good({ channelOptions: { 'grpc.service_config': '{"loadBalancingConfig": 5}' } })] },
+      /client 'inventory': channelOptions 'grpc\.service_config' is refused by grpc-js: .*[Ii]nvalid service config/,
+    ],
+    [
+      'a service config with round_robin: the conflict, not the value, and the value not shown',
+      { clients: [good({ loadBalancing: 'round_robin', channelOptions: { 'grpc.service_config': 'nope-not-json' } })] },
+      /'grpc\.service_config' cannot be given with loadBalancing: 'round_robin' \(which writes the service config\), got '\(a service config\)'/,
     ],
     [
       'an unknown channel option, NaN',

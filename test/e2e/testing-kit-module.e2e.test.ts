@@ -226,6 +226,15 @@ describe('MeshTestingModule.withFakes: mistakes fail start clearly (and close th
     expect(fromDefaults.message).toMatch(/^clients\[0\]\.tls\.expectedServerIds\[1\] .*got 'dns:\/\/\/echo'/);
   });
 
+  it("a client whose own transport is plaintext takes none of defaults.tls's ids, as at start (no error to report)", async () => {
+    const options = appOptions();
+    const { tls, ...echo } = options.clients[0]!;
+    options.clients[0] = { ...echo, tls: undefined } as MeshClientOptions;
+    options.defaults = { insecure: true, tls: { ...tls!, expectedServerIds: ['dns:///echo'] } } as MeshModuleOptions['defaults'];
+    const error = await startError(options, { echo: await MeshFake.start(echoProto, {}) });
+    expect(error.message).toBe('expected start to fail');
+  });
+
   it('something else than a MeshFake is refused at once', () => {
     expect(() => MeshTestingModule.withFakes({ echo: { target: '127.0.0.1:1' } as never })).toThrow(/fakes\.echo must be a MeshFake/);
   });

@@ -54,8 +54,25 @@ describe('resolveChannelOptions: values as grpc-js takes them', () => {
   it.each([['1e3'], [' 42'], ['0x10'], ['12.0'], [''], ['9007199254740993'], ['-5']])('refuses %j for a whole-number option', (text) => {
     expect(() => resolve({ 'grpc.dns_min_time_between_resolutions_ms': text })).toThrow(MeshConfigError);
     expect(() => resolve({ 'grpc.dns_min_time_between_resolutions_ms': text })).toThrow(
-      /clients\[0\]\.channelOptions\.'grpc\.dns_min_time_between_resolutions_ms' must be a whole number >= 0/,
+      /clients\[0\]\.channelOptions\.'grpc\.dns_min_time_between_resolutions_ms' must be a whole number of ms 0\.\.2147483647/,
     );
+  });
+
+  it('holds each option to the range grpc-js can use: switches 0/1, timers up to 2^31 - 1 ms, a window of at least a byte', () => {
+    expect(resolve({ 'grpc.enable_retries': 1, 'grpc.max_reconnect_backoff_ms': 2_147_483_647, 'grpc-node.flow_control_window': '65535' })).toEqual({
+      'grpc.enable_retries': 1,
+      'grpc.max_reconnect_backoff_ms': 2_147_483_647,
+      'grpc-node.flow_control_window': 65535,
+    });
+    expect(() => resolve({ 'grpc.enable_retries': 2 })).toThrow(/'grpc\.enable_retries' must be 0 or 1/);
+    expect(() => resolve({ 'grpc.max_reconnect_backoff_ms': 2_147_483_648 })).toThrow(/must be a whole number of ms 1\.\.2147483647/);
+    expect(() => resolve({ 'grpc.initial_reconnect_backoff_ms': 0 })).toThrow(/0 reconnects in a busy loop/);
+    expect(() => resolve({ 'grpc-node.flow_control_window': 2 ** 31 })).toThrow(/1\.\.2147483647 \(an HTTP\/2 window\)/);
+    expect(() => resolve({ 'grpc.lb.ring_hash.ring_size_cap': 0 })).toThrow(/must be a whole number >= 1/);
+  });
+
+  it('passes an option grpc-js 1.14 does not read as given (ClientsModule maps maxMetadataSize to grpc.max_metadata_size)', () => {
+    expect(resolve({ 'grpc.max_metadata_size': -1 })).toEqual({ 'grpc.max_metadata_size': -1 });
   });
 
   it('refuses Infinity for any option', () => {

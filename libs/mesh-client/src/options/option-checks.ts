@@ -16,7 +16,7 @@ export function show(value: unknown): string {
 /** Describes a value that may be key material by its type only. */
 function describeSecret(value: unknown): string {
   if (value === undefined || value === null || Buffer.isBuffer(value)) return show(value);
-  return `a ${typeof value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /**

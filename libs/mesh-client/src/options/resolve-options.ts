@@ -27,7 +27,7 @@ const TIMEOUT = { min: 0, max: MAX_TIMER_MS, exclusiveMin: true } as const;
  * transport is one choice, and a client's own wins: `insecure: true` takes none of the defaults'
  * `tls`, and a client's `tls` (merged over the defaults' `tls`) none of their `insecure`.
  */
-function mergeDefaults(defaults: Record<string, unknown>, client: Record<string, unknown>): Record<string, unknown> {
+export function mergeDefaults(defaults: Record<string, unknown>, client: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...defaults };
   if (client.insecure === true) delete merged.tls;
   if (client.tls !== undefined) delete merged.insecure;

@@ -1,6 +1,7 @@
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { OptionChecks } from '../options/option-checks.js';
+import { mergeDefaults } from '../options/resolve-options.js';
 import { checkServerIdentity } from '../options/resolve-transport.js';
 import type { MeshFake } from './mesh-fake.js';
 
@@ -37,11 +38,10 @@ function transportOf(fake: MeshFake): Raw {
  * not have the files the fake's material stands in for).
  */
 function checkOwnIdentity(client: Raw, defaults: Raw, index: number, name: string): void {
-  if (client.insecure === true) return;
-  const own = client.tls;
-  const base = defaults.tls;
-  const tls = isRecord(own) && isRecord(base) ? { ...base, ...own } : (own ?? base);
-  if (!isRecord(tls)) return; // none, or not an object: the application's start reports it
+  const merged = mergeDefaults(defaults, client);
+  const { insecure, tls } = merged;
+  // plaintext, or a transport start would refuse before it read the ids (insecure not a boolean, tls not an object)
+  if ((insecure !== undefined && insecure !== false) || !isRecord(tls)) return;
   try {
     checkServerIdentity(new OptionChecks(`clients[${String(index)}]`).at('tls'), tls);
   } catch (error) {

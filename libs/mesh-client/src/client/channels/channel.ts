@@ -1,5 +1,7 @@
 import type { TlsMaterial } from '../../config/policies.js';
-import { Client, credentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Client, credentials, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { describeThrown } from '../../errors/describe-thrown.js';
+import { MeshConfigError } from '../../errors/mesh-config.error.js';
 import type { ResolvedClientOptions } from '../../config/resolved-options.interface.js';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -100,6 +102,23 @@ function tlsRefusalCheckOf(options: ResolvedClientOptions, material: TlsMaterial
 }
 
 /**
+ * One grpc-js client. grpc-js checks a service config's content (a policy, a retry or hedging
+ * policy, a timeout) when it makes the channel: what it refuses in one the application gave
+ * becomes a MeshConfigError naming the client and the option, at start.
+ */
+function newClient(options: ResolvedClientOptions, channelCredentials: ChannelCredentials, channelOptions: ChannelOptions): Client {
+  try {
+    return new Client(options.target, channelCredentials, channelOptions);
+  } catch (error) {
+    const given = options.channelOptions?.['grpc.service_config'] !== undefined;
+    if (!given || !/service config/i.test(describeThrown(error))) throw error;
+    throw new MeshConfigError(`client '${options.name}': channelOptions 'grpc.service_config' is refused by grpc-js: ${describeThrown(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
  * The grpc-js clients (channels) of a resolved client, `poolSize` of them. Each has its own
  * subchannel pool, so each is its own HTTP/2 connection. They connect lazily, on first use.
  */
@@ -111,7 +130,7 @@ export function createChannels(options: ResolvedClientOptions, material: TlsMate
   const tls = options.tls ? (material ?? loadTlsMaterial(options.tls)) : undefined;
   const channelCredentials = tls ? createTlsCredentials(options.tls!, tls) : credentials.createInsecure();
   const channelOptions = channelOptionsOf(options);
-  const clients = Array.from({ length: options.poolSize }, () => new Client(options.target, channelCredentials, channelOptions));
+  const clients = Array.from({ length: options.poolSize }, () => newClient(options, channelCredentials, channelOptions));
   return {
     clients,
     tls: tls !== undefined,
