@@ -110,11 +110,9 @@ function newClient(options: ResolvedClientOptions, channelCredentials: ChannelCr
   try {
     return new Client(options.target, channelCredentials, channelOptions);
   } catch (error) {
-    const given = options.channelOptions?.['grpc.service_config'] !== undefined;
-    if (!given || !/service config/i.test(describeThrown(error))) throw error;
-    throw new MeshConfigError(`client '${options.name}': channelOptions 'grpc.service_config' is refused by grpc-js: ${describeThrown(error)}`, {
-      cause: error,
-    });
+    const reason = describeThrown(error);
+    if (options.channelOptions?.['grpc.service_config'] === undefined || !/service config/i.test(reason)) throw error;
+    throw new MeshConfigError(`client '${options.name}': channelOptions 'grpc.service_config' is refused by grpc-js: ${reason}`, { cause: error });
   }
 }
 
