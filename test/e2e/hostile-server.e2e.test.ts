@@ -61,6 +61,15 @@ function attack(stream: Parameters<ConstructorParameters<typeof HostileServer>[0
       return respond(stream, { body: EMPTY_REPLY, trailers: { 'grpc-status': '0' } });
     case 'rst':
       return stream.close(Number(arg));
+    case 'html':
+      // a proxy's or web server's error page, answered 200 (with an OK status, or none)
+      return respond(stream, {
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        body: arg === 'framed' ? EMPTY_REPLY : Buffer.from('<html>hi</html>'),
+        ...(arg === 'framed' ? { trailers: { 'grpc-status': '0' } } : {}),
+      });
+    case 'grpc-proto':
+      return respond(stream, { headers: { 'content-type': 'application/grpc+proto' }, body: EMPTY_REPLY, trailers: { 'grpc-status': '0' } });
     default:
       return respond(stream, { body: EMPTY_REPLY, trailers: { 'grpc-status': '0' } });
   }
@@ -159,6 +168,20 @@ describe('a hostile server', () => {
       }
     },
   );
+
+  it.each([
+    ['an HTML page (before: "larger than max", raise maxMessageBytes)', 'page'],
+    ['a gRPC frame and an OK status under an HTML content-type (before: a success)', 'framed'],
+  ])('is refused when it answers as no gRPC server does: %s', async (_what, arg) => {
+    const error = await call(noRetry, 'html', arg);
+    expect(error.category).toBe('unknown');
+    expect(error.message).toContain("the peer is not a gRPC server: it answered with content-type 'text/html; charset=utf-8'");
+    expect(error.message).not.toContain('maxMessageBytes');
+  });
+
+  it('application/grpc+proto is a gRPC answer', async () => {
+    await expect(lastValueFrom(noRetry.unary('Unary', {}, { metadata: { 'x-attack': 'grpc-proto' } }))).resolves.toBeDefined();
+  });
 
   it('a declared-huge message is refused at once', async () => {
     const started = Date.now();

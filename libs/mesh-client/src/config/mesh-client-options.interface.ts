@@ -252,7 +252,7 @@ export interface MeshModuleOptions {
   trustIncoming?: MeshTrustedHeader[];
   /** Plugins of every client, outside each client's own (listed first = outermost). */
   plugins?: MeshPluginRef[];
-  /** Longest a plugin's `onModuleInit` may take before start-up fails naming it (and its `onModuleDestroy` before shutdown goes on without it). Default 10000. */
+  /** Longest a plugin's `onModuleInit` may take before start-up fails naming it (and its `onModuleDestroy` before shutdown goes on without it; and Nest's building of a plugin class). Default 10000. */
   pluginInitTimeoutMs?: number;
 }
 

@@ -41,8 +41,8 @@ export type Secrets = readonly (string | undefined)[];
 
 /**
  * `text` with `secrets` (the call's tokens, which user code it ran may have quoted: a plugin
- * refusing one, a metadata function) masked as '[token]'. Only text of user code the call ran is
- * masked this way, not the server's status details.
+ * refusing one, a metadata function; or a server echoing what an attempt sent it, see
+ * echoed-secrets.ts) masked as '[token]'.
  */
 export function withoutSecret(text: string, secrets: Secrets | undefined): string {
   if (!secrets) return text;

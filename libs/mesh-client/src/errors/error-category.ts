@@ -37,7 +37,7 @@ import { status } from '@grpc/grpc-js';
  * - `tls`: the TLS handshake failed: the server presented the wrong identity, a certificate is
  *   expired or signed by an unknown CA, the client certificate is missing or refused, or the
  *   server speaks no TLS. Never retried: fix the certificates or `tls` options.
- * - `unknown`: UNKNOWN, or a status code outside 0..16 (kept in `details`).
+ * - `unknown`: UNKNOWN, a status code outside 0..16 (kept in `details`), or an answer that is no gRPC server's (a content-type other than application/grpc: a proxy's HTML page).
  */
 export type MeshErrorCategory =
   | 'unavailable'

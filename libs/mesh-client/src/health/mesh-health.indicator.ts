@@ -21,19 +21,17 @@ export interface MeshHealthCheckOptions {
   timeoutMs?: number;
 }
 
-/** Statuses of a server that answered the check by refusing it: it is up, without a health service open to this client. */
-const REFUSED_BY_SERVER = new Set(['unimplemented', 'unauthenticated', 'permission-denied']);
-
 /**
  * `servingStatus` of a check that failed: 'TIMEOUT', 'NOT_CHECKED' (the check's own options were
- * refused here), the status of a server that answered but refused the check ('UNIMPLEMENTED': no
- * health service; 'UNAUTHENTICATED', 'PERMISSION_DENIED'), else 'UNREACHABLE'.
+ * refused here), the status of a server that answered with one ('UNIMPLEMENTED': no health
+ * service; 'UNAUTHENTICATED', 'PERMISSION_DENIED': behind authorization; 'INTERNAL', 'UNKNOWN', ...:
+ * it failed the check), else 'UNREACHABLE' (no answer, or none that could be read).
  */
 function failedCheckStatus(error: unknown): string {
   if (!isMeshClientError(error)) return 'UNREACHABLE';
   if (error.category === 'timeout') return 'TIMEOUT';
   if (error.category === 'invalid-request') return 'NOT_CHECKED';
-  return REFUSED_BY_SERVER.has(error.category) && !isLocalFailure(error) ? error.codeName : 'UNREACHABLE';
+  return error.category !== 'unavailable' && !isLocalFailure(error) ? error.codeName : 'UNREACHABLE';
 }
 
 /**

@@ -59,13 +59,13 @@ export function createRegistryProvider(): FactoryProvider {
     provide: MeshClientRegistry,
     useFactory: async (options: ResolvedModuleOptions, context: MeshContext, metrics: MeshMetrics, factory: PluginFactory) => {
       const logger = new Logger('MeshClient');
-      const modulePlugins = await factory.resolve(options.plugins);
+      const modulePlugins = await factory.resolve(options.plugins, options.pluginInitTimeoutMs);
       const clients: MeshClient[] = [];
       try {
         for (const c of options.clients) {
           if (c.insecure)
             logger.warn(`client '${c.name}' is insecure (plaintext to ${c.target}); this is refused when mTLS is required (NODE_ENV=production)`);
-          const plugins = [...modulePlugins, ...(await factory.resolve(c.plugins))];
+          const plugins = [...modulePlugins, ...(await factory.resolve(c.plugins, options.pluginInitTimeoutMs))];
           const deps = { context: () => context.callContext(), contextExtraKeys: options.contextExtraKeys, logger, metrics, plugins };
           clients.push(createMeshClient(c, deps));
         }
@@ -87,8 +87,12 @@ export function createRegistryProvider(): FactoryProvider {
         throw error;
       }
       return new MeshClientRegistry(clients, async () => {
-        metrics.close();
-        await lifecycle.destroy();
+        try {
+          metrics.close();
+        } finally {
+          // the plugins' onModuleDestroy runs whatever the metrics did
+          await lifecycle.destroy();
+        }
       });
     },
     inject: [MESH_RESOLVED_OPTIONS, MeshContext, MeshMetrics, PluginFactory],

@@ -1,9 +1,12 @@
 /** Injection token of the validated module options. */
 export const MESH_RESOLVED_OPTIONS = Symbol.for('@datapunk/mesh-client:resolved-options');
 
+/** @internal what every client's injection token begins with. */
+export const CLIENT_TOKEN_PREFIX = '@datapunk/mesh-client:client:';
+
 /** Injection token of the client named `name` (what `@InjectMeshClient(name)` injects). */
 export function getMeshClientToken(name: string): string {
-  return `@datapunk/mesh-client:client:${name}`;
+  return `${CLIENT_TOKEN_PREFIX}${name}`;
 }
 
 /** @internal injection token of the module plugins given beside the options (forRoot, forRootAsync). */

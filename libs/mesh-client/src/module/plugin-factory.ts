@@ -5,6 +5,7 @@ import type { MeshClientPlugin, MeshPluginRef } from '../config/mesh-plugin.inte
 import { describeThrown } from '../errors/describe-thrown.js';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 import { isClass, pluginProblem } from '../options/plugin-refs.js';
+import { clientDependencyOf } from './plugin-dependencies.js';
 
 /** A plugin's Nest lifecycle hooks. */
 export type LifecycleHooks = Pick<MeshClientPlugin, 'onModuleInit' | 'onModuleDestroy'>;
@@ -22,9 +23,28 @@ export class PluginFactory {
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
-  /** The plugin objects of `refs`, in order. */
-  async resolve(refs: readonly MeshPluginRef[]): Promise<MeshClientPlugin[]> {
-    return Promise.all(refs.map((ref) => (isClass(ref) ? this.build(ref) : ref)));
+  /**
+   * The plugin objects of `refs`, in order. A class Nest has not built within `timeoutMs`
+   * (pluginInitTimeoutMs) fails start-up naming it: a dependency of its dependencies that needs a
+   * mesh client waits for the clients the plugin is part of, and Nest would wait for ever.
+   */
+  async resolve(refs: readonly MeshPluginRef[], timeoutMs: number): Promise<MeshClientPlugin[]> {
+    return Promise.all(refs.map((ref) => (isClass(ref) ? this.bounded(ref, timeoutMs) : ref)));
+  }
+
+  private async bounded(type: Type<MeshClientPlugin>, timeoutMs: number): Promise<MeshClientPlugin> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const details = `plugin class ${type.name} was not built within ${String(timeoutMs)} ms (pluginInitTimeoutMs): Nest is still resolving its dependencies; if one of them needs a mesh client (MeshClientRegistry, @InjectMeshClient(), MeshHealthIndicator), it waits for the clients this plugin is part of. Inject ModuleRef instead and look the client up when a call needs it`;
+        reject(new MeshConfigError(details));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.build(type), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The plugins built so far (for their lifecycle hooks). */
@@ -52,6 +72,12 @@ export class PluginFactory {
     if (scope === Scope.REQUEST || scope === Scope.TRANSIENT) {
       throw new MeshConfigError(
         `plugin class ${type.name} is ${scope === Scope.REQUEST ? 'request' : 'transient'}-scoped: a plugin lives as long as its client; make it a default-scoped provider`,
+      );
+    }
+    const needs = clientDependencyOf(type);
+    if (needs) {
+      throw new MeshConfigError(
+        `plugin class ${type.name} injects ${needs}, which is built from the clients the plugin is part of: start-up would wait for ever. Inject ModuleRef instead and look the client up when a call needs it: moduleRef.get(MeshClientRegistry).get('<name>')`,
       );
     }
     let plugin: MeshClientPlugin;

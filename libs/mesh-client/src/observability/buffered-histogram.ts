@@ -1,4 +1,5 @@
 import { register, type Metric } from 'prom-client';
+import { foreignMetricError } from './own-metric.js';
 
 /** The latency counts of one series: cumulative, as a Prometheus histogram's are (never reset at a scrape). */
 export class HistogramCounts {
@@ -72,11 +73,12 @@ export class BufferedHistogram {
     readonly upperBounds: readonly number[],
   ) {}
 
-  /** The histogram named `name` on the default registry, registered now if there is none. */
+  /** The histogram named `name` on the default registry, registered now if there is none (one registered by anyone else fails start). */
   static named(name: string, help: string, labelNames: readonly string[], upperBounds: readonly number[]): BufferedHistogram {
     const existing = register.getSingleMetric(name) as Partial<BufferedHistogram> | undefined;
     // also one registered by another copy of this library in the process (a brand, not instanceof)
     if (existing?.[BUFFERED] === true) return existing as BufferedHistogram;
+    if (existing) throw foreignMetricError(name);
     const histogram = new BufferedHistogram(name, help, labelNames, upperBounds);
     register.registerMetric(histogram as unknown as Metric);
     return histogram;

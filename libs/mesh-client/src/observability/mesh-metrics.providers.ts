@@ -5,6 +5,7 @@ import { BufferedHistogram } from './buffered-histogram.js';
 import { MeshMetrics } from './mesh-metrics.js';
 import { MeshMetricsBuffer, buffersOf, flushBudgets, flushInflight } from './metrics-buffer.js';
 import { CALL_LABELS, HANDLING_BUCKETS, METRIC } from './metric-names.js';
+import { ownSeries } from './own-metric.js';
 
 const SHORT = ['grpc_service', 'grpc_method', 'mesh_client'];
 /** The gauges MeshMetrics sets, gathered under one token. */
@@ -46,14 +47,16 @@ const COUNTERS: readonly BufferedCounter[] = [
 
 /** A counter whose `collect` (run at every scrape) moves in the counts of every attached buffer. */
 function bufferedCounter({ name, help, labelNames, flush }: BufferedCounter): Provider {
-  return makeCounterProvider({
-    name,
-    help,
-    labelNames,
-    collect(this: Counter) {
-      for (const buffer of buffersOf(this)) flush(this, buffer);
-    },
-  });
+  return ownSeries(
+    makeCounterProvider({
+      name,
+      help,
+      labelNames,
+      collect(this: Counter) {
+        for (const buffer of buffersOf(this)) flush(this, buffer);
+      },
+    }),
+  );
 }
 
 interface HistogramSpec {
@@ -87,32 +90,40 @@ export function createMetricProviders(): Provider[] {
       labelNames: [...CALL_LABELS],
       buckets: HANDLING_BUCKETS,
     }),
-    makeGaugeProvider({
-      name: METRIC.circuitState,
-      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
-      labelNames: ['mesh_client', 'scope'],
-    }),
-    makeGaugeProvider({
-      name: METRIC.concurrencyLimit,
-      help: 'Concurrency limit of a mesh client (fixed, or adaptive now).',
-      labelNames: ['mesh_client'],
-    }),
-    makeGaugeProvider({
-      name: METRIC.budgetExhausted,
-      help: 'Whether the retry budget of a mesh client stops retries now (gRFC A6 throttling): 1 yes, 0 no.',
-      labelNames: ['mesh_client'],
-      collect(this: Gauge) {
-        flushBudgets(this);
-      },
-    }),
-    makeGaugeProvider({
-      name: METRIC.inflight,
-      help: 'Calls in flight per mesh client.',
-      labelNames: ['mesh_client'],
-      collect(this: Gauge) {
-        flushInflight(this);
-      },
-    }),
+    ownSeries(
+      makeGaugeProvider({
+        name: METRIC.circuitState,
+        help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+        labelNames: ['mesh_client', 'scope'],
+      }),
+    ),
+    ownSeries(
+      makeGaugeProvider({
+        name: METRIC.concurrencyLimit,
+        help: 'Concurrency limit of a mesh client (fixed, or adaptive now).',
+        labelNames: ['mesh_client'],
+      }),
+    ),
+    ownSeries(
+      makeGaugeProvider({
+        name: METRIC.budgetExhausted,
+        help: 'Whether the retry budget of a mesh client stops retries now (gRFC A6 throttling): 1 yes, 0 no.',
+        labelNames: ['mesh_client'],
+        collect(this: Gauge) {
+          flushBudgets(this);
+        },
+      }),
+    ),
+    ownSeries(
+      makeGaugeProvider({
+        name: METRIC.inflight,
+        help: 'Calls in flight per mesh client.',
+        labelNames: ['mesh_client'],
+        collect(this: Gauge) {
+          flushInflight(this);
+        },
+      }),
+    ),
     {
       provide: MeshMetrics,
       useFactory: (

@@ -50,7 +50,7 @@ export function callOptionsProblem(options: unknown): string | undefined {
     return `CallOptions.timeoutMs must be a number > 0 and <= ${String(MAX_TIMER_MS)}, got ${typeof timeoutMs === 'number' ? String(timeoutMs) : kindOf(timeoutMs)}`;
   }
   if (deadline !== undefined && !(deadline instanceof Date && !Number.isNaN(deadline.getTime())))
-    return `CallOptions.deadline must be a valid Date, got ${kindOf(deadline)}`;
+    return `CallOptions.deadline must be a valid Date, got ${deadline instanceof Date ? 'an Invalid Date' : kindOf(deadline)}`;
   if (deadline !== undefined && (deadline as Date).getTime() - Date.now() > MAX_TIMER_MS)
     return `CallOptions.deadline must be at most ${String(MAX_TIMER_MS)} ms (about 24.8 days) from now`;
   if (metadata !== undefined && !isGrpcMetadata(metadata) && !isPlainRecord(metadata)) {

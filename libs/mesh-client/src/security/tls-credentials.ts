@@ -1,11 +1,11 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { createSecureContext } from 'node:tls';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import type { TlsMaterial } from '../config/policies.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { expectServerIdentity } from './server-ids.js';
+import { readTlsFileSync, type TlsFileError } from './tls-files.js';
 
 /** The material is unusable; the message names the field and never holds key material. */
 export class TlsMaterialError extends Error {
@@ -33,9 +33,9 @@ function read(field: string, value: string | Buffer): Buffer {
   if (Buffer.isBuffer(value)) return value;
   if (isInlinePem(value)) return Buffer.from(value);
   try {
-    return readFileSync(value);
+    return readTlsFileSync(value);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const code = (error as TlsFileError).reason;
     const what = quotable(value) ? `'${value}' (${code})` : `(${String(value.length)} characters, ${code})`;
     throw new TlsMaterialError(`tls.${field} is neither PEM nor a readable file ${what}`);
   }

@@ -1,10 +1,9 @@
 import type { TlsMaterial } from '../config/policies.js';
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { TLS_WATCH_INTERVAL_MS } from '../config/defaults.js';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import { describeThrown } from '../errors/describe-thrown.js';
 import { TlsMaterialError, loadTlsMaterial, tlsFiles } from './tls-credentials.js';
+import { readTlsFile, readTlsFileSync } from './tls-files.js';
 
 /** What a watcher reports. Messages name files and fields, never their content. */
 export interface TlsWatchEvents {
@@ -33,7 +32,7 @@ export class TlsWatcher {
   ) {
     // the files as start read them (once, at start: the module already read them synchronously)
     this.lastSeen = tlsFiles(this.tls)
-      .map((file) => readOrEmpty(() => readFileSync(file)))
+      .map((file) => readOrEmpty(() => readTlsFileSync(file)))
       .join('|');
   }
 
@@ -46,9 +45,12 @@ export class TlsWatcher {
     this.timer = undefined;
   }
 
-  /** The files' content now, read without blocking the event loop. */
+  /**
+   * The files' content now, read without blocking the event loop (a file that is no regular file,
+   * or too large, reads as empty: the set then fails to load, and is warned about).
+   */
   private async snapshot(): Promise<string> {
-    const contents = await Promise.all(tlsFiles(this.tls).map((file) => readFile(file).then(base64, () => '')));
+    const contents = await Promise.all(tlsFiles(this.tls).map((file) => readTlsFile(file).then(base64, () => '')));
     return contents.join('|');
   }
 

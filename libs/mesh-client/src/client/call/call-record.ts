@@ -187,6 +187,11 @@ export class CallRecord<T> implements CallSink<T>, Due {
   end(error: unknown, attempt: number): void {
     if (this.settled) return;
     if (attempt > 0) this.answered = attempt;
+    if (error === undefined && this.single === NOTHING_HELD && (this.method.kind === 'unary' || this.method.kind === 'client-stream')) {
+      // only a plugin's intercept can end a single-response call so (a wire attempt fails on it)
+      const details = "the call ended without a response: a plugin's intercept completed it without handing one on";
+      return this.settle(localError(this.method.site, Status.INTERNAL, details, { attempts: this.attempts, local: true }));
+    }
     this.settle(error === undefined ? undefined : this.meshError(error));
   }
 

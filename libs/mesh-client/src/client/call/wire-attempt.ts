@@ -8,13 +8,16 @@ import { localError, tlsRefused, toMeshError } from '../../errors/to-mesh-error.
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
 import type { ChannelLease, ChannelPool } from '../channels/channel-pool.js';
 import type { Spreads } from '../channels/spreads.js';
-import { SPREAD_KEY } from '../../security/metadata.js';
+import { SPREAD_KEY, credentialValues } from '../../security/metadata.js';
+import { withoutEchoedSecrets } from '../../errors/echoed-secrets.js';
 import type { FlowControl, FlowReader } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import type { RequestCursor } from './request-source.js';
 import { requestStreamFailure } from './request-stream-failure.js';
 import { RequestWriter } from './request-writer.js';
 import { ListenerInScope } from './call-scope.js';
+import { cancelSoon } from './cancel-soon.js';
+import { connectTimer, notGrpcAnswer } from './wire-checks.js';
 
 /** What every attempt of one call shares on the wire. */
 export interface WireSpec {
@@ -62,6 +65,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   trailers: Metadata | undefined;
   private call: GrpcCall | undefined;
   private lease: ChannelLease | undefined;
+  /** The metadata sent: a failure's status that echoes its credentials (a token) has them masked. */
+  private sent: Metadata | undefined;
   private timer: NodeJS.Timeout | undefined;
   private writer: RequestWriter | undefined;
   /** 'open' while the attempt runs; 'reporting' once its outcome is decided; 'done' once told or cancelled. */
@@ -96,7 +101,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
       // the channel itself: no Client layer (its interceptors, its caller stack per call)
       const call = lease.client.getChannel().createCall(method.path, deadline, undefined, null, undefined);
       this.call = call;
-      this.timer = this.connectTimer(lease);
+      this.sent = metadata;
+      this.timer = connectTimer(lease, this.spec.connectTimeoutMs, this);
       call.start(metadata, this.scope ? new ListenerInScope(this.scope, this) : this);
       if (Buffer.isBuffer(request)) {
         call.sendMessageWithContext({}, request);
@@ -107,12 +113,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
       }
       if (this.state === 'open') call.startRead();
     } catch (error) {
-      this.fail(
-        localError(method.site, Status.UNAVAILABLE, `grpc-js refused to start the call: ${describeThrown(error)}`, {
-          attempts: this.n,
-          cause: error,
-        }),
-      );
+      const details = `grpc-js refused to start the call: ${describeThrown(error)}`;
+      this.fail(localError(method.site, Status.UNAVAILABLE, details, { attempts: this.n, cause: error }));
     }
   }
 
@@ -121,7 +123,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     const wasOpen = this.state === 'open';
     this.state = 'done';
     this.cleanup();
-    if (wasOpen) this.call?.cancelWithStatus(Status.CANCELLED, 'Cancelled on client');
+    if (wasOpen && this.call) cancelSoon(this.call);
   }
 
   /**
@@ -150,6 +152,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     try {
       // the server answered over this TLS session: it took the client's certificate
       this.lease?.tlsRefusal?.accepted();
+      const foreign = notGrpcAnswer(headers, this.spec.method.site, this.n);
+      if (foreign) return this.fail(foreign);
       this.sink.answered?.();
       const error = this.headerReader?.headers(this.n, headers);
       if (error !== undefined) this.fail(error);
@@ -226,7 +230,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
    * certificate (grpc-js cannot tell it from any other dropped connection): that is 'tls', not
    * retryable, instead of 'unavailable'.
    */
-  private failWithStatus(status: StatusObject): void {
+  private failWithStatus(received: StatusObject): void {
+    const status = this.sent ? withoutEchoedSecrets(received, credentialValues(this.sent)) : received;
     const lease = this.lease;
     const ownTls =
       lease?.tls === true &&
@@ -249,7 +254,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     if (this.state !== 'open') return;
     this.state = 'reporting';
     this.cleanup();
-    this.call?.cancelWithStatus(Status.CANCELLED, 'Cancelled on client');
+    if (this.call) cancelSoon(this.call);
     this.report(error);
   }
 
@@ -278,21 +283,9 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     else if (this.state === 'reporting') this.report(failure);
   }
 
-  /**
-   * grpc-js has no connect timeout: an attempt on a channel that cannot connect waits in its pick
-   * queue until the deadline. This fails it with a retryable UNAVAILABLE after `connectTimeoutMs`
-   * if the channel is still not connected then. Costs nothing on a connected channel.
-   */
-  private connectTimer(lease: ChannelLease): NodeJS.Timeout | undefined {
-    const ms = this.spec.connectTimeoutMs;
-    if (!ms) return undefined;
-    const channel = lease.client.getChannel();
-    if (channel.getConnectivityState(false) === connectivityState.READY) return undefined;
-    return setTimeout(() => {
-      this.timer = undefined;
-      if (channel.getConnectivityState(false) === connectivityState.READY) return;
-      const details = `no connection to ${channel.getTarget()} within connectTimeoutMs=${String(ms)}`;
-      this.fail(localError(this.spec.method.site, Status.UNAVAILABLE, details, { attempts: this.n }));
-    }, ms);
+  /** No connection came within connectTimeoutMs (wire-checks.ts). */
+  connectTimedOut(details: string): void {
+    this.timer = undefined;
+    this.fail(localError(this.spec.method.site, Status.UNAVAILABLE, details, { attempts: this.n }));
   }
 }

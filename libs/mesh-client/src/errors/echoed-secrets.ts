@@ -1,0 +1,36 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { MIN_MASKED, withoutSecret } from './describe-thrown.js';
+
+interface StatusLike {
+  code: number;
+  details?: string;
+  metadata?: Metadata;
+}
+
+/**
+ * `status` with `secrets` (the credentials its attempt sent: a token, an API key) masked as
+ * '[token]' where the server echoed them, in its details or its trailers; `status` itself when it
+ * echoed none. The error made of it quotes the details, keeps the trailers and the status as its
+ * cause, and a log line or `inspect(error)` would show them.
+ */
+export function withoutEchoedSecrets<S extends StatusLike>(status: S, secrets: readonly string[]): S {
+  const masked = secrets.filter((s) => s.length >= MIN_MASKED);
+  if (masked.length === 0) return status;
+  const details = typeof status.details === 'string' ? withoutSecret(status.details, masked) : status.details;
+  const metadata = status.metadata ? withoutSecretValues(status.metadata, masked) : status.metadata;
+  return details === status.details && metadata === status.metadata ? status : { ...status, details, metadata };
+}
+
+/** A copy of `metadata` with the secrets in its values masked, or `metadata` itself when none holds one. */
+function withoutSecretValues(metadata: Metadata, secrets: readonly string[]): Metadata {
+  let copy: Metadata | undefined;
+  for (const [key, values] of Object.entries(metadata.toJSON() as Record<string, (string | Buffer)[]>)) {
+    const texts = values.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+    const clean = texts.map((text) => withoutSecret(text, secrets));
+    if (clean.every((text, i) => text === texts[i])) continue;
+    copy ??= metadata.clone();
+    copy.remove(key);
+    clean.forEach((text, i) => copy!.add(key, typeof values[i] === 'string' ? text : Buffer.from(text)));
+  }
+  return copy ?? metadata;
+}
