@@ -482,7 +482,7 @@ function errorsModel() {
 // Metrics: every object literal with `name: METRIC.x` and `help`, and the provider kind that makes it
 
 function metricKind(literalNode) {
-  const kindOf = (call) => /^make(?:Buffered)?(Counter|Gauge|Histogram|Summary)Provider$/.exec(call.expression.getText())?.[1]?.toLowerCase();
+  const kindOf = (call) => /^make(?:Buffered|Own)?(Counter|Gauge|Histogram|Summary)Provider$/.exec(call.expression.getText())?.[1]?.toLowerCase();
   for (let n = literalNode.parent; n; n = n.parent) {
     if (ts.isCallExpression(n) && kindOf(n)) return kindOf(n);
     if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name)) {

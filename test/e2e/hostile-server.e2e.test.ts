@@ -68,6 +68,9 @@ function attack(stream: Parameters<ConstructorParameters<typeof HostileServer>[0
         body: arg === 'framed' ? EMPTY_REPLY : Buffer.from('<html>hi</html>'),
         ...(arg === 'framed' ? { trailers: { 'grpc-status': '0' } } : {}),
       });
+    case 'http-error':
+      // a proxy's error page while its upstream is down (nginx answers 502 text/html)
+      return respond(stream, { headers: { ':status': Number(arg), 'content-type': 'text/html' }, body: Buffer.from('<html>bad gateway</html>') });
     case 'grpc-proto':
       return respond(stream, { headers: { 'content-type': 'application/grpc+proto' }, body: EMPTY_REPLY, trailers: { 'grpc-status': '0' } });
     default:
@@ -178,6 +181,20 @@ describe('a hostile server', () => {
     expect(error.message).toContain("the peer is not a gRPC server: it answered with content-type 'text/html; charset=utf-8'");
     expect(error.message).not.toContain('maxMessageBytes');
   });
+
+  it.each([
+    ['502', 'unavailable', 5],
+    ['503', 'unavailable', 5],
+    ['404', 'unimplemented', 1],
+  ])(
+    "a proxy's HTML error page with HTTP status %s is that status, as grpc-js maps it (retried when UNAVAILABLE)",
+    async (code, category, attempts) => {
+      const error = await call(retrying, 'http-error', code);
+      expect(error.category).toBe(category);
+      expect(error.attempts).toBe(attempts);
+      expect(error.details).toBe(`Received HTTP status code ${code}`);
+    },
+  );
 
   it('application/grpc+proto is a gRPC answer', async () => {
     await expect(lastValueFrom(noRetry.unary('Unary', {}, { metadata: { 'x-attack': 'grpc-proto' } }))).resolves.toBeDefined();

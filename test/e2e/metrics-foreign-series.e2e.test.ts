@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, register } from 'prom-client';
 import { lastValueFrom } from 'rxjs';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { MeshClientRegistry, isMeshConfigError } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
 import { createTestApp, echoClient, moduleStartError } from '../support/test-app.js';
@@ -44,6 +45,35 @@ describe("a series of the library's name registered by someone else", () => {
     expect((error as Error).message).toContain(
       `Prometheus metric '${name}' is already registered on prom-client's default registry, and not by @datapunk/mesh-client`,
     );
+  });
+
+  it("an older copy of the library's series (its help, no mark): start-up fails saying so (the two could not share it)", async () => {
+    register.clear();
+    new Counter({
+      name: 'grpc_client_started_total',
+      help: 'RPCs started by mesh clients.',
+      labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'mesh_client'],
+    });
+    const error = await moduleStartError({ clients: [echoClient(server.target)] });
+    expect(isMeshConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain(
+      "Prometheus metric 'grpc_client_started_total' is already registered on prom-client's default registry, by another copy of @datapunk/mesh-client, older than this one",
+    );
+  });
+
+  it("a global PrometheusModule with customMetricPrefix renames none of the library's series (before: all but the histogram)", async () => {
+    register.clear();
+    const app = await createTestApp({ clients: [echoClient(server.target)] }, [
+      PrometheusModule.register({ customMetricPrefix: 'svc', global: true }),
+    ]);
+    try {
+      await lastValueFrom(app.get(MeshClientRegistry).get('echo').unary('Unary', {}));
+      const names = register.getMetricsAsArray().map((m) => m.name);
+      expect(names).toEqual(expect.arrayContaining(['grpc_client_started_total', 'grpc_client_handling_seconds', 'mesh_client_inflight']));
+      expect(names.filter((n) => n.startsWith('svc_grpc_client') || n.startsWith('svc_mesh_client'))).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('the series of another app of the process (the library registered them) are shared, and both count', async () => {

@@ -119,6 +119,22 @@ describe('a plugin class that depends on a mesh client', () => {
     expect((error as Error).message).toContain('plugin class NeedsAuthService was not built within 300 ms (pluginInitTimeoutMs)');
   });
 
+  it('a client of another MeshClientModule (global) is no such dependency: the plugin is built with it', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        MeshClientModule.forRoot({ global: true, clients: [echoClient(server.target, { name: 'auth' })] }),
+        MeshClientModule.forRoot({ plugins: [NeedsAuthClient], clients: [echoClient(server.target)] }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    try {
+      const plugin = moduleRef.get(NeedsAuthClient, { strict: false });
+      expect(await lastValueFrom(plugin.auth.unary('Unary', { message: 'from the plugin' }))).toMatchObject({ message: 'from the plugin' });
+    } finally {
+      await moduleRef.close();
+    }
+  });
+
   it('looking the client up through ModuleRef when a call needs it works', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [MeshClientModule.forRoot({ plugins: [LooksUpAuthClient], clients: clients() })],

@@ -21,16 +21,19 @@ export function withoutEchoedSecrets<S extends StatusLike>(status: S, secrets: r
   return details === status.details && metadata === status.metadata ? status : { ...status, details, metadata };
 }
 
-/** A copy of `metadata` with the secrets in its values masked, or `metadata` itself when none holds one. */
+/**
+ * A copy of `metadata` with the secrets in its text values masked and its binary values that hold
+ * one dropped (bytes cannot be masked without breaking what they encode: a google.rpc.Status in
+ * `grpc-status-details-bin` counts its lengths), or `metadata` itself when no value holds one.
+ */
 function withoutSecretValues(metadata: Metadata, secrets: readonly string[]): Metadata {
   let copy: Metadata | undefined;
   for (const [key, values] of Object.entries(metadata.toJSON() as Record<string, (string | Buffer)[]>)) {
-    const texts = values.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
-    const clean = texts.map((text) => withoutSecret(text, secrets));
-    if (clean.every((text, i) => text === texts[i])) continue;
+    const clean = values.map((v) => (typeof v === 'string' ? withoutSecret(v, secrets) : secrets.some((s) => v.includes(s)) ? undefined : v));
+    if (clean.every((v, i) => v === values[i])) continue;
     copy ??= metadata.clone();
     copy.remove(key);
-    clean.forEach((text, i) => copy!.add(key, typeof values[i] === 'string' ? text : Buffer.from(text)));
+    for (const value of clean) if (value !== undefined) copy.add(key, value);
   }
   return copy ?? metadata;
 }

@@ -39,7 +39,7 @@ function withClients(
     providers: [
       ...(base.providers ?? []),
       createModulePluginsProvider(extras.plugins),
-      ...createPluginProviders(pluginClasses),
+      ...createPluginProviders(pluginClasses, names),
       createResolvedOptionsProvider(expected),
       createRegistryProvider(),
       ...createContextProviders(),

@@ -32,9 +32,9 @@ export function createModulePluginsProvider(plugins: unknown): ValueProvider {
  * `plugins`, forRoot's clients' `plugins`) under the class itself, exported by the module: the app
  * injects the very instance the clients call.
  */
-export function createPluginProviders(classes: readonly Type<MeshClientPlugin>[]): Provider[] {
+export function createPluginProviders(classes: readonly Type<MeshClientPlugin>[], clientNames: readonly string[]): Provider[] {
   return [
-    { provide: PluginFactory, useFactory: (moduleRef: ModuleRef) => new PluginFactory(moduleRef), inject: [ModuleRef] },
+    { provide: PluginFactory, useFactory: (moduleRef: ModuleRef) => new PluginFactory(moduleRef, clientNames), inject: [ModuleRef] },
     ...classes.map((type) => ({ provide: type, useFactory: (factory: PluginFactory) => factory.build(type), inject: [PluginFactory] })),
   ];
 }

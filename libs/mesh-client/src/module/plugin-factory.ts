@@ -21,7 +21,11 @@ export class PluginFactory {
   /** The lifecycle hooks of the instances it built, taken off them (see `create`). */
   private readonly hooks = new WeakMap<MeshClientPlugin, LifecycleHooks>();
 
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    /** The module's client names (a plugin class injecting one of them could never be built). */
+    private readonly clientNames: readonly string[],
+  ) {}
 
   /**
    * The plugin objects of `refs`, in order. A class Nest has not built within `timeoutMs`
@@ -74,7 +78,7 @@ export class PluginFactory {
         `plugin class ${type.name} is ${scope === Scope.REQUEST ? 'request' : 'transient'}-scoped: a plugin lives as long as its client; make it a default-scoped provider`,
       );
     }
-    const needs = clientDependencyOf(type);
+    const needs = clientDependencyOf(type, this.clientNames);
     if (needs) {
       throw new MeshConfigError(
         `plugin class ${type.name} injects ${needs}, which is built from the clients the plugin is part of: start-up would wait for ever. Inject ModuleRef instead and look the client up when a call needs it: moduleRef.get(MeshClientRegistry).get('<name>')`,

@@ -54,9 +54,8 @@ const BUFFERED = Symbol.for('@datapunk/mesh-client.BufferedHistogram');
  * `grpc_client_handling_seconds` as a Prometheus histogram whose observations cost an array
  * increment: each series counts into its own HistogramCounts, and the registry reads them all when
  * scraped (prom-client's own Histogram hashes the labels of every observation, most of the cost of
- * recording a call's latency). Registered on prom-client's default registry, as
- * @willsoto/nestjs-prometheus registers the library's other series, under the same name prefix
- * they got; shared by every application of the process that counts into it.
+ * recording a call's latency). Registered on prom-client's default registry, as the library's
+ * other series are (own-metric.ts); shared by every application of the process that counts into it.
  */
 export class BufferedHistogram {
   readonly type = 'histogram';
@@ -78,7 +77,7 @@ export class BufferedHistogram {
     const existing = register.getSingleMetric(name) as Partial<BufferedHistogram> | undefined;
     // also one registered by another copy of this library in the process (a brand, not instanceof)
     if (existing?.[BUFFERED] === true) return existing as BufferedHistogram;
-    if (existing) throw foreignMetricError(name);
+    if (existing) throw foreignMetricError(name, false);
     const histogram = new BufferedHistogram(name, help, labelNames, upperBounds);
     register.registerMetric(histogram as unknown as Metric);
     return histogram;

@@ -1,11 +1,11 @@
 import type { Provider } from '@nestjs/common';
-import { getToken, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { getToken } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge } from 'prom-client';
 import { BufferedHistogram } from './buffered-histogram.js';
 import { MeshMetrics } from './mesh-metrics.js';
 import { MeshMetricsBuffer, buffersOf, flushBudgets, flushInflight } from './metrics-buffer.js';
 import { CALL_LABELS, HANDLING_BUCKETS, METRIC } from './metric-names.js';
-import { ownSeries } from './own-metric.js';
+import { makeOwnCounterProvider, makeOwnGaugeProvider } from './own-metric.js';
 
 const SHORT = ['grpc_service', 'grpc_method', 'mesh_client'];
 /** The gauges MeshMetrics sets, gathered under one token. */
@@ -47,16 +47,14 @@ const COUNTERS: readonly BufferedCounter[] = [
 
 /** A counter whose `collect` (run at every scrape) moves in the counts of every attached buffer. */
 function bufferedCounter({ name, help, labelNames, flush }: BufferedCounter): Provider {
-  return ownSeries(
-    makeCounterProvider({
-      name,
-      help,
-      labelNames,
-      collect(this: Counter) {
-        for (const buffer of buffersOf(this)) flush(this, buffer);
-      },
-    }),
-  );
+  return makeOwnCounterProvider({
+    name,
+    help,
+    labelNames,
+    collect(this: Counter) {
+      for (const buffer of buffersOf(this)) flush(this, buffer);
+    },
+  });
 }
 
 interface HistogramSpec {
@@ -67,17 +65,14 @@ interface HistogramSpec {
   readonly buckets: readonly number[];
 }
 
-/**
- * A BufferedHistogram on the default registry, where @willsoto/nestjs-prometheus puts the
- * library's other series (the application's `customMetricPrefix` names none of them).
- */
+/** A BufferedHistogram on the default registry, where the library's other series are (own-metric.ts). */
 function makeBufferedHistogramProvider({ name, help, labelNames, buckets }: HistogramSpec): Provider {
   return { provide: getToken(name), useFactory: () => BufferedHistogram.named(name, help, labelNames, buckets) };
 }
 
 /**
- * The library's Prometheus series, declared as @willsoto/nestjs-prometheus providers: they are
- * created on the application's registry when the module starts, never at import. Counters are
+ * The library's Prometheus series, as providers under @willsoto/nestjs-prometheus' tokens: they
+ * are created on the default registry when the module starts, never at import. Counters are
  * filled from each application's MeshMetricsBuffer when scraped, the latency histogram too.
  */
 export function createMetricProviders(): Provider[] {
@@ -90,40 +85,32 @@ export function createMetricProviders(): Provider[] {
       labelNames: [...CALL_LABELS],
       buckets: HANDLING_BUCKETS,
     }),
-    ownSeries(
-      makeGaugeProvider({
-        name: METRIC.circuitState,
-        help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
-        labelNames: ['mesh_client', 'scope'],
-      }),
-    ),
-    ownSeries(
-      makeGaugeProvider({
-        name: METRIC.concurrencyLimit,
-        help: 'Concurrency limit of a mesh client (fixed, or adaptive now).',
-        labelNames: ['mesh_client'],
-      }),
-    ),
-    ownSeries(
-      makeGaugeProvider({
-        name: METRIC.budgetExhausted,
-        help: 'Whether the retry budget of a mesh client stops retries now (gRFC A6 throttling): 1 yes, 0 no.',
-        labelNames: ['mesh_client'],
-        collect(this: Gauge) {
-          flushBudgets(this);
-        },
-      }),
-    ),
-    ownSeries(
-      makeGaugeProvider({
-        name: METRIC.inflight,
-        help: 'Calls in flight per mesh client.',
-        labelNames: ['mesh_client'],
-        collect(this: Gauge) {
-          flushInflight(this);
-        },
-      }),
-    ),
+    makeOwnGaugeProvider({
+      name: METRIC.circuitState,
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['mesh_client', 'scope'],
+    }),
+    makeOwnGaugeProvider({
+      name: METRIC.concurrencyLimit,
+      help: 'Concurrency limit of a mesh client (fixed, or adaptive now).',
+      labelNames: ['mesh_client'],
+    }),
+    makeOwnGaugeProvider({
+      name: METRIC.budgetExhausted,
+      help: 'Whether the retry budget of a mesh client stops retries now (gRFC A6 throttling): 1 yes, 0 no.',
+      labelNames: ['mesh_client'],
+      collect(this: Gauge) {
+        flushBudgets(this);
+      },
+    }),
+    makeOwnGaugeProvider({
+      name: METRIC.inflight,
+      help: 'Calls in flight per mesh client.',
+      labelNames: ['mesh_client'],
+      collect(this: Gauge) {
+        flushInflight(this);
+      },
+    }),
     {
       provide: MeshMetrics,
       useFactory: (

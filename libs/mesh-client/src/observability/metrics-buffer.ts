@@ -81,27 +81,32 @@ export class MeshMetricsBuffer implements HistogramSource {
 }
 
 /**
- * The buffers of every application counting into one metric. prom-client's registry (and with it
- * @willsoto/nestjs-prometheus, which reuses a metric by name) is process-wide, so two Nest
- * applications in one process share each metric object; its `collect` hook flushes them all.
+ * The buffers of every application counting into one metric. prom-client's registry is
+ * process-wide, so two Nest applications in one process (and two copies of this library) share
+ * each metric object; its `collect` hook flushes them all. The set lives on the metric itself, under
+ * a key every copy of the library finds, so a copy's hook flushes the other copies' buffers too.
  */
-const sinks = new WeakMap<object, Set<MeshMetricsBuffer>>();
+const SINKS = Symbol.for('@datapunk/mesh-client.metric-buffers');
+
+function sinksOf(metric: object, create: boolean): Set<MeshMetricsBuffer> | undefined {
+  const holder = metric as { [SINKS]?: Set<MeshMetricsBuffer> };
+  if (!holder[SINKS] && create) Object.defineProperty(holder, SINKS, { value: new Set<MeshMetricsBuffer>() });
+  return holder[SINKS];
+}
 
 /** Counts of `buffer` go into `metric` from now on. */
 export function attachBuffer(metric: object, buffer: MeshMetricsBuffer): void {
-  let set = sinks.get(metric);
-  if (!set) sinks.set(metric, (set = new Set()));
-  set.add(buffer);
+  sinksOf(metric, true)!.add(buffer);
 }
 
 /** `buffer`'s application is gone. */
 export function detachBuffer(metric: object, buffer: MeshMetricsBuffer): void {
-  sinks.get(metric)?.delete(buffer);
+  sinksOf(metric, false)?.delete(buffer);
 }
 
 /** The buffers counting into `metric`. */
 export function buffersOf(metric: object): Iterable<MeshMetricsBuffer> {
-  return sinks.get(metric) ?? [];
+  return sinksOf(metric, false) ?? [];
 }
 
 /** Sets the in-flight gauge per client: the sum over every application's buffer and series. */

@@ -1,5 +1,6 @@
-import type { FactoryProvider, Provider } from '@nestjs/common';
-import { register } from 'prom-client';
+import type { FactoryProvider } from '@nestjs/common';
+import { getToken } from '@willsoto/nestjs-prometheus';
+import { Counter, Gauge, register, type CounterConfiguration, type GaugeConfiguration } from 'prom-client';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 
 /** Marks a series this library registered (any copy of it in the process: a brand, not instanceof). */
@@ -7,32 +8,43 @@ const OWN = Symbol.for('@datapunk/mesh-client.metric');
 
 /**
  * The error when prom-client's default registry already holds a series of the library's name that
- * the library did not register (another gRPC client instrumentation names its series the same):
- * taken as it is, its labels would clash with the library's or its counts never move in.
+ * this library's copy cannot count into: another gRPC client instrumentation's (it names its series
+ * the same), or an older copy of this library's (`sameHelp`: its counts would never be moved in).
  */
-export function foreignMetricError(name: string): MeshConfigError {
-  return new MeshConfigError(
-    `Prometheus metric '${name}' is already registered on prom-client's default registry, and not by @datapunk/mesh-client (another gRPC client instrumentation names its series the same): the mesh clients would count into a series they do not own. Remove that metric or give it another name (a prefix) before the module starts`,
-  );
+export function foreignMetricError(name: string, sameHelp: boolean): MeshConfigError {
+  const by = sameHelp
+    ? 'by another copy of @datapunk/mesh-client, older than this one (the two cannot share a series): load one version of the library per process'
+    : 'and not by @datapunk/mesh-client (another gRPC client instrumentation names its series the same): the mesh clients would count into a series they do not own. Remove that metric or give it another name (a prefix) before the module starts';
+  return new MeshConfigError(`Prometheus metric '${name}' is already registered on prom-client's default registry, ${by}`);
 }
 
 /**
- * A @willsoto/nestjs-prometheus series provider that takes a same-named series only when this
- * library registered it (another application of the process, another copy of the library), and
- * fails start-up with {@link foreignMetricError} for anyone else's.
+ * The provider of the library's series `name`, under @willsoto/nestjs-prometheus' token for it:
+ * the series this library registered in the process (another application's, another copy's), or a
+ * new one `make` registers; one registered by anyone else fails start-up ({@link foreignMetricError}).
+ * Made here rather than by @willsoto's providers, which would take a same-named series as it is and
+ * rename the library's with PrometheusModule's `customMetricPrefix`.
  */
-export function ownSeries(series: Provider): FactoryProvider {
-  const provider = series as FactoryProvider;
-  const make = provider.useFactory as (...args: unknown[]) => { name: string };
+export function seriesProvider(name: string, help: string, make: () => object): FactoryProvider {
   return {
-    ...provider,
-    useFactory: (...args: unknown[]) => {
-      const before = new Set<unknown>(register.getMetricsAsArray());
-      const metric = make(...args) as { name: string; [OWN]?: true };
-      if (metric[OWN] === true) return metric;
-      if (before.has(metric)) throw foreignMetricError(metric.name);
+    provide: getToken(name),
+    useFactory: () => {
+      const existing = register.getSingleMetric(name) as unknown as { help?: string; [OWN]?: true } | undefined;
+      if (existing?.[OWN] === true) return existing;
+      if (existing) throw foreignMetricError(name, existing.help === help);
+      const metric = make();
       Object.defineProperty(metric, OWN, { value: true });
       return metric;
     },
   };
+}
+
+/** A counter of the library's, as {@link seriesProvider} makes it. */
+export function makeOwnCounterProvider(options: CounterConfiguration<string>): FactoryProvider {
+  return seriesProvider(options.name, options.help, () => new Counter(options));
+}
+
+/** A gauge of the library's, as {@link seriesProvider} makes it. */
+export function makeOwnGaugeProvider(options: GaugeConfiguration<string>): FactoryProvider {
+  return seriesProvider(options.name, options.help, () => new Gauge(options));
 }

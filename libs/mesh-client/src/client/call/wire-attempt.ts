@@ -17,7 +17,7 @@ import { requestStreamFailure } from './request-stream-failure.js';
 import { RequestWriter } from './request-writer.js';
 import { ListenerInScope } from './call-scope.js';
 import { cancelSoon } from './cancel-soon.js';
-import { connectTimer, notGrpcAnswer } from './wire-checks.js';
+import { connectTimer, httpErrorStatus, notGrpcAnswer } from './wire-checks.js';
 
 /** What every attempt of one call shares on the wire. */
 export interface WireSpec {
@@ -72,6 +72,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   /** 'open' while the attempt runs; 'reporting' once its outcome is decided; 'done' once told or cancelled. */
   private state: 'open' | 'reporting' | 'done' = 'open';
   private message: unknown = NO_MESSAGE;
+  /** The failure of an answer that is no gRPC server's (its content-type), once its headers came. */
+  private foreign: MeshClientError | undefined;
   /** Bytes read since the consumer last fell behind (the pause it fell behind in: `aheadEpoch`). */
   private aheadBytes = 0;
   private aheadEpoch = -1;
@@ -152,8 +154,8 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
     try {
       // the server answered over this TLS session: it took the client's certificate
       this.lease?.tlsRefusal?.accepted();
-      const foreign = notGrpcAnswer(headers, this.spec.method.site, this.n);
-      if (foreign) return this.fail(foreign);
+      // (decided at the status: an HTTP error status, which grpc-js maps, stays that status)
+      if ((this.foreign = notGrpcAnswer(headers, this.spec.method.site, this.n))) return;
       this.sink.answered?.();
       const error = this.headerReader?.headers(this.n, headers);
       if (error !== undefined) this.fail(error);
@@ -173,6 +175,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
 
   /** A response message: held (a single-response call) or handed on, then read on as the consumer allows. */
   private received(bytes: Buffer): void {
+    if (this.foreign) return this.call?.startRead(); // no gRPC message: read on to the status
     let message: unknown;
     try {
       message = this.spec.method.deserialize(bytes);
@@ -209,6 +212,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   /** The call's status: OK hands on the held response and ends the attempt; anything else fails it. */
   private ended(status: StatusObject): void {
     this.trailers = status.metadata;
+    if (this.foreign && !httpErrorStatus(status)) return this.fail(this.foreign);
     if (status.code !== Status.OK) return this.failWithStatus(status);
     const single = this.spec.method.kind === 'unary' || this.spec.method.kind === 'client-stream';
     if (single && this.message === NO_MESSAGE) {

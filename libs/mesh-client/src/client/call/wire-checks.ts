@@ -26,13 +26,23 @@ const GRPC_CONTENT = /^application\/grpc(?:[+;]|$)/i;
 
 /**
  * The failure of an attempt whose response headers are not a gRPC server's: a content-type other
- * than application/grpc (an HTML error page of a proxy or a web server, answering 200). grpc-js
- * does not look: it read such a body as gRPC frames (`<htm` as a length: "larger than max") or took
- * it as a success. Headers without a content-type pass.
+ * than application/grpc (an HTML page of a proxy or a web server). Headers without a content-type
+ * pass. An HTTP error status (a proxy's 503 while its upstream is down) stays grpc-js's mapping of
+ * it (UNAVAILABLE, retried: {@link httpErrorStatus}).
  */
 export function notGrpcAnswer(headers: Metadata, site: CallSite, attempts: number): MeshClientError | undefined {
   const type = headers.get('content-type')[0];
   if (type === undefined || (typeof type === 'string' && GRPC_CONTENT.test(type))) return undefined;
   const details = `the peer is not a gRPC server: it answered with content-type '${safeText(String(type), 64)}'`;
   return localError(site, Status.UNKNOWN, details, { attempts });
+}
+
+/**
+ * Whether grpc-js made `status` from an HTTP error status (a proxy's 502, 503, 404...: 'Received
+ * HTTP status code 503'), which stands; anything else it ended a non-gRPC answer with (an OK from
+ * a 200 page whose bytes happened to parse, its decoder's "larger than max" for `<htm` read as a
+ * length, a stream without a status) is the answer's failure.
+ */
+export function httpErrorStatus(status: { details: string }): boolean {
+  return status.details.startsWith('Received HTTP status code ');
 }
