@@ -6,7 +6,7 @@ import { MeshClientRegistry, isMeshClientError, type MeshClient, type MeshClient
 import { messagesOf, settleOf, settlePromise, summary, useUncaughtCollector } from '../support/call-guards.js';
 import { ECHO_PROTO, loadServerProto } from '../support/protos.js';
 import { createTestApp, echoClient } from '../support/test-app.js';
-import { eventually } from '../support/wait.js';
+import { eventually, sleep } from '../support/wait.js';
 
 // Found by a hostile run at a1ad687: a call whose attempt ended in the tick it started (the caller
 // leaving at once, a request stream refused at its first message) reached the server anyway and
@@ -64,9 +64,16 @@ describe('an attempt that ends in the tick it started is cancelled on the wire t
   async function leavesNothingOpen(make: () => Promise<unknown>): Promise<void> {
     for (let i = 0; i < 4; i++) await make();
     expect(await eventually(() => server.open === 0, 2000)).toBe(true);
-    const next = await settleOf(echo.unary('Unary', { message: 'next' }, { timeoutMs: 2000 }), 5000);
+    // Node 22 and later free a stream's slot a moment after the server's 'cancelled' (a call in
+    // between is refused ENHANCE_YOUR_CALM, at once); before the fix the slots stayed taken for 30 s
+    const began = performance.now();
+    let next = await settleOf(echo.unary('Unary', { message: 'next' }, { timeoutMs: 1000 }), 5000);
+    while (summary(next).kind !== 'complete' && performance.now() - began < 2000) {
+      await sleep(50);
+      next = await settleOf(echo.unary('Unary', { message: 'next' }, { timeoutMs: 1000 }), 5000);
+    }
     expect(summary(next)).toEqual({ kind: 'complete' });
-    expect(next.ms).toBeLessThan(1000);
+    expect(performance.now() - began).toBeLessThan(3000);
     expect(messagesOf(uncaught.errors)).toEqual([]);
   }
 

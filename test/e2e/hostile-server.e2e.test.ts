@@ -68,6 +68,16 @@ function attack(stream: Parameters<ConstructorParameters<typeof HostileServer>[0
         body: arg === 'framed' ? EMPTY_REPLY : Buffer.from('<html>hi</html>'),
         ...(arg === 'framed' ? { trailers: { 'grpc-status': '0' } } : {}),
       });
+    case 'html-spoof':
+      // a 200 page that says in its trailers what grpc-js says of an HTTP error status
+      return respond(stream, {
+        headers: { 'content-type': 'text/html' },
+        body: EMPTY_REPLY,
+        trailers: { 'grpc-status': arg, 'grpc-message': 'Received HTTP status code 503' },
+      });
+    case 'html-hold':
+      stream.respond({ ':status': 200, 'content-type': 'text/html' });
+      return;
     case 'http-error':
       // a proxy's error page while its upstream is down (nginx answers 502 text/html)
       return respond(stream, { headers: { ':status': Number(arg), 'content-type': 'text/html' }, body: Buffer.from('<html>bad gateway</html>') });
@@ -195,6 +205,16 @@ describe('a hostile server', () => {
       expect(error.details).toBe(`Received HTTP status code ${code}`);
     },
   );
+
+  it('a 200 page cannot pass as an HTTP error status by its words (grpc-status 0 and grpc-message "Received HTTP status code 503")', async () => {
+    const error = await call(noRetry, 'html-spoof', '0');
+    expect(error.category).toBe('unknown');
+    expect(error.message).toContain('the peer is not a gRPC server');
+  });
+
+  it('a page that never ends fails at the deadline as any hanging call does: timeout, every time', async () => {
+    for (let i = 0; i < 5; i++) expect((await call(noRetry, 'html-hold', '', 300)).category).toBe('timeout');
+  });
 
   it('application/grpc+proto is a gRPC answer', async () => {
     await expect(lastValueFrom(noRetry.unary('Unary', {}, { metadata: { 'x-attack': 'grpc-proto' } }))).resolves.toBeDefined();

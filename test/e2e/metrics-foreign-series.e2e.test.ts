@@ -47,6 +47,16 @@ describe("a series of the library's name registered by someone else", () => {
     );
   });
 
+  it('a series of a copy of another version (its mark of another layout): start-up fails saying so', async () => {
+    register.clear();
+    const theirs = new Counter({ name: 'grpc_client_handled_total', help: 'RPCs completed by mesh clients, by final status code.' });
+    Object.defineProperty(theirs, Symbol.for('@datapunk/mesh-client.metric'), { value: true });
+    const error = await moduleStartError({ clients: [echoClient(server.target)] });
+    expect((error as Error).message).toContain(
+      "Prometheus metric 'grpc_client_handled_total' is already registered on prom-client's default registry, by a copy of @datapunk/mesh-client of another version",
+    );
+  });
+
   it("an older copy of the library's series (its help, no mark): start-up fails saying so (the two could not share it)", async () => {
     register.clear();
     new Counter({
@@ -57,7 +67,7 @@ describe("a series of the library's name registered by someone else", () => {
     const error = await moduleStartError({ clients: [echoClient(server.target)] });
     expect(isMeshConfigError(error)).toBe(true);
     expect((error as Error).message).toContain(
-      "Prometheus metric 'grpc_client_started_total' is already registered on prom-client's default registry, by another copy of @datapunk/mesh-client, older than this one",
+      "Prometheus metric 'grpc_client_started_total' is already registered on prom-client's default registry, by a copy of @datapunk/mesh-client of another version (the two cannot share a series)",
     );
   });
 

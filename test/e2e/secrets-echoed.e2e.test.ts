@@ -24,6 +24,8 @@ import { createTestApp, echoClient } from '../support/test-app.js';
 // `inspect(error)` (its trailers and cause) and in LoggingPlugin's line.
 const PLUGIN_TOKEN = 'plugin-issued-t0ken-1234567890';
 const CALLER_KEY = 'caller-api-key-0987654321';
+/** A binary credential that is no UTF-8 text (sent under a '-bin' key). */
+const RAW_TOKEN = Buffer.from([0xff, 0xfe, 0x80, 0x81, 0xc0, 0xc1, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0x90]);
 /** Bytes that are no UTF-8 text (a binary trailer is kept byte for byte unless it holds a credential). */
 const RAW_BYTES = Buffer.from([0xde, 0xad, 0xbe, 0xef, 0xff]);
 
@@ -38,6 +40,8 @@ function startQuotingServer(): Promise<{ server: Server; target: string }> {
     trailers.set('x-echo-bin', Buffer.from(sent));
     trailers.add('x-echo-bin', RAW_BYTES);
     trailers.set('x-unrelated', 'kept as it was');
+    for (const raw of call.metadata.get('x-session-token-bin')) trailers.add('x-echo-raw-bin', Buffer.concat([Buffer.from([1, 2]), raw as Buffer]));
+    trailers.add('x-echo-raw-bin', RAW_BYTES);
     cb({ code: status.PERMISSION_DENIED, details: `credentials refused: ${sent}`, metadata: trailers });
   };
   server.addService(pkg.mesh.test.Echo.service, { Unary: refuse, ServerStream: refuse, ClientStream: refuse, Bidi: refuse });
@@ -79,7 +83,7 @@ describe('a server that echoes the credentials it was sent', () => {
     const echo = app.get(MeshClientRegistry).get('echo');
     const error = (await app
       .get(MeshContext)
-      .run({ token: 'caller-context-t0ken-777' }, () => lastValueFrom(echo.unary('Unary', {})))
+      .run({ token: 'caller-context-t0ken-777' }, () => lastValueFrom(echo.unary('Unary', {}, { metadata: { 'x-session-token-bin': RAW_TOKEN } })))
       .catch((e: unknown) => e)) as MeshClientError;
     expect(isMeshClientError(error)).toBe(true);
     expect(error.category).toBe('permission-denied');
@@ -88,9 +92,12 @@ describe('a server that echoes the credentials it was sent', () => {
     // a binary value holding one is dropped whole (masking bytes would break what they encode)
     expect(error.trailers?.get('x-echo-bin')).toEqual([RAW_BYTES]);
     expect(error.trailers?.get('x-unrelated')).toEqual(['kept as it was']);
+    // a binary credential echoed as it was sent, bytes that are no UTF-8 (before: matched only as text, and kept)
+    expect(error.trailers?.get('x-echo-raw-bin')).toEqual([RAW_BYTES]);
     const seen = `${everythingOf(error)}\n${inspect(error, { depth: Infinity })}\n${logs.lines.join('\n')}`;
     expect(seen).toContain('credentials refused: [token] [token]');
     expect(seen).not.toContain(PLUGIN_TOKEN);
     expect(seen).not.toContain(CALLER_KEY);
+    expect(inspect(error.trailers, { depth: Infinity, maxArrayLength: Infinity })).not.toContain(inspect(RAW_TOKEN).slice(8, -1));
   });
 });

@@ -45,7 +45,7 @@ describe('BufferedHistogram', () => {
     expect(lines.join('\n')).not.toContain('Idle');
   });
 
-  it('is registered once per name, stops reading a detached application and resets', async () => {
+  it("is registered once per name, keeps a detached application's counts but reads no more of them, and resets", async () => {
     const h = BufferedHistogram.named('once_seconds', 'help', Object.keys(LABELS), HANDLING_BUCKETS);
     expect(BufferedHistogram.named('once_seconds', 'help', Object.keys(LABELS), HANDLING_BUCKETS)).toBe(h);
     const source = { histograms: [new HistogramCounts(LABELS, HANDLING_BUCKETS)] };
@@ -56,6 +56,12 @@ describe('BufferedHistogram', () => {
     expect((await h.get()).values).toHaveLength(0);
     source.histograms[0]!.observe(0.5);
     h.detach(source);
+    // a closed application's counts stay in the series (before: they vanished, and a series another
+    // application still counted into went down: a counter reset to Prometheus)
+    source.histograms[0]!.observe(0.5);
+    const count = (await h.get()).values.find((v) => v.metricName === 'once_seconds_count');
+    expect(count?.value).toBe(1);
+    register.resetMetrics();
     expect((await h.get()).values).toHaveLength(0);
   });
 

@@ -42,7 +42,7 @@ export type Secrets = readonly (string | undefined)[];
 /**
  * `text` with `secrets` (the call's tokens, which user code it ran may have quoted: a plugin
  * refusing one, a metadata function; or a server echoing what an attempt sent it, see
- * echoed-secrets.ts) masked as '[token]'.
+ * security/echoed-credentials.ts) masked as '[token]'.
  */
 export function withoutSecret(text: string, secrets: Secrets | undefined): string {
   if (!secrets) return text;

@@ -61,6 +61,8 @@ export class BufferedHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly sources = new Set<HistogramSource>();
+  /** The counts of applications that closed, by series. */
+  private readonly retired = new Map<string, HistogramCounts>();
   readonly [BUFFERED] = true;
 
   constructor(
@@ -92,12 +94,18 @@ export class BufferedHistogram {
     this.sources.add(source);
   }
 
+  /**
+   * `source`'s application closed: its counts stay in the series (kept here), as a counter's do,
+   * so a series another application still counts into never goes down (a counter reset to Prometheus).
+   */
   detach(source: HistogramSource): void {
-    this.sources.delete(source);
+    if (!this.sources.delete(source)) return;
+    for (const h of source.histograms) if (h.count > 0) addInto(this.retired, h);
   }
 
   reset(): void {
     for (const source of this.sources) for (const h of source.histograms) h.clear();
+    this.retired.clear();
   }
 
   get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Value[] }> {
@@ -119,19 +127,20 @@ export class BufferedHistogram {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
-  /** The series of every application, those with the same labels summed; empty ones left out. */
+  /** The series of every application (and of those closed), those with the same labels summed; empty ones left out. */
   private merged(): Iterable<HistogramCounts> {
     const byKey = new Map<string, HistogramCounts>();
-    for (const source of this.sources) {
-      for (const h of source.histograms) {
-        if (h.count === 0) continue;
-        let total = byKey.get(h.key);
-        if (!total) byKey.set(h.key, (total = new HistogramCounts(h.labels, h.bounds)));
-        for (let i = 0; i < h.buckets.length; i++) total.buckets[i]! += h.buckets[i]!;
-        total.sum += h.sum;
-        total.count += h.count;
-      }
-    }
+    for (const h of this.retired.values()) addInto(byKey, h);
+    for (const source of this.sources) for (const h of source.histograms) if (h.count > 0) addInto(byKey, h);
     return byKey.values();
   }
+}
+
+/** Adds `h`'s counts into the series of its labels in `byKey`. */
+function addInto(byKey: Map<string, HistogramCounts>, h: HistogramCounts): void {
+  let total = byKey.get(h.key);
+  if (!total) byKey.set(h.key, (total = new HistogramCounts(h.labels, h.bounds)));
+  for (let i = 0; i < h.buckets.length; i++) total.buckets[i]! += h.buckets[i]!;
+  total.sum += h.sum;
+  total.count += h.count;
 }

@@ -3,17 +3,22 @@ import { getToken } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, register, type CounterConfiguration, type GaugeConfiguration } from 'prom-client';
 import { MeshConfigError } from '../errors/mesh-config.error.js';
 
-/** Marks a series this library registered (any copy of it in the process: a brand, not instanceof). */
+/**
+ * Marks a series this library registered (any copy of it in the process: a brand, not instanceof),
+ * with the layout of what its `collect` hook reads (the buffers on the metric, metrics-buffer.ts):
+ * copies of one layout share a series; a copy of another layout could not.
+ */
 const OWN = Symbol.for('@datapunk/mesh-client.metric');
+const LAYOUT = 2;
 
 /**
  * The error when prom-client's default registry already holds a series of the library's name that
  * this library's copy cannot count into: another gRPC client instrumentation's (it names its series
- * the same), or an older copy of this library's (`sameHelp`: its counts would never be moved in).
+ * the same), or a copy of this library of another version (`ours`: its counts would never be moved in).
  */
-export function foreignMetricError(name: string, sameHelp: boolean): MeshConfigError {
-  const by = sameHelp
-    ? 'by another copy of @datapunk/mesh-client, older than this one (the two cannot share a series): load one version of the library per process'
+export function foreignMetricError(name: string, ours: boolean): MeshConfigError {
+  const by = ours
+    ? 'by a copy of @datapunk/mesh-client of another version (the two cannot share a series): load one version of the library per process'
     : 'and not by @datapunk/mesh-client (another gRPC client instrumentation names its series the same): the mesh clients would count into a series they do not own. Remove that metric or give it another name (a prefix) before the module starts';
   return new MeshConfigError(`Prometheus metric '${name}' is already registered on prom-client's default registry, ${by}`);
 }
@@ -29,11 +34,11 @@ export function seriesProvider(name: string, help: string, make: () => object): 
   return {
     provide: getToken(name),
     useFactory: () => {
-      const existing = register.getSingleMetric(name) as unknown as { help?: string; [OWN]?: true } | undefined;
-      if (existing?.[OWN] === true) return existing;
-      if (existing) throw foreignMetricError(name, existing.help === help);
+      const existing = register.getSingleMetric(name) as unknown as { help?: string; [OWN]?: unknown } | undefined;
+      if (existing?.[OWN] === LAYOUT) return existing;
+      if (existing) throw foreignMetricError(name, existing[OWN] !== undefined || existing.help === help);
       const metric = make();
-      Object.defineProperty(metric, OWN, { value: true });
+      Object.defineProperty(metric, OWN, { value: LAYOUT });
       return metric;
     },
   };

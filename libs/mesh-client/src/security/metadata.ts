@@ -127,6 +127,14 @@ export function credentialValues(metadata: Metadata | undefined): string[] {
   return values;
 }
 
+/** The binary values (`-bin` keys) of `metadata` under credential keys, as bytes: a server may echo them as they were. */
+export function credentialBytes(metadata: Metadata): Buffer[] {
+  const bytes: Buffer[] = [];
+  for (const [key, list] of Object.entries(metadata.toJSON()))
+    if (isCredentialKey(key)) for (const value of list) if (Buffer.isBuffer(value)) bytes.push(value);
+  return bytes;
+}
+
 function withParts(values: string[], text: string): void {
   const parts = [text];
   const scheme = /^[A-Za-z][\w.+-]* +(\S.*)$/s.exec(text);

@@ -8,8 +8,8 @@ import { localError, tlsRefused, toMeshError } from '../../errors/to-mesh-error.
 import type { AttemptSink, RunningAttempt } from '../../resilience/attempt-gate.js';
 import type { ChannelLease, ChannelPool } from '../channels/channel-pool.js';
 import type { Spreads } from '../channels/spreads.js';
-import { SPREAD_KEY, credentialValues } from '../../security/metadata.js';
-import { withoutEchoedSecrets } from '../../errors/echoed-secrets.js';
+import { SPREAD_KEY } from '../../security/metadata.js';
+import { withoutEchoedCredentials } from '../../security/echoed-credentials.js';
 import type { FlowControl, FlowReader } from './flow-control.js';
 import type { MethodInfo } from '../../proto/method-table.js';
 import type { RequestCursor } from './request-source.js';
@@ -17,7 +17,7 @@ import { requestStreamFailure } from './request-stream-failure.js';
 import { RequestWriter } from './request-writer.js';
 import { ListenerInScope } from './call-scope.js';
 import { cancelSoon } from './cancel-soon.js';
-import { connectTimer, httpErrorStatus, notGrpcAnswer } from './wire-checks.js';
+import { connectTimer, keepsItsStatus, notGrpcAnswer } from './wire-checks.js';
 
 /** What every attempt of one call shares on the wire. */
 export interface WireSpec {
@@ -212,7 +212,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
   /** The call's status: OK hands on the held response and ends the attempt; anything else fails it. */
   private ended(status: StatusObject): void {
     this.trailers = status.metadata;
-    if (this.foreign && !httpErrorStatus(status)) return this.fail(this.foreign);
+    if (this.foreign && !keepsItsStatus(status)) return this.fail(this.foreign);
     if (status.code !== Status.OK) return this.failWithStatus(status);
     const single = this.spec.method.kind === 'unary' || this.spec.method.kind === 'client-stream';
     if (single && this.message === NO_MESSAGE) {
@@ -235,7 +235,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
    * retryable, instead of 'unavailable'.
    */
   private failWithStatus(received: StatusObject): void {
-    const status = this.sent ? withoutEchoedSecrets(received, credentialValues(this.sent)) : received;
+    const status = this.sent ? withoutEchoedCredentials(received, this.sent) : received;
     const lease = this.lease;
     const ownTls =
       lease?.tls === true &&

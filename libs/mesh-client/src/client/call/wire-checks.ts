@@ -28,7 +28,7 @@ const GRPC_CONTENT = /^application\/grpc(?:[+;]|$)/i;
  * The failure of an attempt whose response headers are not a gRPC server's: a content-type other
  * than application/grpc (an HTML page of a proxy or a web server). Headers without a content-type
  * pass. An HTTP error status (a proxy's 503 while its upstream is down) stays grpc-js's mapping of
- * it (UNAVAILABLE, retried: {@link httpErrorStatus}).
+ * it (UNAVAILABLE, retried: {@link keepsItsStatus}).
  */
 export function notGrpcAnswer(headers: Metadata, site: CallSite, attempts: number): MeshClientError | undefined {
   const type = headers.get('content-type')[0];
@@ -37,12 +37,17 @@ export function notGrpcAnswer(headers: Metadata, site: CallSite, attempts: numbe
   return localError(site, Status.UNKNOWN, details, { attempts });
 }
 
+const HTTP_ERROR = /^Received HTTP status code (\d+)$/;
+
 /**
- * Whether grpc-js made `status` from an HTTP error status (a proxy's 502, 503, 404...: 'Received
- * HTTP status code 503'), which stands; anything else it ended a non-gRPC answer with (an OK from
- * a 200 page whose bytes happened to parse, its decoder's "larger than max" for `<htm` read as a
- * length, a stream without a status) is the answer's failure.
+ * Whether an attempt answered with a non-gRPC content-type keeps the status grpc-js ended it with:
+ * one mapped from an HTTP error status (a proxy's 502, 503, 404: 'Received HTTP status code 503'),
+ * or its deadline (as any attempt that hangs). Anything else grpc-js ended such an answer with (an
+ * OK from a 200 page whose bytes happened to parse, its decoder's "larger than max" for `<htm` read
+ * as a length, no status at all, a 200 "mapped") is the answer's failure.
  */
-export function httpErrorStatus(status: { details: string }): boolean {
-  return status.details.startsWith('Received HTTP status code ');
+export function keepsItsStatus(status: { code: number; details: string }): boolean {
+  if (status.code === Status.DEADLINE_EXCEEDED) return true;
+  const http = HTTP_ERROR.exec(status.details);
+  return status.code !== Status.OK && http !== null && http[1] !== '200';
 }
