@@ -1,7 +1,8 @@
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
-import { HealthImplementation } from 'grpc-health-check';
+import { Server, ServerCredentials, status, type sendUnaryData } from '@grpc/grpc-js';
+import { HealthImplementation, service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MeshClientModule, MeshClientRegistry, MeshHealthIndicator, isMeshConfigError, type MeshClient } from '@datapunk/mesh-client';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
@@ -112,6 +113,35 @@ describe('gRPC health protocol and the Terminus indicator', () => {
     } finally {
       await hole.close();
       await proxy.stop();
+    }
+  });
+
+  it('a health service that fails the check: down with the code it answered (INTERNAL), not UNREACHABLE; a closed client: UNREACHABLE', async () => {
+    let hang = false;
+    const failing = new Server();
+    failing.addService(healthService, {
+      Check: (_call: unknown, cb: sendUnaryData<unknown>) => void (hang || cb({ code: status.INTERNAL, details: 'health store down' })),
+      Watch: () => undefined,
+      List: (_call: unknown, cb: sendUnaryData<unknown>) => cb({ code: status.UNIMPLEMENTED }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      failing.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    const checker = await createTestApp({ clients: [echoClient(`127.0.0.1:${String(port)}`)] });
+    try {
+      const indicator = checker.get(MeshHealthIndicator);
+      const result = await indicator.isHealthy('echo', { client: 'echo', timeoutMs: 2000 });
+      expect(result.echo).toMatchObject({ status: 'down', servingStatus: 'INTERNAL', error: 'internal' });
+      // a check stopped here (the client closing under it) was answered by no server
+      hang = true;
+      const pending = indicator.isHealthy('echo', { client: 'echo', timeoutMs: 5000 });
+      setTimeout(() => void checker.get(MeshClientRegistry).get('echo').close(), 100);
+      expect((await pending).echo).toMatchObject({ status: 'down', servingStatus: 'UNREACHABLE', error: 'cancelled' });
+      const closed = await indicator.isHealthy('echo', { client: 'echo', timeoutMs: 2000 });
+      expect(closed.echo).toMatchObject({ status: 'down', servingStatus: 'UNREACHABLE', error: 'unavailable' });
+    } finally {
+      await checker.close();
+      failing.forceShutdown();
     }
   });
 

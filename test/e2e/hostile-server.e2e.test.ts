@@ -75,6 +75,9 @@ function attack(stream: Parameters<ConstructorParameters<typeof HostileServer>[0
         body: EMPTY_REPLY,
         trailers: { 'grpc-status': arg, 'grpc-message': 'Received HTTP status code 503' },
       });
+    case 'html-echo':
+      // the credential it was sent, quoted back in the content-type
+      return respond(stream, { headers: { 'content-type': `text/html; seen=${String(headers.authorization)}` }, body: Buffer.from('<html></html>') });
     case 'html-hold':
       stream.respond({ ':status': 200, 'content-type': 'text/html' });
       return;
@@ -210,6 +213,15 @@ describe('a hostile server', () => {
     const error = await call(noRetry, 'html-spoof', '0');
     expect(error.category).toBe('unknown');
     expect(error.message).toContain('the peer is not a gRPC server');
+  });
+
+  it('a content-type that quotes the credential the call sent has it masked in the error', async () => {
+    const token = 'eyJhbGciOiJIUzI1NiJ9.echoed-in-content-type';
+    const error = await failureOf(
+      lastValueFrom(noRetry.unary('Unary', {}, { metadata: { 'x-attack': 'html-echo', authorization: `Bearer ${token}` } })),
+    );
+    expect(error.message).toContain("the peer is not a gRPC server: it answered with content-type 'text/html; seen=[token]'");
+    expect(error.message).not.toContain(token);
   });
 
   it('a page that never ends fails at the deadline as any hanging call does: timeout, every time', async () => {

@@ -21,6 +21,9 @@ export interface MeshHealthCheckOptions {
   timeoutMs?: number;
 }
 
+/** Categories of a check no server answered: none reached, nothing sent (an open breaker), or stopped here (shutdown). */
+const NO_ANSWER = new Set(['unavailable', 'circuit-open', 'cancelled']);
+
 /**
  * `servingStatus` of a check that failed: 'TIMEOUT', 'NOT_CHECKED' (the check's own options were
  * refused here), the status of a server that answered with one ('UNIMPLEMENTED': no health
@@ -31,7 +34,7 @@ function failedCheckStatus(error: unknown): string {
   if (!isMeshClientError(error)) return 'UNREACHABLE';
   if (error.category === 'timeout') return 'TIMEOUT';
   if (error.category === 'invalid-request') return 'NOT_CHECKED';
-  return error.category !== 'unavailable' && !isLocalFailure(error) ? error.codeName : 'UNREACHABLE';
+  return NO_ANSWER.has(error.category) || isLocalFailure(error) ? 'UNREACHABLE' : error.codeName;
 }
 
 /**

@@ -29,9 +29,9 @@ export function withoutEchoedCredentials<S extends StatusLike>(status: S, sent: 
  * `grpc-status-details-bin` counts its lengths), or `metadata` itself when no value holds one.
  */
 function withoutSecretValues(metadata: Metadata, secrets: readonly string[], bytes: readonly Buffer[]): Metadata {
+  const holds = (v: Buffer): boolean => secrets.some((s) => v.includes(s)) || bytes.some((b) => v.includes(b));
   let copy: Metadata | undefined;
   for (const [key, values] of Object.entries(metadata.toJSON() as Record<string, (string | Buffer)[]>)) {
-    const holds = (v: Buffer): boolean => secrets.some((s) => v.includes(s)) || bytes.some((b) => v.includes(b));
     const clean = values.map((v) => (typeof v === 'string' ? withoutSecret(v, secrets) : holds(v) ? undefined : v));
     if (clean.every((v, i) => v === values[i])) continue;
     copy ??= metadata.clone();

@@ -155,7 +155,7 @@ export class WireAttempt<T> implements InterceptingListener, RunningAttempt, Flo
       // the server answered over this TLS session: it took the client's certificate
       this.lease?.tlsRefusal?.accepted();
       // (decided at the status: an HTTP error status, which grpc-js maps, stays that status)
-      if ((this.foreign = notGrpcAnswer(headers, this.spec.method.site, this.n))) return;
+      if ((this.foreign = notGrpcAnswer(headers, this.sent!, this.spec.method.site, this.n))) return;
       this.sink.answered?.();
       const error = this.headerReader?.headers(this.n, headers);
       if (error !== undefined) this.fail(error);

@@ -1,7 +1,9 @@
 import { connectivityState, status as Status, type Metadata } from '@grpc/grpc-js';
 import type { MeshClientError } from '../../errors/mesh-client.error.js';
+import { withoutSecret } from '../../errors/describe-thrown.js';
 import { safeText } from '../../errors/safe-text.js';
 import { localError, type CallSite } from '../../errors/to-mesh-error.js';
+import { credentialValues } from '../../security/metadata.js';
 import type { ChannelLease } from '../channels/channel-pool.js';
 
 // Two checks of an attempt's wire that grpc-js does not make.
@@ -30,10 +32,12 @@ const GRPC_CONTENT = /^application\/grpc(?:[+;]|$)/i;
  * pass. An HTTP error status (a proxy's 503 while its upstream is down) stays grpc-js's mapping of
  * it (UNAVAILABLE, retried: {@link keepsItsStatus}).
  */
-export function notGrpcAnswer(headers: Metadata, site: CallSite, attempts: number): MeshClientError | undefined {
+export function notGrpcAnswer(headers: Metadata, sent: Metadata, site: CallSite, attempts: number): MeshClientError | undefined {
   const type = headers.get('content-type')[0];
   if (type === undefined || (typeof type === 'string' && GRPC_CONTENT.test(type))) return undefined;
-  const details = `the peer is not a gRPC server: it answered with content-type '${safeText(String(type), 64)}'`;
+  // (a peer echoing the attempt's credentials there has them masked, as in its status)
+  const quoted = safeText(withoutSecret(String(type), credentialValues(sent)), 64);
+  const details = `the peer is not a gRPC server: it answered with content-type '${quoted}'`;
   return localError(site, Status.UNKNOWN, details, { attempts });
 }
 
