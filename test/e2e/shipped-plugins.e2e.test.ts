@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom } from 'rxjs';
@@ -66,6 +67,30 @@ describe('TokenPlugin', () => {
     await lastValueFrom(echo.unary('Unary', {}));
     expect(server.calls.length - beforeC).toBe(1);
     expect(server.metadataSeen.at(-1)!.get('authorization')).toEqual(['Bearer tok-file-c']);
+    await app.close();
+  });
+
+  // A FIFO would hold a libuv thread for ever per fetch (four of them stop every fs and DNS
+  // lookup of the process); /dev/zero would fill the memory.
+  it.each([
+    ['a FIFO', (dir: string) => (execFileSync('mkfifo', [join(dir, 'token')]), join(dir, 'token')), 'a FIFO, not a regular file'],
+    ['/dev/zero', () => '/dev/zero', 'a device, not a regular file'],
+    [
+      'a file over 64 KiB',
+      (dir: string) => (writeFileSync(join(dir, 'token'), 'x'.repeat(65537)), join(dir, 'token')),
+      '65537 bytes, over the 65536 a token file may hold',
+    ],
+  ])('a token file that is %s fails the call at once, naming what it is', async (_what, make, reason) => {
+    const file = make(mkdtempSync(join(tmpdir(), 'mesh-token-')));
+    const app = await createTestApp({ clients: [echoClient(server.target, { retry: false, plugins: [new TokenPlugin({ file })] })] });
+    const echo = app.get(MeshClientRegistry).get('echo');
+    const began = performance.now();
+    for (let i = 0; i < 6; i++) {
+      const error = await failureOf(lastValueFrom(echo.unary('Unary', {}, { timeoutMs: 5000 })));
+      expect(error.category).not.toBe('timeout');
+      expect(`${error.message} ${String((error.cause as Error | undefined)?.message)}`).toContain(`cannot read the token file (${reason})`);
+    }
+    expect(performance.now() - began).toBeLessThan(3000);
     await app.close();
   });
 

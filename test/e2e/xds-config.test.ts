@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ describe('xds:/// options are checked at start', () => {
 
   const notJson = join(dir, 'not-json.json');
   writeFileSync(notJson, 'xds_servers: nope');
+  const fifo = join(dir, 'bootstrap.fifo');
+  execFileSync('mkfifo', [fifo]);
   it.each<[string, () => unknown, RegExp]>([
     [
       'no bootstrap anywhere',
@@ -49,6 +52,20 @@ describe('xds:/// options are checked at start', () => {
       'bootstrap file that does not exist',
       () => ({ clients: [client({ xds: { bootstrap: join(dir, 'missing.json') } })] }),
       /\.xds\.bootstrap cannot read the xDS bootstrap file '.*missing\.json': ENOENT/,
+    ],
+    // (a FIFO would block start for ever, /dev/zero fill the memory)
+    [
+      'bootstrap file that is a FIFO',
+      () => ({ clients: [client({ xds: { bootstrap: fifo } })] }),
+      /\.xds\.bootstrap cannot read the xDS bootstrap file '.*bootstrap\.fifo': a FIFO, not a regular file/,
+    ],
+    [
+      'GRPC_XDS_BOOTSTRAP naming /dev/zero',
+      () => {
+        process.env.GRPC_XDS_BOOTSTRAP = '/dev/zero';
+        return { clients: [client()] };
+      },
+      /cannot read the xDS bootstrap file '\/dev\/zero': a device, not a regular file/,
     ],
     [
       'bootstrap file that is not JSON',

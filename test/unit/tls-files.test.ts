@@ -27,10 +27,10 @@ async function outcome(read: () => Buffer | Promise<Buffer>): Promise<string> {
 
 describe('TLS files: only a regular file of at most 1 MiB is read', () => {
   const cases: [string, () => string, string][] = [
-    ['a FIFO (a read would wait for a writer for ever)', () => fifo('ca.fifo'), 'TlsFileError: a FIFO, not a regular file'],
-    ['/dev/zero (a read would fill the memory)', () => '/dev/zero', 'TlsFileError: a device, not a regular file'],
-    ['a directory', () => dir, 'TlsFileError: EISDIR'],
-    ['a missing file', () => join(dir, 'missing.pem'), 'TlsFileError: ENOENT'],
+    ['a FIFO (a read would wait for a writer for ever)', () => fifo('ca.fifo'), 'ConfiguredFileError: a FIFO, not a regular file'],
+    ['/dev/zero (a read would fill the memory)', () => '/dev/zero', 'ConfiguredFileError: a device, not a regular file'],
+    ['a directory', () => dir, 'ConfiguredFileError: EISDIR'],
+    ['a missing file', () => join(dir, 'missing.pem'), 'ConfiguredFileError: ENOENT'],
     [
       'a file over 1 MiB',
       () => {
@@ -39,7 +39,7 @@ describe('TLS files: only a regular file of at most 1 MiB is read', () => {
         truncateSync(path, MAX_TLS_FILE_BYTES + 1);
         return path;
       },
-      `TlsFileError: ${String(MAX_TLS_FILE_BYTES + 1)} bytes, over the ${String(MAX_TLS_FILE_BYTES)} a TLS file may hold`,
+      `ConfiguredFileError: ${String(MAX_TLS_FILE_BYTES + 1)} bytes, over the ${String(MAX_TLS_FILE_BYTES)} a TLS file may hold`,
     ],
   ];
 

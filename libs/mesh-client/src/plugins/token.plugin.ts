@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { status } from '@grpc/grpc-js';
+import { ConfiguredFileError, readConfiguredFile, type FileKind } from '../config/configured-file.js';
 import type { MeshAttempt, MeshAttemptEnd, MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import { METADATA_KEY, TRANSPORT_HEADERS } from '../config/metadata-keys.js';
 import { noteSecret } from '../errors/call-secrets.js';
@@ -15,7 +15,8 @@ export interface TokenPluginOptions {
   source?: (request: { refresh: boolean }) => string | Promise<string>;
   /**
    * A file holding the token (e.g. a Kubernetes projected service-account token), read again when
-   * it changes on disk or when the server refused its token. Give this or `source`.
+   * it changes on disk or when the server refused its token. Give this or `source`. Only a regular
+   * file of at most 64 KiB is read (a FIFO or a device in its place fails the fetch, naming what it is).
    */
   file?: string;
   /** Metadata key that carries the token. Default 'authorization'. */
@@ -25,6 +26,9 @@ export interface TokenPluginOptions {
   /** Plugin name (in errors and logs). Default 'token'. */
   name?: string;
 }
+
+/** A token file: a JWT of a few KB, far under what one gRPC header may carry. */
+const TOKEN_FILE: FileKind = { name: 'a token file', maxBytes: 64 * 1024 };
 
 const PRINTABLE = /^[\x21-\x7e]+$/;
 const METADATA_TEXT = /^[\x20-\x7e]*$/;
@@ -156,9 +160,9 @@ export class TokenPlugin implements MeshClientPlugin {
     const file = this.options.file!;
     this.watcher ??= this.watch(file);
     try {
-      return await readFile(file, 'utf8');
+      return (await readConfiguredFile(file, TOKEN_FILE)).toString('utf8');
     } catch (error) {
-      throw new Error(`cannot read the token file (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+      throw new Error(`cannot read the token file (${error instanceof ConfiguredFileError ? error.reason : 'error'})`, { cause: error });
     }
   }
 

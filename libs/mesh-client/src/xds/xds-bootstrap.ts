@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { ConfiguredFileError, readConfiguredFileSync, type FileKind } from '../config/configured-file.js';
+import type { XdsBootstrap } from '../config/policies.js';
 
 /** Environment variables @grpc/grpc-js-xds reads its bootstrap from (in this order). */
 export const BOOTSTRAP_FILE_ENV = 'GRPC_XDS_BOOTSTRAP';
 export const BOOTSTRAP_CONFIG_ENV = 'GRPC_XDS_BOOTSTRAP_CONFIG';
-
-/** A bootstrap that was found, read and checked. */
-import type { XdsBootstrap } from '../config/policies.js';
 
 /** The bootstrap cannot be used; the message says why (never the bootstrap's content). */
 export class XdsBootstrapError extends Error {
@@ -18,11 +16,15 @@ export class XdsBootstrapError extends Error {
   }
 }
 
+/** A bootstrap file: a few KB of JSON (servers, node, authorities). */
+const BOOTSTRAP_FILE: FileKind = { name: 'an xDS bootstrap file', maxBytes: 1024 * 1024 };
+
 function readText(path: string, field: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readConfiguredFileSync(path, BOOTSTRAP_FILE).toString('utf8');
   } catch (error) {
-    throw new XdsBootstrapError(field, `cannot read the xDS bootstrap file '${path}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    const reason = error instanceof ConfiguredFileError ? error.reason : 'error';
+    throw new XdsBootstrapError(field, `cannot read the xDS bootstrap file '${path}': ${reason}`);
   }
 }
 
