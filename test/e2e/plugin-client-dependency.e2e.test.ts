@@ -1,4 +1,5 @@
-import { Global, Injectable, Module } from '@nestjs/common';
+import { Global, Inject, Injectable, Module } from '@nestjs/common';
+import { Transport } from '@nestjs/microservices';
 import { ModuleRef } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { lastValueFrom } from 'rxjs';
@@ -16,6 +17,7 @@ import {
 } from '@datapunk/mesh-client';
 import { settlePromise, summary, type Settled } from '../support/call-guards.js';
 import { startEchoServer, type EchoServer } from '../support/echo-server.js';
+import { ECHO_PROTO } from '../support/protos.js';
 import { echoClient } from '../support/test-app.js';
 
 // Found by a hostile run at a1ad687: a plugin class that injects a mesh client (a token exchange
@@ -38,6 +40,13 @@ class NeedsAuthClient implements MeshClientPlugin {
 class NeedsHealth implements MeshClientPlugin {
   readonly name = 'needs-health';
   constructor(readonly health: MeshHealthIndicator) {}
+}
+
+/** As a controller migrated from ClientsModule injects it: the bare name fromClientsModule provides too. */
+@Injectable()
+class NeedsAuthAlias implements MeshClientPlugin {
+  readonly name = 'needs-auth-alias';
+  constructor(@Inject('AUTH_PACKAGE') readonly auth: unknown) {}
 }
 
 /** A service of the app's that calls through a mesh client: a plugin depending on it depends on the clients too. */
@@ -79,13 +88,20 @@ describe('a plugin class that depends on a mesh client', () => {
   });
   afterAll(async () => server.stop());
 
+  const authEntries = () => [
+    { name: 'AUTH_PACKAGE', transport: Transport.GRPC, options: { url: server.target, package: 'mesh.test', protoPath: ECHO_PROTO } } as const,
+  ];
   const clients = (): MeshModuleOptions['clients'] => [echoClient(server.target), echoClient(server.target, { name: 'auth' })];
 
   /** How start-up with `options` ends (watchdog `ms`), closing what it built. */
-  async function startUp(options: Parameters<typeof MeshClientModule.forRoot>[0], ms: number, extraImports: unknown[] = []): Promise<Settled<void>> {
+  function startUp(options: Parameters<typeof MeshClientModule.forRoot>[0], ms: number, extraImports: unknown[] = []): Promise<Settled<void>> {
+    return startUpWith([MeshClientModule.forRoot(options), ...extraImports], ms);
+  }
+
+  async function startUpWith(imports: unknown[], ms: number): Promise<Settled<void>> {
     let moduleRef: TestingModule | undefined;
     const start = async (): Promise<void> => {
-      moduleRef = await Test.createTestingModule({ imports: [MeshClientModule.forRoot(options), ...(extraImports as [])] }).compile();
+      moduleRef = await Test.createTestingModule({ imports: imports as [] }).compile();
       await moduleRef.init();
     };
     try {
@@ -108,6 +124,26 @@ describe('a plugin class that depends on a mesh client', () => {
     expect((error as Error).message).toContain(
       `plugin class ${plugin.name} injects ${needs}, which is built from the clients the plugin is part of: start-up would wait for ever. Inject ModuleRef instead`,
     );
+  });
+
+  // (was refused only once pluginInitTimeoutMs had passed: the factory knew the client tokens, not the aliases)
+  it.each([
+    ['fromClientsModule', () => MeshClientModule.fromClientsModule(authEntries(), { plugins: [NeedsAuthAlias], pluginInitTimeoutMs: 8000 })],
+    [
+      'fromClientsModuleAsync',
+      () =>
+        MeshClientModule.fromClientsModuleAsync(
+          authEntries().map(({ name, ...entry }) => ({ name, useFactory: () => entry })),
+          { plugins: [NeedsAuthAlias], pluginInitTimeoutMs: 8000 },
+        ),
+    ],
+  ])("through the client's bare name %s provides: start-up fails at once naming it", async (_how, module) => {
+    const started = await startUpWith([module()], 10_000);
+    expect(summary(started).kind).toBe('error');
+    expect(started.ms).toBeLessThan(2000);
+    const error = (started as { error: unknown }).error;
+    expect(isMeshConfigError(error)).toBe(true);
+    expect((error as Error).message).toContain(`plugin class NeedsAuthAlias injects mesh client 'AUTH_PACKAGE', which is built from the clients`);
   });
 
   it('through a provider of its own: start-up fails after pluginInitTimeoutMs naming the class', async () => {

@@ -22,7 +22,7 @@ import {
   createRegistryProvider,
   createResolvedOptionsProvider,
 } from './mesh-client.providers.js';
-import { MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
+import { MESH_CLIENT_NAME_ALIASES, MESH_RESOLVED_OPTIONS, getMeshClientToken } from './mesh-client.tokens.js';
 import { pluginClassesOf } from '../options/plugin-refs.js';
 
 function withClients(
@@ -86,9 +86,11 @@ function unknownAsyncKey(options: object): string | undefined {
 /** `module` with each client injectable under its bare name too, as ClientsModule registers them. */
 function withNameAliases(module: DynamicModule, names: readonly string[], extra: Provider[] = []): DynamicModule {
   const aliases = names.map((name) => ({ provide: name, useExisting: getMeshClientToken(name) }));
+  // (for the plugin factory: a plugin class injecting one of them injects its own module's client)
+  const known = { provide: MESH_CLIENT_NAME_ALIASES, useValue: names };
   return {
     ...module,
-    providers: [...(module.providers ?? []), ...extra, ...aliases],
+    providers: [...(module.providers ?? []), ...extra, ...aliases, known],
     exports: [...(module.exports ?? []), ...names],
   };
 }

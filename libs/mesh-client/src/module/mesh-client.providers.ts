@@ -11,6 +11,7 @@ import type { MeshModuleOptions } from '../config/mesh-client-options.interface.
 import type { MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import { MESH_MODULE_OPTIONS } from './mesh-client.module-definition.js';
 import {
+  MESH_CLIENT_NAME_ALIASES,
   MESH_MODULE_PLUGINS,
   MESH_OPTIONS_OVERRIDE,
   MESH_RESOLVED_OPTIONS,
@@ -34,7 +35,11 @@ export function createModulePluginsProvider(plugins: unknown): ValueProvider {
  */
 export function createPluginProviders(classes: readonly Type<MeshClientPlugin>[], clientNames: readonly string[]): Provider[] {
   return [
-    { provide: PluginFactory, useFactory: (moduleRef: ModuleRef) => new PluginFactory(moduleRef, clientNames), inject: [ModuleRef] },
+    {
+      provide: PluginFactory,
+      useFactory: (moduleRef: ModuleRef, aliases?: readonly string[]) => new PluginFactory(moduleRef, clientNames, aliases ?? []),
+      inject: [ModuleRef, { token: MESH_CLIENT_NAME_ALIASES, optional: true }],
+    },
     ...classes.map((type) => ({ provide: type, useFactory: (factory: PluginFactory) => factory.build(type), inject: [PluginFactory] })),
   ];
 }

@@ -9,6 +9,12 @@ export function getMeshClientToken(name: string): string {
   return `${CLIENT_TOKEN_PREFIX}${name}`;
 }
 
+/**
+ * @internal the client names a module also provides as bare tokens (fromClientsModule's aliases,
+ * `@Inject('HERO_PACKAGE')`), so its plugin factory knows them for client dependencies.
+ */
+export const MESH_CLIENT_NAME_ALIASES = Symbol.for('@datapunk/mesh-client:name-aliases');
+
 /** @internal injection token of the module plugins given beside the options (forRoot, forRootAsync). */
 export const MESH_MODULE_PLUGINS = Symbol.for('@datapunk/mesh-client:module-plugins');
 

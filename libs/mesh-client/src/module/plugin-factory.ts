@@ -25,6 +25,8 @@ export class PluginFactory {
     private readonly moduleRef: ModuleRef,
     /** The module's client names (a plugin class injecting one of them could never be built). */
     private readonly clientNames: readonly string[],
+    /** Those of them the module also provides under their bare names (fromClientsModule). */
+    private readonly aliases: readonly string[] = [],
   ) {}
 
   /**
@@ -78,7 +80,7 @@ export class PluginFactory {
         `plugin class ${type.name} is ${scope === Scope.REQUEST ? 'request' : 'transient'}-scoped: a plugin lives as long as its client; make it a default-scoped provider`,
       );
     }
-    const needs = clientDependencyOf(type, this.clientNames);
+    const needs = clientDependencyOf(type, this.clientNames, this.aliases);
     if (needs) {
       throw new MeshConfigError(
         `plugin class ${type.name} injects ${needs}, which is built from the clients the plugin is part of: start-up would wait for ever. Inject ModuleRef instead and look the client up when a call needs it: moduleRef.get(MeshClientRegistry).get('<name>')`,
