@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TlsMaterialError, loadTlsMaterial } from '../../libs/mesh-client/src/security/tls-credentials.js';
+import { readConfiguredFile, readConfiguredFileSync } from '../../libs/mesh-client/src/config/configured-file.js';
 import { MAX_TLS_FILE_BYTES, readTlsFile, readTlsFileSync } from '../../libs/mesh-client/src/security/tls-files.js';
 import { TlsWatcher } from '../../libs/mesh-client/src/security/tls-watcher.js';
 import { createTestPki, writeAtomic, type TestPki } from '../support/pki.js';
@@ -56,6 +59,57 @@ describe('TLS files: only a regular file of at most 1 MiB is read', () => {
     writeFileSync(path, Buffer.alloc(MAX_TLS_FILE_BYTES, 0x41));
     expect(await outcome(() => readTlsFileSync(path))).toBe(`${String(MAX_TLS_FILE_BYTES)} bytes`);
     expect(await outcome(() => readTlsFile(path))).toBe(`${String(MAX_TLS_FILE_BYTES)} bytes`);
+  });
+});
+
+describe('a configured file is read no further than its limit, whatever its stat told', () => {
+  const SMALL = { name: 'a test file', maxBytes: 100 };
+  const both = async (path: string, kind = SMALL): Promise<string[]> => [
+    await outcome(() => readConfiguredFileSync(path, kind)),
+    await outcome(() => readConfiguredFile(path, kind)),
+  ];
+
+  // (found by a hostile review of 087e3c8: the size check trusted fstat, and /proc/self/pagemap,
+  // whose stat tells 0, crashed the process reading it whole)
+  it('a /proc file (its stat tells 0 bytes) over the limit is refused at the limit', async () => {
+    expect(await both('/proc/self/maps')).toEqual(Array(2).fill('ConfiguredFileError: more than the 100 bytes a test file may hold'));
+    expect(await both('/proc/self/smaps', { name: 'a token file', maxBytes: 4096 })).toEqual(
+      Array(2).fill('ConfiguredFileError: more than the 4096 bytes a token file may hold'),
+    );
+    // 256 GiB behind a stat of 0 (read in steps of 8 bytes only: refused either way, at once)
+    const began = performance.now();
+    for (const refused of await both('/proc/self/pagemap', { name: 'a token file', maxBytes: 64 * 1024 }))
+      expect(refused).toMatch(/^ConfiguredFileError: /);
+    expect(performance.now() - began).toBeLessThan(1000);
+  });
+
+  it('a /proc file under the limit is read whole', async () => {
+    const [sync, async] = await both('/proc/self/stat', { name: 'a test file', maxBytes: 64 * 1024 });
+    expect(sync).toMatch(/^\d+ bytes$/);
+    expect(async).toMatch(/^\d+ bytes$/);
+    expect(readConfiguredFileSync('/proc/self/stat', { name: 'a test file', maxBytes: 64 * 1024 }).toString()).toMatch(
+      new RegExp(`^${String(process.pid)} `),
+    );
+  });
+
+  it('a regular file over the page the first read takes, at and over the limit', async () => {
+    const path = join(dir, 'limit.bin');
+    writeFileSync(path, Buffer.alloc(10_000, 0x42));
+    expect(await both(path, { name: 'a test file', maxBytes: 10_000 })).toEqual(['10000 bytes', '10000 bytes']);
+    expect(await both(path, { name: 'a test file', maxBytes: 9_999 })).toEqual(
+      Array(2).fill('ConfiguredFileError: 10000 bytes, over the 9999 a test file may hold'),
+    );
+  });
+
+  it('a Unix socket is named (its open fails before its stat)', async () => {
+    const path = join(dir, 'tls.sock');
+    const server = createServer().listen(path);
+    await once(server, 'listening');
+    try {
+      expect(await both(path)).toEqual(Array(2).fill('ConfiguredFileError: ENXIO: a socket or a device with no driver, not a regular file'));
+    } finally {
+      server.close();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** A kind of file the options may name: what it is called in errors, and the most it may hold. */
 export interface FileKind {
@@ -33,7 +33,56 @@ function statProblem(stats: Stats, kind: FileKind): string | undefined {
   return undefined;
 }
 
-const codeOf = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? 'error';
+/** (opening a Unix socket fails with ENXIO on Linux, before its descriptor can be looked at) */
+function codeOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? 'error';
+  return code === 'ENXIO' ? 'ENXIO: a socket or a device with no driver, not a regular file' : code;
+}
+
+const overLimit = (kind: FileKind): ConfiguredFileError =>
+  new ConfiguredFileError(`more than the ${String(kind.maxBytes)} bytes ${kind.name} may hold`);
+
+/**
+ * The first buffer for a file whose stat told `size`: one byte more than that (so its end is seen
+ * without a second buffer), at least a page (a /proc file tells 0), at most one byte over the limit.
+ */
+const firstLength = (size: number, kind: FileKind): number => Math.min(Math.max(size, 4095), kind.maxBytes) + 1;
+
+/** `buffer`'s bytes in one twice its length (at most one byte over the limit). */
+function grown(buffer: Buffer, kind: FileKind): Buffer {
+  const next = Buffer.alloc(Math.min(buffer.length * 2, kind.maxBytes + 1));
+  buffer.copy(next);
+  return next;
+}
+
+/**
+ * The bytes of `fd` to its end, refused once they pass the limit: the size fstat told does not
+ * bound them (a file growing while read; a /proc or FUSE file, whose stat tells 0).
+ */
+function readToEndSync(fd: number, size: number, kind: FileKind): Buffer {
+  let buffer: Buffer = Buffer.alloc(firstLength(size, kind));
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) buffer = grown(buffer, kind);
+    const read = readSync(fd, buffer, length, buffer.length - length, null);
+    if (read === 0) return buffer.subarray(0, length);
+    length += read;
+    if (length > kind.maxBytes) throw overLimit(kind);
+  }
+}
+
+/** {@link readToEndSync} without blocking the event loop. */
+async function readToEnd(handle: FileHandle, size: number, kind: FileKind): Promise<Buffer> {
+  let buffer: Buffer = Buffer.alloc(firstLength(size, kind));
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) buffer = grown(buffer, kind);
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) return buffer.subarray(0, length);
+    length += bytesRead;
+    if (length > kind.maxBytes) throw overLimit(kind);
+  }
+}
 
 /**
  * The bytes of `path`, a file the options name (TLS material, a token, an xDS bootstrap), or a
@@ -47,9 +96,10 @@ export function readConfiguredFileSync(path: string, kind: FileKind): Buffer {
     throw new ConfiguredFileError(codeOf(error));
   }
   try {
-    const problem = statProblem(fstatSync(fd), kind);
+    const stats = fstatSync(fd);
+    const problem = statProblem(stats, kind);
     if (problem) throw new ConfiguredFileError(problem);
-    return readFileSync(fd);
+    return readToEndSync(fd, stats.size, kind);
   } catch (error) {
     throw error instanceof ConfiguredFileError ? error : new ConfiguredFileError(codeOf(error));
   } finally {
@@ -59,16 +109,17 @@ export function readConfiguredFileSync(path: string, kind: FileKind): Buffer {
 
 /** {@link readConfiguredFileSync} without blocking the event loop. */
 export async function readConfiguredFile(path: string, kind: FileKind): Promise<Buffer> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
     handle = await open(path, FLAGS);
   } catch (error) {
     throw new ConfiguredFileError(codeOf(error));
   }
   try {
-    const problem = statProblem(await handle.stat(), kind);
+    const stats = await handle.stat();
+    const problem = statProblem(stats, kind);
     if (problem) throw new ConfiguredFileError(problem);
-    return await handle.readFile();
+    return await readToEnd(handle, stats.size, kind);
   } catch (error) {
     throw error instanceof ConfiguredFileError ? error : new ConfiguredFileError(codeOf(error));
   } finally {
