@@ -16,6 +16,9 @@ export class ConfiguredFileError extends Error {
   }
 }
 
+/** What a read of a configured file failed on, short and safe to show. */
+export const fileProblemOf = (error: unknown): string => (error instanceof ConfiguredFileError ? error.reason : 'error');
+
 /**
  * Opened without waiting for a writer (a FIFO in the file's place would block the open itself),
  * and checked on the open descriptor: no swap of the file can come between the check and the read.

@@ -9,13 +9,14 @@ type Dependency = unknown;
 
 /**
  * The dependency of plugin class `type` (its constructor's, or a property's) that is built from the
- * clients this plugin is part of (`MeshClientRegistry`, one of the module's clients `names`,
- * `MeshHealthIndicator`; a client's bare name among `aliases`), named as a user writes it; undefined when there is none (a client of
- * another MeshClientModule, made without this plugin, is not one). Nest would wait for it while the registry
- * waits for the plugin: start-up would never finish. Only direct dependencies are seen here (a
- * dependency of a dependency is left to the build's time bound).
+ * clients this plugin is part of (`MeshClientRegistry`, one of the module's clients `names`, by
+ * its token or its bare name among `aliases`, `MeshHealthIndicator`), named as a user writes it;
+ * undefined when there is none (a client of another MeshClientModule, made without this plugin,
+ * is not one). Nest would wait for it while the registry waits for the plugin: start-up would
+ * never finish. Only direct dependencies are seen here (a dependency of a dependency is left to
+ * the build's time bound).
  */
-export function clientDependencyOf(type: Type<unknown>, names: readonly string[], aliases: readonly string[] = []): string | undefined {
+export function clientDependencyOf(type: Type<unknown>, names: readonly string[], aliases: readonly string[]): string | undefined {
   const declared = (Reflect.getMetadata(SELF_DECLARED_DEPS_METADATA, type) as { index: number; param: Dependency }[] | undefined) ?? [];
   const params: Dependency[] = [...((Reflect.getMetadata(PARAMTYPES_METADATA, type) as Dependency[] | undefined) ?? [])];
   for (const { index, param } of declared) params[index] = param;

@@ -26,7 +26,7 @@ export class PluginFactory {
     /** The module's client names (a plugin class injecting one of them could never be built). */
     private readonly clientNames: readonly string[],
     /** Those of them the module also provides under their bare names (fromClientsModule). */
-    private readonly aliases: readonly string[] = [],
+    private readonly aliases: readonly string[],
   ) {}
 
   /**

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { ConfiguredFileError, readConfiguredFile, type FileKind } from '../config/configured-file.js';
+import { fileProblemOf, readConfiguredFile, type FileKind } from '../config/configured-file.js';
 import type { MeshAttempt, MeshAttemptEnd, MeshClientPlugin } from '../config/mesh-plugin.interface.js';
 import { METADATA_KEY, TRANSPORT_HEADERS } from '../config/metadata-keys.js';
 import { noteSecret } from '../errors/call-secrets.js';
@@ -162,7 +162,7 @@ export class TokenPlugin implements MeshClientPlugin {
     try {
       return (await readConfiguredFile(file, TOKEN_FILE)).toString('utf8');
     } catch (error) {
-      throw new Error(`cannot read the token file (${error instanceof ConfiguredFileError ? error.reason : 'error'})`, { cause: error });
+      throw new Error(`cannot read the token file (${fileProblemOf(error)})`, { cause: error });
     }
   }
 

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { createSecureContext } from 'node:tls';
-import type { ConfiguredFileError } from '../config/configured-file.js';
+import { fileProblemOf } from '../config/configured-file.js';
 import type { MeshTlsOptions } from '../config/mesh-client-options.interface.js';
 import type { TlsMaterial } from '../config/policies.js';
 import { describeThrown } from '../errors/describe-thrown.js';
@@ -36,7 +36,7 @@ function read(field: string, value: string | Buffer): Buffer {
   try {
     return readTlsFileSync(value);
   } catch (error) {
-    const code = (error as ConfiguredFileError).reason;
+    const code = fileProblemOf(error);
     const what = quotable(value) ? `'${value}' (${code})` : `(${String(value.length)} characters, ${code})`;
     throw new TlsMaterialError(`tls.${field} is neither PEM nor a readable file ${what}`);
   }

@@ -1,4 +1,4 @@
-import { ConfiguredFileError, readConfiguredFileSync, type FileKind } from '../config/configured-file.js';
+import { fileProblemOf, readConfiguredFileSync, type FileKind } from '../config/configured-file.js';
 import type { XdsBootstrap } from '../config/policies.js';
 
 /** Environment variables @grpc/grpc-js-xds reads its bootstrap from (in this order). */
@@ -23,8 +23,7 @@ function readText(path: string, field: string): string {
   try {
     return readConfiguredFileSync(path, BOOTSTRAP_FILE).toString('utf8');
   } catch (error) {
-    const reason = error instanceof ConfiguredFileError ? error.reason : 'error';
-    throw new XdsBootstrapError(field, `cannot read the xDS bootstrap file '${path}': ${reason}`);
+    throw new XdsBootstrapError(field, `cannot read the xDS bootstrap file '${path}': ${fileProblemOf(error)}`);
   }
 }
 
